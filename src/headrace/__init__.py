@@ -1,0 +1,40 @@
+"""headrace: ML pipelines with tracked artifacts, caching and runnable snapshots.
+
+This module is the public API; everything a pipeline author needs is importable here.
+"""
+
+from headrace.config.model import Model
+from headrace.dsl.pipeline import Pipeline, pipeline
+from headrace.dsl.step import BaseStep, step
+from headrace.enums import ExecutionMode, ExecutionStatus
+from headrace.execution.context import get_step_context
+from headrace.version import __version__
+
+
+def __getattr__(name: str) -> object:
+    # Loaded on first use so that `import headrace` stays light.
+    if name in ("load_artifact", "save_artifact"):
+        from headrace.artifacts import utils
+
+        return getattr(utils, name)
+    if name == "Client":
+        from headrace.client import Client
+
+        return Client
+    raise AttributeError(f"module 'headrace' has no attribute {name!r}")
+
+
+__all__ = [
+    "BaseStep",
+    "Client",
+    "ExecutionMode",
+    "ExecutionStatus",
+    "Model",
+    "Pipeline",
+    "__version__",
+    "get_step_context",
+    "load_artifact",
+    "pipeline",
+    "save_artifact",
+    "step",
+]

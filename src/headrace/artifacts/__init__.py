@@ -1,0 +1,1 @@
+"""Artifact bytes: artifact stores, and saving and loading values through materializers."""

@@ -1,0 +1,224 @@
+"""Artifact stores: where artifact bytes live.
+
+``LocalArtifactStore`` serves plain directories with ``os`` calls (no fsspec import on the
+hot path); ``FsspecArtifactStore`` serves any fsspec URL (``memory://``, ``s3://``, ...).
+Both expose the same small file API that materializers use through ``self.artifact_store``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from typing import IO, Any
+
+from headrace.exceptions import ArtifactError
+
+_HASH_CHUNK = 1 << 20
+
+
+class ArtifactStore(ABC):
+    """A root URI under which artifacts are written, and file operations below it."""
+
+    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+        self.path = path
+        self.id = id
+
+    @abstractmethod
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        """Open a file in the store."""
+
+    @abstractmethod
+    def exists(self, path: str) -> bool:
+        """Whether a file or directory exists."""
+
+    @abstractmethod
+    def isdir(self, path: str) -> bool:
+        """Whether ``path`` is a directory."""
+
+    @abstractmethod
+    def makedirs(self, path: str) -> None:
+        """Create a directory and its parents."""
+
+    @abstractmethod
+    def listdir(self, path: str) -> list[str]:
+        """Names of the entries in a directory."""
+
+    @abstractmethod
+    def remove(self, path: str) -> None:
+        """Delete a file."""
+
+    @abstractmethod
+    def rmtree(self, path: str) -> None:
+        """Delete a directory and everything below it."""
+
+    @abstractmethod
+    def rename(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst`` (atomic on local disks)."""
+
+    @abstractmethod
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Walk a directory tree like ``os.walk``."""
+
+    @abstractmethod
+    def copy_in(self, local_path: str, path: str) -> None:
+        """Copy a local file or directory into the store at ``path``."""
+
+    @abstractmethod
+    def copy_out(self, path: str, local_path: str) -> None:
+        """Copy a file or directory from the store to a local path."""
+
+    def join(self, *parts: str) -> str:
+        """Join path parts with ``/``."""
+        return "/".join(p.strip("/") if i else p.rstrip("/") for i, p in enumerate(parts) if p)
+
+    def digest(self, path: str) -> tuple[str, int]:
+        """SHA-256 over every file below ``path`` (names and bytes) and their total size."""
+        total = 0
+        outer = hashlib.sha256()
+        files: list[str] = []
+        if self.isdir(path):
+            for dirpath, _dirs, names in self.walk(path):
+                files.extend(self.join(dirpath, n) for n in names)
+        else:
+            files.append(path)
+        for file in sorted(files):
+            inner = hashlib.sha256()
+            with self.open(file, "rb") as handle:
+                while chunk := handle.read(_HASH_CHUNK):
+                    inner.update(chunk)
+                    total += len(chunk)
+            relative = file[len(path):].lstrip("/")
+            outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
+        return outer.hexdigest(), total
+
+
+class LocalArtifactStore(ArtifactStore):
+    """Artifacts in a local directory."""
+
+    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(os.path.abspath(os.path.expanduser(path)), id)
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        if any(flag in mode for flag in "wax"):
+            parent = os.path.dirname(path)
+            if parent and not os.path.isdir(parent):
+                os.makedirs(parent, exist_ok=True)
+        return open(path, mode)  # noqa: SIM115 - the caller closes it
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def makedirs(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(os.listdir(path))
+
+    def remove(self, path: str) -> None:
+        os.remove(path)
+
+    def rmtree(self, path: str) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+    def rename(self, src: str, dst: str) -> None:
+        parent = os.path.dirname(dst)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        os.rename(src, dst)
+
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        yield from os.walk(path)
+
+    def copy_in(self, local_path: str, path: str) -> None:
+        if os.path.isdir(local_path):
+            shutil.copytree(local_path, path, dirs_exist_ok=True)
+        else:
+            parent = os.path.dirname(path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            shutil.copyfile(local_path, path)
+
+    def copy_out(self, path: str, local_path: str) -> None:
+        self.copy_in(path, local_path)
+
+
+class FsspecArtifactStore(ArtifactStore):
+    """Artifacts on any filesystem fsspec knows (``memory://``, ``file://``, ``s3://``, ...)."""
+
+    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+        import fsspec
+
+        super().__init__(path.rstrip("/"), id)
+        self.fs, _ = fsspec.core.url_to_fs(path)
+        self._protocol = path.split("://", 1)[0] if "://" in path else ""
+
+    def _url(self, path: str) -> str:
+        if "://" in path or not self._protocol:
+            return path
+        return f"{self._protocol}://{path.lstrip('/')}"
+
+    def open(self, path: str, mode: str = "r") -> IO[Any]:
+        return self.fs.open(path, mode)  # type: ignore[no-any-return]
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(path))
+
+    def isdir(self, path: str) -> bool:
+        return bool(self.fs.isdir(path))
+
+    def makedirs(self, path: str) -> None:
+        self.fs.makedirs(path, exist_ok=True)
+
+    def listdir(self, path: str) -> list[str]:
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
+
+    def remove(self, path: str) -> None:
+        self.fs.rm(path)
+
+    def rmtree(self, path: str) -> None:
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
+
+    def rename(self, src: str, dst: str) -> None:
+        self.fs.mv(src, dst, recursive=True)
+
+    def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
+        for dirpath, dirs, files in self.fs.walk(path):
+            yield self._url(dirpath), list(dirs), list(files)
+
+    def copy_in(self, local_path: str, path: str) -> None:
+        self.fs.put(local_path, path, recursive=os.path.isdir(local_path))
+
+    def copy_out(self, path: str, local_path: str) -> None:
+        self.fs.get(path, local_path, recursive=self.fs.isdir(path))
+
+
+_STORES: dict[tuple[str, str | None], ArtifactStore] = {}
+
+
+def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:  # noqa: A002
+    """The artifact store for a root path or URL (one instance per process)."""
+    key = (path, id)
+    store = _STORES.get(key)
+    if store is None:
+        if "://" in path and not path.startswith("file://"):
+            store = FsspecArtifactStore(path, id)
+        else:
+            local = path[len("file://"):] if path.startswith("file://") else path
+            store = LocalArtifactStore(local, id)
+        _STORES[key] = store
+    return store
+
+
+def artifact_store_from_components(components: dict[str, Any], stack_id: str) -> ArtifactStore:
+    """The artifact store a stack's component configuration describes."""
+    config = components.get("artifact_store")
+    if not config or "path" not in config:
+        raise ArtifactError(f"Stack {stack_id} has no artifact store with a path.")
+    return artifact_store_for(str(config["path"]), stack_id)

@@ -1,0 +1,82 @@
+"""Read an artifact version back into a value."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from headrace.artifacts.artifact_store import ArtifactStore, artifact_store_from_components
+from headrace.config.source import load_source
+from headrace.exceptions import ArtifactError, ArtifactIncompatibleError
+from headrace.materializers.cloudpickle_materializer import CloudpickleMaterializer, python_version
+
+if TYPE_CHECKING:
+    from headrace.models import ArtifactVersionResponse
+    from headrace.store.base import Store
+
+_ARTIFACT_STORES: dict[tuple[int, str], ArtifactStore] = {}
+
+
+def artifact_store_of(store: Store, stack_id: str) -> ArtifactStore:
+    """The artifact store of a stack (looked up once per store and stack)."""
+    key = (id(store), stack_id)
+    found = _ARTIFACT_STORES.get(key)
+    if found is None:
+        stack = store.get_stack(stack_id)
+        found = artifact_store_from_components(stack.components, stack.id)
+        _ARTIFACT_STORES[key] = found
+    return found
+
+
+def _resolve(source: str, objects: dict[str, Any] | None) -> Any:
+    if objects and source in objects:
+        return objects[source]
+    return load_source(source)
+
+
+def load_value(
+    *,
+    uri: str,
+    materializer: str,
+    data_type: str,
+    python_version_written: str | None,
+    artifact_store: ArtifactStore,
+    objects: dict[str, Any] | None = None,
+    name: str = "artifact",
+) -> Any:
+    """Load the value at ``uri`` with the materializer (source) that wrote it.
+
+    Raises:
+        ArtifactError: the files are gone from the artifact store.
+        ArtifactIncompatibleError: a pickle written by another Python version.
+    """
+    materializer_class = _resolve(materializer, objects)
+    if materializer_class is CloudpickleMaterializer and python_version_written:
+        if python_version_written.split(".")[:2] != python_version().split(".")[:2]:
+            raise ArtifactIncompatibleError(
+                f"{name} was stored with cloudpickle under Python {python_version_written} and "
+                f"cannot be loaded safely under Python {python_version()}. Load it with Python "
+                f"{'.'.join(python_version_written.split('.')[:2])}, or re-create it with a "
+                "materializer that does not pickle."
+            )
+    if not artifact_store.exists(uri):
+        raise ArtifactError(
+            f"The files of {name} are missing from the artifact store (expected at {uri}). "
+            "They were deleted or the artifact store moved."
+        )
+    try:
+        dtype = _resolve(data_type, objects)
+    except Exception:  # noqa: BLE001 - the type's module may be gone; load untyped
+        dtype = object
+    return materializer_class(uri, artifact_store).load(dtype)
+
+
+def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any:
+    """Load an artifact version recorded in ``store``."""
+    return load_value(
+        uri=version.uri,
+        materializer=version.materializer,
+        data_type=version.data_type,
+        python_version_written=version.python_version,
+        artifact_store=artifact_store_of(store, version.artifact_store_id),
+        name=f"artifact {version.name!r} version {version.version}",
+    )

@@ -1,0 +1,48 @@
+"""Base class of configuration models: strict, so a misspelled key is an error that names it."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ConfigModel(BaseModel):
+    """A configuration model that refuses unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def merged_with(self, update: BaseModel | None) -> Self:
+        """A copy with every field that ``update`` set explicitly laid on top.
+
+        Dictionaries (settings, parameters, environment, extra) are merged key by key so a
+        later layer can change one entry without repeating the rest.
+        """
+        if update is None or not update.model_fields_set:
+            return self
+        values = dict(self.__dict__)
+        for field in update.model_fields_set:
+            if field not in type(self).model_fields:
+                continue
+            new = getattr(update, field)
+            old = values.get(field)
+            if isinstance(old, dict) and isinstance(new, dict):
+                merged = dict(old)
+                for key, item in new.items():
+                    previous = merged.get(key)
+                    if isinstance(previous, ConfigModel) and isinstance(item, BaseModel):
+                        item = previous.merged_with(item)  # e.g. steps.<name> of two layers
+                    merged[key] = item
+                new = merged
+            elif field == "tags" and isinstance(old, list) and isinstance(new, list):
+                new = list(dict.fromkeys([*old, *new]))  # tags add up across layers
+            values[field] = new
+        fields_set = set(self.model_fields_set) | (
+            set(update.model_fields_set) & set(type(self).model_fields)
+        )
+        result = type(self).model_construct(_fields_set=fields_set, **values)
+        return result
+
+    def set_fields(self) -> dict[str, Any]:
+        """The fields that were given explicitly, as plain values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}

@@ -1,0 +1,25 @@
+"""The container image a snapshot describes (a Dockerfile is generated from it)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from headrace.config.base import ConfigModel
+
+
+class DockerSettings(ConfigModel):
+    """Image specification for running a pipeline in a container."""
+
+    parent_image: str | None = None
+    dockerfile: str | None = None
+    build_context_root: str | None = None
+    requirements: list[str] | str | None = None
+    required_integrations: list[str] = Field(default_factory=list)
+    apt_packages: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=dict)
+    python_package_installer: str = "pip"
+    install_stack_requirements: bool = True
+    replicate_local_python_environment: bool = False
+    skip_build: bool = False
+    target_repository: str | None = None
+    user: str | None = None

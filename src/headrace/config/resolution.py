@@ -1,0 +1,53 @@
+"""The options a step actually runs with: its own, else its pipeline's, else the default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headrace.config.cache_policy import CachePolicy
+from headrace.config.pipeline_configurations import PipelineConfiguration
+from headrace.config.retry_config import StepRetryConfig
+from headrace.config.step_configurations import StepConfiguration
+
+_DEFAULT_CACHE_POLICY = CachePolicy()
+
+
+@dataclass(frozen=True)
+class EffectiveStepConfig:
+    """Resolved step options (step over pipeline over default)."""
+
+    enable_cache: bool
+    enable_artifact_metadata: bool
+    enable_step_logs: bool
+    cache_policy: CachePolicy
+    retry: StepRetryConfig | None
+    failure_hook_source: str | None
+    success_hook_source: str | None
+    environment: dict[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+
+def _first(*values: bool | None, default: bool) -> bool:
+    for value in values:
+        if value is not None:
+            return value
+    return default
+
+
+def effective_step_config(
+    pipeline: PipelineConfiguration, step: StepConfiguration
+) -> EffectiveStepConfig:
+    """Resolve a step's options against its pipeline's."""
+    return EffectiveStepConfig(
+        enable_cache=_first(step.enable_cache, pipeline.enable_cache, default=True),
+        enable_artifact_metadata=_first(
+            step.enable_artifact_metadata, pipeline.enable_artifact_metadata, default=True
+        ),
+        enable_step_logs=_first(step.enable_step_logs, pipeline.enable_step_logs, default=True),
+        cache_policy=step.cache_policy or pipeline.cache_policy or _DEFAULT_CACHE_POLICY,
+        retry=step.retry or pipeline.retry,
+        failure_hook_source=step.failure_hook_source or pipeline.failure_hook_source,
+        success_hook_source=step.success_hook_source or pipeline.success_hook_source,
+        environment={**pipeline.environment, **step.environment},
+        secrets=tuple(dict.fromkeys([*pipeline.secrets, *step.secrets])),
+    )

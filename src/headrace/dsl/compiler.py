@@ -1,0 +1,480 @@
+"""Compile a pipeline call into a ``PipelineSpec``.
+
+The pipeline function is called with a ``GraphBuilder`` active; each step call inside it
+records an invocation and returns ``StepArtifact`` placeholders. ``finalize`` then checks
+``after=`` references, orders the graph topologically (ties keep call order, so the
+result is deterministic) and builds one ``StepSpec`` per invocation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+from headrace.config.source import type_source
+from headrace.config.spec import (
+    InputBinding,
+    InputSpec,
+    OutputRef,
+    OutputSpec,
+    PipelineSpec,
+    StepSpec,
+)
+from headrace.config.step_configurations import StepConfiguration
+from headrace.dsl.outputs import StepArtifact
+from headrace.exceptions import CompilationError
+
+if TYPE_CHECKING:
+    from headrace.dsl.pipeline import Pipeline
+    from headrace.dsl.step import BaseStep
+
+_ACTIVE: ContextVar[GraphBuilder | None] = ContextVar("headrace_graph_builder", default=None)
+
+Binding = StepArtifact | list[StepArtifact] | dict[str, StepArtifact]
+
+
+def active_builder() -> GraphBuilder | None:
+    """The builder of the pipeline being compiled in this context, if any."""
+    return _ACTIVE.get()
+
+
+@contextmanager
+def building(builder: GraphBuilder) -> Iterator[GraphBuilder]:
+    """Make ``builder`` receive the step calls made inside the block."""
+    token = _ACTIVE.set(builder)
+    try:
+        yield builder
+    finally:
+        _ACTIVE.reset(token)
+
+
+def to_json_value(value: Any, *, what: str) -> Any:
+    """The JSON form of a parameter value, or a ``CompilationError`` naming ``what``."""
+    from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+    try:
+        jsonable = to_jsonable_python(value)
+        json.dumps(jsonable)
+    except (PydanticSerializationError, TypeError, ValueError) as exc:
+        raise CompilationError(
+            f"{what}: a value of type {type(value).__name__} cannot be serialised to JSON. "
+            "Parameters must be JSON-like (numbers, strings, lists, dicts, pydantic models, "
+            "dataclasses); produce other objects in a step and pass its output instead."
+        ) from exc
+    return jsonable
+
+
+@dataclass
+class Invocation:
+    """One recorded step call."""
+
+    id: str
+    step: BaseStep[Any, Any]
+    artifacts: dict[str, Binding] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    after: list[str | StepArtifact] = field(default_factory=list)
+
+
+class GraphBuilder:
+    """Collects the step invocations of one pipeline call."""
+
+    def __init__(self, pipeline_name: str) -> None:
+        self.pipeline_name = pipeline_name
+        self.invocations: dict[str, Invocation] = {}
+        self.objects: dict[str, Any] = {}
+        self._prefixes: list[str] = []
+
+    # -- recording ----------------------------------------------------------------------
+    def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
+        prefix = "".join(f"{p}." for p in self._prefixes)
+        if custom_id is not None:
+            if not isinstance(custom_id, str) or not custom_id:
+                raise CompilationError(f"Step {step.name!r}: id= must be a non-empty string.")
+            invocation_id = prefix + custom_id
+            if invocation_id in self.invocations:
+                raise CompilationError(
+                    f"Step {step.name!r}: the invocation id {invocation_id!r} is already used "
+                    f"in pipeline {self.pipeline_name!r}; ids must be unique."
+                )
+            return invocation_id
+        base = prefix + step.name
+        if base not in self.invocations:
+            return base
+        n = 2
+        while f"{base}_{n}" in self.invocations:
+            n += 1
+        return f"{base}_{n}"
+
+    def add_invocation(
+        self,
+        step: BaseStep[Any, Any],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        *,
+        custom_id: str | None,
+        after: Any,
+    ) -> Any:
+        """Record a step call and return its output placeholder(s)."""
+        invocation_id = self._invocation_id(step, custom_id)
+        invocation = Invocation(invocation_id, step)
+        for name, value in self._bind(step, invocation_id, args, kwargs).items():
+            binding = self._artifact_binding(invocation_id, name, value)
+            if binding is not None:
+                invocation.artifacts[name] = binding
+            else:
+                invocation.parameters[name] = to_json_value(
+                    value, what=f"Step {invocation_id!r} parameter {name!r}"
+                )
+        invocation.after = _as_list(after)
+        self.invocations[invocation_id] = invocation
+        self.objects[step.source] = step.entrypoint
+        self.objects.update(step.objects)
+        outputs = [
+            StepArtifact(self, invocation_id, out.name, out.annotation)
+            for out in step.signature.outputs.values()
+        ]
+        if not outputs:
+            return None
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+    def _bind(
+        self, step: BaseStep[Any, Any], invocation_id: str, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        names = list(step.signature.inputs)
+        if len(args) > len(names):
+            raise CompilationError(
+                f"Step {invocation_id!r} takes {len(names)} input(s) ({', '.join(names) or 'none'}) "
+                f"but was called with {len(args)} positional argument(s)."
+            )
+        bound = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in step.signature.inputs:
+                raise CompilationError(
+                    f"Step {invocation_id!r} has no input named {key!r}; "
+                    f"its inputs are: {', '.join(names) or 'none'}."
+                )
+            if key in bound:
+                raise CompilationError(f"Step {invocation_id!r}: input {key!r} was given twice.")
+            bound[key] = value
+        return bound
+
+    def _artifact_binding(self, invocation_id: str, name: str, value: Any) -> Binding | None:
+        if isinstance(value, StepArtifact):
+            self._check_ours(invocation_id, name, value)
+            return value
+        if isinstance(value, list | tuple) and any(isinstance(v, StepArtifact) for v in value):
+            if not all(isinstance(v, StepArtifact) for v in value):
+                raise CompilationError(
+                    f"Step {invocation_id!r} input {name!r}: a list of step outputs cannot also "
+                    "hold plain values."
+                )
+            for item in value:
+                self._check_ours(invocation_id, name, item)
+            return list(value)
+        if isinstance(value, dict) and any(isinstance(v, StepArtifact) for v in value.values()):
+            if not all(isinstance(v, StepArtifact) for v in value.values()) or not all(
+                isinstance(k, str) for k in value
+            ):
+                raise CompilationError(
+                    f"Step {invocation_id!r} input {name!r}: a dict of step outputs needs string "
+                    "keys and step outputs as every value."
+                )
+            for item in value.values():
+                self._check_ours(invocation_id, name, item)
+            return dict(value)
+        return None
+
+    def _check_ours(self, invocation_id: str, name: str, artifact: StepArtifact) -> None:
+        if artifact.builder is not self:
+            raise CompilationError(
+                f"Step {invocation_id!r} input {name!r} receives output {artifact.output_name!r} "
+                f"of step {artifact.invocation_id!r}, which belongs to another pipeline call; "
+                "step outputs can only be passed within the pipeline that produced them."
+            )
+
+    @contextmanager
+    def prefixed(self, prefix: str) -> Iterator[None]:
+        """Record invocations of a nested pipeline under ``prefix.``."""
+        self._prefixes.append(prefix)
+        try:
+            yield
+        finally:
+            self._prefixes.pop()
+
+    # -- finishing ----------------------------------------------------------------------
+    def _after_ids(self, invocation: Invocation) -> list[str]:
+        ids = []
+        for item in invocation.after:
+            target = item.invocation_id if isinstance(item, StepArtifact) else item
+            if target not in self.invocations:
+                known = ", ".join(self.invocations)
+                raise CompilationError(
+                    f"Step {invocation.id!r} has after={target!r}, but no step invocation in "
+                    f"pipeline {self.pipeline_name!r} has that id (known ids: {known})."
+                )
+            if target == invocation.id:
+                raise CompilationError(f"Step {invocation.id!r} cannot run after itself.")
+            ids.append(target)
+        return ids
+
+    def upstream_of(self, invocation: Invocation) -> list[str]:
+        """Upstream invocation ids: data inputs first, then ``after``, without repeats."""
+        ups: list[str] = []
+        for binding in invocation.artifacts.values():
+            items = (
+                [binding]
+                if isinstance(binding, StepArtifact)
+                else (list(binding.values()) if isinstance(binding, dict) else binding)
+            )
+            ups.extend(a.invocation_id for a in items)
+        ups.extend(self._after_ids(invocation))
+        return list(dict.fromkeys(ups))
+
+    def topological_order(self) -> list[str]:
+        """Invocation ids so that every step follows its upstream steps; call order breaks ties."""
+        upstream = {i.id: self.upstream_of(i) for i in self.invocations.values()}
+        position = {name: n for n, name in enumerate(self.invocations)}
+        remaining = {name: len(ups) for name, ups in upstream.items()}
+        downstream: dict[str, list[str]] = {name: [] for name in upstream}
+        for name, ups in upstream.items():
+            for up in ups:
+                downstream[up].append(name)
+        import heapq
+
+        ready = [(position[n], n) for n, count in remaining.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            _, name = heapq.heappop(ready)
+            order.append(name)
+            for down in downstream[name]:
+                remaining[down] -= 1
+                if remaining[down] == 0:
+                    heapq.heappush(ready, (position[down], down))
+        if len(order) != len(upstream):
+            raise CompilationError(
+                f"Pipeline {self.pipeline_name!r} has a cycle: {_find_cycle(upstream, set(order))}. "
+                "Check the after= arguments of these steps."
+            )
+        return order
+
+
+def _as_list(after: Any) -> list[str | StepArtifact]:
+    if after is None:
+        return []
+    items = [after] if isinstance(after, str | StepArtifact) else list(after)
+    result: list[str | StepArtifact] = []
+    for item in items:
+        if isinstance(item, str | StepArtifact):
+            result.append(item)
+        elif getattr(item, "_is_headrace_step", False):
+            result.append(item.name)
+        else:
+            raise CompilationError(
+                f"after= takes invocation ids (strings) or step outputs, got {item!r}."
+            )
+    return result
+
+
+def _find_cycle(upstream: dict[str, list[str]], done: set[str]) -> str:
+    """A readable cycle among the nodes that could not be ordered."""
+    start = next(n for n in upstream if n not in done)
+    path = [start]
+    seen = {start: 0}
+    current = start
+    while True:
+        current = next(u for u in upstream[current] if u not in done)
+        if current in seen:
+            cycle = path[seen[current]:] + [current]
+            return " -> ".join(reversed(cycle))
+        seen[current] = len(path)
+        path.append(current)
+
+
+# -- spec building -------------------------------------------------------------------------
+def _binding_model(binding: Binding) -> InputBinding:
+    def ref(a: StepArtifact) -> OutputRef:
+        return OutputRef(step=a.invocation_id, output=a.output_name)
+
+    if isinstance(binding, StepArtifact):
+        return InputBinding(kind="artifact", ref=ref(binding))
+    if isinstance(binding, dict):
+        return InputBinding(
+            kind="dict", items=[ref(a) for a in binding.values()], keys=list(binding)
+        )
+    return InputBinding(kind="list", items=[ref(a) for a in binding])
+
+
+def _output_specs(step: BaseStep[Any, Any], config: StepConfiguration) -> dict[str, OutputSpec]:
+    specs = {}
+    for name, out in step.signature.outputs.items():
+        configured = config.outputs.get(name)
+        materializers = (
+            (configured.materializer_source if configured else None)
+            or step.output_materializers.get(name)
+            or step.output_materializers.get("*")
+        )
+        artifact_name = (configured.artifact_name if configured else None) or (
+            name if out.custom_name else None
+        )
+        specs[name] = OutputSpec(
+            data_type=type_source(out.annotation) if out.annotated else None,
+            materializer_source=materializers or None,
+            artifact_name=artifact_name,
+        )
+    return specs
+
+
+def build_step_spec(
+    builder: GraphBuilder, invocation: Invocation, overrides: StepConfiguration | None
+) -> StepSpec:
+    """The ``StepSpec`` of one invocation, with run-configuration overrides applied."""
+    step = invocation.step
+    config = step.configuration.merged_with(overrides)
+    parameters = dict(invocation.parameters)
+    for name, value in config.parameters.items():
+        if name not in step.signature.inputs:
+            raise CompilationError(
+                f"Step {invocation.id!r}: the configuration sets parameter {name!r}, but the step "
+                f"has no such input (inputs: {', '.join(step.signature.inputs) or 'none'})."
+            )
+        if name in invocation.artifacts:
+            raise CompilationError(
+                f"Step {invocation.id!r}: input {name!r} receives a step output, so the "
+                "configuration cannot set it as a parameter."
+            )
+        parameters[name] = to_json_value(value, what=f"Step {invocation.id!r} parameter {name!r}")
+    input_types: dict[str, InputSpec] = {}
+    for name, info in step.signature.inputs.items():
+        if name not in parameters and name not in invocation.artifacts:
+            if not info.has_default:
+                raise CompilationError(
+                    f"Step {invocation.id!r} is missing its required input {name!r}: pass a value "
+                    "or a step output when calling it, or set steps."
+                    f"{invocation.id}.parameters.{name} in the run configuration."
+                )
+            try:
+                parameters[name] = to_json_value(info.default, what="default")
+            except CompilationError:
+                pass  # non-JSON defaults stay in the function signature
+        input_types[name] = InputSpec(
+            data_type=type_source(info.annotation) if info.annotated else None,
+            unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
+        )
+    config = config.model_copy(update={"parameters": {}, "outputs": {}, "name": None})
+    return StepSpec(
+        invocation_id=invocation.id,
+        step_name=step.name,
+        source=step.source,
+        code_hash=step.code_hash,
+        parameters=parameters,
+        inputs={name: _binding_model(b) for name, b in invocation.artifacts.items()},
+        input_types=input_types,
+        upstream=builder.upstream_of(invocation),
+        outputs=_output_specs(step, step.configuration.merged_with(overrides)),
+        config=config,
+        docstring=step.docstring,
+    )
+
+
+@dataclass
+class CompiledPipeline:
+    """A spec plus the live objects (functions, hooks, materializers) it refers to by source."""
+
+    spec: PipelineSpec
+    objects: dict[str, Any]
+    run_config: PipelineRunConfiguration
+
+
+def bind_pipeline_parameters(
+    pipeline: Pipeline[Any], args: Sequence[Any], kwargs: dict[str, Any], configured: dict[str, Any]
+) -> dict[str, Any]:
+    """Pipeline parameters from the call, then the run configuration, then the defaults."""
+    signature = inspect.signature(pipeline.entrypoint)
+    try:
+        bound = signature.bind_partial(*args, **kwargs)
+    except TypeError as exc:
+        raise CompilationError(f"Pipeline {pipeline.name!r}: {exc}.") from exc
+    values = dict(bound.arguments)
+    for name, value in configured.items():
+        if name not in signature.parameters:
+            raise CompilationError(
+                f"Pipeline {pipeline.name!r} has no parameter {name!r} "
+                f"(parameters: {', '.join(signature.parameters) or 'none'})."
+            )
+        values[name] = value
+    for name, param in signature.parameters.items():
+        if name in values:
+            continue
+        if param.default is inspect.Parameter.empty:
+            raise CompilationError(
+                f"Pipeline {pipeline.name!r} is missing its required parameter {name!r}."
+            )
+        values[name] = param.default
+    return values
+
+
+def compile_pipeline(
+    pipeline: Pipeline[Any], args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+) -> CompiledPipeline:
+    """Call the pipeline function with a builder active and freeze the result into a spec."""
+    run_config = pipeline.run_configuration
+    parameters = bind_pipeline_parameters(pipeline, args, kwargs or {}, run_config.parameters)
+    json_parameters = {
+        name: to_json_value(value, what=f"Pipeline {pipeline.name!r} parameter {name!r}")
+        for name, value in parameters.items()
+    }
+    builder = GraphBuilder(pipeline.name)
+    builder.objects.update(pipeline.objects)
+    if not pipeline.configuration.dynamic:
+        with building(builder):
+            returned = pipeline.entrypoint(**parameters)
+    else:
+        returned = None
+    unknown = sorted(set(run_config.steps) - set(builder.invocations))
+    if unknown:
+        raise CompilationError(
+            f"The run configuration of pipeline {pipeline.name!r} configures unknown step(s) "
+            f"{', '.join(map(repr, unknown))}; its steps are: {', '.join(builder.invocations)}."
+        )
+    steps = {
+        name: build_step_spec(builder, builder.invocations[name], run_config.steps.get(name))
+        for name in builder.topological_order()
+    }
+    spec = PipelineSpec(
+        name=pipeline.name,
+        source=pipeline.source,
+        code_hash=pipeline.code_hash,
+        parameters=json_parameters,
+        config=pipeline.configuration.merged_with(run_config),
+        steps=steps,
+        outputs=pipeline_outputs(pipeline, returned),
+        docstring=pipeline.entrypoint.__doc__,
+    )
+    return CompiledPipeline(spec=spec, objects=builder.objects, run_config=run_config)
+
+
+def pipeline_outputs(pipeline: Pipeline[Any], returned: Any) -> dict[str, OutputRef]:
+    """Name the step outputs a pipeline function returned."""
+    if returned is None:
+        return {}
+    items = list(returned) if isinstance(returned, tuple) else [returned]
+    if not all(isinstance(i, StepArtifact) for i in items):
+        raise CompilationError(
+            f"Pipeline {pipeline.name!r} returned {returned!r}; a pipeline can only return "
+            "step outputs (or nothing)."
+        )
+    names = pipeline.output_names(len(items))
+    outputs: dict[str, OutputRef] = {}
+    for name, item in zip(names, items, strict=True):
+        key = name or item.output_name
+        if key in outputs:
+            key = f"{item.invocation_id}.{item.output_name}"
+        outputs[key] = OutputRef(step=item.invocation_id, output=item.output_name)
+    return outputs

@@ -1,0 +1,78 @@
+"""Enumerations shared by the API, the store and the wire format."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ExecutionStatus(StrEnum):
+    """Status of a pipeline run or a step run; one enum for both."""
+
+    INITIALIZING = "initializing"
+    PROVISIONING = "provisioning"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    COMPLETED = "completed"
+    CACHED = "cached"
+    FAILED = "failed"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    SKIPPED = "skipped"
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether nothing more will happen to a run or step in this status."""
+        return self in _FINISHED
+
+    @property
+    def is_successful(self) -> bool:
+        """Whether the outputs of a step in this status can be used downstream."""
+        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED)
+
+
+_FINISHED = frozenset(
+    {
+        ExecutionStatus.COMPLETED,
+        ExecutionStatus.CACHED,
+        ExecutionStatus.FAILED,
+        ExecutionStatus.STOPPED,
+        ExecutionStatus.SKIPPED,
+    }
+)
+
+
+class ExecutionMode(StrEnum):
+    """What the orchestrator does when a step fails."""
+
+    FAIL_FAST = "fail_fast"
+    STOP_ON_FAILURE = "stop_on_failure"
+    CONTINUE_ON_FAILURE = "continue_on_failure"
+
+
+class ArtifactType(StrEnum):
+    """What kind of thing an artifact holds; informs display, not behaviour."""
+
+    DATA = "DataArtifact"
+    MODEL = "ModelArtifact"
+    SCHEMA = "SchemaArtifact"
+    STATISTICS = "StatisticsArtifact"
+    SERVICE = "ServiceArtifact"
+    DATA_ANALYSIS = "DataAnalysisArtifact"
+    BASE = "BaseArtifact"
+
+
+class ModelStages(StrEnum):
+    """Stages a model version can be promoted to."""
+
+    NONE = "none"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+    LATEST = "latest"
+
+
+class StackComponentType(StrEnum):
+    """Kinds of stack components a stack is made of."""
+
+    ORCHESTRATOR = "orchestrator"
+    ARTIFACT_STORE = "artifact_store"

@@ -1,0 +1,135 @@
+"""Every error headrace raises on purpose, in one place.
+
+Each message says what was wrong (which step, parameter, field or file) and what was
+expected, so the user can act on it without reading a traceback.
+
+Hierarchy::
+
+    HeadraceError
+     +-- DefinitionError            a @step / @pipeline definition is malformed
+     |    +-- StepInterfaceError        bad signature or annotations
+     +-- CompilationError           the pipeline graph cannot be built
+     +-- ConfigurationError         a configuration value or file is invalid
+     |    +-- RunConfigurationError     a run configuration does not fit a snapshot
+     +-- StoreError                 metadata store problems
+     |    +-- EntityNotFoundError       (also a KeyError, so ``in``-style code works)
+     |    +-- EntityExistsError
+     |    +-- StoreVersionError         the database schema is newer than this code
+     +-- ArtifactError              artifact bytes cannot be written or read
+     |    +-- MaterializerError
+     |    +-- ArtifactIncompatibleError  e.g. a pickle from another Python version
+     +-- StepExecutionError         a step run went wrong outside user code
+     |    +-- StepInputTypeError / StepOutputTypeError
+     +-- StepInterruptedError       raised inside a running step that must stop
+     +-- RunFailedError             a pipeline run ended failed (the step error chained)
+     +-- SnapshotError              snapshots: archive, environment, version problems
+     +-- SecretError                missing or unreadable secrets
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class HeadraceError(Exception):
+    """Base class of every error headrace raises on purpose."""
+
+
+class DefinitionError(HeadraceError):
+    """A step or pipeline definition is malformed."""
+
+
+class StepInterfaceError(DefinitionError):
+    """A step's signature, annotations or outputs cannot be used."""
+
+
+class CompilationError(HeadraceError):
+    """The pipeline function does not describe a valid graph."""
+
+
+class ConfigurationError(HeadraceError, ValueError):
+    """A configuration value, option or file is invalid.
+
+    Also a ``ValueError`` so that pydantic validators can raise it and have it reported
+    with the field's location.
+    """
+
+
+class RunConfigurationError(ConfigurationError):
+    """A run configuration does not fit the snapshot it is meant for.
+
+    Carries every problem found, so the user can fix them all at once.
+    """
+
+    def __init__(self, problems: Sequence[str], *, subject: str = "run configuration") -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"Invalid {subject} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class StoreError(HeadraceError):
+    """The metadata store could not do what was asked."""
+
+
+class EntityNotFoundError(StoreError, KeyError):
+    """No entity matches the given name or id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "not found"
+
+
+class EntityExistsError(StoreError):
+    """An entity with the same unique name already exists."""
+
+
+class StoreVersionError(StoreError):
+    """The store's schema does not match what this version of headrace can use."""
+
+
+class ArtifactError(HeadraceError):
+    """Artifact bytes could not be written or read."""
+
+
+class MaterializerError(ArtifactError):
+    """A materializer cannot handle the given type or data."""
+
+
+class ArtifactIncompatibleError(ArtifactError):
+    """An artifact was written in a form this interpreter cannot read back."""
+
+
+class StepExecutionError(HeadraceError):
+    """A step run failed for a reason outside the step's own code."""
+
+
+class StepInputTypeError(StepExecutionError, TypeError):
+    """A value given to a step input does not match its annotation."""
+
+
+class StepOutputTypeError(StepExecutionError, TypeError):
+    """A value returned by a step does not match its output annotation."""
+
+
+class StepInterruptedError(HeadraceError):
+    """Raised inside a running step that the orchestrator stopped (FAIL_FAST)."""
+
+
+class RunFailedError(HeadraceError):
+    """A pipeline run ended in failure; the first step error is chained as the cause."""
+
+    def __init__(self, run_name: str, failed_steps: Iterable[str], detail: str = "") -> None:
+        self.run_name = run_name
+        self.failed_steps = list(failed_steps)
+        steps = ", ".join(repr(s) for s in self.failed_steps) or "(no step failed)"
+        msg = f"Pipeline run {run_name!r} failed. Failed step(s): {steps}."
+        if detail:
+            msg += f" {detail}"
+        super().__init__(msg)
+
+
+class SnapshotError(HeadraceError):
+    """A snapshot cannot be created, found or run."""
+
+
+class SecretError(HeadraceError):
+    """A secret is missing or cannot be decrypted."""

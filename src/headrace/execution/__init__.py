@@ -1,0 +1,1 @@
+"""Running pipelines: the launcher, the step runner, orchestrators, and step context."""

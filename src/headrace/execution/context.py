@@ -1,0 +1,124 @@
+"""``get_step_context()``: what a running step (or its hooks) can know about its run."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from headrace.exceptions import HeadraceError
+
+if TYPE_CHECKING:
+    from headrace.config.model import Model
+    from headrace.config.spec import StepSpec
+    from headrace.execution.run_state import RunState
+    from headrace.models import PipelineRunResponse, StepRunResponse
+
+_STEP_CONTEXT: ContextVar[StepContext | None] = ContextVar("headrace_step_context", default=None)
+
+
+class StepContext:
+    """The run and step a step (or hook) is executing for."""
+
+    def __init__(self, state: RunState, spec: StepSpec, step_run_id: str) -> None:
+        self._state = state
+        self._spec = spec
+        self.step_run_id = step_run_id
+        self.exception: BaseException | None = None
+        self.output_uris: dict[str, str] = {}
+        self.output_metadata: dict[str, dict[str, Any]] = {}
+        self.output_tags: dict[str, list[str]] = {}
+
+    @property
+    def step_name(self) -> str:
+        """The step's name."""
+        return self._spec.step_name
+
+    @property
+    def invocation_id(self) -> str:
+        """The id of this invocation in the pipeline."""
+        return self._spec.invocation_id
+
+    @property
+    def pipeline_run(self) -> PipelineRunResponse:
+        """The pipeline run (as recorded when it started)."""
+        return self._state.run
+
+    @property
+    def pipeline(self) -> Any:
+        """The pipeline of the run."""
+        return self._state.run.pipeline
+
+    @property
+    def step_run(self) -> StepRunResponse:
+        """This step run, read from the store."""
+        return self._state.store.get_step_run(self.step_run_id)
+
+    @property
+    def pipeline_state(self) -> Any:
+        """What the pipeline's ``on_init`` hook returned."""
+        return self._state.pipeline_state
+
+    @property
+    def model(self) -> Model | None:
+        """The model configured for this step or its pipeline."""
+        return self._spec.config.model or self._state.spec.config.model
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The step's parameters."""
+        return dict(self._spec.parameters)
+
+    def get_output_artifact_uri(self, output_name: str | None = None) -> str:
+        """The URI where an output of this step will be stored."""
+        name = self._single_output(output_name)
+        return self._state.output_uri(self._spec.invocation_id, name)
+
+    def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
+        """Record extra metadata on one of this step's outputs."""
+        name = self._single_output(output_name)
+        self.output_metadata.setdefault(name, {}).update(metadata)
+
+    def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
+        """Tag one of this step's outputs."""
+        name = self._single_output(output_name)
+        self.output_tags.setdefault(name, []).extend(tags)
+
+    def _single_output(self, output_name: str | None) -> str:
+        outputs = list(self._spec.outputs)
+        if output_name is None:
+            if len(outputs) != 1:
+                raise HeadraceError(
+                    f"Step {self.step_name!r} has {len(outputs)} outputs ({', '.join(outputs)}); "
+                    "name the one you mean."
+                )
+            return outputs[0]
+        if output_name not in self._spec.outputs:
+            raise HeadraceError(
+                f"Step {self.step_name!r} has no output {output_name!r} "
+                f"(outputs: {', '.join(outputs) or 'none'})."
+            )
+        return output_name
+
+
+def get_step_context() -> StepContext:
+    """The context of the step running in this thread.
+
+    Raises:
+        HeadraceError: called outside a running step or step hook.
+    """
+    context = _STEP_CONTEXT.get()
+    if context is None:
+        raise HeadraceError(
+            "get_step_context() works only inside a running step or one of its hooks."
+        )
+    return context
+
+
+def set_step_context(context: StepContext | None) -> Any:
+    """Make ``context`` current; returns a token for :func:`reset_step_context`."""
+    return _STEP_CONTEXT.set(context)
+
+
+def reset_step_context(token: Any) -> None:
+    """Restore the step context that was current before ``set_step_context``."""
+    _STEP_CONTEXT.reset(token)

@@ -1,0 +1,265 @@
+"""The one way a run starts: compiled spec -> stored snapshot -> run -> orchestrator -> steps."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from headrace.artifacts.loading import artifact_store_of
+from headrace.config.spec import PipelineSpec
+from headrace.enums import ExecutionMode, ExecutionStatus
+from headrace.exceptions import EntityExistsError, RunFailedError
+from headrace.execution.hooks import run_hook
+from headrace.execution.orchestrators.base import ExecutionPlan
+from headrace.execution.orchestrators.local import LocalOrchestrator
+from headrace.execution.run_names import default_run_name, format_run_name
+from headrace.execution.run_state import RunState
+from headrace.execution.step_runner import StepRunner, environment_applied
+from headrace.models import (
+    PipelineRunRequest,
+    PipelineRunResponse,
+    PipelineRunUpdate,
+    SnapshotRequest,
+)
+from headrace.store.base import Store
+from headrace.store.factory import get_store
+
+if TYPE_CHECKING:
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.dsl.compiler import CompiledPipeline
+    from headrace.dsl.pipeline import Pipeline
+    from headrace.dsl.step import BaseStep
+
+logger = logging.getLogger("headrace")
+
+DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_pipeline(pipeline: Pipeline[Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """Compile and run a pipeline call; returns the run (raises if it failed)."""
+    from headrace.dsl.compiler import compile_pipeline
+
+    compiled = compile_pipeline(pipeline, args, kwargs)
+    return launch(get_store(), compiled)
+
+
+def run_single_step(step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """Run one step as an unlisted one-step pipeline; returns its output value(s)."""
+    from headrace.config.pipeline_configurations import PipelineConfiguration
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.dsl.compiler import GraphBuilder, build_step_spec, building
+
+    builder = GraphBuilder(step.name)
+    with building(builder):
+        step(*args, **kwargs)
+    (invocation,) = builder.invocations.values()
+    spec = PipelineSpec(
+        name=step.name,
+        source=step.source,
+        code_hash=step.code_hash,
+        config=PipelineConfiguration(),
+        steps={invocation.id: build_step_spec(builder, invocation, None)},
+    )
+    from headrace.dsl.compiler import CompiledPipeline
+
+    compiled = CompiledPipeline(spec, builder.objects, PipelineRunConfiguration())
+    run = launch(get_store(), compiled, unlisted=True)
+    outputs = run.steps[invocation.id].outputs
+    values = [outputs[name].load() for name in spec.steps[invocation.id].outputs]
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def launch(
+    store: Store,
+    compiled: CompiledPipeline,
+    *,
+    unlisted: bool = False,
+    snapshot_id: str | None = None,
+    triggered_by_step_run_id: str | None = None,
+) -> PipelineRunResponse:
+    """Record a run of a compiled pipeline and execute it (or start it in the background)."""
+    spec = compiled.spec
+    run_config = compiled.run_config
+    stack = store.get_default_stack()
+    pipeline_id = None
+    if not unlisted:
+        pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
+        if snapshot_id is None:
+            snapshot_id = store.create_snapshot(
+                SnapshotRequest(
+                    id=str(uuid.uuid4()),
+                    pipeline_id=pipeline_id,
+                    stack_id=stack.id,
+                    spec=spec,
+                    spec_hash=spec.content_hash(),
+                )
+            ).id
+    run = _create_run(
+        store, spec, run_config, pipeline_id, snapshot_id, stack.id, unlisted,
+        triggered_by_step_run_id,
+    )
+    state = RunState(
+        store=store,
+        run=run,
+        spec=spec,
+        objects=dict(compiled.objects),
+        artifact_store=artifact_store_of(store, stack.id),
+        unlisted=unlisted,
+    )
+    if run_config.synchronous is False:
+        thread = threading.Thread(
+            target=_execute_quietly, args=(state,), name=f"headrace-run-{run.name}", daemon=False
+        )
+        thread.start()
+        return run
+    return execute(state)
+
+
+def _create_run(
+    store: Store,
+    spec: PipelineSpec,
+    run_config: PipelineRunConfiguration,
+    pipeline_id: str | None,
+    snapshot_id: str | None,
+    stack_id: str,
+    unlisted: bool,
+    triggered_by: str | None,
+) -> PipelineRunResponse:
+    substitutions = {**spec.config.substitutions, **run_config.substitutions}
+    explicit = run_config.run_name is not None
+    template = run_config.run_name or default_run_name(spec.name)
+    for attempt in range(5):
+        name = format_run_name(template, substitutions, unique_suffix=attempt > 0 and not explicit)
+        try:
+            return store.create_run(
+                PipelineRunRequest(
+                    id=str(uuid.uuid4()),
+                    name=name,
+                    pipeline_id=pipeline_id,
+                    snapshot_id=snapshot_id,
+                    stack_id=stack_id,
+                    status=ExecutionStatus.INITIALIZING,
+                    config=run_config.model_dump(mode="json", exclude_unset=True),
+                    parameters=spec.parameters,
+                    tags=list(spec.config.tags),
+                    triggered_by_step_run_id=triggered_by,
+                    unlisted=unlisted,
+                )
+            )
+        except EntityExistsError:
+            if explicit:
+                raise
+    raise EntityExistsError(f"Could not find a free run name for pipeline {spec.name!r}.")
+
+
+def plan_of(spec: PipelineSpec) -> ExecutionPlan:
+    """The orchestrator's view of a spec."""
+    return ExecutionPlan(
+        order=list(spec.steps), upstream={n: list(s.upstream) for n, s in spec.steps.items()}
+    )
+
+
+def _execute_quietly(state: RunState) -> None:
+    try:
+        execute(state)
+    except RunFailedError:
+        pass  # recorded in the store; the caller reads it from there
+    except Exception:  # noqa: BLE001 - a background run must not die silently
+        logger.exception("Background run %s crashed", state.run.name)
+
+
+def execute(state: RunState) -> PipelineRunResponse:
+    """Run every step of ``state``'s run and record the outcome; raise if it failed."""
+    store, spec = state.store, state.spec
+    restore_environment = environment_applied(spec.config.environment)
+    try:
+        store.update_run(
+            state.run.id, PipelineRunUpdate(status=ExecutionStatus.RUNNING, start_time=_now())
+        )
+        init_error = _run_init_hook(state)
+        runner = StepRunner(state)
+        if init_error is None:
+            statuses = LocalOrchestrator().run(
+                plan_of(spec),
+                runner.run,
+                runner.mark,
+                spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
+            )
+        else:
+            for name in spec.steps:
+                runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
+            statuses = dict(state.statuses)
+        final = _final_status(statuses, init_error)
+        run = store.update_run(
+            state.run.id,
+            PipelineRunUpdate(
+                status=final,
+                end_time=_now(),
+                outputs=_run_outputs(state),
+                status_reason=None if init_error is None else f"on_init hook failed: {init_error}",
+            ),
+        )
+    finally:
+        try:
+            if spec.config.cleanup_hook_source:
+                run_hook(state, spec.config.cleanup_hook_source, "on_cleanup", f"pipeline {spec.name!r}")
+        finally:
+            restore_environment()
+    if final is not ExecutionStatus.COMPLETED:
+        _raise_failure(state, run, init_error)
+    return run
+
+
+def _run_init_hook(state: RunState) -> BaseException | None:
+    source = state.spec.config.init_hook_source
+    if not source:
+        return None
+    value, error = run_hook(
+        state, source, "on_init", f"pipeline {state.spec.name!r}",
+        kwargs=state.spec.config.init_hook_kwargs,
+    )
+    state.pipeline_state = value
+    return error
+
+
+def _final_status(
+    statuses: dict[str, ExecutionStatus], init_error: BaseException | None
+) -> ExecutionStatus:
+    values = set(statuses.values())
+    if init_error is not None or ExecutionStatus.FAILED in values:
+        return ExecutionStatus.FAILED
+    if ExecutionStatus.STOPPED in values:
+        return ExecutionStatus.STOPPED
+    return ExecutionStatus.COMPLETED
+
+
+def _run_outputs(state: RunState) -> dict[str, str]:
+    outputs = {}
+    for name, ref in state.spec.outputs.items():
+        record = state.outputs.get((ref.step, ref.output))
+        if record is not None:
+            outputs[name] = record.artifact_version_id
+    return outputs
+
+
+def _raise_failure(
+    state: RunState, run: PipelineRunResponse, init_error: BaseException | None
+) -> None:
+    failed = [n for n, s in state.statuses.items() if s is ExecutionStatus.FAILED]
+    cause = init_error or next((state.errors[n] for n in failed if n in state.errors), None)
+    detail = ""
+    if cause is not None:
+        detail = f"First error: {type(cause).__name__}: {cause}"
+    error = RunFailedError(run.name, failed, detail)
+    error.run = run  # type: ignore[attr-defined]
+    raise error from cause

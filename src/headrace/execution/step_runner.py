@@ -1,0 +1,523 @@
+"""The StepRunner: what one step run does, wherever it runs.
+
+Protocol, one function each: gather inputs -> cache lookup -> record start -> call with
+retries -> materialize outputs -> record completion -> hooks. Orchestrators only decide
+when ``run`` is called; everything a step run does happens here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from headrace.artifacts.loading import load_value
+from headrace.artifacts.saving import SavedArtifact, materializer_for_value, save_value
+from headrace.config.resolution import EffectiveStepConfig, effective_step_config
+from headrace.config.spec import StepSpec
+from headrace.dsl.signature import StepSignature, inspect_step
+from headrace.enums import ExecutionStatus
+from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
+from headrace.execution.cache import compute_cache_key
+from headrace.execution.context import StepContext, reset_step_context, set_step_context
+from headrace.execution.hooks import run_hook
+from headrace.execution.interrupts import user_code
+from headrace.execution.run_state import OutputRecord, RunState, is_immutable
+from headrace.execution.type_checks import check_input, check_output, coerce_parameter
+from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
+from headrace.models.step_run import StepRunError
+
+logger = logging.getLogger("headrace")
+
+_SIGNATURES: dict[Any, StepSignature] = {}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def step_error(exc: BaseException) -> StepRunError:
+    """How a step's exception is recorded."""
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return StepRunError(
+        type=name,
+        message=str(exc),
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+class StepRunner:
+    """Runs the steps of one pipeline run."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    # -- entry points -------------------------------------------------------------------
+    def run(self, invocation_id: str) -> ExecutionStatus:
+        """Run (or reuse from cache) one step; returns its final status."""
+        step = self.state.spec.steps[invocation_id]
+        config = effective_step_config(self.state.spec.config, step.config)
+        try:
+            inputs = self._input_records(step)
+            cache_key = self._cache_key(step, config, inputs)
+            if cache_key is not None and self._try_cache(step, cache_key, inputs):
+                return self._finish(invocation_id, ExecutionStatus.CACHED)
+        except Exception as exc:  # noqa: BLE001 - recorded as the step's failure
+            return self._fail_before_start(step, exc)
+        return self._execute(step, config, inputs, cache_key)
+
+    def mark(self, invocation_id: str, status: ExecutionStatus, reason: str) -> None:
+        """Record a step that will not run (skipped or stopped before it started)."""
+        step = self.state.spec.steps[invocation_id]
+        now = _now()
+        self.state.store.create_step_run(
+            StepRunRequest(
+                id=str(uuid.uuid4()),
+                pipeline_run_id=self.state.run.id,
+                name=step.invocation_id,
+                step_name=step.step_name,
+                status=status,
+                source=step.source,
+                code_hash=step.code_hash,
+                parameters=step.parameters,
+                docstring=step.docstring,
+                start_time=None,
+                end_time=now,
+                status_reason=reason,
+            )
+        )
+        self._finish(invocation_id, status)
+
+    # -- inputs -------------------------------------------------------------------------
+    def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
+        return {
+            name: [self.state.output(ref) for ref in binding.refs()]
+            for name, binding in step.inputs.items()
+        }
+
+    def _signature(self, step: StepSpec, func: Any) -> StepSignature:
+        key = getattr(func, "__code__", func)
+        signature = _SIGNATURES.get(key)
+        if signature is None:
+            signature = inspect_step(func, step.step_name)
+            _SIGNATURES[key] = signature
+        return signature
+
+    def _load_record(self, record: OutputRecord, step: StepSpec, name: str) -> Any:
+        if record.has_value:
+            return record.value
+        return load_value(
+            uri=record.uri,
+            materializer=record.materializer,
+            data_type=record.data_type,
+            python_version_written=record.python_version,
+            artifact_store=self.state.artifact_store,
+            objects=self.state.objects,
+            name=f"input {name!r} of step {step.invocation_id!r}",
+        )
+
+    def _unmaterialized(self, record: OutputRecord) -> Any:
+        from headrace.artifacts.unmaterialized_artifact import UnmaterializedArtifact
+
+        version = self.state.store.get_artifact_version(record.artifact_version_id)
+        return UnmaterializedArtifact(**version.model_dump()).attach(version._context)
+
+    def _arguments(
+        self, step: StepSpec, signature: StepSignature, inputs: dict[str, list[OutputRecord]]
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for name, value in step.parameters.items():
+            info = signature.inputs.get(name)
+            annotation = info.annotation if info is not None else Any
+            kwargs[name] = coerce_parameter(value, annotation, step=step.invocation_id, name=name)
+        for name, records in inputs.items():
+            binding = step.inputs[name]
+            info = signature.inputs.get(name)
+            annotation = info.annotation if info is not None else Any
+            unmaterialized = step.input_types.get(name)
+            load: Callable[[OutputRecord], Any] = (
+                self._unmaterialized
+                if unmaterialized is not None and unmaterialized.unmaterialized
+                else (lambda r, n=name: self._load_record(r, step, n))
+            )
+            values = [load(r) for r in records]
+            if binding.kind == "artifact":
+                value: Any = values[0]
+            elif binding.kind == "dict":
+                value = dict(zip(binding.keys, values, strict=True))
+            else:
+                value = values
+            if not (unmaterialized and unmaterialized.unmaterialized):
+                check_input(value, annotation, step=step.invocation_id, name=name)
+            kwargs[name] = value
+        return kwargs
+
+    # -- cache --------------------------------------------------------------------------
+    def _cache_key(
+        self, step: StepSpec, config: EffectiveStepConfig, inputs: dict[str, list[OutputRecord]]
+    ) -> str | None:
+        if not config.enable_cache:
+            return None
+        return compute_cache_key(
+            self.state, step, config.cache_policy, inputs, config.environment, config.secrets
+        )
+
+    def _try_cache(
+        self, step: StepSpec, cache_key: str, inputs: dict[str, list[OutputRecord]]
+    ) -> bool:
+        policy = step.config.cache_policy or self.state.spec.config.cache_policy
+        max_age = policy.max_age_seconds if policy is not None else None
+        created_after = _now() - timedelta(seconds=max_age) if max_age else None
+        hit = self.state.store.find_cached_step_run(cache_key, created_after)
+        if hit is None or set(hit.outputs) != set(step.outputs):
+            return False
+        versions = {name: list(vs) for name, vs in hit.outputs.items()}
+        for vs in versions.values():
+            for version in vs:
+                if not self.state.artifact_store.exists(version.uri):
+                    logger.warning(
+                        "Step %r: the cached output %s is missing from the artifact store; "
+                        "running the step again.",
+                        step.invocation_id,
+                        version.uri,
+                    )
+                    return False
+        now = _now()
+        self.state.store.create_step_run(
+            StepRunRequest(
+                id=str(uuid.uuid4()),
+                pipeline_run_id=self.state.run.id,
+                name=step.invocation_id,
+                step_name=step.step_name,
+                status=ExecutionStatus.CACHED,
+                source=step.source,
+                code_hash=step.code_hash,
+                cache_key=cache_key,
+                parameters=step.parameters,
+                docstring=step.docstring,
+                start_time=now,
+                end_time=now,
+                original_step_run_id=hit.id,
+                inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
+                outputs={n: [v.id for v in vs] for n, vs in versions.items()},
+            )
+        )
+        for name, vs in versions.items():
+            version = vs[0]
+            self.state.record_output(
+                step.invocation_id,
+                name,
+                OutputRecord(
+                    artifact_version_id=version.id,
+                    uri=version.uri,
+                    materializer=version.materializer,
+                    data_type=version.data_type,
+                    content_hash=version.content_hash,
+                    python_version=version.python_version,
+                ),
+            )
+        return True
+
+    # -- execution ----------------------------------------------------------------------
+    def _execute(
+        self,
+        step: StepSpec,
+        config: EffectiveStepConfig,
+        inputs: dict[str, list[OutputRecord]],
+        cache_key: str | None,
+    ) -> ExecutionStatus:
+        state = self.state
+        step_run_id = str(uuid.uuid4())
+        start = _now()
+        state.store.create_step_run(
+            StepRunRequest(
+                id=step_run_id,
+                pipeline_run_id=state.run.id,
+                name=step.invocation_id,
+                step_name=step.step_name,
+                status=ExecutionStatus.RUNNING,
+                source=step.source,
+                code_hash=step.code_hash,
+                cache_key=cache_key,
+                parameters=step.parameters,
+                docstring=step.docstring,
+                start_time=start,
+                inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
+            )
+        )
+        context = StepContext(state, step, step_run_id)
+        token = set_step_context(context)
+        try:
+            return self._run_started(step, config, inputs, context)
+        finally:
+            reset_step_context(token)
+
+    def _run_started(
+        self,
+        step: StepSpec,
+        config: EffectiveStepConfig,
+        inputs: dict[str, list[OutputRecord]],
+        context: StepContext,
+    ) -> ExecutionStatus:
+        state = self.state
+        attempts = 0
+        try:
+            func = state.resolve(step.source)
+            signature = self._signature(step, func)
+            kwargs = self._arguments(step, signature, inputs)
+            result, attempts = self._call_with_retries(step, config, func, kwargs, context)
+            values = self._split_outputs(step, signature, result)
+            saved = self._materialize(step, config, values, context)
+        except StepInterruptedError as exc:
+            return self._record_failure(step, context, exc, attempts, ExecutionStatus.STOPPED, config)
+        except KeyboardInterrupt as exc:
+            self._record_failure(step, context, exc, attempts, ExecutionStatus.STOPPED, config)
+            raise
+        except Exception as exc:  # noqa: BLE001 - the step's own failure
+            return self._record_failure(step, context, exc, attempts, ExecutionStatus.FAILED, config)
+        self._record_success(step, context, saved, values, attempts)
+        if config.success_hook_source:
+            run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
+        return self._finish(step.invocation_id, ExecutionStatus.COMPLETED)
+
+    def _call_with_retries(
+        self,
+        step: StepSpec,
+        config: EffectiveStepConfig,
+        func: Callable[..., Any],
+        kwargs: dict[str, Any],
+        context: StepContext,
+    ) -> tuple[Any, int]:
+        retry = config.retry
+        max_retries = retry.max_retries if retry is not None else 0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with user_code():
+                    return func(**kwargs), attempt
+            except (StepInterruptedError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                if attempt > max_retries:
+                    raise
+                assert retry is not None
+                wait = retry.wait_before(attempt)
+                logger.warning(
+                    "Step %r failed (attempt %d of %d): %s: %s. Retrying in %.3g s.",
+                    step.invocation_id,
+                    attempt,
+                    max_retries + 1,
+                    type(exc).__name__,
+                    exc,
+                    wait,
+                )
+                self.state.store.update_step_run(
+                    context.step_run_id,
+                    StepRunUpdate(
+                        status=ExecutionStatus.RETRYING, attempts=attempt, error=step_error(exc)
+                    ),
+                )
+                if wait:
+                    with user_code():  # a stopping run may interrupt the wait
+                        time.sleep(wait)
+
+    def _split_outputs(
+        self, step: StepSpec, signature: StepSignature, result: Any
+    ) -> dict[str, Any]:
+        outputs = signature.outputs
+        if not outputs:
+            return {}
+        if len(outputs) == 1:
+            values = {next(iter(outputs)): result}
+        else:
+            if not isinstance(result, tuple | list) or len(result) != len(outputs):
+                raise StepOutputTypeError(
+                    f"Step {step.invocation_id!r} declares {len(outputs)} outputs "
+                    f"({', '.join(outputs)}) but returned {type(result).__name__}"
+                    + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
+                    + "."
+                )
+            values = dict(zip(outputs, result, strict=True))
+        for name, value in values.items():
+            info = outputs[name]
+            if info.annotated:
+                check_output(value, info.annotation, step=step.invocation_id, name=name)
+        return values
+
+    def _materialize(
+        self,
+        step: StepSpec,
+        config: EffectiveStepConfig,
+        values: dict[str, Any],
+        context: StepContext,
+    ) -> dict[str, SavedArtifact]:
+        state = self.state
+        saved: dict[str, SavedArtifact] = {}
+        try:
+            for name, value in values.items():
+                sources = step.outputs[name].materializer_source or []
+                candidates = [state.resolve(s) for s in sources]
+                materializer_class = materializer_for_value(value, candidates)
+                saved[name] = save_value(
+                    value,
+                    artifact_store=state.artifact_store,
+                    uri=state.output_uri(step.invocation_id, name),
+                    materializer_class=materializer_class,
+                    collect_metadata=config.enable_artifact_metadata,
+                )
+        except BaseException as exc:
+            for done in saved.values():  # nothing half-written stays behind
+                state.artifact_store.rmtree(done.uri)
+            if isinstance(exc, Exception) and not isinstance(exc, StepInterruptedError):
+                raise MaterializerError(
+                    f"Step {step.invocation_id!r}: storing output {name!r} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+            raise
+        return saved
+
+    # -- recording ----------------------------------------------------------------------
+    def _record_success(
+        self,
+        step: StepSpec,
+        context: StepContext,
+        saved: dict[str, SavedArtifact],
+        values: dict[str, Any],
+        attempts: int,
+    ) -> None:
+        state = self.state
+        requests: dict[str, list[ArtifactVersionRequest]] = {}
+        for name, artifact in saved.items():
+            artifact_name, custom = state.artifact_name(step, name)
+            metadata = dict(artifact.metadata)
+            metadata.update(context.output_metadata.get(name, {}))
+            requests[name] = [
+                ArtifactVersionRequest(
+                    id=str(uuid.uuid4()),
+                    artifact_name=artifact_name,
+                    has_custom_name=custom,
+                    uri=artifact.uri,
+                    materializer=artifact.materializer,
+                    data_type=artifact.data_type,
+                    content_hash=artifact.content_hash,
+                    size=artifact.size,
+                    python_version=artifact.python_version,
+                    type=artifact.artifact_type,
+                    artifact_store_id=state.run.stack_id,
+                    metadata=metadata,
+                    tags=context.output_tags.get(name, []),
+                )
+            ]
+        try:
+            state.store.complete_step_run(
+                context.step_run_id,
+                StepRunUpdate(
+                    status=ExecutionStatus.COMPLETED, end_time=_now(), attempts=max(attempts, 1)
+                ),
+                requests,
+            )
+        except BaseException:
+            for artifact in saved.values():
+                state.artifact_store.rmtree(artifact.uri)
+            raise
+        for name, artifact in saved.items():
+            value = values[name]
+            keep = is_immutable(value)
+            state.record_output(
+                step.invocation_id,
+                name,
+                OutputRecord(
+                    artifact_version_id=requests[name][0].id,
+                    uri=artifact.uri,
+                    materializer=artifact.materializer,
+                    data_type=artifact.data_type,
+                    content_hash=artifact.content_hash,
+                    python_version=artifact.python_version,
+                    value=value if keep else None,
+                    has_value=keep,
+                ),
+            )
+
+    def _record_failure(
+        self,
+        step: StepSpec,
+        context: StepContext,
+        exc: BaseException,
+        attempts: int,
+        status: ExecutionStatus,
+        config: EffectiveStepConfig,
+    ) -> ExecutionStatus:
+        state = self.state
+        if status is ExecutionStatus.FAILED:
+            logger.error("Step %r failed: %s: %s", step.invocation_id, type(exc).__name__, exc)
+        state.store.update_step_run(
+            context.step_run_id,
+            StepRunUpdate(
+                status=status,
+                end_time=_now(),
+                error=step_error(exc),
+                attempts=max(attempts, 1),
+                status_reason="interrupted because another step failed (FAIL_FAST)"
+                if status is ExecutionStatus.STOPPED
+                else None,
+            ),
+        )
+        with state.lock:
+            state.errors[step.invocation_id] = exc
+        if status is ExecutionStatus.FAILED and config.failure_hook_source:
+            context.exception = exc
+            run_hook(state, config.failure_hook_source, "on_failure", step.invocation_id, exc)
+        return self._finish(step.invocation_id, status)
+
+    def _fail_before_start(self, step: StepSpec, exc: Exception) -> ExecutionStatus:
+        """A failure before the step function was reached (inputs, cache key)."""
+        now = _now()
+        self.state.store.create_step_run(
+            StepRunRequest(
+                id=str(uuid.uuid4()),
+                pipeline_run_id=self.state.run.id,
+                name=step.invocation_id,
+                step_name=step.step_name,
+                status=ExecutionStatus.FAILED,
+                source=step.source,
+                code_hash=step.code_hash,
+                parameters=step.parameters,
+                docstring=step.docstring,
+                start_time=now,
+                end_time=now,
+                error=step_error(exc),
+            )
+        )
+        logger.error("Step %r failed before it started: %s", step.invocation_id, exc)
+        with self.state.lock:
+            self.state.errors[step.invocation_id] = exc
+        return self._finish(step.invocation_id, ExecutionStatus.FAILED)
+
+    def _finish(self, invocation_id: str, status: ExecutionStatus) -> ExecutionStatus:
+        with self.state.lock:
+            self.state.statuses[invocation_id] = status
+        return status
+
+
+def environment_applied(environment: dict[str, str]) -> Callable[[], None]:
+    """Set environment variables now; returns a function that restores the old values."""
+    previous = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+
+    def restore() -> None:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    return restore
+
+

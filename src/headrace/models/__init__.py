@@ -1,0 +1,48 @@
+"""Wire and API models: requests, updates, responses and filters.
+
+Table rows never leave the SQL layer; everything above the Store sees these models, so
+the wire format does not move when a column does.
+"""
+
+from headrace.models.artifact import (
+    ArtifactResponse,
+    ArtifactVersionList,
+    ArtifactVersionRequest,
+    ArtifactVersionResponse,
+)
+from headrace.models.base import Page, ResponseContext
+from headrace.models.filters import (
+    ArtifactVersionFilter,
+    PipelineFilter,
+    PipelineRunFilter,
+    SnapshotFilter,
+)
+from headrace.models.pipeline import PipelineResponse
+from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
+from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
+from headrace.models.stack import StackResponse
+from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
+
+__all__ = [
+    "ArtifactResponse",
+    "ArtifactVersionFilter",
+    "ArtifactVersionList",
+    "ArtifactVersionRequest",
+    "ArtifactVersionResponse",
+    "Page",
+    "PipelineFilter",
+    "PipelineResponse",
+    "PipelineRunFilter",
+    "PipelineRunRequest",
+    "PipelineRunResponse",
+    "PipelineRunUpdate",
+    "ResponseContext",
+    "SnapshotFilter",
+    "SnapshotRequest",
+    "SnapshotResponse",
+    "StackResponse",
+    "StepRunError",
+    "StepRunRequest",
+    "StepRunResponse",
+    "StepRunUpdate",
+]

@@ -1,0 +1,109 @@
+"""Artifacts (named, versioned outputs) and their immutable versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, GetCoreSchemaHandler
+
+from headrace.enums import ArtifactType
+from headrace.models.base import RequestModel, ResponseModel
+
+
+class ArtifactVersionRequest(RequestModel):
+    """A new artifact version, created when a step completes."""
+
+    id: str
+    artifact_name: str
+    has_custom_name: bool = False
+    uri: str
+    materializer: str
+    data_type: str
+    content_hash: str
+    size: int
+    python_version: str | None = None
+    type: ArtifactType = ArtifactType.DATA
+    artifact_store_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    version: str | None = None  # explicit name; otherwise the next number
+
+
+class ArtifactVersionResponse(ResponseModel):
+    """One immutable version of an artifact."""
+
+    artifact_id: str
+    name: str
+    version: str
+    uri: str
+    materializer: str
+    data_type: str
+    content_hash: str
+    size: int
+    python_version: str | None = None
+    type: ArtifactType = ArtifactType.DATA
+    artifact_store_id: str
+    producer_step_run_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+    def load(self) -> Any:
+        """Read the artifact's value back with the materializer that wrote it."""
+        from headrace.artifacts.loading import load_artifact_version
+
+        return load_artifact_version(self, self.store)
+
+    def read(self) -> Any:
+        """Alias of :meth:`load`."""
+        return self.load()
+
+    @property
+    def run_metadata(self) -> dict[str, Any]:
+        """Metadata recorded for this version."""
+        return self.metadata
+
+
+class ArtifactVersionList(list[ArtifactVersionResponse]):
+    """The versions one output produced; ``.load()`` works directly when there is one."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(
+            cls, handler(list[ArtifactVersionResponse])
+        )
+
+    def load(self) -> Any:
+        """Load the single artifact version in this list."""
+        if len(self) != 1:
+            raise ValueError(
+                f"This output has {len(self)} artifact versions; pick one, e.g. outputs[name][0]."
+            )
+        return self[0].load()
+
+    @property
+    def id(self) -> str:
+        """Id of the single artifact version in this list."""
+        if len(self) != 1:
+            raise ValueError(f"This output has {len(self)} artifact versions; pick one.")
+        return self[0].id
+
+
+class ArtifactResponse(ResponseModel):
+    """A named artifact; its versions are numbered from 1."""
+
+    name: str
+    has_custom_name: bool = False
+    latest_version_number: int = 0
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def versions(self) -> list[ArtifactVersionResponse]:
+        """Every version, oldest first."""
+        from headrace.models.filters import ArtifactVersionFilter
+
+        page = self.store.list_artifact_versions(
+            ArtifactVersionFilter(artifact_id=self.id, size=10_000, sort_by="asc:created")
+        )
+        return page.items

@@ -1,0 +1,79 @@
+"""Shared pieces of the API models: the response base class and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+if TYPE_CHECKING:
+    from headrace.store.base import Store
+
+T = TypeVar("T")
+
+
+class ResponseContext:
+    """What a response needs to fetch related objects lazily: the store it came from.
+
+    Passed explicitly by the store that built the response; never a hidden global.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+
+class RequestModel(BaseModel):
+    """Base of request and update models."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    """Base of response models: an id, a creation time, and a link back to the store."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    created: datetime
+    _context: ResponseContext | None = PrivateAttr(default=None)
+
+    def attach(self, context: ResponseContext | None) -> Any:
+        """Remember the store this response came from; returns ``self``."""
+        self._context = context
+        return self
+
+    @property
+    def store(self) -> Store:
+        """The store this response came from."""
+        from headrace.exceptions import StoreError
+
+        if self._context is None:
+            raise StoreError(
+                f"This {type(self).__name__} is detached from any store; "
+                "fetch it through headrace.client.Client to follow its links."
+            )
+        return self._context.store
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list result."""
+
+    index: int
+    max_size: int
+    total_pages: int
+    total: int
+    items: list[T]
+
+    def __iter__(self) -> Iterator[T]:  # type: ignore[override]
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.items

@@ -1,0 +1,52 @@
+"""Filter models for list calls: paging, sorting and the fields one can filter on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from headrace.enums import ExecutionStatus
+
+
+class BaseFilter(BaseModel):
+    """Paging and sorting shared by every list call (``sort_by`` is ``asc:field`` or ``desc:field``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(default=1, ge=1)
+    size: int = Field(default=20, ge=1, le=10_000)
+    sort_by: str = "desc:created"
+    name: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class PipelineFilter(BaseFilter):
+    """Filter pipelines."""
+
+
+class PipelineRunFilter(BaseFilter):
+    """Filter pipeline runs."""
+
+    pipeline_id: str | None = None
+    pipeline_name: str | None = None
+    snapshot_id: str | None = None
+    status: ExecutionStatus | None = None
+    include_unlisted: bool = True
+
+
+class SnapshotFilter(BaseFilter):
+    """Filter snapshots; by default only named ones."""
+
+    pipeline_id: str | None = None
+    named_only: bool = True
+
+
+class ArtifactVersionFilter(BaseFilter):
+    """Filter artifact versions."""
+
+    artifact_id: str | None = None
+    artifact_name: str | None = None
+    producer_step_run_id: str | None = None
+    data_type: str | None = None

@@ -1,0 +1,26 @@
+"""Stacks: where a run executes (orchestrator) and where its artifacts live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from headrace.models.base import ResponseModel
+
+
+class StackResponse(ResponseModel):
+    """A named stack; ``components`` maps a component type to its flavor and config."""
+
+    name: str
+    components: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @property
+    def artifact_store_path(self) -> str:
+        """Root URI of the stack's artifact store."""
+        return str(self.components["artifact_store"]["path"])
+
+    @property
+    def orchestrator_flavor(self) -> str:
+        """Flavor of the stack's orchestrator (``local``, ...)."""
+        return str(self.components.get("orchestrator", {}).get("flavor", "local"))

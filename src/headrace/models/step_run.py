@@ -1,0 +1,102 @@
+"""Step runs: one execution (or cache hit, skip, stop) of one step invocation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from headrace.enums import ExecutionStatus
+from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
+from headrace.models.base import RequestModel, ResponseModel
+
+
+class StepRunError(BaseModel):
+    """What a failed step raised."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+class StepRunRequest(RequestModel):
+    """A step run as it starts (or as it is recorded cached, skipped or stopped)."""
+
+    id: str
+    pipeline_run_id: str
+    name: str
+    step_name: str
+    status: ExecutionStatus
+    source: str = ""
+    code_hash: str = ""
+    cache_key: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    docstring: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    original_step_run_id: str | None = None
+    inputs: dict[str, list[str]] = Field(default_factory=dict)  # name -> artifact version ids
+    outputs: dict[str, list[str]] = Field(default_factory=dict)  # for cached steps
+    status_reason: str | None = None
+    error: StepRunError | None = None
+
+
+class StepRunUpdate(RequestModel):
+    """Fields of a step run that change while it runs."""
+
+    status: ExecutionStatus | None = None
+    end_time: datetime | None = None
+    error: StepRunError | None = None
+    attempts: int | None = None
+    logs_uri: str | None = None
+    status_reason: str | None = None
+
+
+class StepRunResponse(ResponseModel):
+    """One step run with its inputs and outputs."""
+
+    name: str
+    step_name: str
+    pipeline_run_id: str
+    status: ExecutionStatus
+    source: str = ""
+    code_hash: str = ""
+    cache_key: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict)
+    docstring: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    original_step_run_id: str | None = None
+    error: StepRunError | None = None
+    attempts: int = 0
+    logs_uri: str | None = None
+    status_reason: str | None = None
+    inputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
+    outputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
+
+    @property
+    def output(self) -> ArtifactVersionResponse:
+        """The only output of a single-output step."""
+        versions = [v for vs in self.outputs.values() for v in vs]
+        if len(versions) != 1:
+            names = ", ".join(self.outputs) or "none"
+            raise ValueError(
+                f"Step {self.name!r} has {len(versions)} output artifacts ({names}); "
+                "use .outputs[name]."
+            )
+        return versions[0]
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between start and end, when both are known."""
+        if self.start_time is None or self.end_time is None:
+            return None
+        return (self.end_time - self.start_time).total_seconds()
+
+    @property
+    def run(self) -> Any:
+        """The pipeline run this step run belongs to."""
+        return self.store.get_run(self.pipeline_run_id)

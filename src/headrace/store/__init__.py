@@ -1,0 +1,1 @@
+"""The metadata store: the only door to runs, steps, artifacts and snapshots."""

@@ -1,0 +1,157 @@
+"""The ``Store`` interface every metadata backend implements.
+
+Conventions, fixed here so that the SQL store and the REST store behave alike:
+
+* Verbs: ``create_*`` stores a new entity and returns its response; ``get_*`` takes a
+  name or id (ids may be given as a unique prefix of at least 4 characters) and raises
+  ``EntityNotFoundError`` when nothing matches; ``list_*`` takes a filter model and returns
+  a ``Page``; ``update_*`` applies the fields an update model set; ``delete_*`` removes
+  one entity and raises ``EntityNotFoundError`` if it is gone already.
+* Children name their parent by id (``pipeline_run_id``, ``artifact_id``, ...).
+* A unique name that is taken raises ``EntityExistsError`` naming the existing entity.
+* Every response is attached to the store that made it, so links can be followed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from headrace.models import (
+    ArtifactResponse,
+    ArtifactVersionFilter,
+    ArtifactVersionRequest,
+    ArtifactVersionResponse,
+    Page,
+    PipelineFilter,
+    PipelineResponse,
+    PipelineRunFilter,
+    PipelineRunRequest,
+    PipelineRunResponse,
+    PipelineRunUpdate,
+    SnapshotFilter,
+    SnapshotRequest,
+    SnapshotResponse,
+    StackResponse,
+    StepRunRequest,
+    StepRunResponse,
+    StepRunUpdate,
+)
+
+
+class Store(ABC):
+    """Metadata of pipelines, snapshots, runs, step runs, artifacts and stacks."""
+
+    url: str
+
+    # -- stacks -------------------------------------------------------------------------
+    @abstractmethod
+    def get_default_stack(self) -> StackResponse:
+        """The stack runs use unless told otherwise (created on first use)."""
+
+    @abstractmethod
+    def get_stack(self, name_or_id: str) -> StackResponse:
+        """A stack by name or id."""
+
+    # -- pipelines ----------------------------------------------------------------------
+    @abstractmethod
+    def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:
+        """The pipeline of that name, created if it does not exist yet."""
+
+    @abstractmethod
+    def get_pipeline(self, name_or_id: str) -> PipelineResponse:
+        """A pipeline by name or id."""
+
+    @abstractmethod
+    def list_pipelines(self, filter_model: PipelineFilter) -> Page[PipelineResponse]:
+        """Pipelines matching the filter."""
+
+    # -- snapshots ----------------------------------------------------------------------
+    @abstractmethod
+    def create_snapshot(self, request: SnapshotRequest) -> SnapshotResponse:
+        """Store a snapshot; an unnamed one equal to a stored one returns that one."""
+
+    @abstractmethod
+    def get_snapshot(self, name_or_id: str) -> SnapshotResponse:
+        """A snapshot by name or id."""
+
+    @abstractmethod
+    def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
+        """Snapshots matching the filter."""
+
+    # -- runs ---------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
+        """Record a new pipeline run; its name must be unique."""
+
+    @abstractmethod
+    def update_run(self, run_id: str, update: PipelineRunUpdate) -> PipelineRunResponse:
+        """Change a run's status, times or outputs."""
+
+    @abstractmethod
+    def get_run(self, name_or_id: str) -> PipelineRunResponse:
+        """A pipeline run by name or id."""
+
+    @abstractmethod
+    def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
+        """Pipeline runs matching the filter."""
+
+    # -- step runs ----------------------------------------------------------------------
+    @abstractmethod
+    def create_step_run(self, request: StepRunRequest) -> str:
+        """Record a step run (running, cached, skipped or stopped); returns its id."""
+
+    @abstractmethod
+    def update_step_run(self, step_run_id: str, update: StepRunUpdate) -> None:
+        """Change a step run's status, end time or error."""
+
+    @abstractmethod
+    def complete_step_run(
+        self,
+        step_run_id: str,
+        update: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+    ) -> dict[str, list[str]]:
+        """In one transaction: create the output artifact versions, link them, set status.
+
+        Returns the ids of the created versions by output name.
+        """
+
+    @abstractmethod
+    def get_step_run(self, step_run_id: str) -> StepRunResponse:
+        """One step run with its inputs and outputs."""
+
+    @abstractmethod
+    def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
+        """Every step run of a pipeline run, by invocation id, in the order they started."""
+
+    @abstractmethod
+    def find_cached_step_run(
+        self, cache_key: str, created_after: datetime | None = None
+    ) -> StepRunResponse | None:
+        """The newest successful step run with this cache key, if any."""
+
+    # -- artifacts ----------------------------------------------------------------------
+    @abstractmethod
+    def get_artifact(self, name_or_id: str) -> ArtifactResponse:
+        """A named artifact by name or id."""
+
+    @abstractmethod
+    def create_artifact_version(self, request: ArtifactVersionRequest) -> ArtifactVersionResponse:
+        """Record an artifact version saved outside a step (``save_artifact``)."""
+
+    @abstractmethod
+    def get_artifact_version(
+        self, name_or_id: str, version: str | int | None = None
+    ) -> ArtifactVersionResponse:
+        """An artifact version by id, or by artifact name and version (latest if omitted)."""
+
+    @abstractmethod
+    def list_artifact_versions(
+        self, filter_model: ArtifactVersionFilter
+    ) -> Page[ArtifactVersionResponse]:
+        """Artifact versions matching the filter."""
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
+        """Release connections; the store must not be used afterwards."""

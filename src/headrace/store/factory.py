@@ -1,0 +1,91 @@
+"""Which store a process talks to, and one shared instance per store URL.
+
+Order: ``HEADRACE_STORE_URL``; else ``.headrace/headrace.db`` in the repository found by
+walking up from the current directory (``headrace init`` makes one); else a store in the
+user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from headrace.store.base import Store
+from headrace.utils.env import ENV_STORE_URL
+from headrace.utils.repository import REPOSITORY_DIRECTORY_NAME, find_repository_root
+
+DATABASE_FILE = "headrace.db"
+ARTIFACTS_DIRECTORY = "artifacts"
+
+_STORES: dict[str, Store] = {}
+_LOCK = threading.Lock()
+
+
+def user_data_directory() -> Path:
+    """Where headrace keeps its store when no repository is found."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("headrace", appauthor=False))
+
+
+def store_location() -> tuple[str, str]:
+    """The store URL and the default artifact store path for this process."""
+    url = os.environ.get(ENV_STORE_URL)
+    if url:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            base = Path(url[len("sqlite:///"):]).expanduser().resolve().parent
+        else:
+            base = user_data_directory()
+        return url, str(base / ARTIFACTS_DIRECTORY)
+    repository = find_repository_root()
+    base = (
+        repository / REPOSITORY_DIRECTORY_NAME if repository is not None else user_data_directory()
+    )
+    return f"sqlite:///{base / DATABASE_FILE}", str(base / ARTIFACTS_DIRECTORY)
+
+
+def get_store(url: str | None = None, artifact_path: str | None = None) -> Store:
+    """The store for ``url`` (default: :func:`store_location`), opened once per process."""
+    default_url, default_artifacts = store_location()
+    url = url or default_url
+    store = _STORES.get(url)
+    if store is not None:
+        return store
+    with _LOCK:
+        store = _STORES.get(url)
+        if store is None:
+            store = _open(url, artifact_path or default_artifacts)
+            _STORES[url] = store
+    return store
+
+
+def _open(url: str, artifact_path: str) -> Store:
+    if url.startswith(("http://", "https://")):
+        from headrace.exceptions import StoreError
+
+        raise StoreError(
+            f"{ENV_STORE_URL}={url!r} points at a server; connecting to a headrace server "
+            "is not available in this version. Use a sqlite:/// or postgresql:// URL."
+        )
+    from headrace.store.sql.store import SqlStore
+
+    return SqlStore(url, default_artifact_path=artifact_path)
+
+
+def forget_stores() -> None:
+    """Close and forget every open store (tests, and after changing the environment)."""
+    with _LOCK:
+        for store in _STORES.values():
+            store.close()
+        _STORES.clear()
+
+
+def init_repository(path: Path) -> tuple[Path, Store]:
+    """Create ``.headrace/`` in ``path`` with a fresh store and default stack."""
+    directory = path.resolve() / REPOSITORY_DIRECTORY_NAME
+    directory.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{directory / DATABASE_FILE}"
+    store = get_store(url, str(directory / ARTIFACTS_DIRECTORY))
+    store.get_default_stack()
+    return directory, store

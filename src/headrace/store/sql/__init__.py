@@ -1,0 +1,1 @@
+"""The SQL store: SQLAlchemy Core tables, Alembic migrations, and ``SqlStore``."""

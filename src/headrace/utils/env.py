@@ -1,0 +1,41 @@
+"""Environment variables: every ``HEADRACE_*`` setting is read here.
+
+Each setting is read when it is used, not at import, so tests and long-lived
+processes see changes to ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+
+TRUTHY = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSY = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+ENV_STORE_URL = "HEADRACE_STORE_URL"
+ENV_REPOSITORY_PATH = "HEADRACE_REPOSITORY_PATH"
+ENV_SOURCE_ROOT = "HEADRACE_SOURCE_ROOT"
+ENV_ENFORCE_TYPE_ANNOTATIONS = "HEADRACE_ENFORCE_TYPE_ANNOTATIONS"
+ENV_RUN_SINGLE_STEPS_WITHOUT_STACK = "HEADRACE_RUN_SINGLE_STEPS_WITHOUT_STACK"
+ENV_SQLITE_SYNCHRONOUS = "HEADRACE_SQLITE_SYNCHRONOUS"
+ENV_SECRETS_KEY = "HEADRACE_SECRETS_KEY"
+ENV_LOGGING_VERBOSITY = "HEADRACE_LOGGING_VERBOSITY"
+ENV_DEBUG = "HEADRACE_DEBUG"
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Read a boolean environment variable, refusing values that are neither.
+
+    Raises:
+        ValueError: the variable holds something that is not a boolean word.
+    """
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUTHY:
+        return True
+    if value in FALSY:
+        return False
+    raise ValueError(
+        f"Environment variable {name}={raw!r} is not a boolean; use true/false, 1/0 or yes/no."
+    )
