@@ -23,7 +23,7 @@ from headrace.models import (
     StepRunResponse,
 )
 from headrace.store.base import Store
-from headrace.store.factory import get_store
+from headrace.store.factory import active_store
 
 
 class Client:
@@ -41,10 +41,7 @@ class Client:
     def store(self) -> Store:
         """The store this client talks to."""
         if self._store is None:
-            from headrace.execution.context import _STEP_CONTEXT
-
-            context = _STEP_CONTEXT.get()
-            self._store = context._state.store if context is not None else get_store()
+            self._store = active_store()
         return self._store
 
     @property

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headrace.artifacts.artifact_store import ArtifactStore, artifact_store_from_components
+from headrace.artifact_stores.base import ArtifactStore, artifact_store_from_components
 from headrace.config.source import load_source
 from headrace.exceptions import ArtifactError, ArtifactIncompatibleError
 from headrace.materializers.cloudpickle_materializer import CloudpickleMaterializer, python_version
@@ -13,12 +13,12 @@ if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse
     from headrace.store.base import Store
 
-_ARTIFACT_STORES: dict[tuple[int, str], ArtifactStore] = {}
+_ARTIFACT_STORES: dict[tuple[str, str], ArtifactStore] = {}
 
 
 def artifact_store_of(store: Store, stack_id: str) -> ArtifactStore:
-    """The artifact store of a stack (looked up once per store and stack)."""
-    key = (id(store), stack_id)
+    """The artifact store of a stack (looked up once per store URL and stack)."""
+    key = (store.url, stack_id)
     found = _ARTIFACT_STORES.get(key)
     if found is None:
         stack = store.get_stack(stack_id)
@@ -50,14 +50,17 @@ def load_value(
         ArtifactIncompatibleError: a pickle written by another Python version.
     """
     materializer_class = _resolve(materializer, objects)
-    if materializer_class is CloudpickleMaterializer and python_version_written:
-        if python_version_written.split(".")[:2] != python_version().split(".")[:2]:
-            raise ArtifactIncompatibleError(
-                f"{name} was stored with cloudpickle under Python {python_version_written} and "
-                f"cannot be loaded safely under Python {python_version()}. Load it with Python "
-                f"{'.'.join(python_version_written.split('.')[:2])}, or re-create it with a "
-                "materializer that does not pickle."
-            )
+    if (
+        materializer_class is CloudpickleMaterializer
+        and python_version_written
+        and python_version_written.split(".")[:2] != python_version().split(".")[:2]
+    ):
+        raise ArtifactIncompatibleError(
+            f"{name} was stored with cloudpickle under Python {python_version_written} and "
+            f"cannot be loaded safely under Python {python_version()}. Load it with Python "
+            f"{'.'.join(python_version_written.split('.')[:2])}, or re-create it with a "
+            "materializer that does not pickle."
+        )
     if not artifact_store.exists(uri):
         raise ArtifactError(
             f"The files of {name} are missing from the artifact store (expected at {uri}). "
@@ -65,7 +68,7 @@ def load_value(
         )
     try:
         dtype = _resolve(data_type, objects)
-    except Exception:  # noqa: BLE001 - the type's module may be gone; load untyped
+    except Exception:
         dtype = object
     return materializer_class(uri, artifact_store).load(dtype)
 

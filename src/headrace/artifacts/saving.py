@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from headrace.artifacts.artifact_store import ArtifactStore
+from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.source import source_of, type_source
 from headrace.enums import ArtifactType
 from headrace.exceptions import MaterializerError

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.artifacts.loading import artifact_store_of, load_artifact_version
 from headrace.artifacts.saving import materializer_for_value, save_value
 from headrace.models import ArtifactVersionRequest, ArtifactVersionResponse
-from headrace.store.factory import get_store
+from headrace.store.factory import active_store
 
 if TYPE_CHECKING:
     from headrace.materializers.base_materializer import BaseMaterializer
@@ -16,16 +16,11 @@ if TYPE_CHECKING:
 
 
 def _store() -> Store:
-    from headrace.execution.context import _STEP_CONTEXT
-
-    context = _STEP_CONTEXT.get()
-    if context is not None:  # inside a step: the store of the running pipeline
-        return context._state.store
-    return get_store()
+    return active_store()
 
 
 def load_artifact(name_or_id: str, version: str | int | None = None) -> Any:
-    """Load an artifact's value by artifact version id, or by name (and version; latest if omitted)."""
+    """Load an artifact's value by version id, or by name and version (latest if omitted)."""
     store = _store()
     return load_artifact_version(store.get_artifact_version(str(name_or_id), version), store)
 
@@ -46,7 +41,9 @@ def save_artifact(
     saved = save_value(
         data,
         artifact_store=artifact_store,
-        uri=artifact_store.join(artifact_store.path, "artifacts", name.replace("/", "_"), version_id),
+        uri=artifact_store.join(
+            artifact_store.path, "artifacts", name.replace("/", "_"), version_id
+        ),
         materializer_class=materializer_class,
     )
     return store.create_artifact_version(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class ConfigModel(BaseModel):
     """A configuration model that refuses unknown fields."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     def merged_with(self, update: BaseModel | None) -> Self:
         """A copy with every field that ``update`` set explicitly laid on top.
@@ -40,8 +40,7 @@ class ConfigModel(BaseModel):
         fields_set = set(self.model_fields_set) | (
             set(update.model_fields_set) & set(type(self).model_fields)
         )
-        result = type(self).model_construct(_fields_set=fields_set, **values)
-        return result
+        return cast(Self, type(self).model_construct(_fields_set=fields_set, **values))
 
     def set_fields(self) -> dict[str, Any]:
         """The fields that were given explicitly, as plain values."""

@@ -12,4 +12,6 @@ class ResourceSettings(ConfigModel):
 
     cpu_count: float | None = Field(default=None, gt=0)
     gpu_count: int | None = Field(default=None, ge=0)
-    memory: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?\s*(KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$")
+    memory: str | None = Field(
+        default=None, pattern=r"^\d+(\.\d+)?\s*(KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$"
+    )

@@ -32,7 +32,9 @@ def validate_settings(settings: dict[str, Any] | None, *, owner: str) -> dict[st
     if not settings:
         return {}
     if not isinstance(settings, dict):
-        raise ConfigurationError(f"{owner}: settings must be a mapping, got {type(settings).__name__}.")
+        raise ConfigurationError(
+            f"{owner}: settings must be a mapping, got {type(settings).__name__}."
+        )
     models = _settings_models()
     result: dict[str, dict[str, Any]] = {}
     for key, value in settings.items():

@@ -75,8 +75,8 @@ def source_of(obj: Any) -> str:
 
 def is_importable_source(source: str) -> bool:
     """Whether a source names something a fresh process could import (no ``<locals>``)."""
-    return "<locals>" not in source and "<lambda>" not in source and not source.startswith(
-        "__main__."
+    return (
+        "<locals>" not in source and "<lambda>" not in source and not source.startswith("__main__.")
     )
 
 
@@ -140,7 +140,7 @@ def resolve_callable(value: str | Callable[..., Any], *, what: str) -> Callable[
     obj = load_source(value) if isinstance(value, str) else value
     if not callable(obj):
         raise ConfigurationError(f"{what} {value!r} is not callable.")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def type_source(annotation: Any) -> str | None:

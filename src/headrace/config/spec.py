@@ -21,7 +21,7 @@ SPEC_SCHEMA_VERSION = 1
 class SpecModel(BaseModel):
     """Base of spec models: strict and immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class OutputRef(SpecModel):

@@ -128,14 +128,13 @@ def reachable_project_code(func: Any) -> list[Any]:
             if isinstance(target, types.FunctionType):
                 queue.append(target)
             elif isinstance(target, type):
-                queue.extend(
-                    v for v in vars(target).values() if isinstance(v, types.FunctionType)
-                )
+                queue.extend(v for v in vars(target).values() if isinstance(v, types.FunctionType))
     return list(seen.values())
 
 
 def _label(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}"
+    name = getattr(obj, "__qualname__", getattr(obj, "__name__", ""))
+    return f"{getattr(obj, '__module__', '')}.{name}"
 
 
 _HASHES: dict[Any, str] = {}

@@ -8,6 +8,7 @@ result is deterministic) and builds one ``StepSpec`` per invocation.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from collections.abc import Iterator, Sequence
@@ -144,12 +145,17 @@ class GraphBuilder:
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
     def _bind(
-        self, step: BaseStep[Any, Any], invocation_id: str, args: Sequence[Any], kwargs: dict[str, Any]
+        self,
+        step: BaseStep[Any, Any],
+        invocation_id: str,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
     ) -> dict[str, Any]:
         names = list(step.signature.inputs)
         if len(args) > len(names):
             raise CompilationError(
-                f"Step {invocation_id!r} takes {len(names)} input(s) ({', '.join(names) or 'none'}) "
+                f"Step {invocation_id!r} takes {len(names)} input(s) "
+                f"({', '.join(names) or 'none'}) "
                 f"but was called with {len(args)} positional argument(s)."
             )
         bound = dict(zip(names, args, strict=False))
@@ -259,7 +265,8 @@ class GraphBuilder:
                     heapq.heappush(ready, (position[down], down))
         if len(order) != len(upstream):
             raise CompilationError(
-                f"Pipeline {self.pipeline_name!r} has a cycle: {_find_cycle(upstream, set(order))}. "
+                f"Pipeline {self.pipeline_name!r} has a cycle: "
+                f"{_find_cycle(upstream, set(order))}. "
                 "Check the after= arguments of these steps."
             )
         return order
@@ -291,7 +298,7 @@ def _find_cycle(upstream: dict[str, list[str]], done: set[str]) -> str:
     while True:
         current = next(u for u in upstream[current] if u not in done)
         if current in seen:
-            cycle = path[seen[current]:] + [current]
+            cycle = [*path[seen[current] :], current]
             return " -> ".join(reversed(cycle))
         seen[current] = len(path)
         path.append(current)
@@ -359,10 +366,9 @@ def build_step_spec(
                     "or a step output when calling it, or set steps."
                     f"{invocation.id}.parameters.{name} in the run configuration."
                 )
-            try:
+            # Non-JSON defaults stay in the function signature.
+            with contextlib.suppress(CompilationError):
                 parameters[name] = to_json_value(info.default, what="default")
-            except CompilationError:
-                pass  # non-JSON defaults stay in the function signature
         input_types[name] = InputSpec(
             data_type=type_source(info.annotation) if info.annotated else None,
             unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),

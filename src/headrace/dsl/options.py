@@ -23,7 +23,9 @@ from headrace.exceptions import ConfigurationError, DefinitionError
 HookSpec = Callable[..., Any] | str
 MaterializerSpec = type | str
 OutputMaterializers = (
-    MaterializerSpec | Sequence[MaterializerSpec] | Mapping[str, MaterializerSpec | Sequence[MaterializerSpec]]
+    MaterializerSpec
+    | Sequence[MaterializerSpec]
+    | Mapping[str, MaterializerSpec | Sequence[MaterializerSpec]]
 )
 
 _HOOK_FIELDS = {
@@ -52,14 +54,14 @@ def materializer_sources(spec: Any, objects: dict[str, Any], owner: str) -> list
     items = [spec] if isinstance(spec, str | type) else list(spec)
     sources = []
     for item in items:
-        if isinstance(item, type):
-            from headrace.materializers.base_materializer import BaseMaterializer
-
-            if not issubclass(item, BaseMaterializer):
-                raise DefinitionError(
-                    f"{owner}: output materializer {item.__name__} is not a BaseMaterializer "
-                    "subclass."
-                )
+        # Checked by shape: the dsl sits below the materializers in the layering.
+        if isinstance(item, type) and not (
+            callable(getattr(item, "save", None)) and callable(getattr(item, "load", None))
+        ):
+            raise DefinitionError(
+                f"{owner}: output materializer {item.__name__} is not a BaseMaterializer "
+                "subclass (it has no save() and load())."
+            )
         sources.append(register_object(item, objects, what=f"{owner}: output materializer"))
     return sources
 
@@ -112,7 +114,9 @@ def _common_values(options: dict[str, Any], objects: dict[str, Any], owner: str)
     return values
 
 
-def step_configuration(options: dict[str, Any], objects: dict[str, Any], owner: str) -> StepConfiguration:
+def step_configuration(
+    options: dict[str, Any], objects: dict[str, Any], owner: str
+) -> StepConfiguration:
     """Validate step options into a ``StepConfiguration`` holding only what was given."""
     values = _common_values({k: v for k, v in options.items() if v is not None}, objects, owner)
     return _validated(StepConfiguration, values, owner)

@@ -40,8 +40,10 @@ class StepArtifact:
         self._no_value("used as a condition")
 
     def __iter__(self) -> NoReturn:
-        self._no_value("iterated or unpacked (a step with several outputs returns a tuple "
-                       "only when its return annotation or tuple-literal return says so)")
+        self._no_value(
+            "iterated or unpacked (a step with several outputs returns a tuple "
+            "only when its return annotation or tuple-literal return says so)"
+        )
 
     def __len__(self) -> int:
         self._no_value("measured with len()")

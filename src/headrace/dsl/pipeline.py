@@ -125,7 +125,9 @@ class Pipeline(Generic[P]):
         clone.objects = dict(self.objects)
         run_config = self.run_configuration
         if config_path is not None:
-            run_config = run_config.merged_with(validate_yaml(PipelineRunConfiguration, config_path))
+            run_config = run_config.merged_with(
+                validate_yaml(PipelineRunConfiguration, config_path)
+            )
         explicit: dict[str, Any] = {
             "run_name": run_name,
             "schedule": schedule,

@@ -113,7 +113,7 @@ class BaseStep(Generic[P, R]):
     def __call__(
         self,
         *args: Any,
-        id: str | None = None,  # noqa: A002 - the seeds' spelling
+        id: str | None = None,
         after: str | StepArtifact | Sequence[str | StepArtifact] | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -129,7 +129,7 @@ class BaseStep(Generic[P, R]):
         if builder is not None:
             return builder.add_invocation(self, args, kwargs, custom_id=id, after=after)
         if env_flag(ENV_RUN_SINGLE_STEPS_WITHOUT_STACK):
-            return self.entrypoint(*args, **kwargs)  # type: ignore[arg-type]
+            return self.entrypoint(*args, **kwargs)
         from headrace.execution.launcher import run_single_step
 
         return run_single_step(self, args, kwargs)

@@ -43,8 +43,10 @@ def run_hook(
         if exception is not None and _accepts_argument(hook):
             return hook(exception), None
         return hook(**(kwargs or {})), None
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
-        logger.error("The %s hook %s of %s raised %s: %s", kind, source, owner, type(exc).__name__, exc)
+    except Exception as exc:
+        logger.error(
+            "The %s hook %s of %s raised %s: %s", kind, source, owner, type(exc).__name__, exc
+        )
         with state.lock:
             state.hook_errors.append((owner, kind, source, exc))
         return None, exc

@@ -9,7 +9,6 @@ leaves user code, in both cases inside the runner's ``try``.
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +42,8 @@ def interrupt(thread_ident: int) -> bool:
 
     Returns whether the exception was scheduled.
     """
+    import ctypes  # only needed when a run is being stopped
+
     with _lock:
         if thread_ident not in _in_user_code:
             return False

@@ -105,7 +105,13 @@ def launch(
                 )
             ).id
     run = _create_run(
-        store, spec, run_config, pipeline_id, snapshot_id, stack.id, unlisted,
+        store,
+        spec,
+        run_config,
+        pipeline_id,
+        snapshot_id,
+        stack.id,
+        unlisted,
         triggered_by_step_run_id,
     )
     state = RunState(
@@ -174,7 +180,7 @@ def _execute_quietly(state: RunState) -> None:
         execute(state)
     except RunFailedError:
         pass  # recorded in the store; the caller reads it from there
-    except Exception:  # noqa: BLE001 - a background run must not die silently
+    except Exception:
         logger.exception("Background run %s crashed", state.run.name)
 
 
@@ -212,7 +218,9 @@ def execute(state: RunState) -> PipelineRunResponse:
     finally:
         try:
             if spec.config.cleanup_hook_source:
-                run_hook(state, spec.config.cleanup_hook_source, "on_cleanup", f"pipeline {spec.name!r}")
+                run_hook(
+                    state, spec.config.cleanup_hook_source, "on_cleanup", f"pipeline {spec.name!r}"
+                )
         finally:
             restore_environment()
     if final is not ExecutionStatus.COMPLETED:
@@ -225,7 +233,10 @@ def _run_init_hook(state: RunState) -> BaseException | None:
     if not source:
         return None
     value, error = run_hook(
-        state, source, "on_init", f"pipeline {state.spec.name!r}",
+        state,
+        source,
+        "on_init",
+        f"pipeline {state.spec.name!r}",
         kwargs=state.spec.config.init_hook_kwargs,
     )
     state.pipeline_state = value

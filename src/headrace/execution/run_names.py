@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import string
 from datetime import UTC, datetime
 
@@ -40,5 +40,5 @@ def format_run_name(
     except (ValueError, IndexError) as exc:
         raise ConfigurationError(f"Run name {template!r} is not a valid template: {exc}") from exc
     if unique_suffix:
-        name = f"{name}-{secrets.token_hex(3)}"
+        name = f"{name}-{os.urandom(3).hex()}"
     return name

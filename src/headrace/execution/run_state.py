@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from headrace.artifacts.artifact_store import ArtifactStore
+from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.source import load_source
 from headrace.config.spec import OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus

@@ -31,6 +31,7 @@ from headrace.execution.run_state import OutputRecord, RunState, is_immutable
 from headrace.execution.type_checks import check_input, check_output, coerce_parameter
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import StepRunError
+from headrace.store.factory import reset_active_store, set_active_store
 
 logger = logging.getLogger("headrace")
 
@@ -44,7 +45,11 @@ def _now() -> datetime:
 def step_error(exc: BaseException) -> StepRunError:
     """How a step's exception is recorded."""
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     return StepRunError(
         type=name,
         message=str(exc),
@@ -68,7 +73,7 @@ class StepRunner:
             cache_key = self._cache_key(step, config, inputs)
             if cache_key is not None and self._try_cache(step, cache_key, inputs):
                 return self._finish(invocation_id, ExecutionStatus.CACHED)
-        except Exception as exc:  # noqa: BLE001 - recorded as the step's failure
+        except Exception as exc:
             return self._fail_before_start(step, exc)
         return self._execute(step, config, inputs, cache_key)
 
@@ -132,31 +137,32 @@ class StepRunner:
         self, step: StepSpec, signature: StepSignature, inputs: dict[str, list[OutputRecord]]
     ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        for name, value in step.parameters.items():
+        for name, raw in step.parameters.items():
             info = signature.inputs.get(name)
             annotation = info.annotation if info is not None else Any
-            kwargs[name] = coerce_parameter(value, annotation, step=step.invocation_id, name=name)
+            kwargs[name] = coerce_parameter(raw, annotation, step=step.invocation_id, name=name)
         for name, records in inputs.items():
-            binding = step.inputs[name]
             info = signature.inputs.get(name)
             annotation = info.annotation if info is not None else Any
-            unmaterialized = step.input_types.get(name)
-            load: Callable[[OutputRecord], Any] = (
-                self._unmaterialized
-                if unmaterialized is not None and unmaterialized.unmaterialized
-                else (lambda r, n=name: self._load_record(r, step, n))
-            )
-            values = [load(r) for r in records]
-            if binding.kind == "artifact":
-                value: Any = values[0]
-            elif binding.kind == "dict":
-                value = dict(zip(binding.keys, values, strict=True))
-            else:
-                value = values
-            if not (unmaterialized and unmaterialized.unmaterialized):
-                check_input(value, annotation, step=step.invocation_id, name=name)
+            input_spec = step.input_types.get(name)
+            if input_spec is not None and input_spec.unmaterialized:
+                kwargs[name] = self._bound([self._unmaterialized(r) for r in records], step, name)
+                continue
+            values = [self._load_record(r, step, name) for r in records]
+            value = self._bound(values, step, name)
+            check_input(value, annotation, step=step.invocation_id, name=name)
             kwargs[name] = value
         return kwargs
+
+    @staticmethod
+    def _bound(values: list[Any], step: StepSpec, name: str) -> Any:
+        """Shape loaded values as the binding says: one value, a list, or a dict."""
+        binding = step.inputs[name]
+        if binding.kind == "artifact":
+            return values[0]
+        if binding.kind == "dict":
+            return dict(zip(binding.keys, values, strict=True))
+        return values
 
     # -- cache --------------------------------------------------------------------------
     def _cache_key(
@@ -253,9 +259,11 @@ class StepRunner:
         )
         context = StepContext(state, step, step_run_id)
         token = set_step_context(context)
+        store_token = set_active_store(state.store)
         try:
             return self._run_started(step, config, inputs, context)
         finally:
+            reset_active_store(store_token)
             reset_step_context(token)
 
     def _run_started(
@@ -275,12 +283,16 @@ class StepRunner:
             values = self._split_outputs(step, signature, result)
             saved = self._materialize(step, config, values, context)
         except StepInterruptedError as exc:
-            return self._record_failure(step, context, exc, attempts, ExecutionStatus.STOPPED, config)
+            return self._record_failure(
+                step, context, exc, attempts, ExecutionStatus.STOPPED, config
+            )
         except KeyboardInterrupt as exc:
             self._record_failure(step, context, exc, attempts, ExecutionStatus.STOPPED, config)
             raise
-        except Exception as exc:  # noqa: BLE001 - the step's own failure
-            return self._record_failure(step, context, exc, attempts, ExecutionStatus.FAILED, config)
+        except Exception as exc:
+            return self._record_failure(
+                step, context, exc, attempts, ExecutionStatus.FAILED, config
+            )
         self._record_success(step, context, saved, values, attempts)
         if config.success_hook_source:
             run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
@@ -519,5 +531,3 @@ def environment_applied(environment: dict[str, str]) -> Callable[[], None]:
                 os.environ[key] = value
 
     return restore
-
-

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
-from headrace.artifacts.artifact_store import ArtifactStore, artifact_store_for
+from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
 from headrace.enums import ArtifactType
 
 

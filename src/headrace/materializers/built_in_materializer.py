@@ -130,7 +130,7 @@ class BuiltInContainerMaterializer(BaseMaterializer):
         if isinstance(data_type, type) and not isinstance(value, data_type):
             try:
                 return data_type(value)
-            except Exception:  # noqa: BLE001 - keep the decoded value
+            except Exception:
                 return value
         return value
 
@@ -139,8 +139,8 @@ class BuiltInContainerMaterializer(BaseMaterializer):
 
     # -- element by element -------------------------------------------------------------
     def _save_elementwise(self, data: Any) -> None:
-        from headrace.artifacts.saving import materializer_for_value
         from headrace.config.source import source_of, type_source
+        from headrace.materializers.registry import materializer_registry
 
         if isinstance(data, dict):
             keys = list(data)
@@ -156,7 +156,7 @@ class BuiltInContainerMaterializer(BaseMaterializer):
             encoded_keys = []
         entries = []
         for index, value in enumerate(values):
-            materializer_class = materializer_for_value(value)
+            materializer_class = materializer_registry.default_for(type(value))
             materializer_class(self.join(str(index)), self.artifact_store).save(value)
             entries.append(
                 {

@@ -37,8 +37,11 @@ class PandasMaterializer(BaseMaterializer):
             info_columns = [repr(type(c).__name__) for c in data.columns]
         else:
             info_columns = None
-        info = {"series": is_series, "name": data.name if is_series else None,
-                "column_types": info_columns}
+        info = {
+            "series": is_series,
+            "name": data.name if is_series else None,
+            "column_types": info_columns,
+        }
         with self.artifact_store.open(self.join(DATA_FILE), "wb") as handle:
             frame.to_parquet(handle)
         with self.artifact_store.open(self.join(INFO_FILE), "w") as handle:
@@ -57,7 +60,7 @@ class PandasMaterializer(BaseMaterializer):
         return frame
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"shape": list(data.shape), "rows": int(len(data))}
+        metadata: dict[str, Any] = {"shape": list(data.shape), "rows": len(data)}
         if isinstance(data, pd.DataFrame):
             metadata["dtype"] = {str(c): str(t) for c, t in data.dtypes.items()}
         else:

@@ -22,4 +22,4 @@ class PydanticMaterializer(BaseMaterializer):
 
     def load(self, data_type: type[Any]) -> Any:
         with self.artifact_store.open(self.join(DATA_FILE), "r") as handle:
-            return data_type.model_validate_json(handle.read())  # type: ignore[attr-defined]
+            return data_type.model_validate_json(handle.read())

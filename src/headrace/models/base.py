@@ -27,13 +27,13 @@ class ResponseContext:
 class RequestModel(BaseModel):
     """Base of request and update models."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ResponseModel(BaseModel):
     """Base of response models: an id, a creation time, and a link back to the store."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: str
     created: datetime
@@ -59,6 +59,8 @@ class ResponseModel(BaseModel):
 
 class Page(BaseModel, Generic[T]):
     """One page of a list result."""
+
+    model_config = ConfigDict(defer_build=True)
 
     index: int
     max_size: int

@@ -10,9 +10,12 @@ from headrace.enums import ExecutionStatus
 
 
 class BaseFilter(BaseModel):
-    """Paging and sorting shared by every list call (``sort_by`` is ``asc:field`` or ``desc:field``)."""
+    """Paging and sorting shared by every list call.
 
-    model_config = ConfigDict(extra="forbid")
+    ``sort_by`` is ``asc:field`` or ``desc:field``.
+    """
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     page: int = Field(default=1, ge=1)
     size: int = Field(default=20, ge=1, le=10_000)

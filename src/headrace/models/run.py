@@ -91,7 +91,9 @@ class PipelineRunResponse(ResponseModel):
         """The current state of this run, read again from the store."""
         return self.store.get_run(self.id)
 
-    def wait(self, timeout: float | None = None, poll_interval: float = 0.05) -> PipelineRunResponse:
+    def wait(
+        self, timeout: float | None = None, poll_interval: float = 0.05
+    ) -> PipelineRunResponse:
         """Block until the run has finished; returns its final state.
 
         Raises:

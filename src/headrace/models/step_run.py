@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.enums import ExecutionStatus
 from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
@@ -14,6 +14,8 @@ from headrace.models.base import RequestModel, ResponseModel
 
 class StepRunError(BaseModel):
     """What a failed step raised."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     message: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextvars import ContextVar, Token
 from pathlib import Path
 
 from headrace.store.base import Store
@@ -20,6 +21,24 @@ ARTIFACTS_DIRECTORY = "artifacts"
 
 _STORES: dict[str, Store] = {}
 _LOCK = threading.Lock()
+# The store of the pipeline run executing in this context (set while a step runs), so
+# Client() and load_artifact() inside a step talk to the run's store.
+_ACTIVE: ContextVar[Store | None] = ContextVar("headrace_active_store", default=None)
+
+
+def active_store() -> Store:
+    """The store of the running step, else the configured store."""
+    return _ACTIVE.get() or get_store()
+
+
+def set_active_store(store: Store | None) -> Token[Store | None]:
+    """Make ``store`` the active store of this context; returns a token to reset it."""
+    return _ACTIVE.set(store)
+
+
+def reset_active_store(token: Token[Store | None]) -> None:
+    """Restore the active store that ``set_active_store`` replaced."""
+    _ACTIVE.reset(token)
 
 
 def user_data_directory() -> Path:
@@ -34,7 +53,7 @@ def store_location() -> tuple[str, str]:
     url = os.environ.get(ENV_STORE_URL)
     if url:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            base = Path(url[len("sqlite:///"):]).expanduser().resolve().parent
+            base = Path(url[len("sqlite:///") :]).expanduser().resolve().parent
         else:
             base = user_data_directory()
         return url, str(base / ARTIFACTS_DIRECTORY)

@@ -112,7 +112,11 @@ class _Execution:
     def _skip_ready(self) -> None:
         while self.ready:
             _, name = heapq.heappop(self.ready)
-            self._mark(name, ExecutionStatus.SKIPPED, f"not started: the run is stopping ({self.mode.value})")
+            self._mark(
+                name,
+                ExecutionStatus.SKIPPED,
+                f"not started: the run is stopping ({self.mode.value})",
+            )
 
     def _done(self, name: str, status: ExecutionStatus) -> None:
         self.statuses[name] = status

@@ -48,7 +48,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # pragma: no cover - drivers normally parse
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # type: ignore[no-any-return]
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 metadata = MetaData()
@@ -173,9 +173,7 @@ artifact_versions = Table(
 step_run_inputs = Table(
     "step_run_inputs",
     metadata,
-    Column(
-        "step_run_id", ID, ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("step_run_id", ID, ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(255), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("artifact_version_id", ID, ForeignKey("artifact_versions.id"), nullable=False),
@@ -184,9 +182,7 @@ step_run_inputs = Table(
 step_run_outputs = Table(
     "step_run_outputs",
     metadata,
-    Column(
-        "step_run_id", ID, ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("step_run_id", ID, ForeignKey("step_runs.id", ondelete="CASCADE"), primary_key=True),
     Column("name", String(255), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("artifact_version_id", ID, ForeignKey("artifact_versions.id"), nullable=False),

@@ -153,7 +153,9 @@ class SqlStore(Store):
         if not field:
             direction, field = "desc", direction
         if field not in table.c:
-            raise StoreError(f"Cannot sort by {field!r}; sortable fields: {', '.join(table.c.keys())}.")
+            raise StoreError(
+                f"Cannot sort by {field!r}; sortable fields: {', '.join(table.c.keys())}."
+            )
         column = table.c[field]
         query = query.order_by(column.desc() if direction == "desc" else column.asc())
         size = filter_model.size
@@ -177,7 +179,9 @@ class SqlStore(Store):
         if self._default_stack is not None:
             return self._default_stack
         with self._read() as conn:
-            row = conn.execute(select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)).first()
+            row = conn.execute(
+                select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)
+            ).first()
         if row is None:
             row = self._create_default_stack()
         self._default_stack = self._stack_model(row)
@@ -196,15 +200,17 @@ class SqlStore(Store):
             with self._write() as conn:
                 conn.execute(
                     insert(t.stacks),
-                    {"id": _new_id(), "name": DEFAULT_STACK_NAME, "created": _now(),
-                     "components": components},
+                    {
+                        "id": _new_id(),
+                        "name": DEFAULT_STACK_NAME,
+                        "created": _now(),
+                        "components": components,
+                    },
                 )
         except IntegrityError:
             pass  # another process created it first
         with self._read() as conn:
-            return conn.execute(
-                select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)
-            ).one()
+            return conn.execute(select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)).one()
 
     def get_stack(self, name_or_id: str) -> StackResponse:
         with self._read() as conn:
@@ -514,8 +520,13 @@ class SqlStore(Store):
         artifact_id = _new_id()
         conn.execute(
             insert(t.artifacts),
-            {"id": artifact_id, "name": name, "has_custom_name": req.has_custom_name,
-             "version_count": 0, "created": now},
+            {
+                "id": artifact_id,
+                "name": name,
+                "has_custom_name": req.has_custom_name,
+                "version_count": 0,
+                "created": now,
+            },
         )
         new_artifacts[name] = artifact_id
         return artifact_id
@@ -699,7 +710,9 @@ class SqlStore(Store):
         if filter_model.artifact_name:
             query = query.where(t.artifacts.c.name == filter_model.artifact_name)
         if filter_model.producer_step_run_id:
-            query = query.where(versions.c.producer_step_run_id == filter_model.producer_step_run_id)
+            query = query.where(
+                versions.c.producer_step_run_id == filter_model.producer_step_run_id
+            )
         if filter_model.data_type:
             query = query.where(
                 or_(

@@ -126,9 +126,7 @@ def upgrade() -> None:
         sa.Column("python_version", sa.String(32)),
         sa.Column("type", sa.String(64), nullable=False),
         sa.Column("artifact_store_id", ID, sa.ForeignKey("stacks.id"), nullable=False),
-        sa.Column(
-            "producer_step_run_id", ID, sa.ForeignKey("step_runs.id", ondelete="SET NULL")
-        ),
+        sa.Column("producer_step_run_id", ID, sa.ForeignKey("step_runs.id", ondelete="SET NULL")),
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("created", UTCDateTime(), nullable=False),

@@ -22,7 +22,7 @@ _HASH_CHUNK = 1 << 20
 class ArtifactStore(ABC):
     """A root URI under which artifacts are written, and file operations below it."""
 
-    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, path: str, id: str | None = None) -> None:
         self.path = path
         self.id = id
 
@@ -90,7 +90,7 @@ class ArtifactStore(ABC):
                 while chunk := handle.read(_HASH_CHUNK):
                     inner.update(chunk)
                     total += len(chunk)
-            relative = file[len(path):].lstrip("/")
+            relative = file[len(path) :].lstrip("/")
             outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
         return outer.hexdigest(), total
 
@@ -98,7 +98,7 @@ class ArtifactStore(ABC):
 class LocalArtifactStore(ArtifactStore):
     """Artifacts in a local directory."""
 
-    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, path: str, id: str | None = None) -> None:
         super().__init__(os.path.abspath(os.path.expanduser(path)), id)
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -106,7 +106,7 @@ class LocalArtifactStore(ArtifactStore):
             parent = os.path.dirname(path)
             if parent and not os.path.isdir(parent):
                 os.makedirs(parent, exist_ok=True)
-        return open(path, mode)  # noqa: SIM115 - the caller closes it
+        return open(path, mode)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -151,7 +151,7 @@ class LocalArtifactStore(ArtifactStore):
 class FsspecArtifactStore(ArtifactStore):
     """Artifacts on any filesystem fsspec knows (``memory://``, ``file://``, ``s3://``, ...)."""
 
-    def __init__(self, path: str, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, path: str, id: str | None = None) -> None:
         import fsspec
 
         super().__init__(path.rstrip("/"), id)
@@ -164,7 +164,7 @@ class FsspecArtifactStore(ArtifactStore):
         return f"{self._protocol}://{path.lstrip('/')}"
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
-        return self.fs.open(path, mode)  # type: ignore[no-any-return]
+        return self.fs.open(path, mode)
 
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))
@@ -202,7 +202,7 @@ class FsspecArtifactStore(ArtifactStore):
 _STORES: dict[tuple[str, str | None], ArtifactStore] = {}
 
 
-def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:  # noqa: A002
+def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
     """The artifact store for a root path or URL (one instance per process)."""
     key = (path, id)
     store = _STORES.get(key)
@@ -210,7 +210,7 @@ def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:  # no
         if "://" in path and not path.startswith("file://"):
             store = FsspecArtifactStore(path, id)
         else:
-            local = path[len("file://"):] if path.startswith("file://") else path
+            local = path[len("file://") :] if path.startswith("file://") else path
             store = LocalArtifactStore(local, id)
         _STORES[key] = store
     return store

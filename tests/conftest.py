@@ -1,0 +1,41 @@
+"""Shared fixtures: every test that runs pipelines gets its own repository and store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from headrace.store.base import Store
+from headrace.store.factory import forget_stores, init_repository
+
+_ENV_PREFIX = "HEADRACE_"
+
+
+@pytest.fixture(autouse=True)
+def _clean_headrace_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No HEADRACE_* variable of the developer's shell leaks into a test."""
+    for key in list(os.environ):
+        if key.startswith(_ENV_PREFIX):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh headrace repository (``headrace init``) as the current directory."""
+    monkeypatch.chdir(tmp_path)
+    init_repository(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        forget_stores()
+
+
+@pytest.fixture
+def store(repo: Path) -> Store:
+    """The store of the test's repository."""
+    from headrace.store.factory import get_store
+
+    return get_store()
