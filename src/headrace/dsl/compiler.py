@@ -29,7 +29,8 @@ from headrace.config.spec import (
 )
 from headrace.config.step_configurations import StepConfiguration
 from headrace.dsl.outputs import StepArtifact
-from headrace.exceptions import CompilationError
+from headrace.exceptions import CompilationError, StepInterfaceError
+from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
 
 if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
@@ -343,6 +344,8 @@ def build_step_spec(
 ) -> StepSpec:
     """The ``StepSpec`` of one invocation, with run-configuration overrides applied."""
     step = invocation.step
+    if env_flag(ENV_ENFORCE_TYPE_ANNOTATIONS):
+        _require_annotations(step)
     config = step.configuration.merged_with(overrides)
     parameters = dict(invocation.parameters)
     for name, value in config.parameters.items():
@@ -387,6 +390,16 @@ def build_step_spec(
         config=config,
         docstring=step.docstring,
     )
+
+
+def _require_annotations(step: BaseStep[Any, Any]) -> None:
+    missing = [f"input {n!r}" for n, i in step.signature.inputs.items() if not i.annotated]
+    missing += [f"output {n!r}" for n, o in step.signature.outputs.items() if not o.annotated]
+    if missing:
+        raise StepInterfaceError(
+            f"Step {step.name!r} has no type annotation for {', '.join(missing)}; "
+            f"{ENV_ENFORCE_TYPE_ANNOTATIONS} is set, so every input and output needs one."
+        )
 
 
 @dataclass
@@ -438,11 +451,14 @@ def compile_pipeline(
     }
     builder = GraphBuilder(pipeline.name)
     builder.objects.update(pipeline.objects)
-    if not pipeline.configuration.dynamic:
-        with building(builder):
-            returned = pipeline.entrypoint(**parameters)
-    else:
-        returned = None
+    if pipeline.configuration.dynamic:
+        raise CompilationError(
+            f"Pipeline {pipeline.name!r} is dynamic (dynamic=True); this version of headrace "
+            "runs static pipelines only. Remove dynamic=True and keep the pipeline's shape "
+            "independent of step outputs."
+        )
+    with building(builder):
+        returned = pipeline.entrypoint(**parameters)
     unknown = sorted(set(run_config.steps) - set(builder.invocations))
     if unknown:
         raise CompilationError(

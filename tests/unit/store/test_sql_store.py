@@ -1,0 +1,188 @@
+"""The Store contract on SqlStore (SQLite): verbs, not-found, uniqueness, prefixes, paging."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from headrace.config.spec import PipelineSpec
+from headrace.enums import ExecutionStatus
+from headrace.exceptions import EntityExistsError, EntityNotFoundError
+from headrace.models import (
+    ArtifactVersionFilter,
+    ArtifactVersionRequest,
+    PipelineRunFilter,
+    PipelineRunRequest,
+    PipelineRunUpdate,
+    SnapshotRequest,
+    StepRunRequest,
+    StepRunUpdate,
+)
+from headrace.store.base import Store
+from headrace.store.sql.store import SqlStore
+
+
+@pytest.fixture
+def sql_store(tmp_path: Path) -> Store:
+    store = SqlStore(f"sqlite:///{tmp_path / 's.db'}", default_artifact_path=str(tmp_path / "a"))
+    yield store
+    store.close()
+
+
+def _id() -> str:
+    return str(uuid.uuid4())
+
+
+def _run(store: Store, name: str, pipeline_id: str | None = None) -> str:
+    stack = store.get_default_stack()
+    run = store.create_run(
+        PipelineRunRequest(
+            id=_id(), name=name, pipeline_id=pipeline_id, snapshot_id=None, stack_id=stack.id
+        )
+    )
+    return run.id
+
+
+def _version(store: Store, name: str, version: str | None = None) -> ArtifactVersionRequest:
+    return ArtifactVersionRequest(
+        id=_id(),
+        artifact_name=name,
+        uri=f"/tmp/{_id()}",
+        materializer="m.M",
+        data_type="builtins.int",
+        content_hash="0" * 64,
+        size=1,
+        artifact_store_id=store.get_default_stack().id,
+        version=version,
+    )
+
+
+def test_default_stack_is_created_once(sql_store: Store) -> None:
+    first = sql_store.get_default_stack()
+    assert first.components["orchestrator"]["flavor"] == "local"
+    assert sql_store.get_stack("default").id == first.id
+
+
+def test_pipelines_get_or_create_and_not_found(sql_store: Store) -> None:
+    created = sql_store.get_or_create_pipeline("p", "doc")
+    assert sql_store.get_or_create_pipeline("p").id == created.id
+    assert sql_store.get_pipeline(created.id[:6]).name == "p"
+    with pytest.raises(EntityNotFoundError, match="No pipeline has the name or id 'nope'"):
+        sql_store.get_pipeline("nope")
+    with pytest.raises(KeyError):  # not-found is also a KeyError for mapping-style code
+        sql_store.get_pipeline("nope")
+
+
+def test_run_names_are_unique(sql_store: Store) -> None:
+    _run(sql_store, "r1")
+    with pytest.raises(EntityExistsError, match="'r1' already exists"):
+        _run(sql_store, "r1")
+
+
+def test_run_update_and_filters(sql_store: Store) -> None:
+    pipeline_id = sql_store.get_or_create_pipeline("p").id
+    ids = [_run(sql_store, f"run-{i}", pipeline_id) for i in range(5)]
+    sql_store.update_run(ids[0], PipelineRunUpdate(status=ExecutionStatus.COMPLETED))
+    page = sql_store.list_runs(PipelineRunFilter(pipeline_name="p", size=2))
+    assert page.total == 5 and page.total_pages == 3 and len(page) == 2
+    assert [r.name for r in page] == ["run-4", "run-3"]
+    done = sql_store.list_runs(PipelineRunFilter(status=ExecutionStatus.COMPLETED))
+    assert [r.id for r in done] == [ids[0]]
+    with pytest.raises(EntityNotFoundError):
+        sql_store.update_run(_id(), PipelineRunUpdate(status=ExecutionStatus.FAILED))
+
+
+def test_step_runs_outputs_and_cache_lookup(sql_store: Store) -> None:
+    run_id = _run(sql_store, "r")
+    step_id = sql_store.create_step_run(
+        StepRunRequest(
+            id=_id(),
+            pipeline_run_id=run_id,
+            name="train",
+            step_name="train",
+            status=ExecutionStatus.RUNNING,
+            cache_key="k" * 64,
+        )
+    )
+    assert sql_store.find_cached_step_run("k" * 64) is None  # not completed yet
+    created = sql_store.complete_step_run(
+        step_id,
+        StepRunUpdate(status=ExecutionStatus.COMPLETED),
+        {"model": [_version(sql_store, "p::train::model")]},
+    )
+    hit = sql_store.find_cached_step_run("k" * 64)
+    assert hit is not None and hit.id == step_id
+    assert [v.id for v in hit.outputs["model"]] == created["model"]
+    steps = sql_store.list_step_runs(run_id)
+    assert steps["train"].status is ExecutionStatus.COMPLETED
+    assert steps["train"].outputs["model"][0].version == "1"
+    with pytest.raises(EntityExistsError):
+        sql_store.create_step_run(
+            StepRunRequest(
+                id=_id(),
+                pipeline_run_id=run_id,
+                name="train",
+                step_name="train",
+                status=ExecutionStatus.RUNNING,
+            )
+        )
+
+
+def test_artifact_versions_number_up_and_named_versions(sql_store: Store) -> None:
+    for _ in range(3):
+        sql_store.create_artifact_version(_version(sql_store, "data"))
+    named = sql_store.create_artifact_version(_version(sql_store, "data", version="gold"))
+    assert named.version == "gold"
+    assert sql_store.get_artifact_version("data", 2).version == "2"
+    assert sql_store.get_artifact_version("data").id == named.id  # the latest
+    assert sql_store.get_artifact("data").latest_version_number == 3
+    with pytest.raises(EntityExistsError, match="'gold'"):
+        sql_store.create_artifact_version(_version(sql_store, "data", version="gold"))
+    with pytest.raises(EntityNotFoundError, match="has no version 9"):
+        sql_store.get_artifact_version("data", 9)
+    page = sql_store.list_artifact_versions(ArtifactVersionFilter(artifact_name="data", size=10))
+    assert page.total == 4
+
+
+def test_unnamed_snapshots_are_deduplicated_by_content(sql_store: Store) -> None:
+    pipeline_id = sql_store.get_or_create_pipeline("p").id
+    stack_id = sql_store.get_default_stack().id
+    spec = PipelineSpec(name="p", source="m.p", code_hash="h")
+
+    def create(name: str | None = None) -> str:
+        return sql_store.create_snapshot(
+            SnapshotRequest(
+                id=_id(),
+                name=name,
+                pipeline_id=pipeline_id,
+                stack_id=stack_id,
+                spec=spec,
+                spec_hash=spec.content_hash(),
+            )
+        ).id
+
+    assert create() == create()
+    named = create("nightly")
+    assert sql_store.get_snapshot("nightly").id == named
+    assert sql_store.get_snapshot(named).spec == spec
+    with pytest.raises(EntityExistsError, match="'nightly' already exists"):
+        create("nightly")
+
+
+def test_id_prefixes_resolve_and_ambiguity_is_reported(sql_store: Store) -> None:
+    stack_id = sql_store.get_default_stack().id
+    for suffix, name in (("1", "first"), ("2", "second")):
+        sql_store.create_run(
+            PipelineRunRequest(
+                id=f"abcd0000-0000-4000-8000-00000000000{suffix}",
+                name=name,
+                pipeline_id=None,
+                snapshot_id=None,
+                stack_id=stack_id,
+            )
+        )
+    with pytest.raises(EntityNotFoundError, match="'abcd' matches more than one"):
+        sql_store.get_run("abcd")
+    assert sql_store.get_run("abcd0000-0000-4000-8000-000000000002").name == "second"
