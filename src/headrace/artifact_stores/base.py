@@ -127,10 +127,13 @@ class LocalArtifactStore(ArtifactStore):
         shutil.rmtree(path, ignore_errors=True)
 
     def rename(self, src: str, dst: str) -> None:
-        parent = os.path.dirname(dst)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
-        os.rename(src, dst)
+        try:
+            os.rename(src, dst)
+        except FileNotFoundError:
+            if not os.path.exists(src):
+                raise
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.rename(src, dst)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
         yield from os.walk(path)

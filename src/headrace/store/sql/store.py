@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     func,
     insert,
     or_,
@@ -59,6 +60,22 @@ M = TypeVar("M")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PREFIX_RE = re.compile(r"^[0-9a-f-]{4,36}$")
 DEFAULT_STACK_NAME = "default"
+
+# Statements on the per-step path, built once: SQLAlchemy then reuses their compiled
+# form instead of recomputing a cache key for a fresh statement object on every call.
+_INSERT_STEP_RUN = insert(t.step_runs)
+_INSERT_STEP_INPUT = insert(t.step_run_inputs)
+_INSERT_STEP_OUTPUT = insert(t.step_run_outputs)
+_UPDATE_STEP_RUN = update(t.step_runs).where(t.step_runs.c.id == bindparam("_step_run_id"))
+_INSERT_ARTIFACT = insert(t.artifacts)
+_INSERT_ARTIFACT_VERSION = insert(t.artifact_versions)
+_SELECT_ARTIFACT_ID = select(t.artifacts.c.id).where(t.artifacts.c.name == bindparam("_name"))
+_NEXT_VERSION = (
+    update(t.artifacts)
+    .where(t.artifacts.c.id == bindparam("_artifact_id"))
+    .values(version_count=t.artifacts.c.version_count + 1)
+    .returning(t.artifacts.c.version_count)
+)
 
 
 def _now() -> datetime:
@@ -410,11 +427,11 @@ class SqlStore(Store):
         ]
         try:
             with self._write() as conn:
-                conn.execute(insert(t.step_runs), values)
+                conn.execute(_INSERT_STEP_RUN, values)
                 if links_in:
-                    conn.execute(insert(t.step_run_inputs), links_in)
+                    conn.execute(_INSERT_STEP_INPUT, links_in)
                 if links_out:
-                    conn.execute(insert(t.step_run_outputs), links_out)
+                    conn.execute(_INSERT_STEP_OUTPUT, links_out)
         except IntegrityError as exc:
             raise EntityExistsError(
                 f"Step {request.name!r} already has a step run in run {request.pipeline_run_id}."
@@ -424,8 +441,9 @@ class SqlStore(Store):
     def update_step_run(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         values = update_model.model_dump(exclude_unset=True, mode="json")
         _restore_times(values, update_model)
+        values["_step_run_id"] = step_run_id
         with self._write() as conn:
-            conn.execute(update(t.step_runs).where(t.step_runs.c.id == step_run_id), values)
+            conn.execute(_UPDATE_STEP_RUN, values)
 
     def complete_step_run(
         self,
@@ -444,7 +462,7 @@ class SqlStore(Store):
                 for position, req in enumerate(requests):
                     self._insert_version(conn, req, step_run_id, new_artifacts, now)
                     conn.execute(
-                        insert(t.step_run_outputs),
+                        _INSERT_STEP_OUTPUT,
                         {
                             "step_run_id": step_run_id,
                             "name": output_name,
@@ -453,7 +471,8 @@ class SqlStore(Store):
                         },
                     )
                     ids.append(req.id)
-            conn.execute(update(t.step_runs).where(t.step_runs.c.id == step_run_id), values)
+            values["_step_run_id"] = step_run_id
+            conn.execute(_UPDATE_STEP_RUN, values)
         self._artifact_ids.update(new_artifacts)  # only after the commit succeeded
         return created_ids
 
@@ -481,7 +500,7 @@ class SqlStore(Store):
         artifact_id = self._artifact_id(conn, req, new_artifacts, now)
         version, number = self._next_version(conn, artifact_id, req.version)
         conn.execute(
-            insert(t.artifact_versions),
+            _INSERT_ARTIFACT_VERSION,
             {
                 "id": req.id,
                 "artifact_id": artifact_id,
@@ -513,13 +532,13 @@ class SqlStore(Store):
         known = self._artifact_ids.get(name) or new_artifacts.get(name)
         if known is not None:
             return known
-        row = conn.execute(select(t.artifacts.c.id).where(t.artifacts.c.name == name)).first()
+        row = conn.execute(_SELECT_ARTIFACT_ID, {"_name": name}).first()
         if row is not None:
             new_artifacts[name] = row.id
             return str(row.id)
         artifact_id = _new_id()
         conn.execute(
-            insert(t.artifacts),
+            _INSERT_ARTIFACT,
             {
                 "id": artifact_id,
                 "name": name,
@@ -541,12 +560,7 @@ class SqlStore(Store):
                     "automatically, use a name such as 'v1'."
                 )
             return explicit, None
-        number = conn.execute(
-            update(t.artifacts)
-            .where(t.artifacts.c.id == artifact_id)
-            .values(version_count=t.artifacts.c.version_count + 1)
-            .returning(t.artifacts.c.version_count)
-        ).scalar_one()
+        number = conn.execute(_NEXT_VERSION, {"_artifact_id": artifact_id}).scalar_one()
         return str(number), int(number)
 
     def _step_links(
