@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from headrace.enums import ExecutionStatus
+from headrace.exceptions import EntityNotFoundError
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -19,6 +20,7 @@ from headrace.models import (
     PipelineResponse,
     PipelineRunFilter,
     PipelineRunResponse,
+    SecretResponse,
     StackResponse,
     StepRunResponse,
 )
@@ -73,6 +75,41 @@ class Client:
     def get_run_step(self, step_run_id: str) -> StepRunResponse:
         """A step run by id."""
         return self.store.get_step_run(str(step_run_id))
+
+    def get_run_logs(self, name_id_or_prefix: str, step: str | None = None) -> dict[str, str]:
+        """What each step of a run printed and logged, by invocation id (or one step)."""
+        run = self.get_pipeline_run(name_id_or_prefix)
+        steps = run.steps
+        if step is not None:
+            if step not in steps:
+                raise EntityNotFoundError(
+                    f"Run {run.name!r} has no step {step!r} (steps: {', '.join(steps)})."
+                )
+            steps = {step: steps[step]}
+        return {name: step_run.logs for name, step_run in steps.items()}
+
+    # -- secrets ------------------------------------------------------------------------
+    def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:
+        """Store a secret, encrypted at rest."""
+        return self.store.create_secret(name, values)
+
+    def get_secret(self, name_or_id: str) -> SecretResponse:
+        """A secret with its values (``.secret_values``)."""
+        return self.store.get_secret(name_or_id, with_values=True)
+
+    def list_secrets(self) -> list[SecretResponse]:
+        """All secrets, without their values."""
+        return self.store.list_secrets()
+
+    def update_secret(
+        self, name_or_id: str, values: dict[str, str], replace: bool = False
+    ) -> SecretResponse:
+        """Add or change keys of a secret; ``replace`` drops the keys not given."""
+        return self.store.update_secret(name_or_id, values, replace=replace)
+
+    def delete_secret(self, name_or_id: str) -> None:
+        """Remove a secret."""
+        self.store.delete_secret(name_or_id)
 
     # -- artifacts ----------------------------------------------------------------------
     def get_artifact(self, name_or_id: str) -> ArtifactResponse:

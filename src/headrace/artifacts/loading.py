@@ -83,3 +83,14 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
         artifact_store=artifact_store_of(store, version.artifact_store_id),
         name=f"artifact {version.name!r} version {version.version}",
     )
+
+
+def read_text(uri: str) -> str:
+    """Read a text file the run wrote into its artifact store (logs)."""
+    if "://" in uri and not uri.startswith("file://"):
+        import fsspec
+
+        with fsspec.open(uri, "r") as handle:
+            return str(handle.read())
+    with open(uri.removeprefix("file://"), encoding="utf-8") as handle:
+        return handle.read()

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from headrace.config.spec import StepSpec
     from headrace.execution.run_state import RunState
     from headrace.models import PipelineRunResponse, StepRunResponse
+    from headrace.models.step_run import HookError, StepRunError
 
 _STEP_CONTEXT: ContextVar[StepContext | None] = ContextVar("headrace_step_context", default=None)
 
@@ -27,6 +28,9 @@ class StepContext:
         self.output_uris: dict[str, str] = {}
         self.output_metadata: dict[str, dict[str, Any]] = {}
         self.output_tags: dict[str, list[str]] = {}
+        self.log_buffer: list[str] | None = None
+        self.attempt_errors: list[StepRunError] = []
+        self.hook_errors: list[HookError] = []
 
     @property
     def step_name(self) -> str:

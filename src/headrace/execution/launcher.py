@@ -12,8 +12,14 @@ from typing import TYPE_CHECKING, Any
 from headrace.artifacts.loading import artifact_store_of
 from headrace.config.spec import PipelineSpec
 from headrace.enums import ExecutionMode, ExecutionStatus
-from headrace.exceptions import EntityExistsError, RunFailedError
+from headrace.exceptions import (
+    EntityExistsError,
+    EntityNotFoundError,
+    RunFailedError,
+    SecretError,
+)
 from headrace.execution.hooks import run_hook
+from headrace.execution.logs import capture_installed
 from headrace.execution.orchestrators.base import ExecutionPlan
 from headrace.execution.orchestrators.local import LocalOrchestrator
 from headrace.execution.run_names import default_run_name, format_run_name
@@ -25,6 +31,7 @@ from headrace.models import (
     PipelineRunUpdate,
     SnapshotRequest,
 )
+from headrace.models.step_run import HookError
 from headrace.store.base import Store
 from headrace.store.factory import get_store
 
@@ -187,45 +194,96 @@ def _execute_quietly(state: RunState) -> None:
 def execute(state: RunState) -> PipelineRunResponse:
     """Run every step of ``state``'s run and record the outcome; raise if it failed."""
     store, spec = state.store, state.spec
-    restore_environment = environment_applied(spec.config.environment)
+    try:
+        environment = {**spec.config.environment, **secret_environment(store, spec)}
+    except SecretError as exc:
+        run = store.update_run(
+            state.run.id,
+            PipelineRunUpdate(
+                status=ExecutionStatus.FAILED, end_time=_now(), status_reason=str(exc)
+            ),
+        )
+        raise RunFailedError(run.name, [], str(exc)) from exc
+    restore_environment = environment_applied(environment)
+    init_error: BaseException | None = None
     try:
         store.update_run(
             state.run.id, PipelineRunUpdate(status=ExecutionStatus.RUNNING, start_time=_now())
         )
-        init_error = _run_init_hook(state)
-        runner = StepRunner(state)
-        if init_error is None:
-            statuses = LocalOrchestrator().run(
-                plan_of(spec),
-                runner.run,
-                runner.mark,
-                spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
-            )
-        else:
-            for name in spec.steps:
-                runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
-            statuses = dict(state.statuses)
-        final = _final_status(statuses, init_error)
-        run = store.update_run(
-            state.run.id,
-            PipelineRunUpdate(
-                status=final,
-                end_time=_now(),
-                outputs=_run_outputs(state),
-                status_reason=None if init_error is None else f"on_init hook failed: {init_error}",
-            ),
-        )
+        with capture_installed():
+            init_error = _run_init_hook(state)
+            statuses = _run_steps(state, init_error)
     finally:
         try:
             if spec.config.cleanup_hook_source:
-                run_hook(
-                    state, spec.config.cleanup_hook_source, "on_cleanup", f"pipeline {spec.name!r}"
-                )
+                owner = f"pipeline {spec.name!r}"
+                run_hook(state, spec.config.cleanup_hook_source, "on_cleanup", owner)
         finally:
             restore_environment()
+    final = _final_status(statuses, init_error)
+    run = store.update_run(
+        state.run.id,
+        PipelineRunUpdate(
+            status=final,
+            end_time=_now(),
+            outputs=_run_outputs(state),
+            status_reason=None if init_error is None else f"on_init hook failed: {init_error}",
+            hook_errors=_pipeline_hook_errors(state) or None,
+        ),
+    )
     if final is not ExecutionStatus.COMPLETED:
         _raise_failure(state, run, init_error)
     return run
+
+
+def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, ExecutionStatus]:
+    runner = StepRunner(state)
+    if init_error is not None:
+        for name in state.spec.steps:
+            runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
+        return dict(state.statuses)
+    orchestrator_settings = state.spec.config.settings.get("orchestrator", {})
+    return LocalOrchestrator(orchestrator_settings.get("max_parallelism")).run(
+        plan_of(state.spec),
+        runner.run,
+        runner.mark,
+        state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
+    )
+
+
+def secret_environment(store: Store, spec: PipelineSpec) -> dict[str, str]:
+    """Environment variables from the pipeline's secrets: each key, upper-cased.
+
+    Raises:
+        SecretError: a secret the pipeline names does not exist (nothing has run yet).
+    """
+    for step in spec.steps.values():  # step secrets must exist too, before anything runs
+        for name in step.config.secrets:
+            secret_values(store, name, f"Step {step.invocation_id!r}")
+    environment: dict[str, str] = {}
+    for name in spec.config.secrets:
+        environment.update(secret_values(store, name, f"Pipeline {spec.name!r}"))
+    return environment
+
+
+def secret_values(store: Store, name: str, owner: str) -> dict[str, str]:
+    """A secret's values as environment variables (keys upper-cased)."""
+    try:
+        secret = store.get_secret(name, with_values=True)
+    except EntityNotFoundError as exc:
+        raise SecretError(
+            f"{owner} needs secret {name!r}, which does not exist; create it with "
+            f"`headrace secret create {name} --KEY=VALUE`."
+        ) from exc
+    return {key.upper(): value for key, value in secret.secret_values.items()}
+
+
+def _pipeline_hook_errors(state: RunState) -> list[HookError]:
+    return [
+        HookError(hook=kind, source=source, type=type(error).__name__, message=str(error))
+        for owner, kind, source, error in state.hook_errors
+        if owner.startswith("pipeline ")
+    ]
 
 
 def _run_init_hook(state: RunState) -> BaseException | None:

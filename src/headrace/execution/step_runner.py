@@ -27,10 +27,11 @@ from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
+from headrace.execution.logs import capturing
 from headrace.execution.run_state import OutputRecord, RunState, is_immutable
 from headrace.execution.type_checks import check_input, check_output, coerce_parameter
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
-from headrace.models.step_run import StepRunError
+from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
 
 logger = logging.getLogger("headrace")
@@ -258,10 +259,12 @@ class StepRunner:
             )
         )
         context = StepContext(state, step, step_run_id)
+        context.log_buffer = [] if config.enable_step_logs else None
         token = set_step_context(context)
         store_token = set_active_store(state.store)
         try:
-            return self._run_started(step, config, inputs, context)
+            with capturing(context.log_buffer):
+                return self._run_started(step, config, inputs, context)
         finally:
             reset_active_store(store_token)
             reset_step_context(token)
@@ -279,10 +282,15 @@ class StepRunner:
             func = state.resolve(step.source)
             signature = self._signature(step, func)
             kwargs = self._arguments(step, signature, inputs)
-            result, attempts = self._call_with_retries(step, config, func, kwargs, context)
+            restore = self._step_environment(step)
+            try:
+                result, attempts = self._call_with_retries(step, config, func, kwargs, context)
+            finally:
+                restore()
             values = self._split_outputs(step, signature, result)
             saved = self._materialize(step, config, values, context)
         except StepInterruptedError as exc:
+            attempts = max(attempts, len(context.attempt_errors) + 1)
             return self._record_failure(
                 step, context, exc, attempts, ExecutionStatus.STOPPED, config
             )
@@ -295,8 +303,31 @@ class StepRunner:
             )
         self._record_success(step, context, saved, values, attempts)
         if config.success_hook_source:
-            run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
+            _, error = run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
+            if error is not None:
+                self._record_hook_error(context, "on_success", config.success_hook_source, error)
         return self._finish(step.invocation_id, ExecutionStatus.COMPLETED)
+
+    def _record_hook_error(
+        self, context: StepContext, hook: str, source: str, error: BaseException
+    ) -> None:
+        context.hook_errors.append(
+            HookError(hook=hook, source=source, type=type(error).__name__, message=str(error))
+        )
+        self.state.store.update_step_run(
+            context.step_run_id, StepRunUpdate(hook_errors=list(context.hook_errors))
+        )
+
+    def _write_logs(self, step: StepSpec, context: StepContext) -> str | None:
+        """Store what the step printed; ``None`` when it printed nothing."""
+        buffer = context.log_buffer
+        if not buffer:
+            return None
+        store = self.state.artifact_store
+        uri = store.join(store.path, "logs", self.state.run.id, f"{step.invocation_id}.log")
+        with store.open(uri, "w") as handle:
+            handle.write("".join(buffer))
+        return uri
 
     def _call_with_retries(
         self,
@@ -317,6 +348,8 @@ class StepRunner:
             except (StepInterruptedError, KeyboardInterrupt):
                 raise
             except Exception as exc:
+                if max_retries:
+                    context.attempt_errors.append(step_error(exc))
                 if attempt > max_retries:
                     raise
                 assert retry is not None
@@ -333,12 +366,32 @@ class StepRunner:
                 self.state.store.update_step_run(
                     context.step_run_id,
                     StepRunUpdate(
-                        status=ExecutionStatus.RETRYING, attempts=attempt, error=step_error(exc)
+                        status=ExecutionStatus.RETRYING,
+                        attempts=attempt,
+                        error=step_error(exc),
+                        attempt_errors=list(context.attempt_errors),
                     ),
                 )
                 if wait:
                     with user_code():  # a stopping run may interrupt the wait
                         time.sleep(wait)
+
+    def _step_environment(self, step: StepSpec) -> Callable[[], None]:
+        """Apply the step's own environment and secrets (the pipeline's are set already).
+
+        The environment is process-wide: steps running at the same time see each other's
+        variables, so give parallel steps that need different values distinct names.
+        """
+        if not step.config.environment and not step.config.secrets:
+            return _nothing
+        from headrace.execution.launcher import secret_values
+
+        environment = dict(step.config.environment)
+        for name in step.config.secrets:
+            environment.update(
+                secret_values(self.state.store, name, f"Step {step.invocation_id!r}")
+            )
+        return environment_applied(environment)
 
     def _split_outputs(
         self, step: StepSpec, signature: StepSignature, result: Any
@@ -428,13 +481,15 @@ class StepRunner:
                 )
             ]
         try:
-            state.store.complete_step_run(
-                context.step_run_id,
-                StepRunUpdate(
-                    status=ExecutionStatus.COMPLETED, end_time=_now(), attempts=max(attempts, 1)
-                ),
-                requests,
+            update = StepRunUpdate(
+                status=ExecutionStatus.COMPLETED,
+                end_time=_now(),
+                attempts=max(attempts, 1),
+                logs_uri=self._write_logs(step, context),
             )
+            if context.attempt_errors:
+                update.attempt_errors = list(context.attempt_errors)
+            state.store.complete_step_run(context.step_run_id, update, requests)
         except BaseException:
             for artifact in saved.values():
                 state.artifact_store.rmtree(artifact.uri)
@@ -469,23 +524,37 @@ class StepRunner:
         state = self.state
         if status is ExecutionStatus.FAILED:
             logger.error("Step %r failed: %s: %s", step.invocation_id, type(exc).__name__, exc)
+        if status is ExecutionStatus.FAILED and config.failure_hook_source:
+            context.exception = exc
+            _, hook_error = run_hook(
+                state, config.failure_hook_source, "on_failure", step.invocation_id, exc
+            )
+            if hook_error is not None:
+                context.hook_errors.append(
+                    HookError(
+                        hook="on_failure",
+                        source=config.failure_hook_source,
+                        type=type(hook_error).__name__,
+                        message=str(hook_error),
+                    )
+                )
         state.store.update_step_run(
             context.step_run_id,
             StepRunUpdate(
                 status=status,
                 end_time=_now(),
                 error=step_error(exc),
-                attempts=max(attempts, 1),
+                attempts=max(attempts, len(context.attempt_errors), 1),
                 status_reason="interrupted because another step failed (FAIL_FAST)"
                 if status is ExecutionStatus.STOPPED
                 else None,
+                logs_uri=self._write_logs(step, context),
+                attempt_errors=list(context.attempt_errors) or None,
+                hook_errors=list(context.hook_errors) or None,
             ),
         )
         with state.lock:
             state.errors[step.invocation_id] = exc
-        if status is ExecutionStatus.FAILED and config.failure_hook_source:
-            context.exception = exc
-            run_hook(state, config.failure_hook_source, "on_failure", step.invocation_id, exc)
         return self._finish(step.invocation_id, status)
 
     def _fail_before_start(self, step: StepSpec, exc: Exception) -> ExecutionStatus:
@@ -516,6 +585,10 @@ class StepRunner:
         with self.state.lock:
             self.state.statuses[invocation_id] = status
         return status
+
+
+def _nothing() -> None:
+    """Restores nothing."""
 
 
 def environment_applied(environment: dict[str, str]) -> Callable[[], None]:

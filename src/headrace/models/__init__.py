@@ -19,6 +19,7 @@ from headrace.models.filters import (
 )
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
+from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
 from headrace.models.stack import StackResponse
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
@@ -37,6 +38,7 @@ __all__ = [
     "PipelineRunResponse",
     "PipelineRunUpdate",
     "ResponseContext",
+    "SecretResponse",
     "SnapshotFilter",
     "SnapshotRequest",
     "SnapshotResponse",

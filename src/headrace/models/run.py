@@ -11,7 +11,7 @@ from pydantic import Field
 from headrace.enums import ExecutionStatus
 from headrace.models.artifact import ArtifactVersionResponse
 from headrace.models.base import RequestModel, ResponseModel
-from headrace.models.step_run import StepRunResponse
+from headrace.models.step_run import HookError, StepRunResponse
 
 
 class PipelineRunRequest(RequestModel):
@@ -40,6 +40,7 @@ class PipelineRunUpdate(RequestModel):
     status_reason: str | None = None
     outputs: dict[str, str] | None = None  # output name -> artifact version id
     orchestrator_run_id: str | None = None
+    hook_errors: list[HookError] | None = None
 
 
 class PipelineRunResponse(ResponseModel):
@@ -61,6 +62,7 @@ class PipelineRunResponse(ResponseModel):
     triggered_by_step_run_id: str | None = None
     orchestrator_run_id: str | None = None
     unlisted: bool = False
+    hook_errors: list[HookError] = Field(default_factory=list)
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:

@@ -22,6 +22,17 @@ class StepRunError(BaseModel):
     traceback: str = ""
 
 
+class HookError(BaseModel):
+    """A hook that raised: which one, and what."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    hook: str
+    source: str
+    type: str
+    message: str
+
+
 class StepRunRequest(RequestModel):
     """A step run as it starts (or as it is recorded cached, skipped or stopped)."""
 
@@ -54,6 +65,8 @@ class StepRunUpdate(RequestModel):
     attempts: int | None = None
     logs_uri: str | None = None
     status_reason: str | None = None
+    attempt_errors: list[StepRunError] | None = None
+    hook_errors: list[HookError] | None = None
 
 
 class StepRunResponse(ResponseModel):
@@ -76,6 +89,8 @@ class StepRunResponse(ResponseModel):
     attempts: int = 0
     logs_uri: str | None = None
     status_reason: str | None = None
+    attempt_errors: list[StepRunError] = Field(default_factory=list)
+    hook_errors: list[HookError] = Field(default_factory=list)
     inputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
     outputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
 
@@ -97,6 +112,15 @@ class StepRunResponse(ResponseModel):
         if self.start_time is None or self.end_time is None:
             return None
         return (self.end_time - self.start_time).total_seconds()
+
+    @property
+    def logs(self) -> str:
+        """What the step printed and logged (empty when nothing was captured)."""
+        if not self.logs_uri:
+            return ""
+        from headrace.artifacts.loading import read_text
+
+        return read_text(self.logs_uri)
 
     @property
     def run(self) -> Any:

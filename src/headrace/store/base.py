@@ -29,6 +29,7 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
+    SecretResponse,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
@@ -151,6 +152,29 @@ class Store(ABC):
         self, filter_model: ArtifactVersionFilter
     ) -> Page[ArtifactVersionResponse]:
         """Artifact versions matching the filter."""
+
+    # -- secrets ------------------------------------------------------------------------
+    @abstractmethod
+    def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:
+        """Store a new secret (encrypted); its name must be unique."""
+
+    @abstractmethod
+    def get_secret(self, name_or_id: str, *, with_values: bool = False) -> SecretResponse:
+        """A secret, with its decrypted values only when ``with_values`` is true."""
+
+    @abstractmethod
+    def list_secrets(self) -> list[SecretResponse]:
+        """All secrets, by name, without values."""
+
+    @abstractmethod
+    def update_secret(
+        self, name_or_id: str, values: dict[str, str], *, replace: bool = False
+    ) -> SecretResponse:
+        """Add or change keys of a secret (``replace``: drop the keys not given)."""
+
+    @abstractmethod
+    def delete_secret(self, name_or_id: str) -> None:
+        """Remove a secret."""
 
     # -- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing

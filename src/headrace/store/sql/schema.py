@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0001_initial"
+HEAD_REVISION = "0002_attempts_hooks_secrets"
 
 ID = String(36)
 
@@ -107,6 +107,7 @@ pipeline_runs = Table(
     Column("triggered_by_step_run_id", ID),
     Column("orchestrator_run_id", String(255)),
     Column("unlisted", Boolean, nullable=False, default=False),
+    Column("hook_errors", JSON),
     Index("ix_pipeline_runs_pipeline_created", "pipeline_id", "created"),
 )
 
@@ -134,6 +135,8 @@ step_runs = Table(
     Column("error", JSON),
     Column("attempts", Integer, nullable=False, default=0),
     Column("logs_uri", Text),
+    Column("attempt_errors", JSON),
+    Column("hook_errors", JSON),
     UniqueConstraint("pipeline_run_id", "name", name="uq_step_runs_run_name"),
     Index("ix_step_runs_cache_key", "cache_key", "status"),
 )
@@ -186,4 +189,15 @@ step_run_outputs = Table(
     Column("name", String(255), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("artifact_version_id", ID, ForeignKey("artifact_versions.id"), nullable=False),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("keys", JSON, nullable=False),
+    Column("ciphertext", Text, nullable=False),
 )

@@ -40,6 +40,7 @@ from headrace.models import (
     PipelineRunResponse,
     PipelineRunUpdate,
     ResponseContext,
+    SecretResponse,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
@@ -96,6 +97,11 @@ class SqlStore(Store):
     """
 
     def __init__(self, url: str, *, default_artifact_path: str | None = None) -> None:
+        from pathlib import Path
+
+        from headrace.store.sql.engine import sqlite_path
+        from headrace.store.sql.secrets import SecretCipher
+
         self.url = url
         self._sqlite = is_sqlite(url)
         self._engine = create_store_engine(url)
@@ -104,6 +110,13 @@ class SqlStore(Store):
         self._default_artifact_path = default_artifact_path
         self._default_stack: StackResponse | None = None
         self._artifact_ids: dict[str, str] = {}
+        database = sqlite_path(url) if self._sqlite else None
+        key_directory = (
+            Path(database).resolve().parent
+            if database
+            else Path(default_artifact_path or ".").resolve().parent
+        )
+        self._cipher = SecretCipher(key_directory)
 
     # -- plumbing -----------------------------------------------------------------------
     @contextmanager
@@ -354,6 +367,7 @@ class SqlStore(Store):
             triggered_by_step_run_id=row.triggered_by_step_run_id,
             orchestrator_run_id=row.orchestrator_run_id,
             unlisted=row.unlisted,
+            hook_errors=row.hook_errors or [],
         ).attach(self._context)
 
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
@@ -378,6 +392,8 @@ class SqlStore(Store):
 
     def update_run(self, run_id: str, update_model: PipelineRunUpdate) -> PipelineRunResponse:
         values = update_model.model_dump(exclude_unset=True)
+        if update_model.hook_errors is not None:
+            values["hook_errors"] = [e.model_dump() for e in update_model.hook_errors]
         if values:
             with self._write() as conn:
                 result = conn.execute(
@@ -608,6 +624,8 @@ class SqlStore(Store):
                     error=StepRunError(**row.error) if row.error else None,
                     attempts=row.attempts,
                     logs_uri=row.logs_uri,
+                    attempt_errors=row.attempt_errors or [],
+                    hook_errors=row.hook_errors or [],
                     inputs=inputs.get(row.id, {}),
                     outputs=outputs.get(row.id, {}),
                 ).attach(self._context)
@@ -642,6 +660,66 @@ class SqlStore(Store):
             if row is None:
                 return None
             return self._step_models(conn, [row])[0]
+
+    # -- secrets ------------------------------------------------------------------------
+    def _secret_model(self, row: Row[Any], values: dict[str, str] | None) -> SecretResponse:
+        return SecretResponse(
+            id=row.id, created=row.created, name=row.name, keys=row.keys, values=values
+        ).attach(self._context)
+
+    def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:
+        _check_secret_values(name, values)
+        now = _now()
+        row = {
+            "id": _new_id(),
+            "name": name,
+            "created": now,
+            "updated": now,
+            "keys": sorted(values),
+            "ciphertext": self._cipher.encrypt(values),
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(insert(t.secrets), row)
+        except IntegrityError as exc:
+            raise EntityExistsError(
+                f"A secret named {name!r} already exists; update it or delete it first."
+            ) from exc
+        return self.get_secret(name)
+
+    def get_secret(self, name_or_id: str, *, with_values: bool = False) -> SecretResponse:
+        with self._read() as conn:
+            row = self._find(conn, t.secrets, name_or_id, "secret")
+        values = self._cipher.decrypt(row.ciphertext, row.name) if with_values else None
+        return self._secret_model(row, values)
+
+    def list_secrets(self) -> list[SecretResponse]:
+        with self._read() as conn:
+            rows = conn.execute(select(t.secrets).order_by(t.secrets.c.name)).all()
+        return [self._secret_model(row, None) for row in rows]
+
+    def update_secret(
+        self, name_or_id: str, values: dict[str, str], *, replace: bool = False
+    ) -> SecretResponse:
+        current = self.get_secret(name_or_id, with_values=True)
+        merged = dict(values) if replace else {**current.secret_values, **values}
+        _check_secret_values(current.name, merged)
+        with self._write() as conn:
+            conn.execute(
+                update(t.secrets).where(t.secrets.c.id == current.id),
+                {
+                    "keys": sorted(merged),
+                    "ciphertext": self._cipher.encrypt(merged),
+                    "updated": _now(),
+                },
+            )
+        return self.get_secret(current.id)
+
+    def delete_secret(self, name_or_id: str) -> None:
+        with self._read() as conn:
+            row = self._find(conn, t.secrets, name_or_id, "secret")
+        with self._write() as conn:
+            conn.execute(t.secrets.delete().where(t.secrets.c.id == row.id))
 
     # -- artifacts ----------------------------------------------------------------------
     @staticmethod
@@ -739,6 +817,16 @@ class SqlStore(Store):
             query = query.where(t.artifacts.c.name == filter_model.name)
         with self._read() as conn:
             return self._page(conn, query, named, versions, self._version_model)
+
+
+def _check_secret_values(name: str, values: dict[str, str]) -> None:
+    if not values:
+        raise StoreError(f"Secret {name!r} needs at least one key=value pair.")
+    bad = [
+        k for k, v in values.items() if not isinstance(k, str) or not isinstance(v, str) or not k
+    ]
+    if bad:
+        raise StoreError(f"Secret {name!r}: keys and values must be non-empty strings ({bad}).")
 
 
 def _restore_times(values: dict[str, Any], update_model: StepRunUpdate) -> None:
