@@ -1,0 +1,93 @@
+"""Alerter hooks: post a short JSON message about a step to a webhook URL.
+
+``alerter_success_hook`` and ``alerter_failure_hook`` post to the URL in
+``HEADRACE_ALERTER_WEBHOOK_URL``; ``webhook_alerter(url)`` makes a pair bound to a URL.
+The message works with chat webhooks that read a ``text`` field (Slack, Mattermost,
+Discord-compatible endpoints) and carries the details as fields for other receivers.
+A failed post is logged, never raised: an alert must not turn a result into a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from headrace.execution.context import get_step_context
+
+logger = logging.getLogger("headrace")
+
+ENV_WEBHOOK_URL = "HEADRACE_ALERTER_WEBHOOK_URL"
+TIMEOUT_S = 10.0
+
+
+def _message(status: str, exception: BaseException | None) -> dict[str, Any]:
+    context = get_step_context()
+    run = context.pipeline_run
+    text = f"Step {context.step_name!r} of run {run.name!r} {status}."
+    if exception is not None:
+        text += f" {type(exception).__name__}: {exception}"
+    return {
+        "text": text,
+        "status": status,
+        "step": context.step_name,
+        "invocation_id": context.invocation_id,
+        "run": run.name,
+        "run_id": run.id,
+        "pipeline": run.pipeline_name,
+        "error": None if exception is None else f"{type(exception).__name__}: {exception}",
+    }
+
+
+def post_alert(url: str, payload: dict[str, Any]) -> bool:
+    """POST ``payload`` as JSON; returns whether the receiver accepted it."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
+            return 200 <= response.status < 300
+    except OSError as exc:
+        logger.warning("Could not post the alert to %s: %s", url, exc)
+        return False
+
+
+def _url(explicit: str | None) -> str | None:
+    url = explicit or os.environ.get(ENV_WEBHOOK_URL)
+    if not url:
+        logger.warning("No alert sent: set %s or use webhook_alerter(url).", ENV_WEBHOOK_URL)
+    return url
+
+
+def alerter_success_hook() -> None:
+    """Success hook: post that the step succeeded."""
+    url = _url(None)
+    if url:
+        post_alert(url, _message("succeeded", None))
+
+
+def alerter_failure_hook(exception: BaseException) -> None:
+    """Failure hook: post that the step failed, with the error."""
+    url = _url(None)
+    if url:
+        post_alert(url, _message("failed", exception))
+
+
+def webhook_alerter(
+    url: str,
+) -> tuple[Callable[[], None], Callable[[BaseException], None]]:
+    """A ``(success_hook, failure_hook)`` pair that post to ``url``."""
+
+    def on_success() -> None:
+        post_alert(url, _message("succeeded", None))
+
+    def on_failure(exception: BaseException) -> None:
+        post_alert(url, _message("failed", exception))
+
+    return on_success, on_failure
