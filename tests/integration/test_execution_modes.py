@@ -100,7 +100,14 @@ def test_fail_fast_stops_running_steps_and_launches_nothing(repo: Path) -> None:
 def test_stop_on_failure_lets_running_steps_finish(repo: Path) -> None:
     run_name = _run(eight_steps(ExecutionMode.STOP_ON_FAILURE, seconds=0.6))
     assert _statuses(run_name) == {
-        "1": C, "2": F, "3": C, "4": C, "5": S, "6": S, "7": S, "8": S,
+        "1": C,
+        "2": F,
+        "3": C,
+        "4": C,
+        "5": S,
+        "6": S,
+        "7": S,
+        "8": S,
     }
     assert sorted(FINISHED) == ["3", "4"]
 
@@ -108,7 +115,14 @@ def test_stop_on_failure_lets_running_steps_finish(repo: Path) -> None:
 def test_continue_on_failure_runs_what_does_not_depend_on_the_failure(repo: Path) -> None:
     run_name = _run(eight_steps(ExecutionMode.CONTINUE_ON_FAILURE, seconds=0.3))
     assert _statuses(run_name) == {
-        "1": C, "2": F, "3": C, "4": C, "5": S, "6": C, "7": C, "8": S,
+        "1": C,
+        "2": F,
+        "3": C,
+        "4": C,
+        "5": S,
+        "6": C,
+        "7": C,
+        "8": S,
     }
 
 

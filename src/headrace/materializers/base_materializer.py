@@ -2,13 +2,22 @@
 
 A subclass names the types it handles in ``ASSOCIATED_TYPES`` and implements ``save`` and
 ``load``, writing below ``self.uri`` through ``self.artifact_store``. Defining a subclass
-with associated types registers it as the default materializer for them; steps can also
-pick one per output with ``output_materializers=``.
+that declares its own ``ASSOCIATED_TYPES`` registers it as the default materializer for
+them (the last definition wins); a subclass that only inherits them does not, so tweaking a
+built-in materializer in a subclass does not silently take over every type it handles.
+Steps can also pick one per output with ``output_materializers=``.
+
+``save`` writes below ``self.uri``, which is a temporary directory renamed into place only
+after ``save`` returned; a ``save`` that raises leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
@@ -29,7 +38,8 @@ class BaseMaterializer(ABC):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Registration only: the class itself is left exactly as written.
         super().__init_subclass__(**kwargs)
-        if cls.ASSOCIATED_TYPES and not cls.SKIP_REGISTRATION:
+        declared = "ASSOCIATED_TYPES" in cls.__dict__
+        if declared and cls.ASSOCIATED_TYPES and not cls.SKIP_REGISTRATION:
             from headrace.materializers.registry import materializer_registry
 
             materializer_registry.register(cls.ASSOCIATED_TYPES, cls)
@@ -56,3 +66,17 @@ class BaseMaterializer(ABC):
     def join(self, *names: str) -> str:
         """A path below ``self.uri``."""
         return self.artifact_store.join(self.uri, *names)
+
+    @contextmanager
+    def get_temporary_directory(self, delete_at_exit: bool = True) -> Iterator[str]:
+        """A local scratch directory, for libraries that can only read and write local paths.
+
+        Materializers for such libraries write to it and then copy the result into the
+        artifact store with ``self.artifact_store.copy_in`` (or the reverse when loading).
+        """
+        directory = tempfile.mkdtemp(prefix="headrace-materializer-")
+        try:
+            yield directory
+        finally:
+            if delete_at_exit:
+                shutil.rmtree(directory, ignore_errors=True)
