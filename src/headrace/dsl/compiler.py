@@ -91,6 +91,7 @@ class GraphBuilder:
         self.invocations: dict[str, Invocation] = {}
         self.objects: dict[str, Any] = {}
         self._prefixes: list[str] = []
+        self._next_suffix: dict[str, int] = {}
 
     # -- recording ----------------------------------------------------------------------
     def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
@@ -108,9 +109,10 @@ class GraphBuilder:
         base = prefix + step.name
         if base not in self.invocations:
             return base
-        n = 2
+        n = self._next_suffix.get(base, 2)
         while f"{base}_{n}" in self.invocations:
             n += 1
+        self._next_suffix[base] = n + 1
         return f"{base}_{n}"
 
     def add_invocation(

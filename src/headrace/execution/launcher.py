@@ -241,14 +241,18 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
     if init_error is not None:
         for name in state.spec.steps:
             runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
+        runner.flush()
         return dict(state.statuses)
     orchestrator_settings = state.spec.config.settings.get("orchestrator", {})
-    return LocalOrchestrator(orchestrator_settings.get("max_parallelism")).run(
-        plan_of(state.spec),
-        runner.run,
-        runner.mark,
-        state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
-    )
+    try:
+        return LocalOrchestrator(orchestrator_settings.get("max_parallelism")).run(
+            plan_of(state.spec),
+            runner.run,
+            runner.mark,
+            state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
+        )
+    finally:
+        runner.flush()
 
 
 def secret_environment(store: Store, spec: PipelineSpec) -> dict[str, str]:

@@ -63,6 +63,26 @@ class StepRunner:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
+        # Records of steps that ran no code (cache hits, skips) wait here and are written
+        # in one transaction with the next step that starts, or when the run ends: their
+        # artifacts are already durable, so nothing downstream depends on these rows.
+        self._pending: list[StepRunRequest] = []
+
+    def flush(self) -> None:
+        """Write the step-run records that are still pending."""
+        with self.state.lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            self.state.store.create_step_runs(pending)
+
+    def _record_later(self, request: StepRunRequest) -> None:
+        with self.state.lock:
+            self._pending.append(request)
+
+    def _record_now(self, request: StepRunRequest) -> None:
+        with self.state.lock:
+            batch, self._pending = [*self._pending, request], []
+        self.state.store.create_step_runs(batch)
 
     # -- entry points -------------------------------------------------------------------
     def run(self, invocation_id: str) -> ExecutionStatus:
@@ -82,7 +102,7 @@ class StepRunner:
         """Record a step that will not run (skipped or stopped before it started)."""
         step = self.state.spec.steps[invocation_id]
         now = _now()
-        self.state.store.create_step_run(
+        self._record_later(
             StepRunRequest(
                 id=str(uuid.uuid4()),
                 pipeline_run_id=self.state.run.id,
@@ -196,7 +216,7 @@ class StepRunner:
                     )
                     return False
         now = _now()
-        self.state.store.create_step_run(
+        self._record_later(
             StepRunRequest(
                 id=str(uuid.uuid4()),
                 pipeline_run_id=self.state.run.id,
@@ -242,7 +262,7 @@ class StepRunner:
         state = self.state
         step_run_id = str(uuid.uuid4())
         start = _now()
-        state.store.create_step_run(
+        self._record_now(
             StepRunRequest(
                 id=step_run_id,
                 pipeline_run_id=state.run.id,
@@ -560,7 +580,7 @@ class StepRunner:
     def _fail_before_start(self, step: StepSpec, exc: Exception) -> ExecutionStatus:
         """A failure before the step function was reached (inputs, cache key)."""
         now = _now()
-        self.state.store.create_step_run(
+        self._record_now(
             StepRunRequest(
                 id=str(uuid.uuid4()),
                 pipeline_run_id=self.state.run.id,

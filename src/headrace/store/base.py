@@ -15,6 +15,7 @@ Conventions, fixed here so that the SQL store and the REST store behave alike:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 
 from headrace.models import (
@@ -101,6 +102,10 @@ class Store(ABC):
     @abstractmethod
     def create_step_run(self, request: StepRunRequest) -> str:
         """Record a step run (running, cached, skipped or stopped); returns its id."""
+
+    @abstractmethod
+    def create_step_runs(self, requests: Sequence[StepRunRequest]) -> None:
+        """Record several step runs in one transaction (all or none)."""
 
     @abstractmethod
     def update_step_run(self, step_run_id: str, update: StepRunUpdate) -> None:

@@ -61,6 +61,7 @@ M = TypeVar("M")
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PREFIX_RE = re.compile(r"^[0-9a-f-]{4,36}$")
 DEFAULT_STACK_NAME = "default"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Statements on the per-step path, built once: SQLAlchemy then reuses their compiled
 # form instead of recomputing a cache key for a fresh statement object on every call.
@@ -71,6 +72,37 @@ _UPDATE_STEP_RUN = update(t.step_runs).where(t.step_runs.c.id == bindparam("_ste
 _INSERT_ARTIFACT = insert(t.artifacts)
 _INSERT_ARTIFACT_VERSION = insert(t.artifact_versions)
 _SELECT_ARTIFACT_ID = select(t.artifacts.c.id).where(t.artifacts.c.name == bindparam("_name"))
+_CACHED_STEP_RUN = (
+    select(t.step_runs)
+    .where(
+        t.step_runs.c.cache_key == bindparam("_key"),
+        t.step_runs.c.status == bindparam("_status"),
+        t.step_runs.c.created > bindparam("_after"),
+    )
+    .order_by(t.step_runs.c.created.desc())
+    .limit(1)
+)
+
+
+def _link_query(table: Table) -> Select[Any]:
+    return (
+        select(
+            table.c.step_run_id,
+            table.c.name,
+            *t.artifact_versions.c,
+            t.artifacts.c.name.label("artifact_name"),
+        )
+        .join(t.artifact_versions, t.artifact_versions.c.id == table.c.artifact_version_id)
+        .join(t.artifacts, t.artifacts.c.id == t.artifact_versions.c.artifact_id)
+        .where(table.c.step_run_id.in_(bindparam("ids", expanding=True)))
+        .order_by(table.c.step_run_id, table.c.name, table.c.position)
+    )
+
+
+_LINK_QUERIES = {
+    table.name: _link_query(table) for table in (t.step_run_inputs, t.step_run_outputs)
+}
+
 _NEXT_VERSION = (
     update(t.artifacts)
     .where(t.artifacts.c.id == bindparam("_artifact_id"))
@@ -427,32 +459,45 @@ class SqlStore(Store):
 
     # -- step runs ----------------------------------------------------------------------
     def create_step_run(self, request: StepRunRequest) -> str:
-        values = request.model_dump(exclude={"inputs", "outputs"})
-        values.update(created=_now(), attempts=0)
-        if request.error is not None:
-            values["error"] = request.error.model_dump()
-        links_in = [
-            {"step_run_id": request.id, "name": name, "position": i, "artifact_version_id": av}
-            for name, ids in request.inputs.items()
-            for i, av in enumerate(ids)
-        ]
-        links_out = [
-            {"step_run_id": request.id, "name": name, "position": i, "artifact_version_id": av}
-            for name, ids in request.outputs.items()
-            for i, av in enumerate(ids)
-        ]
+        self.create_step_runs([request])
+        return request.id
+
+    def create_step_runs(self, requests: Sequence[StepRunRequest]) -> None:
+        if not requests:
+            return
+        now = _now()
+        rows: list[dict[str, Any]] = []
+        links_in: list[dict[str, Any]] = []
+        links_out: list[dict[str, Any]] = []
+        for request in requests:
+            values = request.model_dump(exclude={"inputs", "outputs"})
+            values.update(created=request.start_time or now, attempts=0)
+            if request.error is not None:
+                values["error"] = request.error.model_dump()
+            rows.append(values)
+            for links, source in ((links_in, request.inputs), (links_out, request.outputs)):
+                links.extend(
+                    {
+                        "step_run_id": request.id,
+                        "name": name,
+                        "position": i,
+                        "artifact_version_id": av,
+                    }
+                    for name, ids in source.items()
+                    for i, av in enumerate(ids)
+                )
         try:
             with self._write() as conn:
-                conn.execute(_INSERT_STEP_RUN, values)
+                conn.execute(_INSERT_STEP_RUN, rows)
                 if links_in:
                     conn.execute(_INSERT_STEP_INPUT, links_in)
                 if links_out:
                     conn.execute(_INSERT_STEP_OUTPUT, links_out)
         except IntegrityError as exc:
+            names = ", ".join(repr(r.name) for r in requests)
             raise EntityExistsError(
-                f"Step {request.name!r} already has a step run in run {request.pipeline_run_id}."
+                f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
             ) from exc
-        return request.id
 
     def update_step_run(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         values = update_model.model_dump(exclude_unset=True, mode="json")
@@ -584,22 +629,17 @@ class SqlStore(Store):
     ) -> dict[str, dict[str, ArtifactVersionList]]:
         if not step_ids:
             return {}
-        query = (
-            select(table.c.step_run_id, table.c.name, *self._version_columns())
-            .join(t.artifact_versions, t.artifact_versions.c.id == table.c.artifact_version_id)
-            .join(t.artifacts, t.artifacts.c.id == t.artifact_versions.c.artifact_id)
-            .where(table.c.step_run_id.in_(step_ids))
-            .order_by(table.c.step_run_id, table.c.name, table.c.position)
-        )
         links: dict[str, dict[str, ArtifactVersionList]] = {}
-        for row in conn.execute(query):
+        for row in conn.execute(_LINK_QUERIES[table.name], {"ids": list(step_ids)}):
             per_step = links.setdefault(row.step_run_id, {})
             per_step.setdefault(row.name, ArtifactVersionList()).append(self._version_model(row))
         return links
 
-    def _step_models(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[StepRunResponse]:
+    def _step_models(
+        self, conn: Connection, rows: Sequence[Row[Any]], *, with_inputs: bool = True
+    ) -> list[StepRunResponse]:
         ids = [row.id for row in rows]
-        inputs = self._step_links(conn, t.step_run_inputs, ids)
+        inputs = self._step_links(conn, t.step_run_inputs, ids) if with_inputs else {}
         outputs = self._step_links(conn, t.step_run_outputs, ids)
         result = []
         for row in rows:
@@ -649,17 +689,19 @@ class SqlStore(Store):
     def find_cached_step_run(
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
-        c = t.step_runs.c
-        query = select(t.step_runs).where(
-            c.cache_key == cache_key, c.status == ExecutionStatus.COMPLETED.value
-        )
-        if created_after is not None:
-            query = query.where(c.created > created_after)
+        # Outputs only: a cache hit needs what the step produced, not what it read.
         with self._read() as conn:
-            row = conn.execute(query.order_by(c.created.desc()).limit(1)).first()
+            row = conn.execute(
+                _CACHED_STEP_RUN,
+                {
+                    "_key": cache_key,
+                    "_after": created_after or _EPOCH,
+                    "_status": ExecutionStatus.COMPLETED.value,
+                },
+            ).first()
             if row is None:
                 return None
-            return self._step_models(conn, [row])[0]
+            return self._step_models(conn, [row], with_inputs=False)[0]
 
     # -- secrets ------------------------------------------------------------------------
     def _secret_model(self, row: Row[Any], values: dict[str, str] | None) -> SecretResponse:
