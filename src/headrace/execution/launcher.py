@@ -129,13 +129,29 @@ def launch(
         artifact_store=artifact_store_of(store, stack.id),
         unlisted=unlisted,
     )
-    if run_config.synchronous is False:
+    if not is_synchronous(spec, run_config, stack.orchestrator_flavor):
         thread = threading.Thread(
             target=_execute_quietly, args=(state,), name=f"headrace-run-{run.name}", daemon=False
         )
         thread.start()
         return run
     return execute(state)
+
+
+def is_synchronous(
+    spec: PipelineSpec, run_config: PipelineRunConfiguration, orchestrator_flavor: str
+) -> bool:
+    """Whether the caller waits for the run: the run configuration's ``synchronous``, else
+    ``synchronous`` in the orchestrator settings (``orchestrator`` or
+    ``orchestrator.<flavor>``); runs are synchronous by default.
+    """
+    if run_config.synchronous is not None:
+        return run_config.synchronous
+    for key in ("orchestrator", f"orchestrator.{orchestrator_flavor}"):
+        value = spec.config.settings.get(key, {}).get("synchronous")
+        if value is not None:
+            return bool(value)
+    return True
 
 
 def _create_run(
@@ -244,8 +260,16 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
         runner.flush()
         return dict(state.statuses)
     orchestrator_settings = state.spec.config.settings.get("orchestrator", {})
+    parallel = None
+    if orchestrator_settings.get("processes"):
+        from functools import partial
+
+        from headrace.execution.subprocess_steps import run_in_subprocess
+
+        parallel = partial(run_in_subprocess, runner)
     try:
-        return LocalOrchestrator(orchestrator_settings.get("max_parallelism")).run(
+        orchestrator = LocalOrchestrator(orchestrator_settings.get("max_parallelism"), parallel)
+        return orchestrator.run(
             plan_of(state.spec),
             runner.run,
             runner.mark,

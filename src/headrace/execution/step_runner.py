@@ -67,6 +67,7 @@ class StepRunner:
         # in one transaction with the next step that starts, or when the run ends: their
         # artifacts are already durable, so nothing downstream depends on these rows.
         self._pending: list[StepRunRequest] = []
+        self.on_started: Callable[[str], None] | None = None
 
     def flush(self) -> None:
         """Write the step-run records that are still pending."""
@@ -278,6 +279,8 @@ class StepRunner:
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
             )
         )
+        if self.on_started is not None:
+            self.on_started(step_run_id)
         context = StepContext(state, step, step_run_id)
         context.log_buffer = [] if config.enable_step_logs else None
         token = set_step_context(context)

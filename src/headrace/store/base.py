@@ -182,5 +182,8 @@ class Store(ABC):
         """Remove a secret."""
 
     # -- lifecycle ----------------------------------------------------------------------
+    def after_fork(self) -> None:  # noqa: B027 - optional hook
+        """Called in a forked child: drop connections inherited from the parent."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release connections; the store must not be used afterwards."""

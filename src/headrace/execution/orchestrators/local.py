@@ -23,7 +23,12 @@ ENV_MAX_PARALLELISM = "HEADRACE_MAX_PARALLELISM"
 class LocalOrchestrator(BaseOrchestrator):
     """Runs steps in this process, up to ``max_parallelism`` at once."""
 
-    def __init__(self, max_parallelism: int | None = None) -> None:
+    def __init__(
+        self, max_parallelism: int | None = None, run_parallel_step: RunStep | None = None
+    ) -> None:
+        """``run_parallel_step`` runs steps that overlap others (e.g. in a child process);
+        a step that runs alone always runs in the calling thread."""
+        self.run_parallel_step = run_parallel_step
         if max_parallelism is None:
             max_parallelism = int(os.environ.get(ENV_MAX_PARALLELISM, DEFAULT_MAX_PARALLELISM))
         if max_parallelism < 1:
@@ -33,7 +38,9 @@ class LocalOrchestrator(BaseOrchestrator):
     def run(
         self, plan: ExecutionPlan, run_step: RunStep, mark_step: MarkStep, mode: ExecutionMode
     ) -> dict[str, ExecutionStatus]:
-        return _Execution(plan, run_step, mark_step, mode, self.max_parallelism).run()
+        execution = _Execution(plan, run_step, mark_step, mode, self.max_parallelism)
+        execution.run_parallel_step = self.run_parallel_step or run_step
+        return execution.run()
 
 
 class _Execution:
@@ -49,6 +56,7 @@ class _Execution:
     ) -> None:
         self.plan = plan
         self.run_step = run_step
+        self.run_parallel_step = run_step
         self.mark_step = mark_step
         self.mode = mode
         self.max_parallelism = max_parallelism
@@ -100,7 +108,7 @@ class _Execution:
         with self.threads_lock:
             self.threads[name] = threading.get_ident()
         try:
-            return self.run_step(name)
+            return self.run_parallel_step(name)
         finally:
             with self.threads_lock:
                 self.threads.pop(name, None)

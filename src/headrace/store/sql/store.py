@@ -173,6 +173,10 @@ class SqlStore(Store):
         """Dispose of the connection pool."""
         self._engine.dispose()
 
+    def after_fork(self) -> None:
+        """Start a fresh pool without touching the parent's connections."""
+        self._engine.dispose(close=False)
+
     def _find(
         self, conn: Connection, table: Table, name_or_id: str, kind: str, *, by_name: bool = True
     ) -> Row[Any]:
