@@ -1,24 +1,111 @@
-"""Entry point of the ``headrace`` command."""
+"""Entry point of the ``headrace`` command: the command tree and error handling.
+
+Every command module defines a small Typer app; this module mounts them, so the whole
+tree is visible here::
+
+    headrace init [PATH]
+    headrace pipeline list
+    headrace pipeline runs list
+    headrace run show RUN
+    headrace artifact list | show
+
+Errors headrace raises on purpose are the user's to fix, so they are shown as one red
+``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
+traceback. Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="headrace: ML pipelines.")
+from headrace.cli import artifacts, pipelines, runs
+from headrace.cli.output import print_error, print_traceback
+from headrace.exceptions import HeadraceError
+from headrace.utils.env import ENV_DEBUG
+
+# Errors that come from the user's input or environment rather than from a bug:
+# headrace's own, and the operating system's (a missing file, a read-only directory).
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (HeadraceError, OSError)
+
+
+class HeadraceGroup(TyperGroup):
+    """The root command group; turns expected errors into one line and exit code 1.
+
+    Catching here, around the whole subcommand chain, covers every command mounted
+    below, including the ones later sub-apps add, and works the same under a test
+    runner as in a real process.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the selected command; report expected errors instead of raising them."""
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as error:
+            if ctx.params.get("debug"):
+                print_traceback(error)
+            print_error(error)
+            raise typer.Exit(code=1) from error
+
+
+app = typer.Typer(
+    cls=HeadraceGroup,
+    name="headrace",
+    no_args_is_help=True,
+    add_completion=False,
+    help="headrace: ML pipelines with tracked artifacts, caching and runnable snapshots.",
+    # Tracebacks of bugs must never print local variables: they may hold secret values.
+    pretty_exceptions_show_locals=False,
+)
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar=ENV_DEBUG,
+            help=f"Show the full traceback of errors (also {ENV_DEBUG}=true).",
+        ),
+    ] = False,
+) -> None:
+    """headrace: ML pipelines with tracked artifacts, caching and runnable snapshots."""
+    # The option is read by HeadraceGroup.invoke from the context; nothing to do here.
 
 
 @app.command()
-def init(path: Path = typer.Argument(Path("."), help="Directory to make a repository.")) -> None:
-    """Create a headrace repository (``.headrace/``) in PATH."""
-    from headrace.store.factory import init_repository
+def init(
+    path: Annotated[Path, typer.Argument(help="Directory to make a repository.")] = Path("."),
+) -> None:
+    """Create a headrace repository (a .headrace directory) in PATH, or reuse the one there.
 
+    Safe to run again: an existing repository and its runs are kept.
+    """
+    from headrace.store.factory import init_repository
+    from headrace.utils.repository import REPOSITORY_DIRECTORY_NAME
+
+    existed = (path.resolve() / REPOSITORY_DIRECTORY_NAME).is_dir()
     directory, _ = init_repository(path)
-    typer.echo(f"Initialized headrace repository in {directory}")
+    if existed:
+        typer.echo(f"Found existing headrace repository in {directory}")
+    else:
+        typer.echo(f"Initialized headrace repository in {directory}")
+
+
+app.add_typer(pipelines.app, name="pipeline")
+pipelines.app.add_typer(runs.runs_app, name="runs")
+app.add_typer(runs.run_app, name="run")
+app.add_typer(artifacts.app, name="artifact")
 
 
 def main() -> None:
-    """Run the CLI."""
-    sys.exit(app())
+    """Run the CLI (the ``headrace`` console script)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

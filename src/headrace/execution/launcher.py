@@ -267,6 +267,7 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
         from headrace.execution.subprocess_steps import run_in_subprocess
 
         parallel = partial(run_in_subprocess, runner)
+    flusher = _Flusher(runner)
     try:
         orchestrator = LocalOrchestrator(orchestrator_settings.get("max_parallelism"), parallel)
         return orchestrator.run(
@@ -276,7 +277,32 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
             state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
         )
     finally:
+        flusher.stop()
         runner.flush()
+
+
+class _Flusher:
+    """Writes a step's deferred "running" record once the step has run for a while, so
+    long steps show as running while short ones cost no extra transaction."""
+
+    INTERVAL_S = 0.05
+
+    def __init__(self, runner: StepRunner) -> None:
+        self._runner = runner
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="headrace-flusher", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self.INTERVAL_S):
+            try:
+                self._runner.flush(older_than=self.INTERVAL_S)
+            except Exception:  # the next completion writes them instead
+                logger.debug("Deferred step records not written yet", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
 
 
 def secret_environment(store: Store, spec: PipelineSpec) -> dict[str, str]:

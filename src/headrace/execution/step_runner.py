@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import traceback
 import uuid
@@ -63,27 +64,44 @@ class StepRunner:
 
     def __init__(self, state: RunState) -> None:
         self.state = state
-        # Records of steps that ran no code (cache hits, skips) wait here and are written
-        # in one transaction with the next step that starts, or when the run ends: their
-        # artifacts are already durable, so nothing downstream depends on these rows.
-        self._pending: list[StepRunRequest] = []
+        # Records of steps that ran no code (cache hits, skips), and the "running" record
+        # of a step that just started, wait here. They are written in one transaction
+        # with the next completion, when a step fails, by the run's flusher once they are
+        # FLUSH_AFTER_S old (so a long step shows as running), or when the run ends.
+        # Completed records and their artifacts are always durable before a dependent
+        # step starts; these pending rows are bookkeeping nothing downstream reads.
+        self._pending: list[tuple[float, StepRunRequest]] = []
         self.on_started: Callable[[str], None] | None = None
+        self.defer_start_records = True
+        # Held from taking pending records until they are committed: a thread that finds
+        # its own record gone knows it is in the store, never in someone's open transaction.
+        self._write_lock = threading.Lock()
 
-    def flush(self) -> None:
-        """Write the step-run records that are still pending."""
+    def flush(self, older_than: float | None = None) -> None:
+        """Write pending step-run records (only if the oldest is ``older_than`` seconds old)."""
+        with self._write_lock:
+            with self.state.lock:
+                if older_than is not None:
+                    cutoff = time.monotonic() - older_than
+                    if not self._pending or self._pending[0][0] > cutoff:
+                        return
+                pending, self._pending = self._pending, []
+            if pending:
+                self.state.store.create_step_runs([request for _, request in pending])
+
+    def _take_pending(self) -> list[StepRunRequest]:
+        """The pending records, for a write the caller makes while holding the write lock."""
         with self.state.lock:
             pending, self._pending = self._pending, []
-        if pending:
-            self.state.store.create_step_runs(pending)
+        return [request for _, request in pending]
 
     def _record_later(self, request: StepRunRequest) -> None:
         with self.state.lock:
-            self._pending.append(request)
+            self._pending.append((time.monotonic(), request))
 
     def _record_now(self, request: StepRunRequest) -> None:
-        with self.state.lock:
-            batch, self._pending = [*self._pending, request], []
-        self.state.store.create_step_runs(batch)
+        with self._write_lock:
+            self.state.store.create_step_runs([*self._take_pending(), request])
 
     # -- entry points -------------------------------------------------------------------
     def run(self, invocation_id: str) -> ExecutionStatus:
@@ -263,7 +281,7 @@ class StepRunner:
         state = self.state
         step_run_id = str(uuid.uuid4())
         start = _now()
-        self._record_now(
+        (self._record_later if self.defer_start_records else self._record_now)(
             StepRunRequest(
                 id=step_run_id,
                 pipeline_run_id=state.run.id,
@@ -337,6 +355,7 @@ class StepRunner:
         context.hook_errors.append(
             HookError(hook=hook, source=source, type=type(error).__name__, message=str(error))
         )
+        self.flush()
         self.state.store.update_step_run(
             context.step_run_id, StepRunUpdate(hook_errors=list(context.hook_errors))
         )
@@ -386,6 +405,7 @@ class StepRunner:
                     exc,
                     wait,
                 )
+                self.flush()
                 self.state.store.update_step_run(
                     context.step_run_id,
                     StepRunUpdate(
@@ -512,7 +532,16 @@ class StepRunner:
             )
             if context.attempt_errors:
                 update.attempt_errors = list(context.attempt_errors)
-            state.store.complete_step_run(context.step_run_id, update, requests)
+            with self._write_lock:
+                pending = self._take_pending()
+                try:
+                    state.store.complete_step_run(
+                        context.step_run_id, update, requests, create=pending
+                    )
+                except BaseException:
+                    with state.lock:  # not written: keep them for the next write
+                        self._pending[:0] = [(time.monotonic(), r) for r in pending]
+                    raise
         except BaseException:
             for artifact in saved.values():
                 state.artifact_store.rmtree(artifact.uri)
@@ -561,6 +590,7 @@ class StepRunner:
                         message=str(hook_error),
                     )
                 )
+        self.flush()
         state.store.update_step_run(
             context.step_run_id,
             StepRunUpdate(

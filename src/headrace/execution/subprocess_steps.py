@@ -77,6 +77,7 @@ def _child_main(runner: StepRunner, invocation_id: str, connection: Connection) 
     try:
         runner.state.store.after_fork()
         runner.state.lock = threading.Lock()  # a lock held by another parent thread stays held
+        runner.defer_start_records = False  # the parent may have to mark this row stopped
         runner.on_started = lambda step_run_id: connection.send(("started", step_run_id))
         status = runner.run(invocation_id)
         records = {

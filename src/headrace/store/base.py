@@ -117,8 +117,11 @@ class Store(ABC):
         step_run_id: str,
         update: StepRunUpdate,
         outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
     ) -> dict[str, list[str]]:
-        """In one transaction: create the output artifact versions, link them, set status.
+        """In one transaction: record the step runs in ``create`` (pending records, which
+        may include this step's own start), create the output artifact versions, link
+        them, set the status.
 
         Returns the ids of the created versions by output name.
         """

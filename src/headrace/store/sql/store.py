@@ -469,6 +469,17 @@ class SqlStore(Store):
     def create_step_runs(self, requests: Sequence[StepRunRequest]) -> None:
         if not requests:
             return
+        try:
+            with self._write() as conn:
+                self._insert_step_runs(conn, requests)
+        except IntegrityError as exc:
+            names = ", ".join(repr(r.name) for r in requests)
+            raise EntityExistsError(
+                f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
+            ) from exc
+
+    @staticmethod
+    def _insert_step_runs(conn: Connection, requests: Sequence[StepRunRequest]) -> None:
         now = _now()
         rows: list[dict[str, Any]] = []
         links_in: list[dict[str, Any]] = []
@@ -490,18 +501,11 @@ class SqlStore(Store):
                     for name, ids in source.items()
                     for i, av in enumerate(ids)
                 )
-        try:
-            with self._write() as conn:
-                conn.execute(_INSERT_STEP_RUN, rows)
-                if links_in:
-                    conn.execute(_INSERT_STEP_INPUT, links_in)
-                if links_out:
-                    conn.execute(_INSERT_STEP_OUTPUT, links_out)
-        except IntegrityError as exc:
-            names = ", ".join(repr(r.name) for r in requests)
-            raise EntityExistsError(
-                f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
-            ) from exc
+        conn.execute(_INSERT_STEP_RUN, rows)
+        if links_in:
+            conn.execute(_INSERT_STEP_INPUT, links_in)
+        if links_out:
+            conn.execute(_INSERT_STEP_OUTPUT, links_out)
 
     def update_step_run(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         values = update_model.model_dump(exclude_unset=True, mode="json")
@@ -515,6 +519,7 @@ class SqlStore(Store):
         step_run_id: str,
         update_model: StepRunUpdate,
         outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
     ) -> dict[str, list[str]]:
         values = update_model.model_dump(exclude_unset=True, mode="json")
         _restore_times(values, update_model)
@@ -522,6 +527,8 @@ class SqlStore(Store):
         new_artifacts: dict[str, str] = {}
         now = _now()
         with self._write() as conn:
+            if create:
+                self._insert_step_runs(conn, create)
             for output_name, requests in outputs.items():
                 ids = created_ids.setdefault(output_name, [])
                 for position, req in enumerate(requests):

@@ -1,0 +1,107 @@
+"""Render one pipeline run as a Rich tree: the run, then each step with what it made.
+
+The tree is assembled from small section functions so that more facts can be hung on a
+run or a step (what triggered the run, the runs a step triggered, its inputs) by adding
+one function to ``RUN_SECTIONS`` or ``STEP_SECTIONS``, without touching the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from rich.tree import Tree
+
+from headrace.cli.formatting import (
+    format_duration,
+    format_time,
+    short_type,
+    status_text,
+)
+
+if TYPE_CHECKING:
+    from headrace.models import ArtifactVersionResponse, PipelineRunResponse, StepRunResponse
+
+RunSection = Callable[[Tree, "PipelineRunResponse"], None]
+StepSection = Callable[[Tree, "StepRunResponse"], None]
+
+
+def build_run_tree(run: PipelineRunResponse) -> Tree:
+    """The whole run: its facts, then one branch per step in the order they started."""
+    root = Tree(Text.assemble(("Run ", "bold"), (run.name, "bold"), "  ", status_text(run.status)))
+    for section in RUN_SECTIONS:
+        section(root, run)
+    return root
+
+
+def step_tree(step: StepRunResponse) -> Tree:
+    """One step: its name, status and duration, then every step section."""
+    node = Tree(
+        Text.assemble(
+            (step.name, "bold"),
+            "  ",
+            status_text(step.status),
+            "  ",
+            format_duration(step.duration),
+        )
+    )
+    for section in STEP_SECTIONS:
+        section(node, step)
+    return node
+
+
+# -- run sections ------------------------------------------------------------------------
+def add_run_facts(root: Tree, run: PipelineRunResponse) -> None:
+    """Pipeline, id, start time and duration, and why the run ended as it did."""
+    root.add(_fact("pipeline", run.pipeline_name or "- (single step)"))
+    root.add(_fact("id", run.id))
+    root.add(_fact("started", format_time(run.start_time or run.created)))
+    root.add(_fact("duration", format_duration(run.duration)))
+    if run.status_reason:
+        root.add(_fact("reason", run.status_reason))
+
+
+def add_steps(root: Tree, run: PipelineRunResponse) -> None:
+    """A ``steps`` branch holding one subtree per step run."""
+    steps = run.steps
+    branch = root.add(Text(f"steps ({len(steps)})", style="bold"))
+    for step in steps.values():
+        branch.children.append(step_tree(step))
+
+
+# -- step sections -----------------------------------------------------------------------
+def add_step_outputs(node: Tree, step: StepRunResponse) -> None:
+    """``output name -> artifact (version, type) uri`` for every artifact the step made."""
+    versions = [(name, v) for name, vs in step.outputs.items() for v in vs]
+    if not versions:
+        return
+    branch = node.add(Text("outputs", style="dim"))
+    for output_name, version in versions:
+        branch.add(_output_line(output_name, version))
+
+
+def add_step_error(node: Tree, step: StepRunResponse) -> None:
+    """The exception type and message of a failed step."""
+    if step.error is None:
+        return
+    node.add(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
+
+
+RUN_SECTIONS: tuple[RunSection, ...] = (add_run_facts, add_steps)
+STEP_SECTIONS: tuple[StepSection, ...] = (add_step_outputs, add_step_error)
+
+
+# -- pieces ------------------------------------------------------------------------------
+def _fact(label: str, value: str) -> Text:
+    return Text.assemble((f"{label}: ", "dim"), value)
+
+
+def _output_line(output_name: str, version: ArtifactVersionResponse) -> Text:
+    return Text.assemble(
+        (output_name, "bold"),
+        " -> ",
+        version.name,
+        (f" (version {version.version}, {short_type(version.data_type)}) ", "dim"),
+        version.uri,
+    )
