@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import EntityNotFoundError
+from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -21,6 +22,8 @@ from headrace.models import (
     PipelineRunFilter,
     PipelineRunResponse,
     SecretResponse,
+    SnapshotFilter,
+    SnapshotResponse,
     StackResponse,
     StepRunResponse,
 )
@@ -87,6 +90,78 @@ class Client:
                 )
             steps = {step: steps[step]}
         return {name: step_run.logs for name, step_run in steps.items()}
+
+    # -- snapshots ----------------------------------------------------------------------
+    def get_snapshot(self, name_id_or_prefix: str) -> SnapshotResponse:
+        """A snapshot by name, id or unique id prefix."""
+        return self.store.get_snapshot(str(name_id_or_prefix))
+
+    def list_snapshots(self, pipeline: str | None = None, **filters: Any) -> Page[SnapshotResponse]:
+        """Named snapshots, newest first (``pipeline``: a pipeline name or id)."""
+        if pipeline is not None:
+            filters["pipeline_id"] = self.get_pipeline(pipeline).id
+        return self.store.list_snapshots(SnapshotFilter(**filters))
+
+    def delete_snapshot(self, name_id_or_prefix: str) -> None:
+        """Delete a snapshot; runs made from it stay readable."""
+        self.store.delete_snapshot(str(name_id_or_prefix))
+
+    def trigger_pipeline(
+        self,
+        pipeline_name_or_id: str | None = None,
+        run_configuration: PipelineRunConfiguration | dict[str, Any] | None = None,
+        config_path: str | None = None,
+        snapshot_name_or_id: str | None = None,
+        synchronous: bool = False,
+    ) -> PipelineRunResponse:
+        """Start a run of a snapshot; returns the new run at once (``run.wait()`` waits).
+
+        Give ``snapshot_name_or_id``, or ``pipeline_name_or_id`` to run the newest
+        runnable snapshot of that pipeline. The run configuration is checked against the
+        snapshot's parameter schema first; nothing runs if it does not fit. Inside a step,
+        the new run records the step that triggered it.
+        """
+        from headrace.execution.context import _STEP_CONTEXT
+        from headrace.execution.snapshot_runs import trigger_snapshot
+
+        snapshot = self._snapshot_to_run(pipeline_name_or_id, snapshot_name_or_id)
+        if config_path is not None:
+            if run_configuration is not None:
+                raise ConfigurationError("Give run_configuration or config_path, not both.")
+            from headrace.config.yaml_loader import validate_yaml
+
+            run_configuration = validate_yaml(PipelineRunConfiguration, config_path)
+        context = _STEP_CONTEXT.get()
+        run = trigger_snapshot(
+            self.store,
+            snapshot,
+            run_configuration,
+            triggered_by_step_run_id=context.step_run_id if context is not None else None,
+        )
+        return run.wait() if synchronous else run
+
+    def _snapshot_to_run(
+        self, pipeline_name_or_id: str | None, snapshot_name_or_id: str | None
+    ) -> SnapshotResponse:
+        if (pipeline_name_or_id is None) == (snapshot_name_or_id is None):
+            raise ConfigurationError(
+                "trigger_pipeline needs exactly one of snapshot_name_or_id or pipeline_name_or_id."
+            )
+        if snapshot_name_or_id is not None:
+            return self.get_snapshot(snapshot_name_or_id)
+        assert pipeline_name_or_id is not None
+        pipeline_model = self.get_pipeline(pipeline_name_or_id)
+        page = self.store.list_snapshots(
+            SnapshotFilter(pipeline_id=pipeline_model.id, size=1, sort_by="desc:created")
+        )
+        runnable = [s for s in page.items if s.runnable]
+        if not runnable:
+            raise EntityNotFoundError(
+                f"Pipeline {pipeline_model.name!r} has no runnable snapshot; create one with "
+                f"`{pipeline_model.name}.create_snapshot(name=...)` or `headrace pipeline "
+                "snapshot create`."
+            )
+        return runnable[0]
 
     # -- secrets ------------------------------------------------------------------------
     def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:

@@ -176,6 +176,26 @@ class Pipeline(Generic[P]):
 
         return run_pipeline(self, args, kwargs)
 
+    def create_snapshot(
+        self,
+        name: str,
+        description: str | None = None,
+        replace: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Store a named, immutable snapshot of this pipeline that anyone can run.
+
+        Pipeline parameters come from ``args``/``kwargs``, the run configuration
+        (``with_options(parameters=...)`` or YAML) and the signature's defaults. A taken
+        name is an error unless ``replace`` is true.
+        """
+        from headrace.dsl.compiler import compile_pipeline
+        from headrace.snapshots.create import create_snapshot
+
+        compiled = compile_pipeline(self, args, kwargs)
+        return create_snapshot(None, compiled, name, description=description, replace=replace)
+
     def run(self, *args: Any, schedule: Schedule | None = None, **kwargs: Any) -> Any:
         """Run once, or register a schedule when ``schedule`` is given."""
         target = self.with_options(schedule=schedule) if schedule is not None else self

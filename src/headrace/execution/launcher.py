@@ -111,7 +111,7 @@ def launch(
                     spec_hash=spec.content_hash(),
                 )
             ).id
-    run = _create_run(
+    run = create_run_record(
         store,
         spec,
         run_config,
@@ -154,7 +154,7 @@ def is_synchronous(
     return True
 
 
-def _create_run(
+def create_run_record(
     store: Store,
     spec: PipelineSpec,
     run_config: PipelineRunConfiguration,

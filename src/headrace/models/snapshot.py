@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import Field
 
+from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import PipelineSpec
+from headrace.config.step_configurations import StepConfiguration
 from headrace.models.base import RequestModel, ResponseModel
 
 
@@ -36,3 +39,41 @@ class SnapshotResponse(ResponseModel):
     spec_hash: str
     runnable: bool = False
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def config_template(self) -> PipelineRunConfiguration:
+        """A fresh, editable run configuration with every step parameter's current value.
+
+        Each access returns a new object, so editing one never changes the snapshot.
+        """
+        return PipelineRunConfiguration(
+            steps={
+                name: StepConfiguration(parameters=copy.deepcopy(step.parameters))
+                for name, step in self.spec.steps.items()
+            }
+        )
+
+    @property
+    def parameter_schema(self) -> dict[str, Any]:
+        """JSON Schema of the pipeline's and each step's parameters."""
+        return dict(self.extra.get("parameter_schema", {}))
+
+    @property
+    def code_digest(self) -> str | None:
+        """Content hash of the snapshot's code archive."""
+        code = self.extra.get("code") or {}
+        return code.get("digest")
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        """Python, headrace and package versions and the image specification."""
+        return dict(self.extra.get("environment", {}))
+
+    @property
+    def runs(self) -> list[Any]:
+        """Runs made from this snapshot, newest first."""
+        from headrace.models.filters import PipelineRunFilter
+
+        return self.store.list_runs(
+            PipelineRunFilter(snapshot_id=self.id, size=10_000, sort_by="desc:created")
+        ).items

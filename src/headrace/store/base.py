@@ -70,8 +70,18 @@ class Store(ABC):
 
     # -- snapshots ----------------------------------------------------------------------
     @abstractmethod
-    def create_snapshot(self, request: SnapshotRequest) -> SnapshotResponse:
-        """Store a snapshot; an unnamed one equal to a stored one returns that one."""
+    def create_snapshot(
+        self, request: SnapshotRequest, *, replace: bool = False
+    ) -> SnapshotResponse:
+        """Store a snapshot; an unnamed one equal to a stored one returns that one.
+
+        A taken name raises ``EntityExistsError`` naming the existing snapshot, unless
+        ``replace``: then the old snapshot loses the name (its runs keep pointing at it).
+        """
+
+    @abstractmethod
+    def delete_snapshot(self, name_or_id: str) -> None:
+        """Remove a snapshot; runs made from it stay readable."""
 
     @abstractmethod
     def get_snapshot(self, name_or_id: str) -> SnapshotResponse:

@@ -336,7 +336,9 @@ class SqlStore(Store):
             extra=row.extra,
         ).attach(self._context)
 
-    def create_snapshot(self, request: SnapshotRequest) -> SnapshotResponse:
+    def create_snapshot(
+        self, request: SnapshotRequest, *, replace: bool = False
+    ) -> SnapshotResponse:
         if request.name is None:
             query = self._snapshot_query().where(
                 and_(
@@ -352,15 +354,37 @@ class SqlStore(Store):
                 return self._snapshot_model(row)
         values = request.model_dump(mode="json")
         values["created"] = _now()
-        try:
-            with self._write() as conn:
-                conn.execute(insert(t.snapshots), values)
-        except IntegrityError as exc:
-            raise EntityExistsError(
-                f"A snapshot named {request.name!r} already exists; pick another name "
-                "or replace it explicitly."
-            ) from exc
+        with self._write() as conn:
+            taken = None
+            if request.name is not None:
+                taken = conn.execute(
+                    select(t.snapshots.c.id).where(t.snapshots.c.name == request.name)
+                ).first()
+            if taken is not None:
+                if not replace:
+                    raise EntityExistsError(
+                        f"A snapshot named {request.name!r} already exists (id {taken.id}); "
+                        "choose another name, or replace it explicitly (replace=True, "
+                        "--replace)."
+                    )
+                conn.execute(
+                    update(t.snapshots)
+                    .where(t.snapshots.c.id == taken.id)
+                    .values(name=None, runnable=False)
+                )
+            conn.execute(insert(t.snapshots), values)
         return self.get_snapshot(request.id)
+
+    def delete_snapshot(self, name_or_id: str) -> None:
+        with self._read() as conn:
+            row = self._find(conn, t.snapshots, name_or_id, "snapshot")
+        with self._write() as conn:
+            conn.execute(
+                update(t.pipeline_runs)
+                .where(t.pipeline_runs.c.snapshot_id == row.id)
+                .values(snapshot_id=None)
+            )
+            conn.execute(t.snapshots.delete().where(t.snapshots.c.id == row.id))
 
     def get_snapshot(self, name_or_id: str) -> SnapshotResponse:
         with self._read() as conn:

@@ -1,0 +1,181 @@
+"""Runs of stored snapshots: trigger one (from Python, the CLI, a step, ...) and the
+runner process that executes it from the snapshot's archived code.
+
+``trigger_snapshot`` validates the run configuration, records the run and starts
+``python -m headrace.execution.snapshot_runs RUN_ID`` in a new session, so the run goes
+on if the caller exits. The runner unpacks the code archive, imports from it (never from
+the working tree), applies the run's overrides to the snapshot's spec, and executes it
+through the same launcher as every other run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from headrace.artifacts.loading import artifact_store_of
+from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+from headrace.config.spec import SPEC_SCHEMA_VERSION, PipelineSpec
+from headrace.enums import ExecutionStatus
+from headrace.exceptions import RunFailedError, SnapshotError
+from headrace.execution.launcher import create_run_record, execute
+from headrace.execution.run_state import RunState
+from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResponse
+from headrace.snapshots.parameters import validate_run_configuration
+from headrace.store.base import Store
+from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
+
+logger = logging.getLogger("headrace")
+
+CODE_CACHE_DIRECTORY = "code-cache"
+
+
+def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) -> PipelineSpec:
+    """The spec a run of a snapshot executes: the snapshot's, with the run's overrides."""
+    from headrace.dsl.compiler import to_json_value
+
+    steps = dict(spec.steps)
+    for name, step_config in run_config.steps.items():
+        step = steps[name]
+        parameters = dict(step.parameters)
+        for key, value in step_config.parameters.items():
+            parameters[key] = to_json_value(value, what=f"Step {name!r} parameter {key!r}")
+        settings_only = step_config.model_copy(update={"parameters": {}})
+        steps[name] = step.model_copy(
+            update={"parameters": parameters, "config": step.config.merged_with(settings_only)}
+        )
+    return spec.model_copy(update={"steps": steps, "config": spec.config.merged_with(run_config)})
+
+
+def check_runnable(snapshot: SnapshotResponse) -> None:
+    """Refuse snapshots this version cannot run, saying how to recreate them."""
+    recorded = int(snapshot.extra.get("spec_schema_version", snapshot.spec.schema_version))
+    if not snapshot.runnable or "code" not in snapshot.extra:
+        raise SnapshotError(
+            f"Snapshot {snapshot.name or snapshot.id!r} is not runnable (it was made for a "
+            "single run); create a named one with `headrace pipeline snapshot create`."
+        )
+    if recorded > SPEC_SCHEMA_VERSION:
+        raise SnapshotError(
+            f"Snapshot {snapshot.name!r} was made by headrace "
+            f"{snapshot.extra.get('headrace_version')} (spec schema {recorded}); this headrace "
+            f"reads schema {SPEC_SCHEMA_VERSION} at most. Upgrade headrace, or recreate the "
+            "snapshot from its source with `headrace pipeline snapshot create`."
+        )
+
+
+def trigger_snapshot(
+    store: Store,
+    snapshot: SnapshotResponse,
+    run_configuration: PipelineRunConfiguration | dict[str, Any] | None = None,
+    *,
+    triggered_by_step_run_id: str | None = None,
+) -> PipelineRunResponse:
+    """Validate, record and start a run of ``snapshot``; returns the new run at once."""
+    check_runnable(snapshot)
+    config = validate_run_configuration(
+        snapshot.name or snapshot.id,
+        snapshot.spec,
+        snapshot.extra["parameter_schema"],
+        run_configuration,
+    )
+    spec = apply_overrides(snapshot.spec, config)
+    run = create_run_record(
+        store,
+        spec,
+        config,
+        snapshot.pipeline_id,
+        snapshot.id,
+        snapshot.stack_id,
+        False,
+        triggered_by_step_run_id,
+    )
+    _spawn_runner(store, run)
+    return run
+
+
+def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
+    environment = dict(os.environ)
+    environment[ENV_STORE_URL] = store.url
+    artifact_root = Path(artifact_store_of(store, run.stack_id).path)
+    log_path = (
+        artifact_root / "logs" / run.id / "runner.log" if artifact_root.is_absolute() else None
+    )
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path or os.devnull, "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "headrace.execution.snapshot_runs", run.id],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,  # the run goes on if the caller exits
+            cwd=os.getcwd(),
+        )
+
+
+def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
+    """Execute a recorded run of a snapshot in this (fresh) process."""
+    run = store.get_run(run_id)
+    if run.snapshot_id is None:
+        raise SnapshotError(f"Run {run.name!r} does not come from a snapshot.")
+    snapshot = store.get_snapshot(run.snapshot_id)
+    check_runnable(snapshot)
+    artifact_store = artifact_store_of(store, run.stack_id)
+    cache_root = Path(artifact_store.path).parent / CODE_CACHE_DIRECTORY
+    if not cache_root.is_absolute():
+        import tempfile
+
+        cache_root = Path(tempfile.gettempdir()) / "headrace-code-cache"
+    from headrace.snapshots.code_archive import extract_code
+
+    code_directory = extract_code(snapshot.extra["code"], artifact_store, cache_root)
+    os.environ[ENV_SOURCE_ROOT] = str(code_directory)
+    sys.path.insert(0, str(code_directory))
+    os.chdir(code_directory)
+    config = PipelineRunConfiguration.model_validate(run.config)
+    spec = apply_overrides(snapshot.spec, config)
+    state = RunState(store=store, run=run, spec=spec, objects={}, artifact_store=artifact_store)
+    return execute(state)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the runner process: ``python -m headrace.execution.snapshot_runs ID``."""
+    from headrace.store.factory import get_store
+
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m headrace.execution.snapshot_runs RUN_ID", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    store = get_store()
+    try:
+        run_snapshot_run(store, args[0])
+    except RunFailedError as exc:
+        logger.error("%s", exc)
+        return 1
+    except Exception as exc:  # recorded on the run, so the caller learns why
+        logger.exception("The runner could not execute run %s", args[0])
+        run = store.get_run(args[0])
+        if not run.status.is_finished:
+            from datetime import UTC, datetime
+
+            store.update_run(
+                run.id,
+                PipelineRunUpdate(
+                    status=ExecutionStatus.FAILED,
+                    end_time=datetime.now(UTC),
+                    status_reason=f"{type(exc).__name__}: {exc}",
+                ),
+            )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

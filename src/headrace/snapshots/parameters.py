@@ -1,0 +1,247 @@
+"""The parameter schema of a snapshot, its configuration template, and validation.
+
+The schema is JSON Schema, one object per step (and one for the pipeline), built from
+the step functions' annotations, defaults and Google-style docstrings. Validation uses it
+so a run configuration can be checked before anything runs, without the user's code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+from headrace.config.spec import PipelineSpec
+from headrace.exceptions import RunConfigurationError
+
+# What a run of a snapshot may change; everything else is fixed by the snapshot.
+OVERRIDABLE_RUN_FIELDS = frozenset(
+    {
+        "run_name",
+        "enable_cache",
+        "enable_artifact_metadata",
+        "enable_artifact_visualization",
+        "enable_step_logs",
+        "enable_pipeline_logs",
+        "steps",
+        "settings",
+        "tags",
+        "extra",
+        "environment",
+        "secrets",
+        "retry",
+        "execution_mode",
+        "cache_policy",
+        "substitutions",
+        "synchronous",
+    }
+)
+OVERRIDABLE_STEP_FIELDS = frozenset(
+    {
+        "parameters",
+        "enable_cache",
+        "enable_artifact_metadata",
+        "enable_artifact_visualization",
+        "enable_step_logs",
+        "settings",
+        "extra",
+        "environment",
+        "secrets",
+        "retry",
+        "cache_policy",
+    }
+)
+
+_ARG_LINE = re.compile(r"^\s{2,}(\w+)\s*(\([^)]*\))?:\s*(.*)$")
+
+
+def docstring_arguments(docstring: str | None) -> dict[str, str]:
+    """Descriptions of arguments from a Google-style ``Args:`` section."""
+    if not docstring:
+        return {}
+    lines = inspect.cleandoc(docstring).splitlines()
+    descriptions: dict[str, str] = {}
+    inside = False
+    current: str | None = None
+    for line in lines:
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            inside, current = True, None
+            continue
+        if inside and stripped.endswith(":") and not line.startswith(" "):
+            break  # the next section
+        if not inside:
+            continue
+        match = _ARG_LINE.match("  " + line if not line.startswith("  ") else line)
+        if match and line.startswith("    ") and not line.startswith("      "):
+            current = match.group(1)
+            descriptions[current] = match.group(3).strip()
+        elif current and stripped:
+            descriptions[current] = f"{descriptions[current]} {stripped}".strip()
+    return descriptions
+
+
+def _annotation_schema(annotation: Any) -> dict[str, Any]:
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return {}
+    try:
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(annotation).json_schema()
+    except Exception:
+        return {}
+
+
+def _function_schema(func: Any, values: dict[str, Any], skip: set[str]) -> dict[str, Any]:
+    import typing
+
+    try:
+        hints = typing.get_type_hints(func)
+    except Exception:
+        hints = {}
+    descriptions = docstring_arguments(getattr(func, "__doc__", None))
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for name, parameter in inspect.signature(func).parameters.items():
+        if name in skip:
+            continue
+        schema = dict(_annotation_schema(hints.get(name, inspect.Parameter.empty)))
+        if name in values:
+            schema["default"] = values[name]
+        elif parameter.default is inspect.Parameter.empty:
+            required.append(name)
+        if name in descriptions:
+            schema["description"] = descriptions[name]
+        properties[name] = schema
+    result: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        result["required"] = required
+    return result
+
+
+def parameter_schema(spec: PipelineSpec, resolve: Any) -> dict[str, Any]:
+    """JSON Schema of the pipeline's and each step's parameters (``resolve`` loads code)."""
+    steps = {}
+    for name, step in spec.steps.items():
+        func = resolve(step.source)
+        schema = _function_schema(func, step.parameters, skip=set(step.inputs))
+        if step.docstring:
+            schema["description"] = inspect.cleandoc(step.docstring).split("\n\n")[0]
+        steps[name] = schema
+    pipeline_func = resolve(spec.source)
+    pipeline_schema = _function_schema(pipeline_func, spec.parameters, skip=set())
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": spec.name,
+        "type": "object",
+        "properties": {
+            "parameters": pipeline_schema,
+            "steps": {"type": "object", "properties": steps, "additionalProperties": False},
+        },
+    }
+
+
+def validate_run_configuration(
+    snapshot_name: str,
+    spec: PipelineSpec,
+    schema: dict[str, Any],
+    run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+) -> PipelineRunConfiguration:
+    """Check a run configuration against a snapshot; every problem is reported at once.
+
+    Raises:
+        RunConfigurationError: listing each unknown step or parameter, wrong type,
+            missing required value, or attempt to change what the snapshot fixes.
+    """
+    problems: list[str] = []
+    config = _parse(run_configuration, problems)
+    if config is None:
+        raise RunConfigurationError(problems, subject=f"run configuration for {snapshot_name!r}")
+    for field in sorted(config.model_fields_set - OVERRIDABLE_RUN_FIELDS):
+        what = (
+            "the pipeline parameters shape the DAG"
+            if field == "parameters"
+            else ("it is fixed by the snapshot")
+        )
+        hint = (
+            "; override the step parameters they feed instead (steps.<step>.parameters)"
+            if field == "parameters"
+            else ""
+        )
+        problems.append(f"{field!r} cannot be changed when running a snapshot: {what}{hint}.")
+    step_schemas = schema.get("properties", {}).get("steps", {}).get("properties", {})
+    for step_name, step_config in config.steps.items():
+        if step_name not in spec.steps:
+            known = ", ".join(spec.steps)
+            problems.append(f"unknown step {step_name!r} (steps: {known}).")
+            continue
+        for field in sorted(step_config.model_fields_set - OVERRIDABLE_STEP_FIELDS):
+            problems.append(
+                f"steps.{step_name}.{field} cannot be changed when running a snapshot "
+                "(it is fixed by the snapshot)."
+            )
+        problems += _check_parameters(step_name, step_config.parameters, step_schemas, spec)
+    if problems:
+        raise RunConfigurationError(problems, subject=f"run configuration for {snapshot_name!r}")
+    return config
+
+
+def _parse(
+    value: PipelineRunConfiguration | dict[str, Any] | None, problems: list[str]
+) -> PipelineRunConfiguration | None:
+    if value is None:
+        return PipelineRunConfiguration()
+    if isinstance(value, PipelineRunConfiguration):
+        return value
+    from pydantic import ValidationError
+
+    try:
+        return PipelineRunConfiguration.model_validate(value)
+    except ValidationError as exc:
+        for error in exc.errors():
+            location = ".".join(str(p) for p in error["loc"]) or "(top level)"
+            problems.append(f"{location}: {error['msg']}.")
+        return None
+
+
+def _check_parameters(
+    step_name: str,
+    parameters: dict[str, Any],
+    step_schemas: dict[str, Any],
+    spec: PipelineSpec,
+) -> list[str]:
+    import jsonschema
+
+    problems = []
+    schema = step_schemas.get(step_name, {})
+    properties = schema.get("properties", {})
+    step = spec.steps[step_name]
+    for name, value in parameters.items():
+        if name in step.inputs:
+            problems.append(
+                f"steps.{step_name}.parameters.{name}: this input receives the output of "
+                "another step, so it cannot be set."
+            )
+            continue
+        if name not in properties:
+            known = ", ".join(properties) or "none"
+            problems.append(
+                f"steps.{step_name}.parameters.{name}: unknown parameter (parameters: {known})."
+            )
+            continue
+        validator = jsonschema.Draft202012Validator(
+            {k: v for k, v in properties[name].items() if k != "default"}
+        )
+        for error in validator.iter_errors(value):
+            problems.append(
+                f"steps.{step_name}.parameters.{name}: {value!r} is not valid: {error.message}."
+            )
+    for name in schema.get("required", []):
+        if name not in parameters and name not in step.parameters:
+            problems.append(f"steps.{step_name}.parameters.{name}: a value is required.")
+    return problems
