@@ -35,6 +35,7 @@ class PipelineRunFilter(BaseFilter):
     pipeline_id: str | None = None
     pipeline_name: str | None = None
     snapshot_id: str | None = None
+    triggered_by_step_run_id: str | None = None
     status: ExecutionStatus | None = None
     include_unlisted: bool = True
 

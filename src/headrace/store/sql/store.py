@@ -478,6 +478,10 @@ class SqlStore(Store):
             query = query.where(t.pipelines.c.name == filter_model.pipeline_name)
         if filter_model.snapshot_id:
             query = query.where(c.snapshot_id == filter_model.snapshot_id)
+        if filter_model.triggered_by_step_run_id:
+            query = query.where(
+                c.triggered_by_step_run_id == filter_model.triggered_by_step_run_id
+            )
         if filter_model.status:
             query = query.where(c.status == filter_model.status.value)
         if not filter_model.include_unlisted:
