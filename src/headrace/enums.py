@@ -48,6 +48,13 @@ class ExecutionMode(StrEnum):
     STOP_ON_FAILURE = "stop_on_failure"
     CONTINUE_ON_FAILURE = "continue_on_failure"
 
+    @classmethod
+    def _missing_(cls, value: object) -> ExecutionMode | None:
+        # Accept the member names too (``CONTINUE_ON_FAILURE``), as YAML files spell them.
+        if isinstance(value, str):
+            return cls.__members__.get(value.upper())
+        return None
+
 
 class ArtifactType(StrEnum):
     """What kind of thing an artifact holds; informs display, not behaviour."""
@@ -76,3 +83,23 @@ class StackComponentType(StrEnum):
 
     ORCHESTRATOR = "orchestrator"
     ARTIFACT_STORE = "artifact_store"
+
+
+class TaggableResourceType(StrEnum):
+    """Kinds of entities tags can be attached to (stored beside each tag link)."""
+
+    PIPELINE = "pipeline"
+    PIPELINE_RUN = "pipeline_run"
+    ARTIFACT = "artifact"
+    ARTIFACT_VERSION = "artifact_version"
+    MODEL = "model"
+    MODEL_VERSION = "model_version"
+
+
+class MetadataResourceType(StrEnum):
+    """Kinds of entities run metadata can be attached to."""
+
+    PIPELINE_RUN = "pipeline_run"
+    STEP_RUN = "step_run"
+    ARTIFACT_VERSION = "artifact_version"
+    MODEL_VERSION = "model_version"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ class StepContext:
         self.log_buffer: list[str] | None = None
         self.attempt_errors: list[StepRunError] = []
         self.hook_errors: list[HookError] = []
+        # Writes step-run records that are still pending (this step's own "running"
+        # record may be one), so ``step_run`` finds the row.
+        self.flush_records: Callable[[], None] | None = None
 
     @property
     def step_name(self) -> str:
@@ -55,6 +59,8 @@ class StepContext:
     @property
     def step_run(self) -> StepRunResponse:
         """This step run, read from the store."""
+        if self.flush_records is not None:
+            self.flush_records()
         return self._state.store.get_step_run(self.step_run_id)
 
     @property

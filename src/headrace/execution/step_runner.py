@@ -300,6 +300,7 @@ class StepRunner:
         if self.on_started is not None:
             self.on_started(step_run_id)
         context = StepContext(state, step, step_run_id)
+        context.flush_records = self.flush
         context.log_buffer = [] if config.enable_step_logs else None
         token = set_step_context(context)
         store_token = set_active_store(state.store)
