@@ -6,8 +6,11 @@ tree is visible here::
     headrace init [PATH]
     headrace pipeline list
     headrace pipeline runs list
+    headrace pipeline snapshot create | run | list | describe | config | delete
     headrace run show RUN
+    headrace logs RUN [--step NAME]
     headrace artifact list | show
+    headrace secret create | list | describe | update | delete
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -22,7 +25,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from headrace.cli import artifacts, pipelines, runs
+from headrace.cli import artifacts, logs, pipelines, runs, secrets, snapshots
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
@@ -98,8 +101,11 @@ def init(
 
 app.add_typer(pipelines.app, name="pipeline")
 pipelines.app.add_typer(runs.runs_app, name="runs")
+pipelines.app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(runs.run_app, name="run")
+app.command("logs")(logs.show_logs)
 app.add_typer(artifacts.app, name="artifact")
+app.add_typer(secrets.app, name="secret")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from headrace.artifacts.loading import artifact_store_of
 from headrace.config.spec import PipelineSpec
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.exceptions import (
+    ConfigurationError,
     EntityExistsError,
     EntityNotFoundError,
     RunFailedError,
@@ -97,6 +98,13 @@ def launch(
     """Record a run of a compiled pipeline and execute it (or start it in the background)."""
     spec = compiled.spec
     run_config = compiled.run_config
+    if run_config.schedule is not None:
+        raise ConfigurationError(
+            f"Pipeline {spec.name!r} was given a schedule, but this version of headrace has "
+            "no scheduler to run it, so nothing was started. Run the pipeline directly, or "
+            "trigger a snapshot of it from your own scheduler (cron: `headrace pipeline "
+            "snapshot run NAME`)."
+        )
     stack = store.get_default_stack()
     pipeline_id = None
     if not unlisted:

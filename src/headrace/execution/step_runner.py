@@ -292,6 +292,7 @@ class StepRunner:
                 code_hash=step.code_hash,
                 cache_key=cache_key,
                 parameters=step.parameters,
+                config=_recorded_config(step),
                 docstring=step.docstring,
                 start_time=start,
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
@@ -639,6 +640,13 @@ class StepRunner:
         with self.state.lock:
             self.state.statuses[invocation_id] = status
         return status
+
+
+def _recorded_config(step: StepSpec) -> dict[str, Any]:
+    """The configuration a step ran with, as recorded on its step run."""
+    recorded = step.config.model_dump(mode="json", exclude_defaults=True)
+    recorded["parameters"] = step.parameters
+    return recorded
 
 
 def _nothing() -> None:
