@@ -453,11 +453,20 @@ def compile_pipeline(
     }
     builder = GraphBuilder(pipeline.name)
     builder.objects.update(pipeline.objects)
+    builder.objects[pipeline.source] = pipeline
     if pipeline.configuration.dynamic:
-        raise CompilationError(
-            f"Pipeline {pipeline.name!r} is dynamic (dynamic=True); this version of headrace "
-            "runs static pipelines only. Remove dynamic=True and keep the pipeline's shape "
-            "independent of step outputs."
+        # Steps are added while the run executes (headrace.execution.dynamic).
+        return CompiledPipeline(
+            spec=PipelineSpec(
+                name=pipeline.name,
+                source=pipeline.source,
+                code_hash=pipeline.code_hash,
+                parameters=json_parameters,
+                config=pipeline.configuration.merged_with(run_config),
+                docstring=pipeline.entrypoint.__doc__,
+            ),
+            objects=builder.objects,
+            run_config=run_config,
         )
     with building(builder):
         returned = pipeline.entrypoint(**parameters)

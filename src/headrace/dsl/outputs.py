@@ -30,6 +30,11 @@ class StepArtifact:
         return f"StepArtifact({self.invocation_id}.{self.output_name})"
 
     def _no_value(self, what: str) -> NoReturn:
+        if hasattr(self.builder, "load"):
+            raise CompilationError(
+                f"Output {self.output_name!r} of step {self.invocation_id!r} cannot be "
+                f"{what} directly; call .load() to wait for the step and get its value."
+            )
         raise CompilationError(
             f"Output {self.output_name!r} of step {self.invocation_id!r} has no value while the "
             f"pipeline is compiled, so it cannot be {what}. Pass it to another step, or use "
@@ -51,6 +56,10 @@ class StepArtifact:
     def __getitem__(self, key: Any) -> NoReturn:
         self._no_value("indexed")
 
-    def load(self) -> NoReturn:
-        """Static pipelines have no values at compile time."""
-        self._no_value("loaded")
+    def load(self) -> Any:
+        """The output's value: in a dynamic pipeline, once the step has run; a static
+        pipeline has no values while it is compiled."""
+        loader = getattr(self.builder, "load", None)
+        if loader is None:
+            self._no_value("loaded")
+        return loader(self)

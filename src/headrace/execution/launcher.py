@@ -244,19 +244,20 @@ def execute(state: RunState) -> PipelineRunResponse:
                 run_hook(state, spec.config.cleanup_hook_source, "on_cleanup", owner)
         finally:
             restore_environment()
-    final = _final_status(statuses, init_error)
+    failure = init_error or state.pipeline_error
+    final = _final_status(statuses, failure)
     run = store.update_run(
         state.run.id,
         PipelineRunUpdate(
             status=final,
             end_time=_now(),
             outputs=_run_outputs(state),
-            status_reason=None if init_error is None else f"on_init hook failed: {init_error}",
+            status_reason=_failure_reason(init_error, state.pipeline_error),
             hook_errors=_pipeline_hook_errors(state) or None,
         ),
     )
     if final is not ExecutionStatus.COMPLETED:
-        _raise_failure(state, run, init_error)
+        _raise_failure(state, run, failure)
     return run
 
 
@@ -276,13 +277,21 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
 
         parallel = partial(run_in_subprocess, runner)
     flusher = _Flusher(runner)
+    mode = state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE
     try:
+        if state.spec.config.dynamic:
+            from headrace.execution.dynamic import run_dynamic
+
+            statuses, state.pipeline_error = run_dynamic(
+                state, runner, mode, orchestrator_settings.get("max_parallelism")
+            )
+            return statuses
         orchestrator = LocalOrchestrator(orchestrator_settings.get("max_parallelism"), parallel)
         return orchestrator.run(
             plan_of(state.spec),
             runner.run,
             runner.mark,
-            state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE,
+            mode,
         )
     finally:
         flusher.stop()
@@ -346,6 +355,16 @@ def _pipeline_hook_errors(state: RunState) -> list[HookError]:
         for owner, kind, source, error in state.hook_errors
         if owner.startswith("pipeline ")
     ]
+
+
+def _failure_reason(
+    init_error: BaseException | None, pipeline_error: BaseException | None
+) -> str | None:
+    if init_error is not None:
+        return f"on_init hook failed: {init_error}"
+    if pipeline_error is not None:
+        return f"the pipeline function raised {type(pipeline_error).__name__}: {pipeline_error}"
+    return None
 
 
 def _run_init_hook(state: RunState) -> BaseException | None:

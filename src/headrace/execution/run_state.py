@@ -52,6 +52,7 @@ class RunState:
     artifact_store: ArtifactStore
     unlisted: bool = False
     pipeline_state: Any = None
+    pipeline_error: BaseException | None = None  # raised by a dynamic pipeline's function
     outputs: dict[tuple[str, str], OutputRecord] = field(default_factory=dict)
     statuses: dict[str, ExecutionStatus] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)

@@ -40,6 +40,8 @@ def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) ->
 
     steps = dict(spec.steps)
     for name, step_config in run_config.steps.items():
+        if name not in steps:
+            continue  # a dynamic pipeline's steps exist only at run time
         step = steps[name]
         parameters = dict(step.parameters)
         for key, value in step_config.parameters.items():
@@ -48,7 +50,16 @@ def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) ->
         steps[name] = step.model_copy(
             update={"parameters": parameters, "config": step.config.merged_with(settings_only)}
         )
-    return spec.model_copy(update={"steps": steps, "config": spec.config.merged_with(run_config)})
+    update: dict[str, Any] = {"steps": steps, "config": spec.config.merged_with(run_config)}
+    if spec.config.dynamic and run_config.parameters:
+        update["parameters"] = {
+            **spec.parameters,
+            **{
+                key: to_json_value(value, what=f"Pipeline parameter {key!r}")
+                for key, value in run_config.parameters.items()
+            },
+        }
+    return spec.model_copy(update=update)
 
 
 def check_runnable(snapshot: SnapshotResponse) -> None:

@@ -18,7 +18,7 @@ def installed_distributions() -> list[str]:
 
     found = {}
     for dist in distributions():
-        name = dist.metadata["Name"] if "Name" in dist.metadata else None
+        name = dist.metadata.get("Name", None)
         if name:
             found[name.lower()] = f"{name}=={dist.version}"
     return [found[key] for key in sorted(found)]

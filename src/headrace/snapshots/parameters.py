@@ -162,7 +162,10 @@ def validate_run_configuration(
     config = _parse(run_configuration, problems)
     if config is None:
         raise RunConfigurationError(problems, subject=f"run configuration for {snapshot_name!r}")
-    for field in sorted(config.model_fields_set - OVERRIDABLE_RUN_FIELDS):
+    overridable = OVERRIDABLE_RUN_FIELDS | ({"parameters"} if spec.config.dynamic else set())
+    if spec.config.dynamic:  # its steps only exist at run time: check the pipeline's parameters
+        problems += _check_pipeline_parameters(config.parameters, schema)
+    for field in sorted(config.model_fields_set - overridable):
         what = (
             "the pipeline parameters shape the DAG"
             if field == "parameters"
@@ -176,6 +179,8 @@ def validate_run_configuration(
         problems.append(f"{field!r} cannot be changed when running a snapshot: {what}{hint}.")
     step_schemas = schema.get("properties", {}).get("steps", {}).get("properties", {})
     for step_name, step_config in config.steps.items():
+        if spec.config.dynamic:
+            continue
         if step_name not in spec.steps:
             known = ", ".join(spec.steps)
             problems.append(f"unknown step {step_name!r} (steps: {known}).")
@@ -189,6 +194,26 @@ def validate_run_configuration(
     if problems:
         raise RunConfigurationError(problems, subject=f"run configuration for {snapshot_name!r}")
     return config
+
+
+def _check_pipeline_parameters(parameters: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    import jsonschema
+
+    properties = schema.get("properties", {}).get("parameters", {}).get("properties", {})
+    problems = []
+    for name, value in parameters.items():
+        if name not in properties:
+            known = ", ".join(properties) or "none"
+            problems.append(f"parameters.{name}: unknown pipeline parameter (parameters: {known}).")
+            continue
+        validator = jsonschema.Draft202012Validator(
+            {k: v for k, v in properties[name].items() if k != "default"}
+        )
+        problems += [
+            f"parameters.{name}: {value!r} is not valid: {error.message}."
+            for error in validator.iter_errors(value)
+        ]
+    return problems
 
 
 def _parse(
