@@ -2,11 +2,14 @@
 
 ``LocalArtifactStore`` serves plain directories with ``os`` calls (no fsspec import on the
 hot path); ``FsspecArtifactStore`` serves any fsspec URL (``memory://``, ``s3://``, ...).
-Both expose the same small file API that materializers use through ``self.artifact_store``.
+Both expose the same small file API that materializers use through ``self.artifact_store``
+(and that ``headrace.io.fileio`` offers as module functions). Text is always UTF-8, so an
+artifact written on one machine reads the same on another whatever its locale.
 """
 
 from __future__ import annotations
 
+import glob as _glob
 import hashlib
 import os
 import shutil
@@ -63,6 +66,18 @@ class ArtifactStore(ABC):
         """Walk a directory tree like ``os.walk``."""
 
     @abstractmethod
+    def copy(self, src: str, dst: str) -> None:
+        """Copy a file or directory within the store (``dst`` is replaced)."""
+
+    @abstractmethod
+    def glob(self, pattern: str) -> list[str]:
+        """Paths matching a glob pattern (``*``, ``**``, ``?``), sorted."""
+
+    @abstractmethod
+    def size(self, path: str) -> int:
+        """Size of a file in bytes."""
+
+    @abstractmethod
     def copy_in(self, local_path: str, path: str) -> None:
         """Copy a local file or directory into the store at ``path``."""
 
@@ -74,11 +89,20 @@ class ArtifactStore(ABC):
         """Join path parts with ``/``."""
         return "/".join(p.strip("/") if i else p.rstrip("/") for i, p in enumerate(parts) if p)
 
+    def canonical(self, path: str) -> str:
+        """``path`` in the form ``walk`` yields, so relative names can be cut off it."""
+        return path
+
     def digest(self, path: str) -> tuple[str, int]:
-        """SHA-256 over every file below ``path`` (names and bytes) and their total size."""
+        """SHA-256 over every file below ``path`` (relative names and bytes) and their size.
+
+        Names are relative to ``path``, so equal content stored at two URIs (two runs)
+        has the same hash.
+        """
         total = 0
         outer = hashlib.sha256()
         files: list[str] = []
+        path = self.canonical(path)
         if self.isdir(path):
             for dirpath, _dirs, names in self.walk(path):
                 files.extend(self.join(dirpath, n) for n in names)
@@ -106,7 +130,9 @@ class LocalArtifactStore(ArtifactStore):
             parent = os.path.dirname(path)
             if parent and not os.path.isdir(parent):
                 os.makedirs(parent, exist_ok=True)
-        return open(path, mode)
+        if "b" in mode:
+            return open(path, mode)
+        return open(path, mode, encoding="utf-8")
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -138,6 +164,17 @@ class LocalArtifactStore(ArtifactStore):
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
         yield from os.walk(path)
 
+    def copy(self, src: str, dst: str) -> None:
+        if os.path.isdir(dst) and not os.path.islink(dst):
+            shutil.rmtree(dst)
+        self.copy_in(src, dst)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(_glob.glob(pattern, recursive=True))
+
+    def size(self, path: str) -> int:
+        return os.path.getsize(path)
+
     def copy_in(self, local_path: str, path: str) -> None:
         if os.path.isdir(local_path):
             shutil.copytree(local_path, path, dirs_exist_ok=True)
@@ -157,17 +194,25 @@ class FsspecArtifactStore(ArtifactStore):
     def __init__(self, path: str, id: str | None = None) -> None:
         import fsspec
 
-        super().__init__(path.rstrip("/"), id)
-        self.fs, _ = fsspec.core.url_to_fs(path)
         self._protocol = path.split("://", 1)[0] if "://" in path else ""
+        root = path.rstrip("/")
+        if self._protocol and root == self._protocol + ":":
+            root = self._protocol + "://"  # the whole filesystem: keep the URL a URL
+        super().__init__(root, id)
+        self.fs, _ = fsspec.core.url_to_fs(path)
 
     def _url(self, path: str) -> str:
         if "://" in path or not self._protocol:
             return path
         return f"{self._protocol}://{path.lstrip('/')}"
 
+    def canonical(self, path: str) -> str:
+        return self._url(self.fs._strip_protocol(path))
+
     def open(self, path: str, mode: str = "r") -> IO[Any]:
-        return self.fs.open(path, mode)
+        if "b" in mode:
+            return self.fs.open(path, mode)
+        return self.fs.open(path, mode, encoding="utf-8")
 
     def exists(self, path: str) -> bool:
         return bool(self.fs.exists(path))
@@ -194,6 +239,18 @@ class FsspecArtifactStore(ArtifactStore):
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
         for dirpath, dirs, files in self.fs.walk(path):
             yield self._url(dirpath), list(dirs), list(files)
+
+    def copy(self, src: str, dst: str) -> None:
+        recursive = self.fs.isdir(src)
+        if recursive and self.fs.exists(dst):
+            self.fs.rm(dst, recursive=True)  # else fsspec would copy *into* dst
+        self.fs.copy(src, dst, recursive=recursive)
+
+    def glob(self, pattern: str) -> list[str]:
+        return sorted(self._url(p) for p in self.fs.glob(pattern))
+
+    def size(self, path: str) -> int:
+        return int(self.fs.size(path))
 
     def copy_in(self, local_path: str, path: str) -> None:
         self.fs.put(local_path, path, recursive=os.path.isdir(local_path))

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from headrace.artifact_stores.base import ArtifactStore, artifact_store_from_components
-from headrace.config.source import load_source
-from headrace.exceptions import ArtifactError, ArtifactIncompatibleError
-from headrace.materializers.cloudpickle_materializer import CloudpickleMaterializer, python_version
+from headrace.exceptions import ArtifactError, MaterializerError
+from headrace.materializers.cloudpickle_materializer import (
+    CloudpickleMaterializer,
+    check_python_version,
+)
+from headrace.materializers.registry import resolve_source
 
 if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse
@@ -27,12 +30,6 @@ def artifact_store_of(store: Store, stack_id: str) -> ArtifactStore:
     return found
 
 
-def _resolve(source: str, objects: dict[str, Any] | None) -> Any:
-    if objects and source in objects:
-        return objects[source]
-    return load_source(source)
-
-
 def load_value(
     *,
     uri: str,
@@ -45,31 +42,34 @@ def load_value(
 ) -> Any:
     """Load the value at ``uri`` with the materializer (source) that wrote it.
 
+    ``objects`` maps sources to live objects (a run's own steps and materializers), so
+    classes defined inside functions resolve without an import.
+
     Raises:
         ArtifactError: the files are gone from the artifact store.
+        MaterializerError: the materializer that wrote the artifact cannot be imported.
         ArtifactIncompatibleError: a pickle written by another Python version.
     """
-    materializer_class = _resolve(materializer, objects)
-    if (
-        materializer_class is CloudpickleMaterializer
-        and python_version_written
-        and python_version_written.split(".")[:2] != python_version().split(".")[:2]
+    try:
+        materializer_class = resolve_source(materializer, objects)
+    except Exception as exc:
+        raise MaterializerError(
+            f"{name} was written by materializer {materializer!r}, which cannot be loaded "
+            f"here: {exc}"
+        ) from exc
+    if isinstance(materializer_class, type) and issubclass(
+        materializer_class, CloudpickleMaterializer
     ):
-        raise ArtifactIncompatibleError(
-            f"{name} was stored with cloudpickle under Python {python_version_written} and "
-            f"cannot be loaded safely under Python {python_version()}. Load it with Python "
-            f"{'.'.join(python_version_written.split('.')[:2])}, or re-create it with a "
-            "materializer that does not pickle."
-        )
+        check_python_version(python_version_written, name[:1].upper() + name[1:])
     if not artifact_store.exists(uri):
         raise ArtifactError(
             f"The files of {name} are missing from the artifact store (expected at {uri}). "
             "They were deleted or the artifact store moved."
         )
     try:
-        dtype = _resolve(data_type, objects)
+        dtype = resolve_source(data_type, objects)
     except Exception:
-        dtype = object
+        dtype = object  # the materializer decides whether it can do without the class
     return materializer_class(uri, artifact_store).load(dtype)
 
 

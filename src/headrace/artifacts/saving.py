@@ -1,11 +1,14 @@
 """Write one value as an artifact: to a temporary path first, renamed into place when whole.
 
-A step that fails half-way through writing leaves nothing at the final URI, so no
-metadata can point at partial bytes.
+A step that fails half-way through writing leaves nothing at the final URI (and no
+temporary directory either), so no metadata can point at partial bytes. The content hash
+covers the files' relative names and bytes, never the URI, so equal values written by two
+runs hash equal.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -13,11 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
-from headrace.config.source import source_of, type_source
+from headrace.config.source import type_source
 from headrace.enums import ArtifactType
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
-from headrace.materializers.registry import materializer_registry
+from headrace.materializers.registry import materializer_registry, remember_source
+
+logger = logging.getLogger("headrace")
 
 PYTHON_VERSION = ".".join(str(v) for v in sys.version_info[:3])
 
@@ -40,10 +45,17 @@ def materializer_for_value(
     value: Any, candidates: Sequence[type[BaseMaterializer]] = ()
 ) -> type[BaseMaterializer]:
     """The materializer for ``value``: the first candidate that handles its type, else the
-    registered default for its type (falling back to cloudpickle)."""
+    registered default for its type (falling back to cloudpickle).
+
+    A candidate that declares no ``ASSOCIATED_TYPES`` and keeps the default
+    ``can_handle_type`` accepts any value: naming it for an output is the declaration.
+
+    Raises:
+        MaterializerError: candidates were given and none of them handles the value's type.
+    """
     value_type = type(value)
     for candidate in candidates:
-        if candidate.can_handle_type(value_type) or not candidate.ASSOCIATED_TYPES:
+        if candidate.can_handle_type(value_type) or _accepts_anything(candidate):
             return candidate
     if candidates:
         names = ", ".join(c.__name__ for c in candidates)
@@ -54,6 +66,28 @@ def materializer_for_value(
     return materializer_registry.default_for(value_type)
 
 
+def _accepts_anything(candidate: type[BaseMaterializer]) -> bool:
+    inherited = getattr(candidate.can_handle_type, "__func__", None)
+    default = getattr(BaseMaterializer.can_handle_type, "__func__", None)
+    return not candidate.ASSOCIATED_TYPES and inherited is default
+
+
+def _metadata(materializer: BaseMaterializer, value: Any, size: int) -> dict[str, Any]:
+    """Storage size plus what the materializer extracts; a failing extractor only warns,
+    since metadata must never cost the user a computed result."""
+    metadata: dict[str, Any] = {"storage_size": size}
+    try:
+        metadata.update(materializer.extract_metadata(value) or {})
+    except Exception as exc:
+        logger.warning(
+            "%s.extract_metadata failed (%s: %s); the artifact is stored without it.",
+            type(materializer).__name__,
+            type(exc).__name__,
+            exc,
+        )
+    return metadata
+
+
 def save_value(
     value: Any,
     *,
@@ -62,27 +96,37 @@ def save_value(
     materializer_class: type[BaseMaterializer],
     collect_metadata: bool = True,
 ) -> SavedArtifact:
-    """Materialize ``value`` at ``uri`` atomically and describe what was written."""
+    """Materialize ``value`` at ``uri`` atomically and describe what was written.
+
+    The materializer writes below a temporary sibling of ``uri`` that is renamed to
+    ``uri`` only once it is complete and hashed; on any error (or interrupt) the
+    temporary directory is removed and the error propagates.
+    """
     temporary = f"{uri}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         artifact_store.makedirs(temporary)
         materializer = materializer_class(temporary, artifact_store)
         materializer.save(value)
         content_hash, size = artifact_store.digest(temporary)
-        metadata: dict[str, Any] = {}
-        if collect_metadata:
-            metadata["storage_size"] = size
-            metadata.update(materializer.extract_metadata(value))
+        metadata = _metadata(materializer, value, size) if collect_metadata else {}
         artifact_store.rename(temporary, uri)
     except BaseException:
         artifact_store.rmtree(temporary)
         raise
     return SavedArtifact(
         uri=uri,
-        materializer=source_of(materializer_class),
-        data_type=type_source(type(value)) or "builtins.object",
+        materializer=remember_source(materializer_class),
+        data_type=_data_type_source(value),
         content_hash=content_hash,
         size=size,
         artifact_type=materializer_class.ASSOCIATED_ARTIFACT_TYPE,
         metadata=metadata,
     )
+
+
+def _data_type_source(value: Any) -> str:
+    source = type_source(type(value))
+    if source is None:
+        return "builtins.object"
+    remember_source(type(value))
+    return source

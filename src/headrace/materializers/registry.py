@@ -16,7 +16,6 @@ process that wrote them.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from typing import TYPE_CHECKING, Any
 
@@ -129,8 +128,3 @@ def resolve_source(source: str, objects: dict[str, Any] | None = None) -> Any:
     if live is not None:
         return live
     return load_source(source)
-
-
-def is_dataclass_type(data_type: Any) -> bool:
-    """Whether ``data_type`` is a dataclass class (not an instance)."""
-    return isinstance(data_type, type) and dataclasses.is_dataclass(data_type)
