@@ -5,11 +5,12 @@ tree is visible here::
 
     headrace init [PATH]
     headrace pipeline list
-    headrace pipeline runs list
+    headrace pipeline runs list [--tag TAG]
     headrace pipeline snapshot create | run | list | describe | config | delete
     headrace run show RUN
     headrace logs RUN [--step NAME]
-    headrace artifact list | show
+    headrace artifact list [--tag TAG] | show
+    headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red

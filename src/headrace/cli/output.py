@@ -15,7 +15,7 @@ from rich.table import Table
 
 # Width used when stdout is not a terminal and COLUMNS is unset. Rich would pick 80 and
 # wrap or cut long names and URIs, which breaks `headrace ... | grep`.
-PIPE_WIDTH = 200
+PIPE_WIDTH = 1000
 
 
 def _fit(console: Console) -> Console:

@@ -37,7 +37,10 @@ def get_source_root() -> Path:
         return repo
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
     if main_file:
-        return Path(main_file).resolve().parent
+        directory = Path(main_file).resolve().parent
+        # A console script (``headrace``) lives in the environment, not in the project.
+        if not directory.is_relative_to(Path(sys.prefix).resolve()):
+            return directory
     return Path.cwd().resolve()
 
 

@@ -18,7 +18,7 @@ def installed_distributions() -> list[str]:
 
     found = {}
     for dist in distributions():
-        name = dist.metadata.get("Name", None)
+        name = dist.metadata["Name"]  # None when a broken distribution has no name
         if name:
             found[name.lower()] = f"{name}=={dist.version}"
     return [found[key] for key in sorted(found)]
