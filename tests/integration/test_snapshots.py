@@ -277,6 +277,17 @@ def test_trigger_from_a_step_by_pipeline_name(repo: Path, project) -> None:  # t
     assert child.triggered_by_step_run_id == triggering_step.id
     assert child.steps["trainer"].output.load() == 6
 
+    from typer.testing import CliRunner
+
+    from headrace.cli.main import app
+
+    shown = CliRunner().invoke(app, ["run", "show", parent.name])
+    assert shown.exit_code == 0, shown.output
+    assert "triggered runs (1)" in shown.output and child.name in shown.output
+    shown_child = CliRunner().invoke(app, ["run", "show", child.id])
+    assert f"triggered by: step trigger_pipeline of run {parent.name}" in shown_child.output
+    assert "snapshot: training-latest" in shown_child.output
+
 
 def test_dynamic_fan_out_and_in_over_eight_snapshot_runs(repo: Path, project) -> None:  # type: ignore[no-untyped-def]
     project.square_pipeline.create_snapshot(name="squares")

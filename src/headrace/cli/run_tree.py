@@ -62,6 +62,24 @@ def add_run_facts(root: Tree, run: PipelineRunResponse) -> None:
         root.add(_fact("reason", run.status_reason))
 
 
+def add_run_origin(root: Tree, run: PipelineRunResponse) -> None:
+    """The snapshot the run came from and the step that triggered it, when there are."""
+    from headrace.client import Client
+
+    client = Client(store=run.store)
+    if run.snapshot_id:
+        snapshot = client.get_snapshot(run.snapshot_id)
+        if snapshot.name:
+            root.add(_fact("snapshot", f"{snapshot.name} ({snapshot.id[:8]})"))
+    if run.triggered_by_step_run_id:
+        try:
+            step = client.get_run_step(run.triggered_by_step_run_id)
+            parent = client.get_pipeline_run(step.pipeline_run_id)
+            root.add(_fact("triggered by", f"step {step.name} of run {parent.name}"))
+        except KeyError:
+            root.add(_fact("triggered by", f"step run {run.triggered_by_step_run_id[:8]}"))
+
+
 def add_steps(root: Tree, run: PipelineRunResponse) -> None:
     """A ``steps`` branch holding one subtree per step run."""
     steps = run.steps
@@ -81,6 +99,20 @@ def add_step_outputs(node: Tree, step: StepRunResponse) -> None:
         branch.add(_output_line(output_name, version))
 
 
+def add_triggered_runs(node: Tree, step: StepRunResponse) -> None:
+    """Runs this step started (``Client().trigger_pipeline`` inside the step)."""
+    from headrace.client import Client
+
+    runs = Client(store=step.store).list_pipeline_runs(
+        triggered_by_step_run_id=step.id, size=100, sort_by="asc:created"
+    )
+    if not runs.items:
+        return
+    branch = node.add(Text(f"triggered runs ({runs.total})", style="dim"))
+    for run in runs:
+        branch.add(Text.assemble(run.name, "  ", status_text(run.status)))
+
+
 def add_step_error(node: Tree, step: StepRunResponse) -> None:
     """The exception type and message of a failed step."""
     if step.error is None:
@@ -88,8 +120,8 @@ def add_step_error(node: Tree, step: StepRunResponse) -> None:
     node.add(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
 
 
-RUN_SECTIONS: tuple[RunSection, ...] = (add_run_facts, add_steps)
-STEP_SECTIONS: tuple[StepSection, ...] = (add_step_outputs, add_step_error)
+RUN_SECTIONS: tuple[RunSection, ...] = (add_run_facts, add_run_origin, add_steps)
+STEP_SECTIONS: tuple[StepSection, ...] = (add_step_outputs, add_triggered_runs, add_step_error)
 
 
 # -- pieces ------------------------------------------------------------------------------
