@@ -114,6 +114,17 @@ PROJECT = textwrap.dedent(
     @pipeline
     def dynamic_fan(n: int = 8):
         fan_out_and_in(n)
+
+
+    @pipeline(dynamic=True)
+    def grows(count: int = 2):
+        """A pipeline whose shape depends on its parameter.
+
+        Args:
+            count: How many squares to compute.
+        """
+        for i in range(count):
+            square.with_options(name=f"square_{i}")(x=i)
     '''
 )
 
@@ -334,3 +345,22 @@ def test_pipeline_run_configuration_object_and_unnamed_snapshots(repo: Path, pro
     config = PipelineRunConfiguration(steps={"model_trainer": {"parameters": {"model_type": "rf"}}})
     run = Client().trigger_pipeline(snapshot_name_or_id="n", run_configuration=config)
     assert run.wait(timeout=60).steps["model_trainer"].output.load()["model"] == "rf"
+
+
+def test_dynamic_pipelines_snapshot_and_take_new_parameters(repo: Path, project) -> None:  # type: ignore[no-untyped-def]
+    snapshot = project.grows.create_snapshot(name="grows")
+    schema = snapshot.parameter_schema["properties"]["parameters"]["properties"]
+    assert schema["count"]["type"] == "integer" and schema["count"]["default"] == 2
+    run = (
+        Client()
+        .trigger_pipeline(
+            snapshot_name_or_id="grows", run_configuration={"parameters": {"count": 4}}
+        )
+        .wait(timeout=60)
+    )
+    assert run.status is ExecutionStatus.COMPLETED, run.status_reason
+    assert sorted(run.steps) == [f"square_{i}" for i in range(4)]
+    with pytest.raises(RunConfigurationError, match="parameters.count: 'many' is not valid"):
+        Client().trigger_pipeline(
+            snapshot_name_or_id="grows", run_configuration={"parameters": {"count": "many"}}
+        )
