@@ -292,10 +292,11 @@ def test_trigger_from_a_step_by_pipeline_name(repo: Path, project) -> None:  # t
 
     from headrace.cli.main import app
 
-    shown = CliRunner().invoke(app, ["run", "show", parent.name])
+    wide = {"COLUMNS": "1000"}
+    shown = CliRunner().invoke(app, ["run", "show", parent.name], env=wide)
     assert shown.exit_code == 0, shown.output
     assert "triggered runs (1)" in shown.output and child.name in shown.output
-    shown_child = CliRunner().invoke(app, ["run", "show", child.id])
+    shown_child = CliRunner().invoke(app, ["run", "show", child.id], env=wide)
     assert f"triggered by: step trigger_pipeline of run {parent.name}" in shown_child.output
     assert "snapshot: training-latest" in shown_child.output
 
