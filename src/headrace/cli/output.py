@@ -19,7 +19,7 @@ PIPE_WIDTH = 1000
 
 
 def _fit(console: Console) -> Console:
-    if not console.is_terminal and "COLUMNS" not in os.environ:
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = PIPE_WIDTH
     return console
 
