@@ -21,6 +21,14 @@ def __getattr__(name: str) -> object:
         from headrace.client import Client
 
         return Client
+    if name in ("add_tags", "remove_tags"):
+        from headrace.execution import tagging
+
+        return getattr(tagging, name)
+    if name == "log_metadata":
+        from headrace.execution.metadata_logging import log_metadata
+
+        return log_metadata
     raise AttributeError(f"module 'headrace' has no attribute {name!r}")
 
 
@@ -32,9 +40,12 @@ __all__ = [
     "Model",
     "Pipeline",
     "__version__",
+    "add_tags",
     "get_step_context",
     "load_artifact",
+    "log_metadata",
     "pipeline",
+    "remove_tags",
     "save_artifact",
     "step",
 ]

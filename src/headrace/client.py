@@ -10,12 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
-from headrace.enums import ExecutionStatus
+from headrace.enums import ExecutionStatus, ModelStages, TaggableResourceType
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionResponse,
+    ModelFilter,
+    ModelResponse,
+    ModelVersionFilter,
+    ModelVersionResponse,
+    ModelVersionUpdate,
     Page,
     PipelineFilter,
     PipelineResponse,
@@ -26,7 +31,9 @@ from headrace.models import (
     SnapshotResponse,
     StackResponse,
     StepRunResponse,
+    TagResponse,
 )
+from headrace.models.tag import clean_tags
 from headrace.store.base import Store
 from headrace.store.factory import active_store
 
@@ -60,7 +67,7 @@ class Client:
         return self.store.get_pipeline(str(name_or_id))
 
     def list_pipelines(self, **filters: Any) -> Page[PipelineResponse]:
-        """Pipelines (filters: ``name``, ``page``, ``size``, ``sort_by``, ...)."""
+        """Pipelines (filters: ``name``, ``tag``, ``page``, ``size``, ``sort_by``, ...)."""
         return self.store.list_pipelines(PipelineFilter(**filters))
 
     # -- runs ---------------------------------------------------------------------------
@@ -70,7 +77,8 @@ class Client:
 
     def list_pipeline_runs(self, **filters: Any) -> Page[PipelineRunResponse]:
         """Pipeline runs, newest first (filters: ``pipeline_id``, ``pipeline_name``,
-        ``status``, ``name``, ``page``, ``size``, ``sort_by``, ...)."""
+        ``status``, ``tag``, ``model_version_id``, ``name``, ``page``, ``size``, ``sort_by``,
+        ...)."""
         if isinstance(filters.get("status"), str):
             filters["status"] = ExecutionStatus(filters["status"])
         return self.store.list_runs(PipelineRunFilter(**filters))
@@ -198,5 +206,93 @@ class Client:
         return self.store.get_artifact_version(str(name_id_or_prefix), version)
 
     def list_artifact_versions(self, **filters: Any) -> Page[ArtifactVersionResponse]:
-        """Artifact versions (filters: ``artifact_name``, ``artifact_id``, ``data_type``, ...)."""
+        """Artifact versions (filters: ``artifact_name``, ``artifact_id``, ``data_type``,
+        ``tag`` (on the version or its artifact), ``model_version_id``, ...)."""
         return self.store.list_artifact_versions(ArtifactVersionFilter(**filters))
+
+    # -- models -------------------------------------------------------------------------
+    def get_model(self, model_name_or_id: str) -> ModelResponse:
+        """A model by name or id."""
+        return self.store.get_model(str(model_name_or_id))
+
+    def list_models(self, **filters: Any) -> Page[ModelResponse]:
+        """Models, newest first (filters: ``name``, ``tag``, ``page``, ``size``, ...)."""
+        return self.store.list_models(ModelFilter(**filters))
+
+    def get_model_version(
+        self,
+        model_name_or_id: str,
+        model_version_name_or_number_or_id: str | int | ModelStages | None = None,
+    ) -> ModelVersionResponse:
+        """A model version by model and version name, number or stage (``latest``,
+        ``staging``, ``production``, ``archived``); the latest when no version is given.
+        A model version id alone works too."""
+        version = model_version_name_or_number_or_id
+        if isinstance(version, ModelStages):
+            version = version.value
+        return self.store.get_model_version(str(model_name_or_id), version)
+
+    def list_model_versions(
+        self, model_name_or_id: str, **filters: Any
+    ) -> Page[ModelVersionResponse]:
+        """Versions of a model, newest first (filters: ``stage``, ``tag``, ``name``,
+        ``page``, ``size``, ``sort_by`` such as ``asc:number``, ...)."""
+        model = self.get_model(model_name_or_id)
+        if isinstance(filters.get("stage"), str):
+            filters["stage"] = _stage(filters["stage"])
+        return self.store.list_model_versions(ModelVersionFilter(model_id=model.id, **filters))
+
+    def update_model_version(
+        self,
+        model_name_or_id: str,
+        version_name_or_id: str | int,
+        stage: str | ModelStages | None = None,
+        force: bool = False,
+        name: str | None = None,
+        description: str | None = None,
+        add_tags: list[str] | None = None,
+        remove_tags: list[str] | None = None,
+    ) -> ModelVersionResponse:
+        """Promote, rename, describe or tag a model version.
+
+        Putting a version in ``staging`` or ``production`` while another version holds
+        that stage raises ``StoreError`` naming the holder, unless ``force`` is set: then
+        the holder is archived.
+        """
+        version = self.get_model_version(model_name_or_id, version_name_or_id)
+        update = ModelVersionUpdate(
+            stage=None if stage is None else _stage(stage),
+            force=force,
+            name=name,
+            description=description,
+        )
+        # Tags are checked before anything changes, and applied once the update held.
+        to_add, to_remove = clean_tags(add_tags or []), clean_tags(remove_tags or [])
+        updated = self.store.update_model_version(version.id, update)
+        if not to_add and not to_remove:
+            return updated
+        if to_add:
+            self.store.add_tags(TaggableResourceType.MODEL_VERSION, version.id, to_add)
+        if to_remove:
+            self.store.remove_tags(TaggableResourceType.MODEL_VERSION, version.id, to_remove)
+        return self.store.get_model_version(version.id)
+
+    # -- tags ---------------------------------------------------------------------------
+    def list_tags(self) -> list[TagResponse]:
+        """Every tag, by name, with how many entities carry it."""
+        return self.store.list_tags()
+
+
+def _stage(value: str | ModelStages) -> ModelStages:
+    """A stage from its name (any case).
+
+    Raises:
+        ConfigurationError: not a stage.
+    """
+    if isinstance(value, ModelStages):
+        return value
+    try:
+        return ModelStages(str(value).lower())
+    except ValueError:
+        names = ", ".join(stage.value for stage in ModelStages)
+        raise ConfigurationError(f"Unknown model stage {value!r}; stages: {names}.") from None

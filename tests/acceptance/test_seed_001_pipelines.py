@@ -6,8 +6,7 @@ sample uses without defining get small bodies here; where a sample makes a claim
 test can check the claim.
 
 Not covered here (features of later issues): the scheduled run
-(``simple_pipeline.run(schedule=...)``), the dynamic pipeline (``dynamic=True``) and the
-link between runs and model versions.
+(``simple_pipeline.run(schedule=...)``) and the dynamic pipeline (``dynamic=True``).
 """
 
 from __future__ import annotations
@@ -588,7 +587,7 @@ def test_cache_policy_ignores_the_timestamp_field(repo: Path) -> None:
     assert len(EVENTS) == 1
 
 
-# -- "Model Context" (the configuration only; linking to model versions comes later) -------
+# -- "Model Context": runs link to the model version in the named stage --------------------
 @pipeline(
     model=Model(
         name="customer_churn",
@@ -603,12 +602,29 @@ def model_training_pipeline():
     return model
 
 
+def _promote_a_customer_churn_version() -> None:
+    """``version="production"`` needs a version in that stage: make one and promote it."""
+
+    @pipeline(model=Model(name="customer_churn"))
+    def first_training():
+        train(load_data())
+
+    first_training()
+    Client().update_model_version("customer_churn", 1, stage="production")
+
+
 def test_pipeline_with_a_model_runs_and_returns_its_model(repo: Path) -> None:
+    with pytest.raises(RunFailedError, match="no version in stage 'production'"):
+        model_training_pipeline()
+    _promote_a_customer_churn_version()
+
     run = model_training_pipeline()
 
     assert run.status is COMPLETED
     assert list(run.steps) == ["load_data", "train"]
     assert run.outputs["output"].load() == 4
+    assert run.model_version.name == "1"
+    assert run.outputs["output"].id in {v.id for v in run.model_version.artifact_versions}
 
 
 @step
@@ -622,5 +638,6 @@ def test_steps_see_the_pipeline_model_in_their_context(repo: Path) -> None:
     def with_model():
         read_model_from_context()
 
+    _promote_a_customer_churn_version()
     run = with_model()
     assert run.steps["read_model_from_context"].output.load() == "customer_churn@production"

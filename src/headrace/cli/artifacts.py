@@ -30,6 +30,10 @@ def list_artifact_versions(
     name: Annotated[
         str | None, typer.Option("--name", help="Only versions of this artifact (name or id).")
     ] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", help="Only versions with this tag (on them or their artifact)."),
+    ] = None,
     size: Annotated[
         int, typer.Option("--size", "-n", min=1, max=10_000, help="How many versions to show.")
     ] = 20,
@@ -42,6 +46,8 @@ def list_artifact_versions(
     if name is not None:
         # Resolved first so that a misspelt name is an error, not an empty table.
         filters["artifact_id"] = client.get_artifact(name).id
+    if tag is not None:
+        filters["tag"] = tag
     page = client.list_artifact_versions(**filters)
     steps = _StepNames(client)
     table = new_table("artifact", "version", "type", "size", "step", "created", "id")

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from headrace.cli import artifacts, logs, pipelines, runs, secrets, snapshots
+from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, snapshots
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
@@ -106,6 +106,8 @@ pipelines.app.add_typer(snapshots.app, name="snapshot")
 app.add_typer(runs.run_app, name="run")
 app.command("logs")(logs.show_logs)
 app.add_typer(artifacts.app, name="artifact")
+app.add_typer(models.app, name="model")
+models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
 
 

@@ -28,6 +28,7 @@ def list_runs(
         ExecutionStatus | None,
         typer.Option("--status", "-s", case_sensitive=False, help="Only runs in this status."),
     ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only runs with this tag.")] = None,
     size: Annotated[
         int, typer.Option("--size", "-n", min=1, max=10_000, help="How many runs to show.")
     ] = 20,
@@ -42,6 +43,8 @@ def list_runs(
         filters["pipeline_id"] = client.get_pipeline(pipeline).id
     if status is not None:
         filters["status"] = status
+    if tag is not None:
+        filters["tag"] = tag
     page = client.list_pipeline_runs(**filters)
     table = new_table("run", "pipeline", "status", "created", "duration", "id")
     for run in page:

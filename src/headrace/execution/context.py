@@ -6,13 +6,16 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from headrace.enums import MetadataResourceType, TaggableResourceType
 from headrace.exceptions import HeadraceError
+from headrace.metadata.metadata_types import validate_metadata
+from headrace.models.tag import clean_tags
 
 if TYPE_CHECKING:
     from headrace.config.model import Model
     from headrace.config.spec import StepSpec
     from headrace.execution.run_state import RunState
-    from headrace.models import PipelineRunResponse, StepRunResponse
+    from headrace.models import ModelVersionResponse, PipelineRunResponse, StepRunResponse
     from headrace.models.step_run import HookError, StepRunError
 
 _STEP_CONTEXT: ContextVar[StepContext | None] = ContextVar("headrace_step_context", default=None)
@@ -35,6 +38,12 @@ class StepContext:
         # Writes step-run records that are still pending (this step's own "running"
         # record may be one), so ``step_run`` finds the row.
         self.flush_records: Callable[[], None] | None = None
+        # Metadata logged for this step run; written with its final status.
+        self.step_metadata: dict[str, Any] = {}
+        # Set once the step's outcome is in the store (hooks may still run after that):
+        # metadata logged later goes to the store directly, outputs by their version ids.
+        self.recorded = False
+        self.output_version_ids: dict[str, str] = {}
 
     @property
     def step_name(self) -> str:
@@ -74,9 +83,33 @@ class StepContext:
         return self._spec.config.model or self._state.spec.config.model
 
     @property
+    def model_version(self) -> ModelVersionResponse | None:
+        """The model version this run works on for this step (``None`` without a model)."""
+        return self._state.model_version_for(self._spec)
+
+    @property
     def parameters(self) -> dict[str, Any]:
         """The step's parameters."""
         return dict(self._spec.parameters)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of this step's outputs."""
+        return list(self._spec.outputs)
+
+    def output_named(self, name: str) -> str | None:
+        """The output that ``name`` means: an output name, or an output's artifact name."""
+        if name in self._spec.outputs:
+            return name
+        for output in self._spec.outputs:
+            if self._state.artifact_name(self._spec, output)[0] == name:
+                return output
+        return None
+
+    def mark_recorded(self, output_version_ids: dict[str, str]) -> None:
+        """Note that the step's outcome (and these output versions) are in the store."""
+        self.output_version_ids = dict(output_version_ids)
+        self.recorded = True
 
     def get_output_artifact_uri(self, output_name: str | None = None) -> str:
         """The URI where an output of this step will be stored."""
@@ -84,14 +117,62 @@ class StepContext:
         return self._state.output_uri(self._spec.invocation_id, name)
 
     def add_output_metadata(self, metadata: dict[str, Any], output_name: str | None = None) -> None:
-        """Record extra metadata on one of this step's outputs."""
+        """Record extra metadata on one of this step's outputs.
+
+        Before the outputs are stored it is kept here and stored with them, in the same
+        transaction; afterwards (in a success hook) it is added to the stored version.
+        """
         name = self._single_output(output_name)
+        metadata = validate_metadata(metadata, owner=f"Metadata of output {name!r}")
+        if self.recorded:
+            self._state.store.add_run_metadata(
+                MetadataResourceType.ARTIFACT_VERSION, self._stored_output(name), metadata
+            )
+            return
         self.output_metadata.setdefault(name, {}).update(metadata)
 
     def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
-        """Tag one of this step's outputs."""
+        """Tag one of this step's outputs (stored with it, or added to it once stored)."""
         name = self._single_output(output_name)
-        self.output_tags.setdefault(name, []).extend(tags)
+        names = clean_tags(tags)
+        if self.recorded:
+            self._state.store.add_tags(
+                TaggableResourceType.ARTIFACT_VERSION, self._stored_output(name), names
+            )
+            return
+        current = self.output_tags.setdefault(name, [])
+        current.extend(tag for tag in names if tag not in current)
+
+    def remove_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
+        """Take tags off one of this step's outputs."""
+        name = self._single_output(output_name)
+        names = clean_tags(tags)
+        if self.recorded:
+            self._state.store.remove_tags(
+                TaggableResourceType.ARTIFACT_VERSION, self._stored_output(name), names
+            )
+            return
+        self.output_tags[name] = [t for t in self.output_tags.get(name, []) if t not in names]
+
+    def add_step_metadata(self, metadata: dict[str, Any]) -> None:
+        """Record metadata on this step run (with its final status, or directly once
+        that is stored)."""
+        metadata = validate_metadata(metadata, owner=f"Metadata of step {self.invocation_id!r}")
+        if self.recorded:
+            self._state.store.add_run_metadata(
+                MetadataResourceType.STEP_RUN, self.step_run_id, metadata
+            )
+            return
+        self.step_metadata.update(metadata)
+
+    def _stored_output(self, name: str) -> str:
+        version_id = self.output_version_ids.get(name)
+        if version_id is None:
+            raise HeadraceError(
+                f"Step {self.invocation_id!r} stored no version of output {name!r} "
+                "(it did not succeed), so nothing can be added to it."
+            )
+        return version_id
 
     def _single_output(self, output_name: str | None) -> str:
         outputs = list(self._spec.outputs)
@@ -122,6 +203,11 @@ def get_step_context() -> StepContext:
             "get_step_context() works only inside a running step or one of its hooks."
         )
     return context
+
+
+def current_step_context() -> StepContext | None:
+    """The context of the step running in this thread, or ``None`` outside steps."""
+    return _STEP_CONTEXT.get()
 
 
 def set_step_context(context: StepContext | None) -> Any:

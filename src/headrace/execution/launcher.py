@@ -18,6 +18,7 @@ from headrace.exceptions import (
     EntityNotFoundError,
     RunFailedError,
     SecretError,
+    StoreError,
 )
 from headrace.execution.hooks import run_hook
 from headrace.execution.logs import capture_installed
@@ -219,8 +220,9 @@ def execute(state: RunState) -> PipelineRunResponse:
     """Run every step of ``state``'s run and record the outcome; raise if it failed."""
     store, spec = state.store, state.spec
     try:
+        resolve_run_models(state)
         environment = {**spec.config.environment, **secret_environment(store, spec)}
-    except SecretError as exc:
+    except (SecretError, StoreError) as exc:
         run = store.update_run(
             state.run.id,
             PipelineRunUpdate(
@@ -259,6 +261,22 @@ def execute(state: RunState) -> PipelineRunResponse:
     if final is not ExecutionStatus.COMPLETED:
         _raise_failure(state, run, failure)
     return run
+
+
+def resolve_run_models(state: RunState) -> None:
+    """Find or create the versions of the run's models once, before any step runs, and
+    link the run to them; a stage no version is in fails the run before it starts.
+
+    Runs without a model pay one attribute check per step here and nothing later.
+    """
+    spec = state.spec
+    if spec.config.model is not None:
+        version = state.resolve_model(spec.config.model, run_model=True)
+        state.model_version = version
+        state.run = state.run.model_copy(update={"model_version_id": version.id})
+    for step in spec.steps.values():
+        if step.config.model is not None:
+            state.resolve_model(step.config.model)
 
 
 def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, ExecutionStatus]:

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
+from headrace.config.model import Model
 from headrace.config.source import load_source
 from headrace.config.spec import OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
-from headrace.models import PipelineRunResponse
+from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
 
 # Values of these types are handed to downstream steps from memory: they cannot be
@@ -58,6 +59,11 @@ class RunState:
     errors: dict[str, BaseException] = field(default_factory=dict)
     hook_errors: list[tuple[str, str, str, BaseException]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The version of the pipeline's model this run works on, and of each step's own model
+    # (by the model's configuration, so equal configurations share one version).
+    model_version: ModelVersionResponse | None = None
+    model_versions: dict[str, ModelVersionResponse] = field(default_factory=dict)
+    model_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def resolve(self, source: str) -> Any:
         """The live object for a source reference, importing it only if it is not known."""
@@ -68,6 +74,47 @@ class RunState:
         if getattr(obj, "_is_headrace_step", False):
             obj = obj.entrypoint
         return obj
+
+    def model_version_for(self, step: StepSpec) -> ModelVersionResponse | None:
+        """The model version a step's outputs are linked to; ``None`` without a model.
+
+        Steps without a model of their own (the usual case) cost two attribute reads.
+        """
+        if step.config.model is None:
+            return self.model_version
+        return self.resolve_model(step.config.model)
+
+    def resolve_model(self, model: Model, *, run_model: bool = False) -> ModelVersionResponse:
+        """The version of ``model`` this run works on, created or found once per run and
+        linked to the run; ``run_model`` also records it as the run's model version.
+
+        Raises:
+            EntityNotFoundError: the model names a version number or stage none has.
+        """
+        key = model.model_dump_json()
+        # Held across the store call: two steps of a dynamic pipeline resolving the same
+        # model at once must share one version, not create two.
+        with self.model_lock:
+            version = self.model_versions.get(key)
+            if version is None:
+                version = self.store.resolve_model_version(
+                    ModelVersionRequest(
+                        model_name=model.name,
+                        version=model.version,
+                        description=model.description,
+                        license=model.license,
+                        audience=model.audience,
+                        use_cases=model.use_cases,
+                        limitations=model.limitations,
+                        trade_offs=model.trade_offs,
+                        ethics=model.ethics,
+                        tags=list(model.tags),
+                        pipeline_run_id=self.run.id,
+                        run_model=run_model,
+                    )
+                )
+                self.model_versions[key] = version
+            return version
 
     def output_uri(self, invocation_id: str, output_name: str) -> str:
         """Where an output of this run is stored."""

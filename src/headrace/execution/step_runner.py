@@ -252,6 +252,7 @@ class StepRunner:
                 original_step_run_id=hit.id,
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
                 outputs={n: [v.id for v in vs] for n, vs in versions.items()},
+                model_version_id=self._model_version_id(step),
             )
         )
         for name, vs in versions.items():
@@ -296,6 +297,7 @@ class StepRunner:
                 docstring=step.docstring,
                 start_time=start,
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
+                model_version_id=self._model_version_id(step),
             )
         )
         if self.on_started is not None:
@@ -534,11 +536,17 @@ class StepRunner:
             )
             if context.attempt_errors:
                 update.attempt_errors = list(context.attempt_errors)
+            if context.step_metadata:
+                update.run_metadata = dict(context.step_metadata)
             with self._write_lock:
                 pending = self._take_pending()
                 try:
                     state.store.complete_step_run(
-                        context.step_run_id, update, requests, create=pending
+                        context.step_run_id,
+                        update,
+                        requests,
+                        create=pending,
+                        model_version_id=self._model_version_id(step),
                     )
                 except BaseException:
                     with state.lock:  # not written: keep them for the next write
@@ -548,6 +556,7 @@ class StepRunner:
             for artifact in saved.values():
                 state.artifact_store.rmtree(artifact.uri)
             raise
+        context.mark_recorded({name: versions[0].id for name, versions in requests.items()})
         for name, artifact in saved.items():
             value = values[name]
             keep = is_immutable(value)
@@ -606,8 +615,10 @@ class StepRunner:
                 logs_uri=self._write_logs(step, context),
                 attempt_errors=list(context.attempt_errors) or None,
                 hook_errors=list(context.hook_errors) or None,
+                run_metadata=dict(context.step_metadata) or None,
             ),
         )
+        context.mark_recorded({})
         with state.lock:
             state.errors[step.invocation_id] = exc
         return self._finish(step.invocation_id, status)
@@ -635,6 +646,10 @@ class StepRunner:
         with self.state.lock:
             self.state.errors[step.invocation_id] = exc
         return self._finish(step.invocation_id, ExecutionStatus.FAILED)
+
+    def _model_version_id(self, step: StepSpec) -> str | None:
+        version = self.state.model_version_for(step)
+        return None if version is None else version.id
 
     def _finish(self, invocation_id: str, status: ExecutionStatus) -> ExecutionStatus:
         with self.state.lock:

@@ -13,9 +13,17 @@ from headrace.models.artifact import (
 from headrace.models.base import Page, ResponseContext
 from headrace.models.filters import (
     ArtifactVersionFilter,
+    ModelFilter,
+    ModelVersionFilter,
     PipelineFilter,
     PipelineRunFilter,
     SnapshotFilter,
+)
+from headrace.models.model import (
+    ModelResponse,
+    ModelVersionRequest,
+    ModelVersionResponse,
+    ModelVersionUpdate,
 )
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
@@ -23,6 +31,7 @@ from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
 from headrace.models.stack import StackResponse
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
+from headrace.models.tag import TagResponse
 
 __all__ = [
     "ArtifactResponse",
@@ -30,6 +39,12 @@ __all__ = [
     "ArtifactVersionList",
     "ArtifactVersionRequest",
     "ArtifactVersionResponse",
+    "ModelFilter",
+    "ModelResponse",
+    "ModelVersionFilter",
+    "ModelVersionRequest",
+    "ModelVersionResponse",
+    "ModelVersionUpdate",
     "Page",
     "PipelineFilter",
     "PipelineResponse",
@@ -47,4 +62,5 @@ __all__ = [
     "StepRunRequest",
     "StepRunResponse",
     "StepRunUpdate",
+    "TagResponse",
 ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
-from pydantic import Field, GetCoreSchemaHandler
+from pydantic import Field, GetCoreSchemaHandler, model_validator
 
 from headrace.enums import ArtifactType
+from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
 
 
@@ -45,7 +46,15 @@ class ArtifactVersionResponse(ResponseModel):
     artifact_store_id: str
     producer_step_run_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata_types: dict[str, str] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _typed_metadata(self) -> Self:
+        # The wire carries JSON values and their type names; callers get typed values.
+        if self.metadata_types:
+            self.metadata = decode_metadata(self.metadata, self.metadata_types)
+        return self
 
     def load(self) -> Any:
         """Read the artifact's value back with the materializer that wrote it."""
@@ -59,8 +68,17 @@ class ArtifactVersionResponse(ResponseModel):
 
     @property
     def run_metadata(self) -> dict[str, Any]:
-        """Metadata recorded for this version."""
+        """Metadata recorded for this version (the same as ``metadata``)."""
         return self.metadata
+
+    @property
+    def model_versions(self) -> list[Any]:
+        """Model versions this artifact version is linked to, oldest first."""
+        from headrace.models.filters import ModelVersionFilter
+
+        return self.store.list_model_versions(
+            ModelVersionFilter(artifact_version_id=self.id, size=10_000, sort_by="asc:created")
+        ).items
 
 
 class ArtifactVersionList(list[ArtifactVersionResponse]):

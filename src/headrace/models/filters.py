@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from headrace.enums import ExecutionStatus
+from headrace.enums import ExecutionStatus, ModelStages
 
 
 class BaseFilter(BaseModel):
@@ -28,6 +28,8 @@ class BaseFilter(BaseModel):
 class PipelineFilter(BaseFilter):
     """Filter pipelines."""
 
+    tag: str | None = None
+
 
 class PipelineRunFilter(BaseFilter):
     """Filter pipeline runs."""
@@ -38,6 +40,8 @@ class PipelineRunFilter(BaseFilter):
     triggered_by_step_run_id: str | None = None
     status: ExecutionStatus | None = None
     include_unlisted: bool = True
+    tag: str | None = None
+    model_version_id: str | None = None
 
 
 class SnapshotFilter(BaseFilter):
@@ -54,3 +58,22 @@ class ArtifactVersionFilter(BaseFilter):
     artifact_name: str | None = None
     producer_step_run_id: str | None = None
     data_type: str | None = None
+    tag: str | None = None  # on the version or on its artifact
+    model_version_id: str | None = None
+
+
+class ModelFilter(BaseFilter):
+    """Filter models."""
+
+    tag: str | None = None
+
+
+class ModelVersionFilter(BaseFilter):
+    """Filter model versions; ``sort_by`` may also be ``asc:number``."""
+
+    model_id: str | None = None
+    model_name: str | None = None
+    stage: ModelStages | None = None
+    tag: str | None = None
+    pipeline_run_id: str | None = None  # versions linked to this run
+    artifact_version_id: str | None = None  # versions linked to this artifact version

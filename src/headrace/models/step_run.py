@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionStatus
+from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
 from headrace.models.base import RequestModel, ResponseModel
 
@@ -55,6 +56,7 @@ class StepRunRequest(RequestModel):
     outputs: dict[str, list[str]] = Field(default_factory=dict)  # for cached steps
     status_reason: str | None = None
     error: StepRunError | None = None
+    model_version_id: str | None = None  # outputs (of cached steps too) are linked to it
 
 
 class StepRunUpdate(RequestModel):
@@ -68,6 +70,7 @@ class StepRunUpdate(RequestModel):
     status_reason: str | None = None
     attempt_errors: list[StepRunError] | None = None
     hook_errors: list[HookError] | None = None
+    run_metadata: dict[str, Any] | None = None  # merged into what the step run has
 
 
 class StepRunResponse(ResponseModel):
@@ -94,6 +97,22 @@ class StepRunResponse(ResponseModel):
     hook_errors: list[HookError] = Field(default_factory=list)
     inputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
     outputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
+    model_version_id: str | None = None
+    run_metadata: dict[str, Any] = Field(default_factory=dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _typed_metadata(self) -> Self:
+        if self.run_metadata_types:
+            self.run_metadata = decode_metadata(self.run_metadata, self.run_metadata_types)
+        return self
+
+    @property
+    def model_version(self) -> Any:
+        """The model version this step's outputs are linked to (``None`` without a model)."""
+        if self.model_version_id is None:
+            return None
+        return self.store.get_model_version(self.model_version_id)
 
     @property
     def output(self) -> ArtifactVersionResponse:

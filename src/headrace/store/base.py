@@ -15,14 +15,22 @@ Conventions, fixed here so that the SQL store and the REST store behave alike:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
+from headrace.enums import MetadataResourceType, TaggableResourceType
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionRequest,
     ArtifactVersionResponse,
+    ModelFilter,
+    ModelResponse,
+    ModelVersionFilter,
+    ModelVersionRequest,
+    ModelVersionResponse,
+    ModelVersionUpdate,
     Page,
     PipelineFilter,
     PipelineResponse,
@@ -38,6 +46,7 @@ from headrace.models import (
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
+    TagResponse,
 )
 
 
@@ -128,10 +137,12 @@ class Store(ABC):
         update: StepRunUpdate,
         outputs: dict[str, list[ArtifactVersionRequest]],
         create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """In one transaction: record the step runs in ``create`` (pending records, which
         may include this step's own start), create the output artifact versions, link
-        them, set the status.
+        them (and to ``model_version_id`` when given), set the status and merge the
+        update's ``run_metadata``.
 
         Returns the ids of the created versions by output name.
         """
@@ -193,6 +204,92 @@ class Store(ABC):
     @abstractmethod
     def delete_secret(self, name_or_id: str) -> None:
         """Remove a secret."""
+
+    # -- models -------------------------------------------------------------------------
+    @abstractmethod
+    def resolve_model_version(self, request: ModelVersionRequest) -> ModelVersionResponse:
+        """The model version a run works on, creating the model and version as needed
+        (see ``ModelVersionRequest.version``), and linking the request's run to it.
+
+        Raises:
+            EntityNotFoundError: a version number or stage was asked for that no
+                version has (nothing is created then).
+        """
+
+    @abstractmethod
+    def get_model(self, name_or_id: str) -> ModelResponse:
+        """A model by name or id."""
+
+    @abstractmethod
+    def list_models(self, filter_model: ModelFilter) -> Page[ModelResponse]:
+        """Models matching the filter."""
+
+    @abstractmethod
+    def get_model_version(
+        self, model_name_or_id: str, version: str | int | None = None
+    ) -> ModelVersionResponse:
+        """A model version by id, or by model and version name, number or stage (the
+        latest when ``version`` is omitted)."""
+
+    @abstractmethod
+    def list_model_versions(self, filter_model: ModelVersionFilter) -> Page[ModelVersionResponse]:
+        """Model versions matching the filter."""
+
+    @abstractmethod
+    def update_model_version(
+        self, model_version_id: str, update: ModelVersionUpdate
+    ) -> ModelVersionResponse:
+        """Change a version's stage, name or description.
+
+        Raises:
+            StoreError: the stage is held by another version and ``force`` is not set
+                (with ``force`` that version is archived), or the change is invalid.
+        """
+
+    @abstractmethod
+    def link_model_version(
+        self,
+        model_version_id: str,
+        *,
+        pipeline_run_ids: Sequence[str] = (),
+        artifact_version_ids: Sequence[str] = (),
+    ) -> None:
+        """Link runs and artifact versions to a model version (links are kept once)."""
+
+    # -- tags ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_tags(
+        self, resource_type: TaggableResourceType, resource_id: str, tags: Sequence[str]
+    ) -> None:
+        """Attach tags to one pipeline, run, artifact (version) or model (version).
+
+        Raises:
+            EntityNotFoundError: no resource of that type has the id.
+        """
+
+    @abstractmethod
+    def remove_tags(
+        self, resource_type: TaggableResourceType, resource_id: str, tags: Sequence[str]
+    ) -> None:
+        """Detach tags from one resource; tags it does not carry are ignored."""
+
+    @abstractmethod
+    def list_tags(self) -> list[TagResponse]:
+        """Every tag, by name, with the number of resources carrying it."""
+
+    # -- metadata -----------------------------------------------------------------------
+    @abstractmethod
+    def add_run_metadata(
+        self,
+        resource_type: MetadataResourceType,
+        resource_id: str,
+        metadata: Mapping[str, Any],
+    ) -> None:
+        """Merge metadata into a run, step run, artifact version or model version.
+
+        Raises:
+            EntityNotFoundError: no resource of that type has the id.
+        """
 
     # -- lifecycle ----------------------------------------------------------------------
     def after_fork(self) -> None:  # noqa: B027 - optional hook

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-HEAD_REVISION = "0002_attempts_hooks_secrets"
+HEAD_REVISION = "0003_models_tags_metadata"
 
 ID = String(36)
 
@@ -108,6 +108,9 @@ pipeline_runs = Table(
     Column("orchestrator_run_id", String(255)),
     Column("unlisted", Boolean, nullable=False, default=False),
     Column("hook_errors", JSON),
+    Column("model_version_id", ID),
+    Column("run_metadata", JSON),
+    Column("run_metadata_types", JSON),
     Index("ix_pipeline_runs_pipeline_created", "pipeline_id", "created"),
 )
 
@@ -137,6 +140,9 @@ step_runs = Table(
     Column("logs_uri", Text),
     Column("attempt_errors", JSON),
     Column("hook_errors", JSON),
+    Column("model_version_id", ID),
+    Column("run_metadata", JSON),
+    Column("run_metadata_types", JSON),
     UniqueConstraint("pipeline_run_id", "name", name="uq_step_runs_run_name"),
     Index("ix_step_runs_cache_key", "cache_key", "status"),
 )
@@ -170,6 +176,7 @@ artifact_versions = Table(
     Column("metadata", JSON, nullable=False),
     Column("tags", JSON, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    Column("metadata_types", JSON),
     UniqueConstraint("artifact_id", "version", name="uq_artifact_versions_version"),
 )
 
@@ -200,4 +207,95 @@ secrets = Table(
     Column("updated", UTCDateTime, nullable=False),
     Column("keys", JSON, nullable=False),
     Column("ciphertext", Text, nullable=False),
+)
+
+# -- models, tags (0003) ---------------------------------------------------------------
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created", UTCDateTime, nullable=False),
+    Column("description", Text),
+    Column("license", Text),
+    Column("audience", Text),
+    Column("use_cases", Text),
+    Column("limitations", Text),
+    Column("trade_offs", Text),
+    Column("ethics", Text),
+    Column("version_count", Integer, nullable=False, default=0),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("model_id", ID, ForeignKey("models.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("stage", String(32)),
+    Column("description", Text),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("run_metadata", JSON),
+    Column("run_metadata_types", JSON),
+    UniqueConstraint("model_id", "name", name="uq_model_versions_name"),
+    UniqueConstraint("model_id", "number", name="uq_model_versions_number"),
+    Index("ix_model_versions_model_stage", "model_id", "stage"),
+)
+
+model_version_runs = Table(
+    "model_version_runs",
+    metadata,
+    Column(
+        "model_version_id",
+        ID,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "pipeline_run_id", ID, ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("created", UTCDateTime, nullable=False),
+    Index("ix_model_version_runs_run", "pipeline_run_id"),
+)
+
+model_version_artifacts = Table(
+    "model_version_artifacts",
+    metadata,
+    Column(
+        "model_version_id",
+        ID,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "artifact_version_id",
+        ID,
+        ForeignKey("artifact_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("created", UTCDateTime, nullable=False),
+    Index("ix_model_version_artifacts_artifact", "artifact_version_id"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created", UTCDateTime, nullable=False),
+)
+
+# One row per (tag, entity). ``resource_id`` has no foreign key because it points into a
+# different table for each ``resource_type``; SqlStore, the only writer, keeps it right.
+tag_resources = Table(
+    "tag_resources",
+    metadata,
+    Column("tag_id", ID, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("resource_type", String(32), primary_key=True),
+    Column("resource_id", ID, primary_key=True),
+    Column("created", UTCDateTime, nullable=False),
+    Index("ix_tag_resources_resource", "resource_type", "resource_id"),
 )

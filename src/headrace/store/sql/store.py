@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -24,8 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from headrace.enums import ExecutionStatus
+from headrace.enums import ExecutionStatus, MetadataResourceType, TaggableResourceType
 from headrace.exceptions import EntityExistsError, EntityNotFoundError, StoreError
+from headrace.metadata.metadata_types import encode_metadata
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -55,6 +56,10 @@ from headrace.store.base import Store
 from headrace.store.sql import schema as t
 from headrace.store.sql.engine import create_store_engine, is_sqlite
 from headrace.store.sql.migrate import ensure_schema
+from headrace.store.sql.model_registry import link as link_model_version
+from headrace.store.sql.registry_methods import RegistryMethods, filtered_by_tag
+from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.sql.tagging import attach_tags, clean_tags, tagged_with, tags_of
 
 M = TypeVar("M")
 
@@ -119,7 +124,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-class SqlStore(Store):
+class SqlStore(RegistryMethods, Store):
     """Metadata in a SQL database through SQLAlchemy Core.
 
     Args:
@@ -283,10 +288,14 @@ class SqlStore(Store):
             return self._stack_model(self._find(conn, t.stacks, name_or_id, "stack"))
 
     # -- pipelines ----------------------------------------------------------------------
-    def _pipeline_model(self, row: Row[Any]) -> PipelineResponse:
+    def _pipeline_model(self, row: Row[Any], tags: list[str] | None = None) -> PipelineResponse:
         return PipelineResponse(
-            id=row.id, created=row.created, name=row.name, docstring=row.docstring
+            id=row.id, created=row.created, name=row.name, docstring=row.docstring, tags=tags or []
         ).attach(self._context)
+
+    def _pipeline_tags(self, conn: Connection, row: Row[Any]) -> PipelineResponse:
+        tags = tags_of(conn, TaggableResourceType.PIPELINE, [row.id])
+        return self._pipeline_model(row, tags.get(row.id))
 
     def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:
         query = select(t.pipelines).where(t.pipelines.c.name == name)
@@ -303,17 +312,21 @@ class SqlStore(Store):
                 pass  # created concurrently
             with self._read() as conn:
                 row = conn.execute(query).one()
-        return self._pipeline_model(row)
+        return self._pipeline_model(row)  # a new pipeline has no tags; launches skip the read
 
     def get_pipeline(self, name_or_id: str) -> PipelineResponse:
         with self._read() as conn:
-            return self._pipeline_model(self._find(conn, t.pipelines, name_or_id, "pipeline"))
+            return self._pipeline_tags(conn, self._find(conn, t.pipelines, name_or_id, "pipeline"))
 
     def list_pipelines(self, filter_model: PipelineFilter) -> Page[PipelineResponse]:
+        query = filtered_by_tag(
+            select(t.pipelines), filter_model, t.pipelines.c.id, TaggableResourceType.PIPELINE
+        )
         with self._read() as conn:
-            return self._page(
-                conn, select(t.pipelines), filter_model, t.pipelines, self._pipeline_model
-            )
+            page = self._page(conn, query, filter_model, t.pipelines, lambda row: row)
+            tags = tags_of(conn, TaggableResourceType.PIPELINE, [row.id for row in page.items])
+        items = [self._pipeline_model(row, tags.get(row.id)) for row in page.items]
+        return cast("Page[PipelineResponse]", page.model_copy(update={"items": items}))
 
     # -- snapshots ----------------------------------------------------------------------
     def _snapshot_query(self) -> Select[Any]:
@@ -428,14 +441,20 @@ class SqlStore(Store):
             orchestrator_run_id=row.orchestrator_run_id,
             unlisted=row.unlisted,
             hook_errors=row.hook_errors or [],
+            model_version_id=row.model_version_id,
+            run_metadata=row.run_metadata or {},
+            run_metadata_types=row.run_metadata_types or {},
         ).attach(self._context)
 
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
         values = request.model_dump()
-        values.update(created=_now(), outputs={})
+        values.update(created=_now(), outputs={}, tags=clean_tags(request.tags))
         try:
             with self._write() as conn:
                 conn.execute(insert(t.pipeline_runs), values)
+                attach_tags(
+                    conn, TaggableResourceType.PIPELINE_RUN, [request.id], values["tags"], _now()
+                )
         except IntegrityError as exc:
             with self._read() as conn:
                 taken = conn.execute(
@@ -479,13 +498,18 @@ class SqlStore(Store):
         if filter_model.snapshot_id:
             query = query.where(c.snapshot_id == filter_model.snapshot_id)
         if filter_model.triggered_by_step_run_id:
-            query = query.where(
-                c.triggered_by_step_run_id == filter_model.triggered_by_step_run_id
-            )
+            query = query.where(c.triggered_by_step_run_id == filter_model.triggered_by_step_run_id)
         if filter_model.status:
             query = query.where(c.status == filter_model.status.value)
         if not filter_model.include_unlisted:
             query = query.where(c.unlisted.is_(False))
+        query = filtered_by_tag(query, filter_model, c.id, TaggableResourceType.PIPELINE_RUN)
+        if filter_model.model_version_id:
+            links = t.model_version_runs.c
+            linked = select(links.pipeline_run_id).where(
+                links.model_version_id == filter_model.model_version_id
+            )
+            query = query.where(c.id.in_(linked.scalar_subquery()))
         with self._read() as conn:
             return self._page(conn, query, filter_model, t.pipeline_runs, self._run_model)
 
@@ -534,13 +558,22 @@ class SqlStore(Store):
             conn.execute(_INSERT_STEP_INPUT, links_in)
         if links_out:
             conn.execute(_INSERT_STEP_OUTPUT, links_out)
+        for request in requests:
+            if request.model_version_id is not None and request.outputs:
+                # A cache hit's outputs belong to this run's model version too.
+                ids = [av for versions in request.outputs.values() for av in versions]
+                link_model_version(conn, request.model_version_id, (), ids, now)
 
     def update_step_run(self, step_run_id: str, update_model: StepRunUpdate) -> None:
-        values = update_model.model_dump(exclude_unset=True, mode="json")
-        _restore_times(values, update_model)
-        values["_step_run_id"] = step_run_id
+        values = _step_update_values(update_model)
         with self._write() as conn:
-            conn.execute(_UPDATE_STEP_RUN, values)
+            if values:
+                values["_step_run_id"] = step_run_id
+                conn.execute(_UPDATE_STEP_RUN, values)
+            if update_model.run_metadata:
+                merge_metadata(
+                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+                )
 
     def complete_step_run(
         self,
@@ -548,9 +581,9 @@ class SqlStore(Store):
         update_model: StepRunUpdate,
         outputs: dict[str, list[ArtifactVersionRequest]],
         create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
-        values = update_model.model_dump(exclude_unset=True, mode="json")
-        _restore_times(values, update_model)
+        values = _step_update_values(update_model)
         created_ids: dict[str, list[str]] = {}
         new_artifacts: dict[str, str] = {}
         now = _now()
@@ -573,6 +606,13 @@ class SqlStore(Store):
                     ids.append(req.id)
             values["_step_run_id"] = step_run_id
             conn.execute(_UPDATE_STEP_RUN, values)
+            if update_model.run_metadata:
+                merge_metadata(
+                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+                )
+            if model_version_id is not None:
+                produced = [av for ids in created_ids.values() for av in ids]
+                link_model_version(conn, model_version_id, (), produced, now)
         self._artifact_ids.update(new_artifacts)  # only after the commit succeeded
         return created_ids
 
@@ -599,6 +639,8 @@ class SqlStore(Store):
     ) -> None:
         artifact_id = self._artifact_id(conn, req, new_artifacts, now)
         version, number = self._next_version(conn, artifact_id, req.version)
+        metadata, metadata_types = encode_metadata(req.metadata)
+        tags = clean_tags(req.tags) if req.tags else []
         conn.execute(
             _INSERT_ARTIFACT_VERSION,
             {
@@ -615,11 +657,14 @@ class SqlStore(Store):
                 "type": req.type.value,
                 "artifact_store_id": req.artifact_store_id,
                 "producer_step_run_id": producer_step_run_id,
-                "metadata": req.metadata,
-                "tags": req.tags,
+                "metadata": metadata,
+                "metadata_types": metadata_types,
+                "tags": tags,
                 "created": now,
             },
         )
+        if tags:
+            attach_tags(conn, TaggableResourceType.ARTIFACT_VERSION, [req.id], tags, now)
 
     def _artifact_id(
         self,
@@ -707,6 +752,9 @@ class SqlStore(Store):
                     hook_errors=row.hook_errors or [],
                     inputs=inputs.get(row.id, {}),
                     outputs=outputs.get(row.id, {}),
+                    model_version_id=row.model_version_id,
+                    run_metadata=row.run_metadata or {},
+                    run_metadata_types=row.run_metadata_types or {},
                 ).attach(self._context)
             )
         return result
@@ -824,21 +872,25 @@ class SqlStore(Store):
             artifact_store_id=row.artifact_store_id,
             producer_step_run_id=row.producer_step_run_id,
             metadata=row.metadata,
+            metadata_types=row.metadata_types or {},
             tags=row.tags,
         ).attach(self._context)
 
-    def _artifact_model(self, row: Row[Any]) -> ArtifactResponse:
+    def _artifact_model(self, row: Row[Any], tags: list[str] | None = None) -> ArtifactResponse:
         return ArtifactResponse(
             id=row.id,
             created=row.created,
             name=row.name,
             has_custom_name=row.has_custom_name,
             latest_version_number=row.version_count,
+            tags=tags or [],
         ).attach(self._context)
 
     def get_artifact(self, name_or_id: str) -> ArtifactResponse:
         with self._read() as conn:
-            return self._artifact_model(self._find(conn, t.artifacts, name_or_id, "artifact"))
+            row = self._find(conn, t.artifacts, name_or_id, "artifact")
+            tags = tags_of(conn, TaggableResourceType.ARTIFACT, [row.id])
+        return self._artifact_model(row, tags.get(row.id))
 
     def get_artifact_version(
         self, name_or_id: str, version: str | int | None = None
@@ -893,6 +945,24 @@ class SqlStore(Store):
                     versions.c.data_type.like(f"%.{filter_model.data_type}"),
                 )
             )
+        if filter_model.tag:
+            # A version carries the tags given to it and the tags of its artifact.
+            query = query.where(
+                or_(
+                    tagged_with(
+                        versions.c.id, TaggableResourceType.ARTIFACT_VERSION, filter_model.tag
+                    ),
+                    tagged_with(
+                        versions.c.artifact_id, TaggableResourceType.ARTIFACT, filter_model.tag
+                    ),
+                )
+            )
+        if filter_model.model_version_id:
+            links = t.model_version_artifacts.c
+            linked = select(links.artifact_version_id).where(
+                links.model_version_id == filter_model.model_version_id
+            )
+            query = query.where(versions.c.id.in_(linked.scalar_subquery()))
         named = filter_model.model_copy(update={"name": None})
         if filter_model.name:
             query = query.where(t.artifacts.c.name == filter_model.name)
@@ -908,6 +978,13 @@ def _check_secret_values(name: str, values: dict[str, str]) -> None:
     ]
     if bad:
         raise StoreError(f"Secret {name!r}: keys and values must be non-empty strings ({bad}).")
+
+
+def _step_update_values(update_model: StepRunUpdate) -> dict[str, Any]:
+    """Column values of a step-run update; metadata is merged separately, with types."""
+    values = update_model.model_dump(exclude_unset=True, exclude={"run_metadata"}, mode="json")
+    _restore_times(values, update_model)
+    return values
 
 
 def _restore_times(values: dict[str, Any], update_model: StepRunUpdate) -> None:
