@@ -86,6 +86,10 @@ def main() -> None:
         results["peak_rss_chain50_mib"] = _peak_rss_mib(
             [sys.executable, script, "chain", "50"], repo
         )
+        snapshot_figures = subprocess.run(
+            [sys.executable, str(HERE / "snapshots.py")], cwd=repo, check=True, capture_output=True
+        )
+        results.update(json.loads(snapshot_figures.stdout.decode().strip().splitlines()[-1]))
     per_step_ms = (results["chain100_s"] - results["chain10_s"]) / 90 * 1000
     rows = [
         ("per-step overhead (slope 10->100, in-process)", f"{per_step_ms:.3f} ms", "<= 1 ms"),

@@ -381,10 +381,10 @@ def test_failing_save_fails_the_step_and_leaves_no_files(repo: Path) -> None:
     assert failed.error is not None and "storing output 'bad' failed" in failed.error.message
 
     earlier = run.steps["first"].output
-    run_directory = Path(earlier.uri).parents[1]
+    run_directory = Path(earlier.uri).parent
     assert run_directory.name == run.id
     # Only the earlier step's output is on disk: nothing of "half", not even "good".
-    assert all(name.startswith("first/") for name in _files_below(run_directory))
+    assert all(name.startswith("first.") for name in _files_below(run_directory))
     assert not [p for p in run_directory.rglob("*") if ".tmp-" in p.name]
     assert earlier.load() == [1, 2, 3]
 
@@ -714,5 +714,5 @@ def test_a_failed_save_on_a_memory_store_leaves_nothing(memory_store: str) -> No
 
     run = Client().get_pipeline("breaks_in_memory").last_run
     files = [p for p in fileio.glob(f"{memory_store}/runs/{run.id}/**") if not fileio.isdir(p)]
-    assert files and all(f"/runs/{run.id}/first/" in p for p in files)
+    assert files and all(f"/runs/{run.id}/first.output/" in p for p in files)
     assert run.steps["first"].output.load() == [1, 2, 3]

@@ -94,7 +94,7 @@ def test_fail_fast_stops_running_steps_and_launches_nothing(repo: Path) -> None:
     assert run.steps["step_3"].error is not None
     # Stopped steps left nothing behind in the artifact store.
     run_dir = Path(Client().active_stack.artifact_store_path) / "runs" / run.id
-    assert sorted(p.name for p in run_dir.iterdir()) == ["step_1"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["step_1.output"]
 
 
 def test_stop_on_failure_lets_running_steps_finish(repo: Path) -> None:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from headrace.enums import MetadataResourceType, TaggableResourceType
 from headrace.exceptions import HeadraceError
 from headrace.metadata.metadata_types import validate_metadata
-from headrace.models.tag import clean_tags
 
 if TYPE_CHECKING:
     from headrace.config.model import Model
@@ -134,6 +133,8 @@ class StepContext:
     def add_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
         """Tag one of this step's outputs (stored with it, or added to it once stored)."""
         name = self._single_output(output_name)
+        from headrace.models.tag import clean_tags  # lazy: keeps import headrace light
+
         names = clean_tags(tags)
         if self.recorded:
             self._state.store.add_tags(
@@ -146,6 +147,8 @@ class StepContext:
     def remove_output_tags(self, tags: list[str], output_name: str | None = None) -> None:
         """Take tags off one of this step's outputs."""
         name = self._single_output(output_name)
+        from headrace.models.tag import clean_tags  # lazy: keeps import headrace light
+
         names = clean_tags(tags)
         if self.recorded:
             self._state.store.remove_tags(

@@ -116,11 +116,17 @@ class RunState:
                 self.model_versions[key] = version
             return version
 
+    def run_directory(self) -> str:
+        """The directory under which this run's outputs are stored."""
+        return self.artifact_store.join(self.artifact_store.path, "runs", self.run.id)
+
     def output_uri(self, invocation_id: str, output_name: str) -> str:
-        """Where an output of this run is stored."""
-        return self.artifact_store.join(
-            self.artifact_store.path, "runs", self.run.id, invocation_id, output_name
-        )
+        """Where an output of this run is stored: ``runs/<run id>/<step>.<output>``.
+
+        One level per run (not per step) keeps writing an output to one ``mkdir`` of its
+        temporary directory, which matters on slow disks at thousands of steps.
+        """
+        return self.artifact_store.join(self.run_directory(), f"{invocation_id}.{output_name}")
 
     def artifact_name(self, step: StepSpec, output_name: str) -> tuple[str, bool]:
         """The artifact name of an output and whether the user chose it."""

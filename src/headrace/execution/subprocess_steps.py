@@ -97,7 +97,12 @@ def _child_main(runner: StepRunner, invocation_id: str, connection: Connection) 
 
 def _discard_outputs(runner: StepRunner, invocation_id: str) -> None:
     store = runner.state.artifact_store
-    store.rmtree(store.join(store.path, "runs", runner.state.run.id, invocation_id))
+    run_directory = runner.state.run_directory()
+    if not store.exists(run_directory):
+        return
+    for name in store.listdir(run_directory):  # outputs and temporaries of this step
+        if name.startswith(f"{invocation_id}."):
+            store.rmtree(store.join(run_directory, name))
 
 
 def _stopped(runner: StepRunner, invocation_id: str, step_run_id: str | None) -> ExecutionStatus:

@@ -531,7 +531,13 @@ class SqlStore(RegistryMethods, Store):
             ) from exc
 
     @staticmethod
-    def _insert_step_runs(conn: Connection, requests: Sequence[StepRunRequest]) -> None:
+    def _insert_step_runs(
+        conn: Connection,
+        requests: Sequence[StepRunRequest],
+        final_values: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Insert step runs; ``final_values`` (by id) lays a completion onto a row so a
+        step that starts and ends within one write is one INSERT, not INSERT + UPDATE."""
         now = _now()
         rows: list[dict[str, Any]] = []
         links_in: list[dict[str, Any]] = []
@@ -541,6 +547,8 @@ class SqlStore(RegistryMethods, Store):
             values.update(created=request.start_time or now, attempts=0)
             if request.error is not None:
                 values["error"] = request.error.model_dump()
+            if final_values and request.id in final_values:
+                values.update(final_values[request.id])
             rows.append(values)
             for links, source in ((links_in, request.inputs), (links_out, request.outputs)):
                 links.extend(
@@ -553,6 +561,10 @@ class SqlStore(RegistryMethods, Store):
                     for name, ids in source.items()
                     for i, av in enumerate(ids)
                 )
+        keys = set().union(*rows)
+        for row in rows:  # one executemany needs the same columns in every row
+            for key in keys - row.keys():
+                row[key] = None
         conn.execute(_INSERT_STEP_RUN, rows)
         if links_in:
             conn.execute(_INSERT_STEP_INPUT, links_in)
@@ -587,9 +599,11 @@ class SqlStore(RegistryMethods, Store):
         created_ids: dict[str, list[str]] = {}
         new_artifacts: dict[str, str] = {}
         now = _now()
+        own_row_pending = any(request.id == step_run_id for request in create)
         with self._write() as conn:
             if create:
-                self._insert_step_runs(conn, create)
+                final = {step_run_id: values} if own_row_pending else None
+                self._insert_step_runs(conn, create, final)
             for output_name, requests in outputs.items():
                 ids = created_ids.setdefault(output_name, [])
                 for position, req in enumerate(requests):
@@ -604,8 +618,9 @@ class SqlStore(RegistryMethods, Store):
                         },
                     )
                     ids.append(req.id)
-            values["_step_run_id"] = step_run_id
-            conn.execute(_UPDATE_STEP_RUN, values)
+            if not own_row_pending:
+                values["_step_run_id"] = step_run_id
+                conn.execute(_UPDATE_STEP_RUN, values)
             if update_model.run_metadata:
                 merge_metadata(
                     conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
