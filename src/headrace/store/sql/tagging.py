@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from headrace.enums import TaggableResourceType
 from headrace.models.tag import clean_tags
@@ -37,8 +36,12 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[s
     """
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
+    # Imported here: the dialect modules cost tens of milliseconds at start-up.
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    conn.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 def _tag_ids(conn: Connection, names: Sequence[str], now: datetime) -> dict[str, str]:
