@@ -220,7 +220,7 @@ class StepRunner:
         policy = step.config.cache_policy or self.state.spec.config.cache_policy
         max_age = policy.max_age_seconds if policy is not None else None
         created_after = _now() - timedelta(seconds=max_age) if max_age else None
-        hit = self.state.store.find_cached_step_run(cache_key, created_after)
+        hit = self.state.store.find_cache_hit(cache_key, created_after)
         if hit is None or set(hit.outputs) != set(step.outputs):
             return False
         versions = {name: list(vs) for name, vs in hit.outputs.items()}
@@ -249,7 +249,7 @@ class StepRunner:
                 docstring=step.docstring,
                 start_time=now,
                 end_time=now,
-                original_step_run_id=hit.id,
+                original_step_run_id=hit.step_run_id,
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
                 outputs={n: [v.id for v in vs] for n, vs in versions.items()},
                 model_version_id=self._model_version_id(step),

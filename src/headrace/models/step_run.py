@@ -35,6 +35,28 @@ class HookError(BaseModel):
     message: str
 
 
+class CachedOutput(BaseModel):
+    """What a cache hit needs of one output artifact version to hand it downstream."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    id: str
+    uri: str
+    materializer: str
+    data_type: str
+    content_hash: str
+    python_version: str | None = None
+
+
+class CacheHit(BaseModel):
+    """The newest completed step run with a cache key, and its outputs by name."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    step_run_id: str
+    outputs: dict[str, list[CachedOutput]] = Field(default_factory=dict)
+
+
 class StepRunRequest(RequestModel):
     """A step run as it starts (or as it is recorded cached, skipped or stopped)."""
 

@@ -48,6 +48,7 @@ from headrace.models import (
     StepRunUpdate,
     TagResponse,
 )
+from headrace.models.step_run import CacheHit
 
 
 class Store(ABC):
@@ -154,6 +155,13 @@ class Store(ABC):
     @abstractmethod
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         """Every step run of a pipeline run, by invocation id, in the order they started."""
+
+    @abstractmethod
+    def find_cache_hit(
+        self, cache_key: str, created_after: datetime | None = None
+    ) -> CacheHit | None:
+        """Like ``find_cached_step_run``, but only what reusing the outputs needs (one
+        query, no response models): the per-step path of a cached rerun."""
 
     @abstractmethod
     def find_cached_step_run(

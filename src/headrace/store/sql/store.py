@@ -51,7 +51,7 @@ from headrace.models import (
     StepRunUpdate,
 )
 from headrace.models.filters import BaseFilter
-from headrace.models.step_run import StepRunError
+from headrace.models.step_run import CachedOutput, CacheHit, StepRunError
 from headrace.store.base import Store
 from headrace.store.sql import schema as t
 from headrace.store.sql.engine import create_store_engine, is_sqlite
@@ -86,6 +86,30 @@ _CACHED_STEP_RUN = (
     )
     .order_by(t.step_runs.c.created.desc())
     .limit(1)
+)
+
+
+_CACHE_HIT = (
+    select(
+        t.step_runs.c.id.label("step_run_id"),
+        t.step_run_outputs.c.name,
+        t.artifact_versions.c.id,
+        t.artifact_versions.c.uri,
+        t.artifact_versions.c.materializer,
+        t.artifact_versions.c.data_type,
+        t.artifact_versions.c.content_hash,
+        t.artifact_versions.c.python_version,
+    )
+    .select_from(t.step_runs)
+    .outerjoin(t.step_run_outputs, t.step_run_outputs.c.step_run_id == t.step_runs.c.id)
+    .outerjoin(
+        t.artifact_versions,
+        t.artifact_versions.c.id == t.step_run_outputs.c.artifact_version_id,
+    )
+    .where(
+        t.step_runs.c.id == _CACHED_STEP_RUN.with_only_columns(t.step_runs.c.id).scalar_subquery()
+    )
+    .order_by(t.step_run_outputs.c.name, t.step_run_outputs.c.position)
 )
 
 
@@ -787,6 +811,33 @@ class SqlStore(RegistryMethods, Store):
                 .order_by(t.step_runs.c.created, t.step_runs.c.id)
             ).all()
             return {model.name: model for model in self._step_models(conn, rows)}
+
+    def find_cache_hit(
+        self, cache_key: str, created_after: datetime | None = None
+    ) -> CacheHit | None:
+        params = {
+            "_key": cache_key,
+            "_after": created_after or _EPOCH,
+            "_status": ExecutionStatus.COMPLETED.value,
+        }
+        with self._read() as conn:
+            rows = conn.execute(_CACHE_HIT, params).all()
+        if not rows:
+            return None
+        outputs: dict[str, list[CachedOutput]] = {}
+        for row in rows:
+            if row.name is not None:
+                outputs.setdefault(row.name, []).append(
+                    CachedOutput(
+                        id=row.id,
+                        uri=row.uri,
+                        materializer=row.materializer,
+                        data_type=row.data_type,
+                        content_hash=row.content_hash,
+                        python_version=row.python_version,
+                    )
+                )
+        return CacheHit(step_run_id=rows[0].step_run_id, outputs=outputs)
 
     def find_cached_step_run(
         self, cache_key: str, created_after: datetime | None = None

@@ -38,10 +38,13 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[s
         return
     # Imported here: the dialect modules cost tens of milliseconds at start-up.
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql
+
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    conn.execute(insert(table).on_conflict_do_nothing(), rows)
+        from sqlalchemy.dialects import sqlite
+
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
 
 
 def _tag_ids(conn: Connection, names: Sequence[str], now: datetime) -> dict[str, str]:
