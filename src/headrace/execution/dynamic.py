@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from headrace.artifacts.loading import load_value
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import StepSpec
 from headrace.dsl.compiler import GraphBuilder, build_step_spec, building, pipeline_outputs
@@ -159,16 +158,8 @@ class DynamicBuilder(GraphBuilder):
                 f"{artifact.output_name!r} has no value."
             )
         record = self.state.outputs[(artifact.invocation_id, artifact.output_name)]
-        if record.has_value:
-            return record.value
-        return load_value(
-            uri=record.uri,
-            materializer=record.materializer,
-            data_type=record.data_type,
-            python_version_written=record.python_version,
-            artifact_store=self.state.artifact_store,
-            objects=self.state.objects,
-            name=f"output {artifact.output_name!r} of step {artifact.invocation_id!r}",
+        return self.state.value_of(
+            record, f"output {artifact.output_name!r} of step {artifact.invocation_id!r}"
         )
 
 

@@ -143,3 +143,19 @@ class RunState:
     def output(self, ref: OutputRef) -> OutputRecord:
         """A recorded output of an upstream step."""
         return self.outputs[(ref.step, ref.output)]
+
+    def value_of(self, record: OutputRecord, what: str) -> Any:
+        """The value of a recorded output: kept in memory, or loaded from the store."""
+        if record.has_value:
+            return record.value
+        from headrace.artifacts.loading import load_value
+
+        return load_value(
+            uri=record.uri,
+            materializer=record.materializer,
+            data_type=record.data_type,
+            python_version_written=record.python_version,
+            artifact_store=self.artifact_store,
+            objects=self.objects,
+            name=what,
+        )

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from headrace.artifacts.loading import load_value
 from headrace.artifacts.saving import SavedArtifact, materializer_for_value, save_value
 from headrace.config.resolution import EffectiveStepConfig, effective_step_config
 from headrace.config.spec import StepSpec
@@ -155,17 +154,7 @@ class StepRunner:
         return signature
 
     def _load_record(self, record: OutputRecord, step: StepSpec, name: str) -> Any:
-        if record.has_value:
-            return record.value
-        return load_value(
-            uri=record.uri,
-            materializer=record.materializer,
-            data_type=record.data_type,
-            python_version_written=record.python_version,
-            artifact_store=self.state.artifact_store,
-            objects=self.state.objects,
-            name=f"input {name!r} of step {step.invocation_id!r}",
-        )
+        return self.state.value_of(record, f"input {name!r} of step {step.invocation_id!r}")
 
     def _unmaterialized(self, record: OutputRecord) -> Any:
         from headrace.artifacts.unmaterialized_artifact import UnmaterializedArtifact
