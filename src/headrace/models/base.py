@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 if TYPE_CHECKING:
     from headrace.store.base import Store
@@ -55,6 +55,29 @@ class ResponseModel(BaseModel):
                 "fetch it through headrace.client.Client to follow its links."
             )
         return self._context.store
+
+
+class RunResponseBase(ResponseModel):
+    """What pipeline runs and step runs share: typed run metadata and a model version."""
+
+    model_version_id: str | None = None
+    run_metadata: dict[str, Any] = Field(default_factory=dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _typed_metadata(self) -> Self:
+        if self.run_metadata_types:
+            from headrace.metadata.metadata_types import decode_metadata
+
+            self.run_metadata = decode_metadata(self.run_metadata, self.run_metadata_types)
+        return self
+
+    @property
+    def model_version(self) -> Any:
+        """The model version this run's artifacts are linked to (``None`` without one)."""
+        if self.model_version_id is None:
+            return None
+        return self.store.get_model_version(self.model_version_id)
 
 
 class Page(BaseModel, Generic[T]):

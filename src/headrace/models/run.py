@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from headrace.enums import ExecutionStatus
-from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.artifact import ArtifactVersionResponse
-from headrace.models.base import RequestModel, ResponseModel
+from headrace.models.base import RequestModel, RunResponseBase
 from headrace.models.step_run import HookError, StepRunResponse
 
 
@@ -44,7 +43,7 @@ class PipelineRunUpdate(RequestModel):
     hook_errors: list[HookError] | None = None
 
 
-class PipelineRunResponse(ResponseModel):
+class PipelineRunResponse(RunResponseBase):
     """A pipeline run; ``steps`` maps invocation ids to step runs."""
 
     name: str
@@ -64,22 +63,6 @@ class PipelineRunResponse(ResponseModel):
     orchestrator_run_id: str | None = None
     unlisted: bool = False
     hook_errors: list[HookError] = Field(default_factory=list)
-    model_version_id: str | None = None
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _typed_metadata(self) -> Self:
-        if self.run_metadata_types:
-            self.run_metadata = decode_metadata(self.run_metadata, self.run_metadata_types)
-        return self
-
-    @property
-    def model_version(self) -> Any:
-        """The version of the pipeline's model this run worked on (``None`` without one)."""
-        if self.model_version_id is None:
-            return None
-        return self.store.get_model_version(self.model_version_id)
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:

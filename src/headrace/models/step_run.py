@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Self
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionStatus
-from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
-from headrace.models.base import RequestModel, ResponseModel
+from headrace.models.base import RequestModel, RunResponseBase
 
 
 class StepRunError(BaseModel):
@@ -95,7 +94,7 @@ class StepRunUpdate(RequestModel):
     run_metadata: dict[str, Any] | None = None  # merged into what the step run has
 
 
-class StepRunResponse(ResponseModel):
+class StepRunResponse(RunResponseBase):
     """One step run with its inputs and outputs."""
 
     name: str
@@ -119,22 +118,6 @@ class StepRunResponse(ResponseModel):
     hook_errors: list[HookError] = Field(default_factory=list)
     inputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
     outputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
-    model_version_id: str | None = None
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _typed_metadata(self) -> Self:
-        if self.run_metadata_types:
-            self.run_metadata = decode_metadata(self.run_metadata, self.run_metadata_types)
-        return self
-
-    @property
-    def model_version(self) -> Any:
-        """The model version this step's outputs are linked to (``None`` without a model)."""
-        if self.model_version_id is None:
-            return None
-        return self.store.get_model_version(self.model_version_id)
 
     @property
     def output(self) -> ArtifactVersionResponse:
