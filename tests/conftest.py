@@ -10,6 +10,7 @@ import pytest
 
 from headrace.store.base import Store
 from headrace.store.factory import forget_stores, init_repository
+from postgres_server import postgres_server, postgres_url  # noqa: F401 - fixtures
 
 _ENV_PREFIX = "HEADRACE_"
 
@@ -39,3 +40,19 @@ def store(repo: Path) -> Store:
     from headrace.store.factory import get_store
 
     return get_store()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A SqlStore on SQLite and on a real PostgreSQL server: one suite, both backends."""
+    from headrace.store.sql.store import SqlStore
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = SqlStore(url, default_artifact_path=str(tmp_path / "artifacts"))
+    try:
+        yield store
+    finally:
+        store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -21,14 +20,6 @@ from headrace.models import (
     StepRunUpdate,
 )
 from headrace.store.base import Store
-from headrace.store.sql.store import SqlStore
-
-
-@pytest.fixture
-def sql_store(tmp_path: Path) -> Store:
-    store = SqlStore(f"sqlite:///{tmp_path / 's.db'}", default_artifact_path=str(tmp_path / "a"))
-    yield store
-    store.close()
 
 
 def _id() -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,6 @@ from headrace.models import (
 from headrace.store.sql import schema as t
 from headrace.store.sql.migrate import upgrade
 from headrace.store.sql.store import SqlStore
-
-
-@pytest.fixture
-def sql_store(tmp_path: Path) -> Iterator[SqlStore]:
-    store = SqlStore(f"sqlite:///{tmp_path / 's.db'}", default_artifact_path=str(tmp_path / "a"))
-    yield store
-    store.close()
 
 
 def _id() -> str:

@@ -59,7 +59,13 @@ from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.model_registry import link as link_model_version
 from headrace.store.sql.registry_methods import RegistryMethods, filtered_by_tag
 from headrace.store.sql.run_metadata import merge_metadata
-from headrace.store.sql.tagging import attach_tags, clean_tags, tagged_with, tags_of
+from headrace.store.sql.tagging import (
+    attach_tags,
+    clean_tags,
+    insert_ignoring_duplicates,
+    tagged_with,
+    tags_of,
+)
 
 M = TypeVar("M")
 
@@ -720,17 +726,33 @@ class SqlStore(RegistryMethods, Store):
         if row is not None:
             new_artifacts[name] = row.id
             return str(row.id)
-        artifact_id = _new_id()
-        conn.execute(
-            _INSERT_ARTIFACT,
-            {
-                "id": artifact_id,
-                "name": name,
-                "has_custom_name": req.has_custom_name,
-                "version_count": 0,
-                "created": now,
-            },
-        )
+        if self._sqlite:  # BEGIN IMMEDIATE already serialises writers
+            artifact_id = _new_id()
+            conn.execute(
+                _INSERT_ARTIFACT,
+                {
+                    "id": artifact_id,
+                    "name": name,
+                    "has_custom_name": req.has_custom_name,
+                    "version_count": 0,
+                    "created": now,
+                },
+            )
+        else:  # concurrent transactions may create the same artifact: first one wins
+            insert_ignoring_duplicates(
+                conn,
+                t.artifacts,
+                [
+                    {
+                        "id": _new_id(),
+                        "name": name,
+                        "has_custom_name": req.has_custom_name,
+                        "version_count": 0,
+                        "created": now,
+                    }
+                ],
+            )
+            artifact_id = str(conn.execute(_SELECT_ARTIFACT_ID, {"_name": name}).scalar_one())
         new_artifacts[name] = artifact_id
         return artifact_id
 
