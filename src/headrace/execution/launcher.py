@@ -111,7 +111,7 @@ def launch(
     if not unlisted:
         pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
         if snapshot_id is None:
-            snapshot_id = store.create_snapshot(
+            snapshot_id = store.ensure_snapshot(
                 SnapshotRequest(
                     id=str(uuid.uuid4()),
                     pipeline_id=pipeline_id,
@@ -119,7 +119,7 @@ def launch(
                     spec=spec,
                     spec_hash=spec.content_hash(),
                 )
-            ).id
+            )
     run = create_run_record(
         store,
         spec,

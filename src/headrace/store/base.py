@@ -90,6 +90,13 @@ class Store(ABC):
         """
 
     @abstractmethod
+    def ensure_snapshot(self, request: SnapshotRequest) -> str:
+        """The id of the unnamed snapshot equal to ``request``, stored if it is new.
+
+        What every plain run calls: it reads and returns only the id, never the spec.
+        """
+
+    @abstractmethod
     def delete_snapshot(self, name_or_id: str) -> None:
         """Remove a snapshot; runs made from it stay readable."""
 

@@ -418,6 +418,30 @@ class SqlStore(RegistryMethods, Store):
             conn.execute(insert(t.snapshots), values)
         return self.get_snapshot(request.id)
 
+    def ensure_snapshot(self, request: SnapshotRequest) -> str:
+        if request.name is not None:
+            raise StoreError("ensure_snapshot is for unnamed snapshots; use create_snapshot.")
+        c = t.snapshots.c
+        query = (
+            select(c.id)
+            .where(
+                c.pipeline_id == request.pipeline_id,
+                c.spec_hash == request.spec_hash,
+                c.name.is_(None),
+                c.stack_id == request.stack_id,
+            )
+            .limit(1)
+        )
+        with self._read() as conn:
+            found = conn.execute(query).scalar()
+        if found is not None:
+            return str(found)
+        values = request.model_dump(mode="json")
+        values["created"] = _now()
+        with self._write() as conn:
+            conn.execute(insert(t.snapshots), values)
+        return request.id
+
     def delete_snapshot(self, name_or_id: str) -> None:
         with self._read() as conn:
             row = self._find(conn, t.snapshots, name_or_id, "snapshot")
