@@ -249,3 +249,26 @@ def test_source_dependencies_invalidate(repo: Path) -> None:
     finally:
         sys.path.remove(str(repo))
         sys.modules.pop("extra_dep", None)
+
+
+def test_environment_and_output_materializer_are_in_the_key(repo: Path) -> None:
+    from headrace.materializers.built_in_materializer import BuiltInContainerMaterializer
+
+    class ListAsJson(BuiltInContainerMaterializer):
+        """The same format under another class: a different materializer for the key."""
+
+        SKIP_REGISTRATION = True
+
+    @pipeline
+    def p() -> None:
+        produce(2)
+
+    p()
+    assert statuses(p())["produce"] is K
+    assert statuses(p.with_options(environment={"MODE": "a"})())["produce"] is C
+    assert statuses(p.with_options(environment={"MODE": "a"})())["produce"] is K
+    produce.configure(output_materializers=ListAsJson)
+    try:
+        assert statuses(p())["produce"] is C
+    finally:
+        produce.output_materializers.clear()

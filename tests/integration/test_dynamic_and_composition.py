@@ -237,3 +237,18 @@ def test_static_pipelines_still_refuse_values_at_compile_time() -> None:
 
     with pytest.raises(CompilationError, match="dynamic=True"):
         static.compile()
+
+
+def test_a_dynamic_run_records_the_graph_that_ran(repo: Path) -> None:
+    @pipeline(dynamic=True)
+    def adaptive(model: str):
+        metrics = evaluate(model)
+        if metrics.load()["acc"] < 0.9:
+            retrain(model, after=["evaluate"])
+
+    run = adaptive(model="lr")
+    spec = Client().get_snapshot(run.snapshot_id).spec
+    assert list(spec.steps) == ["evaluate", "retrain"]
+    assert spec.steps["retrain"].upstream == ["evaluate"]
+    other = adaptive(model="forest")
+    assert list(Client().get_snapshot(other.snapshot_id).spec.steps) == ["evaluate"]

@@ -303,6 +303,7 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
             statuses, state.pipeline_error = run_dynamic(
                 state, runner, mode, orchestrator_settings.get("max_parallelism")
             )
+            _record_dynamic_graph(state)
             return statuses
         orchestrator = LocalOrchestrator(orchestrator_settings.get("max_parallelism"), parallel)
         return orchestrator.run(
@@ -373,6 +374,29 @@ def _pipeline_hook_errors(state: RunState) -> list[HookError]:
         for owner, kind, source, error in state.hook_errors
         if owner.startswith("pipeline ")
     ]
+
+
+def _record_dynamic_graph(state: RunState) -> None:
+    """Store the graph a dynamic run actually ran as the run's (unnamed) snapshot.
+
+    A run of a named snapshot keeps its link to that snapshot; the step runs and their
+    input links still show what ran.
+    """
+    run = state.run
+    if run.snapshot_id is not None and state.store.get_snapshot(run.snapshot_id).name:
+        return
+    if run.pipeline_id is None:
+        return
+    snapshot_id = state.store.ensure_snapshot(
+        SnapshotRequest(
+            id=str(uuid.uuid4()),
+            pipeline_id=run.pipeline_id,
+            stack_id=run.stack_id,
+            spec=state.spec,
+            spec_hash=state.spec.content_hash(),
+        )
+    )
+    state.store.update_run(run.id, PipelineRunUpdate(snapshot_id=snapshot_id))
 
 
 def _failure_reason(

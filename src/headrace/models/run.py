@@ -41,6 +41,7 @@ class PipelineRunUpdate(RequestModel):
     outputs: dict[str, str] | None = None  # output name -> artifact version id
     orchestrator_run_id: str | None = None
     hook_errors: list[HookError] | None = None
+    snapshot_id: str | None = None  # a dynamic run records the graph it actually ran
 
 
 class PipelineRunResponse(RunResponseBase):
