@@ -349,7 +349,13 @@ def secret_environment(store: Store, spec: PipelineSpec) -> dict[str, str]:
     """
     for step in spec.steps.values():  # step secrets must exist too, before anything runs
         for name in step.config.secrets:
-            secret_values(store, name, f"Step {step.invocation_id!r}")
+            try:
+                store.get_secret(name)  # existence only: decrypted when the step runs
+            except EntityNotFoundError as exc:
+                raise SecretError(
+                    f"Step {step.invocation_id!r} needs secret {name!r}, which does not "
+                    f"exist; create it with `headrace secret create {name} --KEY=VALUE`."
+                ) from exc
     environment: dict[str, str] = {}
     for name in spec.config.secrets:
         environment.update(secret_values(store, name, f"Pipeline {spec.name!r}"))
