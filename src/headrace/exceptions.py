@@ -15,6 +15,7 @@ Hierarchy::
      |    +-- EntityNotFoundError       (also a KeyError, so ``in``-style code works)
      |    +-- EntityExistsError
      |    +-- StoreVersionError         the database schema is newer than this code
+     |    +-- StoreConflictError        a write broke a uniqueness or reference rule
      +-- ArtifactError              artifact bytes cannot be written or read
      |    +-- MaterializerError
      |    +-- ArtifactIncompatibleError  e.g. a pickle from another Python version
@@ -84,6 +85,14 @@ class EntityExistsError(StoreError):
 
 class StoreVersionError(StoreError):
     """The store's schema does not match what this version of headrace can use."""
+
+
+class StoreConflictError(StoreError):
+    """The database refused a write that breaks a uniqueness or reference rule.
+
+    The store turns the conflicts it expects (a taken name, a version that exists) into
+    ``EntityExistsError`` with what to do; this one reaches users only for the rest.
+    """
 
 
 class ArtifactError(HeadraceError):

@@ -1,4 +1,5 @@
-"""The schema constant, the Alembic migrations and the table definitions agree."""
+"""The schema constant, the Alembic migrations, the table definitions and the store's
+own column list agree."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from headrace.exceptions import StoreVersionError
-from headrace.store.sql.migrate import ensure_schema, known_revisions, upgrade
-from headrace.store.sql.schema import HEAD_REVISION, metadata
+from headrace.store.sql.migrate import HEAD_REVISION, ensure_schema, known_revisions, upgrade
+from headrace.store.sql.schema import metadata
 from headrace.store.sql.store import SqlStore
 
 
@@ -47,7 +48,11 @@ def test_opening_a_store_migrates_once_and_reopening_is_cheap(tmp_path: Path) ->
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
             HEAD_REVISION
         )
-    ensure_schema(engine, url)  # no-op at head
+    store = SqlStore(url)
+    try:
+        ensure_schema(store._db)  # no-op at head
+    finally:
+        store.close()
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -62,9 +67,10 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = SqlStore(f"sqlite:///{tmp_path / 'w.db'}", default_artifact_path=str(tmp_path))
-    with store._engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert int(conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) > 0
+    with store._db.read() as conn:
+        assert conn.scalar("PRAGMA journal_mode") == "wal"
+        assert int(conn.scalar("PRAGMA busy_timeout") or 0) > 0
+        assert conn.scalar("PRAGMA foreign_keys") == 1
     store.close()
 
 
@@ -81,3 +87,47 @@ def test_postgres_schema_matches_the_table_definitions(postgres_url: str, tmp_pa
     engine.dispose()
     assert diff == []
     assert revision == HEAD_REVISION
+
+
+def test_the_store_column_list_matches_the_table_definitions() -> None:
+    from sqlalchemy import JSON, Boolean
+
+    from headrace.store.sql import columns, schema
+
+    assert set(columns.TABLE_COLUMNS) == set(metadata.tables)
+    for name, table in metadata.tables.items():
+        assert columns.TABLE_COLUMNS[name] == tuple(table.c.keys()), name
+        for column in table.c:
+            kind = type(column.type)
+            assert (column.name in columns.JSON_COLUMNS) == (kind is JSON), column
+            assert (column.name in columns.BOOLEAN_COLUMNS) == (kind is Boolean), column
+            assert (column.name in columns.DATETIME_COLUMNS) == (kind is schema.UTCDateTime), column
+
+
+def test_opening_a_store_at_head_does_not_import_sqlalchemy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    first = SqlStore(url, default_artifact_path=str(tmp_path / "a"))
+    first.get_default_stack()
+    first.close()
+    code = (
+        "import sys; from headrace.store.sql.store import SqlStore; "
+        f"s = SqlStore({url!r}); s.get_default_stack(); s.close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_new_in_memory_store_is_migrated_and_shared_by_its_connections() -> None:
+    store = SqlStore("sqlite:///:memory:", default_artifact_path="/tmp/unused-artifacts")
+    try:
+        stack = store.get_default_stack()
+        with store._db.read() as one, store._db.read() as two:  # two pooled connections
+            assert one.scalar("SELECT count(*) FROM stacks") == 1
+            assert two.scalar("SELECT id FROM stacks") == stack.id
+    finally:
+        store.close()

@@ -5,26 +5,28 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from typing import TYPE_CHECKING
 
 from headrace.exceptions import StoreVersionError
-from headrace.store.sql.engine import is_sqlite, sqlite_path
-from headrace.store.sql.schema import HEAD_REVISION
+from headrace.store.sql.database import Database, sqlite_path
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest migration: opening a store checks the schema with one query against this
+# instead of importing Alembic. A test keeps it equal to Alembic's head.
+HEAD_REVISION = "0003_models_tags_metadata"
 
 
-def current_revision(connection: Connection) -> str | None:
+def current_revision(database: Database) -> str | None:
     """The schema revision stored in the database, or ``None`` for an empty one."""
     try:
-        row = connection.execute(text("SELECT version_num FROM alembic_version")).first()
-    except (OperationalError, ProgrammingError):
-        if connection.in_transaction():
-            connection.rollback()
+        with database.read() as conn:
+            value = conn.scalar("SELECT version_num FROM alembic_version")
+    except database.missing_table_errors:
         return None
-    return None if row is None else str(row[0])
+    return None if value is None else str(value)
 
 
 def known_revisions() -> set[str]:
@@ -32,23 +34,29 @@ def known_revisions() -> set[str]:
     return {p.stem for p in (MIGRATIONS_DIR / "versions").glob("[0-9]*.py")}
 
 
-def ensure_schema(engine: Engine, url: str) -> None:
+def ensure_schema(database: Database) -> None:
     """Upgrade the database to ``HEAD_REVISION`` if it is behind.
 
     Raises:
         StoreVersionError: the database was migrated by a newer headrace.
     """
-    with engine.connect() as connection:
-        revision = current_revision(connection)
+    revision = current_revision(database)
     if revision == HEAD_REVISION:
         return
     if revision is not None and revision not in known_revisions():
         raise StoreVersionError(
-            f"The store at {url} has schema revision {revision!r}, which this version of "
-            "headrace does not know (it was written by a newer headrace). Upgrade headrace."
+            f"The store at {database.url} has schema revision {revision!r}, which this "
+            "version of headrace does not know (it was written by a newer headrace). "
+            "Upgrade headrace."
         )
-    with _migration_lock(engine, url):
-        upgrade(engine)
+    from headrace.store.sql.engine import migration_engine
+
+    engine = migration_engine(database)
+    try:
+        with _migration_lock(database):
+            upgrade(engine)
+    finally:
+        engine.dispose()
 
 
 def upgrade(engine: Engine, target: str = "head") -> None:
@@ -66,10 +74,10 @@ def upgrade(engine: Engine, target: str = "head") -> None:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine, url: str) -> Iterator[None]:
+def _migration_lock(database: Database) -> Iterator[None]:
     """Serialise migrations between processes (a file lock, or a PostgreSQL advisory lock)."""
-    if is_sqlite(url):
-        path = sqlite_path(url)
+    if database.dialect == "sqlite":
+        path = sqlite_path(database.url)
         if path is None:
             yield
             return
@@ -84,10 +92,13 @@ def _migration_lock(engine: Engine, url: str) -> Iterator[None]:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
-    with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(726354)"))
+    raw = database.new_connection()
+    raw.autocommit = True
+    try:
+        raw.execute("SELECT pg_advisory_lock(726354)")
         try:
             yield
         finally:
-            connection.execute(text("SELECT pg_advisory_unlock(726354)"))
-            connection.commit()
+            raw.execute("SELECT pg_advisory_unlock(726354)")
+    finally:
+        raw.close()

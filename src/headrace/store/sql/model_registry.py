@@ -11,12 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, select, update
-
 from headrace.enums import ModelStages, TaggableResourceType
 from headrace.exceptions import EntityNotFoundError, StoreError
 from headrace.models import ModelVersionRequest, ModelVersionUpdate
-from headrace.store.sql import schema as t
+from headrace.store.sql.database import Connection, Record
+from headrace.store.sql.query import Query, insert_sql, update_sql
 from headrace.store.sql.tagging import attach_tags, insert_ignoring_duplicates
 
 _STAGES = frozenset(stage.value for stage in ModelStages)
@@ -24,17 +23,16 @@ _STAGES = frozenset(stage.value for stage in ModelStages)
 EXCLUSIVE_STAGES = frozenset({ModelStages.STAGING, ModelStages.PRODUCTION})
 
 _NEXT_NUMBER = (
-    update(t.models)
-    .where(t.models.c.id == bindparam("_model_id"))
-    .values(version_count=t.models.c.version_count + 1)
-    .returning(t.models.c.version_count)
+    "UPDATE models SET version_count = version_count + 1 WHERE id = :_id RETURNING version_count"
 )
 
 
-def version_query() -> Select[Any]:
+def version_query() -> Query:
     """Model versions with their model's name."""
-    return select(*t.model_versions.c, t.models.c.name.label("model_name")).join(
-        t.models, t.models.c.id == t.model_versions.c.model_id
+    return Query(
+        "SELECT model_versions.*, models.name AS model_name FROM model_versions "
+        "JOIN models ON models.id = model_versions.model_id",
+        "model_versions",
     )
 
 
@@ -48,26 +46,29 @@ def is_stage(version: str | int) -> bool:
     return isinstance(version, str) and version.lower() in _STAGES
 
 
-def find_version(conn: Connection, model_id: str, version: str | int | None) -> Row[Any] | None:
+def find_version(conn: Connection, model_id: str, version: str | int | None) -> Record | None:
     """A version of a model by number, stage (the newest in it), name or id."""
-    versions = t.model_versions.c
-    query = version_query().where(versions.model_id == model_id)
+    query = version_query().equal("model_versions.model_id", model_id)
+    order = ""
     if version is None or (is_stage(version) and str(version).lower() == ModelStages.LATEST):
-        query = query.order_by(versions.number.desc())
+        order = "model_versions.number DESC"
     elif is_number(version):
-        query = query.where(versions.number == int(version))
+        query.equal("model_versions.number", int(version))
     elif is_stage(version):
         stage = str(version).lower()
-        condition = (
-            versions.stage.is_(None) if stage == ModelStages.NONE else versions.stage == stage
-        )
-        query = query.where(condition).order_by(versions.number.desc())
+        if stage == ModelStages.NONE:
+            query.add("model_versions.stage IS NULL")
+        else:
+            query.equal("model_versions.stage", stage)
+        order = "model_versions.number DESC"
     else:
-        by_name = conn.execute(query.where(versions.name == str(version)).limit(1)).first()
-        if by_name is not None:
-            return by_name
-        query = query.where(versions.id == str(version))
-    return conn.execute(query.limit(1)).first()
+        by_name = version_query().equal("model_versions.model_id", model_id)
+        by_name.equal("model_versions.name", str(version))
+        found = conn.first(by_name.sql(limit=1), by_name.params)
+        if found is not None:
+            return found
+        query.equal("model_versions.id", str(version))
+    return conn.first(query.sql(order, limit=1), query.params)
 
 
 def missing_version_message(model_name: str, version: str | int | None) -> str:
@@ -85,15 +86,16 @@ def missing_version_message(model_name: str, version: str | int | None) -> str:
     return f"Model {model_name!r} has no version {str(version)!r}."
 
 
-def get_or_create_model(conn: Connection, request: ModelVersionRequest, now: datetime) -> Row[Any]:
+def get_or_create_model(conn: Connection, request: ModelVersionRequest, now: datetime) -> Record:
     """The model of ``request.model_name``, created (with its description) if missing."""
-    query = select(t.models).where(t.models.c.name == request.model_name)
-    row = conn.execute(query).first()
+    query = "SELECT * FROM models WHERE name = :name"
+    params = {"name": request.model_name}
+    row = conn.first(query, params)
     if row is not None:
         return row
     insert_ignoring_duplicates(
         conn,
-        t.models,
+        "models",
         [
             {
                 "id": str(uuid.uuid4()),
@@ -110,30 +112,33 @@ def get_or_create_model(conn: Connection, request: ModelVersionRequest, now: dat
             }
         ],
     )
-    return conn.execute(query).one()
+    return conn.one(query, params)
+
+
+def _version_by_id(conn: Connection, version_id: str) -> Record:
+    query = version_query().equal("model_versions.id", version_id)
+    return conn.one(query.sql(), query.params)
 
 
 def _create_version(
     conn: Connection, model_id: str, name: str | None, description: str | None, now: datetime
-) -> Row[Any]:
-    number = int(conn.execute(_NEXT_NUMBER, {"_model_id": model_id}).scalar_one())
+) -> Record:
+    number = int(conn.scalar(_NEXT_NUMBER, {"_id": model_id}))
     version_id = str(uuid.uuid4())
-    conn.execute(
-        t.model_versions.insert(),
-        {
-            "id": version_id,
-            "model_id": model_id,
-            "name": name if name is not None else str(number),
-            "number": number,
-            "stage": None,
-            "description": description,
-            "created": now,
-            "updated": now,
-            "run_metadata": None,
-            "run_metadata_types": None,
-        },
-    )
-    return conn.execute(version_query().where(t.model_versions.c.id == version_id)).one()
+    values = {
+        "id": version_id,
+        "model_id": model_id,
+        "name": name if name is not None else str(number),
+        "number": number,
+        "stage": None,
+        "description": description,
+        "created": now,
+        "updated": now,
+        "run_metadata": None,
+        "run_metadata_types": None,
+    }
+    conn.run(insert_sql("model_versions", tuple(values)), values)
+    return _version_by_id(conn, version_id)
 
 
 def resolve_version(conn: Connection, request: ModelVersionRequest, now: datetime) -> str:
@@ -157,10 +162,9 @@ def resolve_version(conn: Connection, request: ModelVersionRequest, now: datetim
     if request.pipeline_run_id is not None:
         link(conn, row.id, [request.pipeline_run_id], (), now)
         if request.run_model:
-            conn.execute(
-                update(t.pipeline_runs)
-                .where(t.pipeline_runs.c.id == request.pipeline_run_id)
-                .values(model_version_id=row.id)
+            conn.run(
+                update_sql("pipeline_runs", ("model_version_id",)),
+                {"_id": request.pipeline_run_id, "model_version_id": row.id},
             )
     return str(row.id)
 
@@ -175,7 +179,7 @@ def link(
     """Link runs and artifact versions to a model version (existing links are kept)."""
     insert_ignoring_duplicates(
         conn,
-        t.model_version_runs,
+        "model_version_runs",
         [
             {"model_version_id": model_version_id, "pipeline_run_id": run_id, "created": now}
             for run_id in pipeline_run_ids
@@ -183,7 +187,7 @@ def link(
     )
     insert_ignoring_duplicates(
         conn,
-        t.model_version_artifacts,
+        "model_version_artifacts",
         [
             {"model_version_id": model_version_id, "artifact_version_id": av, "created": now}
             for av in artifact_version_ids
@@ -192,7 +196,7 @@ def link(
 
 
 def apply_update(
-    conn: Connection, version: Row[Any], update_model: ModelVersionUpdate, now: datetime
+    conn: Connection, version: Record, update_model: ModelVersionUpdate, now: datetime
 ) -> None:
     """Change a version's stage, name or description.
 
@@ -210,11 +214,11 @@ def apply_update(
         values["name"] = _new_name(conn, version, update_model.name)
     if update_model.description is not None:
         values["description"] = update_model.description
-    conn.execute(update(t.model_versions).where(t.model_versions.c.id == version.id).values(values))
+    conn.run(update_sql("model_versions", tuple(values)), {**values, "_id": version.id})
 
 
 def _new_stage(
-    conn: Connection, version: Row[Any], update_model: ModelVersionUpdate, now: datetime
+    conn: Connection, version: Record, update_model: ModelVersionUpdate, now: datetime
 ) -> str | None:
     stage = update_model.stage
     if stage is ModelStages.LATEST:
@@ -226,13 +230,11 @@ def _new_stage(
         return None
     assert stage is not None
     if stage in EXCLUSIVE_STAGES:
-        holder = conn.execute(
-            select(t.model_versions.c.id, t.model_versions.c.name).where(
-                t.model_versions.c.model_id == version.model_id,
-                t.model_versions.c.stage == stage.value,
-                t.model_versions.c.id != version.id,
-            )
-        ).first()
+        holder = conn.first(
+            "SELECT id, name FROM model_versions "
+            "WHERE model_id = :model AND stage = :stage AND id != :me",
+            {"model": version.model_id, "stage": stage.value, "me": version.id},
+        )
         if holder is not None:
             if not update_model.force:
                 raise StoreError(
@@ -241,25 +243,23 @@ def _new_stage(
                     f"{stage.value!r} to version {version.name!r}; version {holder.name!r} "
                     "is then archived."
                 )
-            conn.execute(
-                update(t.model_versions)
-                .where(t.model_versions.c.id == holder.id)
-                .values(stage=ModelStages.ARCHIVED.value, updated=now)
+            conn.run(
+                update_sql("model_versions", ("stage", "updated")),
+                {"_id": holder.id, "stage": ModelStages.ARCHIVED.value, "updated": now},
             )
     return stage.value
 
 
-def _new_name(conn: Connection, version: Row[Any], name: str) -> str:
+def _new_name(conn: Connection, version: Record, name: str) -> str:
     if is_number(name) or is_stage(name):
         raise StoreError(
             f"Model version name {name!r} is a number or a stage; numbers are assigned "
             "automatically and stages are set with stage=..., pick a name such as 'v2'."
         )
-    taken = conn.execute(
-        select(t.model_versions.c.id).where(
-            t.model_versions.c.model_id == version.model_id, t.model_versions.c.name == name
-        )
-    ).first()
+    taken = conn.first(
+        "SELECT id FROM model_versions WHERE model_id = :model AND name = :name",
+        {"model": version.model_id, "name": name},
+    )
     if taken is not None:
         raise StoreError(f"Model {version.model_name!r} already has a version named {name!r}.")
     return name

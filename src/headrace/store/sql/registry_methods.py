@@ -13,11 +13,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, select, update
-from sqlalchemy.exc import IntegrityError
-
 from headrace.enums import MetadataResourceType, ModelStages, TaggableResourceType
-from headrace.exceptions import EntityNotFoundError
+from headrace.exceptions import EntityNotFoundError, StoreConflictError
 from headrace.models import (
     ModelFilter,
     ModelResponse,
@@ -31,7 +28,8 @@ from headrace.models import (
 )
 from headrace.models.filters import BaseFilter
 from headrace.store.sql import model_registry as registry
-from headrace.store.sql import schema as t
+from headrace.store.sql.database import Connection, Record
+from headrace.store.sql.query import Query, update_sql
 from headrace.store.sql.run_metadata import merge_metadata
 from headrace.store.sql.tagging import (
     attach_tags,
@@ -44,13 +42,13 @@ from headrace.store.sql.tagging import (
 
 # The table each taggable resource lives in, and the ones that keep a JSON read copy of
 # their tags (runs and artifact versions, read on hot paths).
-TAGGABLE_TABLES: dict[TaggableResourceType, Table] = {
-    TaggableResourceType.PIPELINE: t.pipelines,
-    TaggableResourceType.PIPELINE_RUN: t.pipeline_runs,
-    TaggableResourceType.ARTIFACT: t.artifacts,
-    TaggableResourceType.ARTIFACT_VERSION: t.artifact_versions,
-    TaggableResourceType.MODEL: t.models,
-    TaggableResourceType.MODEL_VERSION: t.model_versions,
+TAGGABLE_TABLES: dict[TaggableResourceType, str] = {
+    TaggableResourceType.PIPELINE: "pipelines",
+    TaggableResourceType.PIPELINE_RUN: "pipeline_runs",
+    TaggableResourceType.ARTIFACT: "artifacts",
+    TaggableResourceType.ARTIFACT_VERSION: "artifact_versions",
+    TaggableResourceType.MODEL: "models",
+    TaggableResourceType.MODEL_VERSION: "model_versions",
 }
 TAG_COPIES = frozenset({TaggableResourceType.PIPELINE_RUN, TaggableResourceType.ARTIFACT_VERSION})
 
@@ -76,11 +74,11 @@ class RegistryMethods:
     _context: ResponseContext
     _write: Callable[[], AbstractContextManager[Connection]]
     _read: Callable[[], AbstractContextManager[Connection]]
-    _find: Callable[..., Row[Any]]
+    _find: Callable[..., Record]
     _page: Callable[..., Page[Any]]
 
     # -- models -------------------------------------------------------------------------
-    def _model_response(self, row: Row[Any], tags: list[str]) -> ModelResponse:
+    def _model_response(self, row: Record, tags: list[str]) -> ModelResponse:
         return ModelResponse(
             id=row.id,
             created=row.created,
@@ -96,7 +94,7 @@ class RegistryMethods:
             latest_version_number=row.version_count,
         ).attach(self._context)
 
-    def _model_version_response(self, row: Row[Any], tags: list[str]) -> ModelVersionResponse:
+    def _model_version_response(self, row: Record, tags: list[str]) -> ModelVersionResponse:
         return ModelVersionResponse(
             id=row.id,
             created=row.created,
@@ -112,7 +110,7 @@ class RegistryMethods:
             run_metadata_types=row.run_metadata_types or {},
         ).attach(self._context)
 
-    def _model_versions(self, conn: Connection, rows: Sequence[Row[Any]]) -> list[Any]:
+    def _model_versions(self, conn: Connection, rows: Sequence[Record]) -> list[Any]:
         tags = tags_of(conn, TaggableResourceType.MODEL_VERSION, [row.id for row in rows])
         return [self._model_version_response(row, tags.get(row.id, [])) for row in rows]
 
@@ -123,7 +121,7 @@ class RegistryMethods:
                 with self._write() as conn:
                     version_id = registry.resolve_version(conn, request, _now())
                 break
-            except IntegrityError:
+            except StoreConflictError:
                 # Another writer created the same named version first (PostgreSQL; SQLite
                 # writers are serialised): the next attempt finds it.
                 if attempt == 2:
@@ -132,18 +130,16 @@ class RegistryMethods:
 
     def get_model(self, name_or_id: str) -> ModelResponse:
         with self._read() as conn:
-            row = self._find(conn, t.models, name_or_id, "model")
+            row = self._find(conn, "models", name_or_id, "model")
             tags = tags_of(conn, TaggableResourceType.MODEL, [row.id])
         return self._model_response(row, tags.get(row.id, []))
 
     def list_models(self, filter_model: ModelFilter) -> Page[ModelResponse]:
-        query = select(t.models)
+        query = Query("SELECT models.* FROM models", "models")
         if filter_model.tag:
-            query = query.where(
-                tagged_with(t.models.c.id, TaggableResourceType.MODEL, filter_model.tag)
-            )
+            query.add(tagged_with(query, "models.id", TaggableResourceType.MODEL, filter_model.tag))
         with self._read() as conn:
-            page = self._page(conn, query, filter_model, t.models, lambda row: row)
+            page = self._page(conn, query, filter_model, lambda row: row)
             tags = tags_of(conn, TaggableResourceType.MODEL, [row.id for row in page.items])
         return self._repage(page, [self._model_response(r, tags.get(r.id, [])) for r in page])
 
@@ -155,57 +151,56 @@ class RegistryMethods:
                 by_id = self._version_by_id(conn, str(model_name_or_id))
                 if by_id is not None:
                     return self._model_versions(conn, [by_id])[0]
-            model = self._find(conn, t.models, model_name_or_id, "model")
+            model = self._find(conn, "models", model_name_or_id, "model")
             row = registry.find_version(conn, model.id, version)
             if row is None:
                 raise EntityNotFoundError(registry.missing_version_message(model.name, version))
             return self._model_versions(conn, [row])[0]
 
-    def _version_by_id(self, conn: Connection, key: str) -> Row[Any] | None:
+    def _version_by_id(self, conn: Connection, key: str) -> Record | None:
         try:
-            row = self._find(conn, t.model_versions, key, "model version", by_name=False)
+            row = self._find(conn, "model_versions", key, "model version", by_name=False)
         except EntityNotFoundError:
             return None
-        query = registry.version_query().where(t.model_versions.c.id == row.id)
-        return conn.execute(query).one()
+        query = registry.version_query().equal("model_versions.id", row.id)
+        return conn.one(query.sql(), query.params)
 
     def list_model_versions(self, filter_model: ModelVersionFilter) -> Page[ModelVersionResponse]:
         query = self._model_version_filter(registry.version_query(), filter_model)
         with self._read() as conn:
             if filter_model.model_name and filter_model.model_id is None:
                 # Resolved first so a misspelt name is an error, not an empty page.
-                self._find(conn, t.models, filter_model.model_name, "model")
-            page = self._page(conn, query, filter_model, t.model_versions, lambda row: row)
+                self._find(conn, "models", filter_model.model_name, "model")
+            page = self._page(conn, query, filter_model, lambda row: row)
             return self._repage(page, self._model_versions(conn, page.items))
 
     @staticmethod
-    def _model_version_filter(query: Select[Any], filter_model: ModelVersionFilter) -> Select[Any]:
-        versions = t.model_versions.c
+    def _model_version_filter(query: Query, filter_model: ModelVersionFilter) -> Query:
         if filter_model.model_id:
-            query = query.where(versions.model_id == filter_model.model_id)
+            query.equal("model_versions.model_id", filter_model.model_id)
         if filter_model.model_name:
-            query = query.where(t.models.c.name == filter_model.model_name)
+            query.equal("models.name", filter_model.model_name)
         if filter_model.stage is not None:
-            stage = filter_model.stage
-            query = query.where(
-                versions.stage.is_(None) if stage is ModelStages.NONE else versions.stage == stage
-            )
+            if filter_model.stage is ModelStages.NONE:
+                query.add("model_versions.stage IS NULL")
+            else:
+                query.equal("model_versions.stage", filter_model.stage.value)
         if filter_model.tag:
-            query = query.where(
-                tagged_with(versions.id, TaggableResourceType.MODEL_VERSION, filter_model.tag)
+            query.add(
+                tagged_with(
+                    query, "model_versions.id", TaggableResourceType.MODEL_VERSION, filter_model.tag
+                )
             )
         if filter_model.pipeline_run_id:
-            runs = t.model_version_runs.c
-            linked = select(runs.model_version_id).where(
-                runs.pipeline_run_id == filter_model.pipeline_run_id
+            query.add(
+                "model_versions.id IN (SELECT model_version_id FROM model_version_runs "
+                f"WHERE pipeline_run_id = {query.param(filter_model.pipeline_run_id)})"
             )
-            query = query.where(versions.id.in_(linked.scalar_subquery()))
         if filter_model.artifact_version_id:
-            links = t.model_version_artifacts.c
-            linked = select(links.model_version_id).where(
-                links.artifact_version_id == filter_model.artifact_version_id
+            query.add(
+                "model_versions.id IN (SELECT model_version_id FROM model_version_artifacts "
+                f"WHERE artifact_version_id = {query.param(filter_model.artifact_version_id)})"
             )
-            query = query.where(versions.id.in_(linked.scalar_subquery()))
         return query
 
     def update_model_version(
@@ -264,9 +259,9 @@ class RegistryMethods:
         ]
 
     @staticmethod
-    def _existing(conn: Connection, resource_type: TaggableResourceType, resource_id: str) -> Table:
+    def _existing(conn: Connection, resource_type: TaggableResourceType, resource_id: str) -> str:
         table = TAGGABLE_TABLES[resource_type]
-        if conn.execute(select(table.c.id).where(table.c.id == resource_id)).first() is None:
+        if conn.first(f"SELECT id FROM {table} WHERE id = :_id", {"_id": resource_id}) is None:
             kind = _RESOURCE_NAMES[resource_type]
             raise EntityNotFoundError(f"No {kind} has the id {resource_id!r}.")
         return table
@@ -274,19 +269,19 @@ class RegistryMethods:
     @staticmethod
     def _update_tag_copy(
         conn: Connection,
-        table: Table,
+        table: str,
         resource_id: str,
         *,
         add: Sequence[str] = (),
         remove: Sequence[str] = (),
     ) -> None:
         """Keep the JSON read copy of a run's or artifact version's tags in step."""
-        current = conn.execute(
-            select(table.c.tags).where(table.c.id == resource_id).with_for_update()
-        ).scalar_one()
+        current = conn.scalar(
+            f"SELECT tags FROM {table} WHERE id = :_id" + conn.for_update, {"_id": resource_id}
+        )
         tags = [tag for tag in [*(current or []), *add] if tag not in remove]
-        conn.execute(
-            update(table).where(table.c.id == resource_id).values(tags=list(dict.fromkeys(tags)))
+        conn.run(
+            update_sql(table, ("tags",)), {"_id": resource_id, "tags": list(dict.fromkeys(tags))}
         )
 
     # -- metadata -----------------------------------------------------------------------
@@ -305,8 +300,8 @@ class RegistryMethods:
 
 
 def filtered_by_tag(
-    query: Select[Any], filter_model: BaseFilter, column: Any, resource_type: TaggableResourceType
-) -> Select[Any]:
+    query: Query, filter_model: BaseFilter, column: str, resource_type: TaggableResourceType
+) -> Query:
     """``query`` restricted to resources carrying the filter's ``tag`` (if it has one)."""
     tag = getattr(filter_model, "tag", None)
-    return query if not tag else query.where(tagged_with(column, resource_type, tag))
+    return query if not tag else query.add(tagged_with(query, column, resource_type, tag))

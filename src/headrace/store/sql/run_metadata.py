@@ -5,19 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, update
-
 from headrace.enums import MetadataResourceType
 from headrace.metadata.metadata_types import encode_metadata
-from headrace.store.sql import schema as t
+from headrace.store.sql.database import Connection
+from headrace.store.sql.query import update_sql
 
 # Where each kind of resource keeps its metadata: table, values column, types column.
-METADATA_COLUMNS: dict[MetadataResourceType, tuple[Table, str, str]] = {
-    MetadataResourceType.PIPELINE_RUN: (t.pipeline_runs, "run_metadata", "run_metadata_types"),
-    MetadataResourceType.STEP_RUN: (t.step_runs, "run_metadata", "run_metadata_types"),
-    MetadataResourceType.ARTIFACT_VERSION: (t.artifact_versions, "metadata", "metadata_types"),
+METADATA_COLUMNS: dict[MetadataResourceType, tuple[str, str, str]] = {
+    MetadataResourceType.PIPELINE_RUN: ("pipeline_runs", "run_metadata", "run_metadata_types"),
+    MetadataResourceType.STEP_RUN: ("step_runs", "run_metadata", "run_metadata_types"),
+    MetadataResourceType.ARTIFACT_VERSION: ("artifact_versions", "metadata", "metadata_types"),
     MetadataResourceType.MODEL_VERSION: (
-        t.model_versions,
+        "model_versions",
         "run_metadata",
         "run_metadata_types",
     ),
@@ -32,29 +31,26 @@ def merge_metadata(
 ) -> bool:
     """Add ``metadata`` to what the resource has (a key logged again is replaced).
 
-    The row is read with ``FOR UPDATE`` (a no-op on SQLite, where the write transaction
+    The row is read with ``FOR UPDATE`` on PostgreSQL (on SQLite the write transaction
     holds the database lock already) so two writers cannot lose each other's keys.
 
     Returns:
         Whether the resource exists.
     """
     table, values_column, types_column = METADATA_COLUMNS[resource_type]
-    row = conn.execute(
-        select(table.c[values_column], table.c[types_column])
-        .where(table.c.id == resource_id)
-        .with_for_update()
-    ).first()
+    row = conn.first(
+        f"SELECT {values_column}, {types_column} FROM {table} WHERE id = :_id" + conn.for_update,
+        {"_id": resource_id},
+    )
     if row is None:
         return False
     values, types = encode_metadata(metadata)
-    conn.execute(
-        update(table)
-        .where(table.c.id == resource_id)
-        .values(
-            {
-                values_column: {**(row[0] or {}), **values},
-                types_column: {**(row[1] or {}), **types},
-            }
-        )
+    conn.run(
+        update_sql(table, (values_column, types_column)),
+        {
+            "_id": resource_id,
+            values_column: {**(row[values_column] or {}), **values},
+            types_column: {**(row[types_column] or {}), **types},
+        },
     )
     return True

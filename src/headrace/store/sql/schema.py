@@ -1,8 +1,9 @@
-"""Table definitions. Rows stay in this package; ``SqlStore`` turns them into API models.
+"""Table definitions for Alembic: what the migrations must produce, and what
+``alembic revision --autogenerate`` compares against.
 
-``HEAD_REVISION`` names the newest Alembic migration, so opening a store can check the
-schema with one query instead of importing Alembic (which costs a third of a second).
-A test keeps the constant, the migrations and these tables in agreement.
+The store does not import this module (SQLAlchemy costs a third of a second to import);
+it reads column names and kinds from ``columns.py``. Tests keep the migrations, these
+tables and ``columns.py`` in agreement.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
-
-HEAD_REVISION = "0003_models_tags_metadata"
 
 ID = String(36)
 

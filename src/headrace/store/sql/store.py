@@ -1,4 +1,9 @@
-"""``SqlStore``: the Store interface over SQLAlchemy Core (SQLite or PostgreSQL)."""
+"""``SqlStore``: the Store interface over SQL (SQLite by default, PostgreSQL on a server).
+
+Statements are plain SQL run through ``database.py``: no SQLAlchemy on the path of a
+run (it stays for the Alembic migrations). Each verb is one short transaction; the
+per-step verbs are a handful of prebuilt statements.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +14,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import (
-    Connection,
-    Row,
-    Select,
-    Table,
-    and_,
-    bindparam,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.exc import IntegrityError
-
 from headrace.enums import ExecutionStatus, MetadataResourceType, TaggableResourceType
-from headrace.exceptions import EntityExistsError, EntityNotFoundError, StoreError
+from headrace.exceptions import (
+    EntityExistsError,
+    EntityNotFoundError,
+    StoreConflictError,
+    StoreError,
+)
 from headrace.metadata.metadata_types import encode_metadata
 from headrace.models import (
     ArtifactResponse,
@@ -53,10 +48,11 @@ from headrace.models import (
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError
 from headrace.store.base import Store
-from headrace.store.sql import schema as t
-from headrace.store.sql.engine import create_store_engine, is_sqlite
+from headrace.store.sql.columns import columns
+from headrace.store.sql.database import Connection, Record, in_list, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.model_registry import link as link_model_version
+from headrace.store.sql.query import Query, insert_sql, select_all, update_sql
 from headrace.store.sql.registry_methods import RegistryMethods, filtered_by_tag
 from headrace.store.sql.run_metadata import merge_metadata
 from headrace.store.sql.tagging import (
@@ -74,75 +70,65 @@ _PREFIX_RE = re.compile(r"^[0-9a-f-]{4,36}$")
 DEFAULT_STACK_NAME = "default"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# Statements on the per-step path, built once: SQLAlchemy then reuses their compiled
-# form instead of recomputing a cache key for a fresh statement object on every call.
-_INSERT_STEP_RUN = insert(t.step_runs)
-_INSERT_STEP_INPUT = insert(t.step_run_inputs)
-_INSERT_STEP_OUTPUT = insert(t.step_run_outputs)
-_UPDATE_STEP_RUN = update(t.step_runs).where(t.step_runs.c.id == bindparam("_step_run_id"))
-_INSERT_ARTIFACT = insert(t.artifacts)
-_INSERT_ARTIFACT_VERSION = insert(t.artifact_versions)
-_SELECT_ARTIFACT_ID = select(t.artifacts.c.id).where(t.artifacts.c.name == bindparam("_name"))
-_CACHED_STEP_RUN = (
-    select(t.step_runs)
-    .where(
-        t.step_runs.c.cache_key == bindparam("_key"),
-        t.step_runs.c.status == bindparam("_status"),
-        t.step_runs.c.created > bindparam("_after"),
-    )
-    .order_by(t.step_runs.c.created.desc())
-    .limit(1)
-)
-
-
-_CACHE_HIT = (
-    select(
-        t.step_runs.c.id.label("step_run_id"),
-        t.step_run_outputs.c.name,
-        t.artifact_versions.c.id,
-        t.artifact_versions.c.uri,
-        t.artifact_versions.c.materializer,
-        t.artifact_versions.c.data_type,
-        t.artifact_versions.c.content_hash,
-        t.artifact_versions.c.python_version,
-    )
-    .select_from(t.step_runs)
-    .outerjoin(t.step_run_outputs, t.step_run_outputs.c.step_run_id == t.step_runs.c.id)
-    .outerjoin(
-        t.artifact_versions,
-        t.artifact_versions.c.id == t.step_run_outputs.c.artifact_version_id,
-    )
-    .where(
-        t.step_runs.c.id == _CACHED_STEP_RUN.with_only_columns(t.step_runs.c.id).scalar_subquery()
-    )
-    .order_by(t.step_run_outputs.c.name, t.step_run_outputs.c.position)
-)
-
-
-def _link_query(table: Table) -> Select[Any]:
-    return (
-        select(
-            table.c.step_run_id,
-            table.c.name,
-            *t.artifact_versions.c,
-            t.artifacts.c.name.label("artifact_name"),
-        )
-        .join(t.artifact_versions, t.artifact_versions.c.id == table.c.artifact_version_id)
-        .join(t.artifacts, t.artifacts.c.id == t.artifact_versions.c.artifact_id)
-        .where(table.c.step_run_id.in_(bindparam("ids", expanding=True)))
-        .order_by(table.c.step_run_id, table.c.name, table.c.position)
-    )
-
-
-_LINK_QUERIES = {
-    table.name: _link_query(table) for table in (t.step_run_inputs, t.step_run_outputs)
-}
-
+# Statements on the per-step path, built once.
+_STEP_RUN_COLUMNS = columns("step_runs")
+_INSERT_STEP_RUN = insert_sql("step_runs", _STEP_RUN_COLUMNS)
+_LINK_COLUMNS = ("step_run_id", "name", "position", "artifact_version_id")
+_INSERT_STEP_INPUT = insert_sql("step_run_inputs", _LINK_COLUMNS)
+_INSERT_STEP_OUTPUT = insert_sql("step_run_outputs", _LINK_COLUMNS)
+_VERSION_COLUMNS = tuple(c for c in columns("artifact_versions"))
+_INSERT_ARTIFACT_VERSION = insert_sql("artifact_versions", _VERSION_COLUMNS)
+_ARTIFACT_COLUMNS = ("id", "name", "has_custom_name", "version_count", "created")
+_INSERT_ARTIFACT = insert_sql("artifacts", _ARTIFACT_COLUMNS)
+_INSERT_ARTIFACT_IF_NEW = insert_sql("artifacts", _ARTIFACT_COLUMNS, ignore_duplicates=True)
+_SELECT_ARTIFACT_ID = "SELECT id FROM artifacts WHERE name = :name"
 _NEXT_VERSION = (
-    update(t.artifacts)
-    .where(t.artifacts.c.id == bindparam("_artifact_id"))
-    .values(version_count=t.artifacts.c.version_count + 1)
-    .returning(t.artifacts.c.version_count)
+    "UPDATE artifacts SET version_count = version_count + 1 WHERE id = :_id RETURNING version_count"
+)
+_CACHED_STEP_RUN_ID = (
+    "SELECT id FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
+    "ORDER BY created DESC LIMIT 1"
+)
+_CACHED_STEP_RUN = (
+    "SELECT * FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
+    "ORDER BY created DESC LIMIT 1"
+)
+_CACHE_HIT = (
+    "SELECT step_runs.id AS step_run_id, step_run_outputs.name, artifact_versions.id, "
+    "artifact_versions.uri, artifact_versions.materializer, artifact_versions.data_type, "
+    "artifact_versions.content_hash, artifact_versions.python_version "
+    "FROM step_runs "
+    "LEFT OUTER JOIN step_run_outputs ON step_run_outputs.step_run_id = step_runs.id "
+    "LEFT OUTER JOIN artifact_versions "
+    "ON artifact_versions.id = step_run_outputs.artifact_version_id "
+    f"WHERE step_runs.id = ({_CACHED_STEP_RUN_ID}) "
+    "ORDER BY step_run_outputs.name, step_run_outputs.position"
+)
+_VERSION_SELECT = (
+    "SELECT artifact_versions.*, artifacts.name AS artifact_name FROM artifact_versions "
+    "JOIN artifacts ON artifacts.id = artifact_versions.artifact_id"
+)
+
+
+def _link_query(table: str) -> str:
+    return (
+        f"SELECT {table}.step_run_id, {table}.name, artifact_versions.*, "
+        f"artifacts.name AS artifact_name FROM {table} "
+        f"JOIN artifact_versions ON artifact_versions.id = {table}.artifact_version_id "
+        "JOIN artifacts ON artifacts.id = artifact_versions.artifact_id "
+        f"WHERE {table}.step_run_id IN {{ids}} "
+        f"ORDER BY {table}.step_run_id, {table}.name, {table}.position"
+    )
+
+
+_LINK_QUERIES = {table: _link_query(table) for table in ("step_run_inputs", "step_run_outputs")}
+_SNAPSHOT_SELECT = (
+    "SELECT snapshots.*, pipelines.name AS pipeline_name FROM snapshots "
+    "JOIN pipelines ON pipelines.id = snapshots.pipeline_id"
+)
+_RUN_SELECT = (
+    "SELECT pipeline_runs.*, pipelines.name AS pipeline_name FROM pipeline_runs "
+    "LEFT OUTER JOIN pipelines ON pipelines.id = pipeline_runs.pipeline_id"
 )
 
 
@@ -155,10 +141,11 @@ def _new_id() -> str:
 
 
 class SqlStore(RegistryMethods, Store):
-    """Metadata in a SQL database through SQLAlchemy Core.
+    """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
-        url: SQLAlchemy URL (``sqlite:///path.db`` or ``postgresql+psycopg://...``).
+        url: ``sqlite:///path.db`` or ``postgresql://user@host/db`` (SQLAlchemy's
+            ``postgresql+psycopg://`` spelling works too).
         default_artifact_path: root of the default stack's artifact store, used when the
             default stack is created.
     """
@@ -166,13 +153,12 @@ class SqlStore(RegistryMethods, Store):
     def __init__(self, url: str, *, default_artifact_path: str | None = None) -> None:
         from pathlib import Path
 
-        from headrace.store.sql.engine import sqlite_path
         from headrace.store.sql.secrets import SecretCipher
 
         self.url = url
-        self._sqlite = is_sqlite(url)
-        self._engine = create_store_engine(url)
-        ensure_schema(self._engine, url)
+        self._db = open_database(url)
+        self._sqlite = self._db.dialect == "sqlite"
+        ensure_schema(self._db)
         self._context = ResponseContext(self)
         self._default_artifact_path = default_artifact_path
         self._default_stack: StackResponse | None = None
@@ -189,44 +175,38 @@ class SqlStore(RegistryMethods, Store):
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction; SQLite takes the write lock up front."""
-        with self._engine.connect() as conn:
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with self._db.write() as conn:
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        with self._db.read() as conn:
             yield conn
 
     def close(self) -> None:
-        """Dispose of the connection pool."""
-        self._engine.dispose()
+        """Close the idle connections."""
+        self._db.close()
 
     def after_fork(self) -> None:
-        """Start a fresh pool without touching the parent's connections."""
-        self._engine.dispose(close=False)
+        """Open fresh connections without touching the parent's."""
+        self._db.after_fork()
 
     def _find(
-        self, conn: Connection, table: Table, name_or_id: str, kind: str, *, by_name: bool = True
-    ) -> Row[Any]:
+        self, conn: Connection, table: str, name_or_id: str, kind: str, *, by_name: bool = True
+    ) -> Record:
         """Find one row by exact id, exact name, or unique id prefix."""
         key = str(name_or_id).strip()
+        select = select_all(table)
         if _UUID_RE.match(key):
-            row = conn.execute(select(table).where(table.c.id == key)).first()
+            row = conn.first(f"{select} WHERE id = :key", {"key": key})
             if row is not None:
                 return row
-        if by_name and "name" in table.c:
-            row = conn.execute(select(table).where(table.c.name == key)).first()
+        if by_name and "name" in columns(table):
+            row = conn.first(f"{select} WHERE name = :key", {"key": key})
             if row is not None:
                 return row
         if _PREFIX_RE.match(key) and not _UUID_RE.match(key):
-            rows = conn.execute(select(table).where(table.c.id.like(f"{key}%")).limit(3)).all()
+            rows = conn.execute(f"{select} WHERE id LIKE :prefix LIMIT 3", {"prefix": f"{key}%"})
             if len(rows) == 1:
                 return rows[0]
             if len(rows) > 1:
@@ -238,30 +218,25 @@ class SqlStore(RegistryMethods, Store):
     def _page(
         self,
         conn: Connection,
-        query: Select[Any],
+        query: Query,
         filter_model: BaseFilter,
-        table: Table,
-        to_model: Callable[[Row[Any]], M],
+        to_model: Callable[[Record], M],
     ) -> Page[M]:
-        if filter_model.name is not None and "name" in table.c:
-            query = query.where(table.c.name == filter_model.name)
+        table = query.table
+        if filter_model.name is not None and "name" in columns(table):
+            query.equal(f"{table}.name", filter_model.name)
         if filter_model.created_after is not None:
-            query = query.where(table.c.created > filter_model.created_after)
+            query.add(f"{table}.created > {query.param(filter_model.created_after)}")
         if filter_model.created_before is not None:
-            query = query.where(table.c.created < filter_model.created_before)
-        total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            query.add(f"{table}.created < {query.param(filter_model.created_before)}")
+        total = int(conn.scalar(query.count_sql(), query.params))
         direction, _, field = filter_model.sort_by.partition(":")
         if not field:
             direction, field = "desc", direction
-        if field not in table.c:
-            raise StoreError(
-                f"Cannot sort by {field!r}; sortable fields: {', '.join(table.c.keys())}."
-            )
-        column = table.c[field]
-        query = query.order_by(column.desc() if direction == "desc" else column.asc())
+        order = f"{query.column(field)} {'DESC' if direction == 'desc' else 'ASC'}"
         size = filter_model.size
-        query = query.offset((filter_model.page - 1) * size).limit(size)
-        items = [to_model(row) for row in conn.execute(query)]
+        sql = query.sql(order, limit=size, offset=(filter_model.page - 1) * size)
+        items = [to_model(row) for row in conn.execute(sql, query.params)]
         return Page[Any](
             index=filter_model.page,
             max_size=size,
@@ -271,24 +246,27 @@ class SqlStore(RegistryMethods, Store):
         )
 
     # -- stacks -------------------------------------------------------------------------
-    def _stack_model(self, row: Row[Any]) -> StackResponse:
+    def _stack_model(self, row: Record) -> StackResponse:
         return StackResponse(
             id=row.id, created=row.created, name=row.name, components=row.components
         ).attach(self._context)
 
+    def _stack_row(self) -> Record | None:
+        with self._read() as conn:
+            return conn.first(
+                "SELECT * FROM stacks WHERE name = :name", {"name": DEFAULT_STACK_NAME}
+            )
+
     def get_default_stack(self) -> StackResponse:
         if self._default_stack is not None:
             return self._default_stack
-        with self._read() as conn:
-            row = conn.execute(
-                select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)
-            ).first()
+        row = self._stack_row()
         if row is None:
             row = self._create_default_stack()
         self._default_stack = self._stack_model(row)
         return self._default_stack
 
-    def _create_default_stack(self) -> Row[Any]:
+    def _create_default_stack(self) -> Record:
         if not self._default_artifact_path:
             raise StoreError(
                 "The store has no default stack and no artifact path to create one with."
@@ -297,74 +275,64 @@ class SqlStore(RegistryMethods, Store):
             "orchestrator": {"flavor": "local"},
             "artifact_store": {"flavor": "local", "path": self._default_artifact_path},
         }
-        try:
-            with self._write() as conn:
-                conn.execute(
-                    insert(t.stacks),
-                    {
-                        "id": _new_id(),
-                        "name": DEFAULT_STACK_NAME,
-                        "created": _now(),
-                        "components": components,
-                    },
-                )
-        except IntegrityError:
-            pass  # another process created it first
-        with self._read() as conn:
-            return conn.execute(select(t.stacks).where(t.stacks.c.name == DEFAULT_STACK_NAME)).one()
+        values = {
+            "id": _new_id(),
+            "name": DEFAULT_STACK_NAME,
+            "created": _now(),
+            "components": components,
+        }
+        with self._write() as conn:  # another process may have created it first
+            insert_ignoring_duplicates(conn, "stacks", [values])
+        row = self._stack_row()
+        if row is None:  # pragma: no cover - inserted or found just above
+            raise StoreError("The default stack could not be created.")
+        return row
 
     def get_stack(self, name_or_id: str) -> StackResponse:
         with self._read() as conn:
-            return self._stack_model(self._find(conn, t.stacks, name_or_id, "stack"))
+            return self._stack_model(self._find(conn, "stacks", name_or_id, "stack"))
 
     # -- pipelines ----------------------------------------------------------------------
-    def _pipeline_model(self, row: Row[Any], tags: list[str] | None = None) -> PipelineResponse:
+    def _pipeline_model(self, row: Record, tags: list[str] | None = None) -> PipelineResponse:
         return PipelineResponse(
             id=row.id, created=row.created, name=row.name, docstring=row.docstring, tags=tags or []
         ).attach(self._context)
 
-    def _pipeline_tags(self, conn: Connection, row: Row[Any]) -> PipelineResponse:
+    def _pipeline_tags(self, conn: Connection, row: Record) -> PipelineResponse:
         tags = tags_of(conn, TaggableResourceType.PIPELINE, [row.id])
         return self._pipeline_model(row, tags.get(row.id))
 
     def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:
-        query = select(t.pipelines).where(t.pipelines.c.name == name)
+        query, params = "SELECT * FROM pipelines WHERE name = :name", {"name": name}
         with self._read() as conn:
-            row = conn.execute(query).first()
+            row = conn.first(query, params)
         if row is None:
-            try:
-                with self._write() as conn:
-                    conn.execute(
-                        insert(t.pipelines),
-                        {"id": _new_id(), "name": name, "created": _now(), "docstring": docstring},
-                    )
-            except IntegrityError:
-                pass  # created concurrently
+            values = {"id": _new_id(), "name": name, "created": _now(), "docstring": docstring}
+            with self._write() as conn:  # created concurrently: the other one wins
+                insert_ignoring_duplicates(conn, "pipelines", [values])
             with self._read() as conn:
-                row = conn.execute(query).one()
+                row = conn.one(query, params)
         return self._pipeline_model(row)  # a new pipeline has no tags; launches skip the read
 
     def get_pipeline(self, name_or_id: str) -> PipelineResponse:
         with self._read() as conn:
-            return self._pipeline_tags(conn, self._find(conn, t.pipelines, name_or_id, "pipeline"))
+            return self._pipeline_tags(conn, self._find(conn, "pipelines", name_or_id, "pipeline"))
 
     def list_pipelines(self, filter_model: PipelineFilter) -> Page[PipelineResponse]:
         query = filtered_by_tag(
-            select(t.pipelines), filter_model, t.pipelines.c.id, TaggableResourceType.PIPELINE
+            Query(select_all("pipelines"), "pipelines"),
+            filter_model,
+            "pipelines.id",
+            TaggableResourceType.PIPELINE,
         )
         with self._read() as conn:
-            page = self._page(conn, query, filter_model, t.pipelines, lambda row: row)
+            page = self._page(conn, query, filter_model, lambda row: row)
             tags = tags_of(conn, TaggableResourceType.PIPELINE, [row.id for row in page.items])
         items = [self._pipeline_model(row, tags.get(row.id)) for row in page.items]
         return cast("Page[PipelineResponse]", page.model_copy(update={"items": items}))
 
     # -- snapshots ----------------------------------------------------------------------
-    def _snapshot_query(self) -> Select[Any]:
-        return select(t.snapshots, t.pipelines.c.name.label("pipeline_name")).join(
-            t.pipelines, t.pipelines.c.id == t.snapshots.c.pipeline_id
-        )
-
-    def _snapshot_model(self, row: Row[Any]) -> SnapshotResponse:
+    def _snapshot_model(self, row: Record) -> SnapshotResponse:
         return SnapshotResponse(
             id=row.id,
             created=row.created,
@@ -379,20 +347,21 @@ class SqlStore(RegistryMethods, Store):
             extra=row.extra,
         ).attach(self._context)
 
+    @staticmethod
+    def _unnamed_snapshot(request: SnapshotRequest, select: str) -> tuple[str, dict[str, Any]]:
+        """The query of the unnamed snapshot of the same spec, pipeline and stack."""
+        return (
+            f"{select} WHERE snapshots.pipeline_id = :pipeline AND snapshots.spec_hash = :hash "
+            "AND snapshots.name IS NULL AND snapshots.stack_id = :stack LIMIT 1",
+            {"pipeline": request.pipeline_id, "hash": request.spec_hash, "stack": request.stack_id},
+        )
+
     def create_snapshot(
         self, request: SnapshotRequest, *, replace: bool = False
     ) -> SnapshotResponse:
         if request.name is None:
-            query = self._snapshot_query().where(
-                and_(
-                    t.snapshots.c.pipeline_id == request.pipeline_id,
-                    t.snapshots.c.spec_hash == request.spec_hash,
-                    t.snapshots.c.name.is_(None),
-                    t.snapshots.c.stack_id == request.stack_id,
-                )
-            )
             with self._read() as conn:
-                row = conn.execute(query.limit(1)).first()
+                row = conn.first(*self._unnamed_snapshot(request, _SNAPSHOT_SELECT))
             if row is not None:
                 return self._snapshot_model(row)
         values = request.model_dump(mode="json")
@@ -400,9 +369,9 @@ class SqlStore(RegistryMethods, Store):
         with self._write() as conn:
             taken = None
             if request.name is not None:
-                taken = conn.execute(
-                    select(t.snapshots.c.id).where(t.snapshots.c.name == request.name)
-                ).first()
+                taken = conn.first(
+                    "SELECT id FROM snapshots WHERE name = :name", {"name": request.name}
+                )
             if taken is not None:
                 if not replace:
                     raise EntityExistsError(
@@ -410,71 +379,53 @@ class SqlStore(RegistryMethods, Store):
                         "choose another name, or replace it explicitly (replace=True, "
                         "--replace)."
                     )
-                conn.execute(
-                    update(t.snapshots)
-                    .where(t.snapshots.c.id == taken.id)
-                    .values(name=None, runnable=False)
+                conn.run(
+                    update_sql("snapshots", ("name", "runnable")),
+                    {"_id": taken.id, "name": None, "runnable": False},
                 )
-            conn.execute(insert(t.snapshots), values)
+            conn.run(insert_sql("snapshots", tuple(values)), values)
         return self.get_snapshot(request.id)
 
     def ensure_snapshot(self, request: SnapshotRequest) -> str:
         if request.name is not None:
             raise StoreError("ensure_snapshot is for unnamed snapshots; use create_snapshot.")
-        c = t.snapshots.c
-        query = (
-            select(c.id)
-            .where(
-                c.pipeline_id == request.pipeline_id,
-                c.spec_hash == request.spec_hash,
-                c.name.is_(None),
-                c.stack_id == request.stack_id,
-            )
-            .limit(1)
-        )
         with self._read() as conn:
-            found = conn.execute(query).scalar()
+            found = conn.scalar(*self._unnamed_snapshot(request, "SELECT id FROM snapshots"))
         if found is not None:
             return str(found)
         values = request.model_dump(mode="json")
         values["created"] = _now()
         with self._write() as conn:
-            conn.execute(insert(t.snapshots), values)
+            conn.run(insert_sql("snapshots", tuple(values)), values)
         return request.id
 
     def delete_snapshot(self, name_or_id: str) -> None:
         with self._read() as conn:
-            row = self._find(conn, t.snapshots, name_or_id, "snapshot")
+            row = self._find(conn, "snapshots", name_or_id, "snapshot")
         with self._write() as conn:
-            conn.execute(
-                update(t.pipeline_runs)
-                .where(t.pipeline_runs.c.snapshot_id == row.id)
-                .values(snapshot_id=None)
+            conn.run(
+                "UPDATE pipeline_runs SET snapshot_id = NULL WHERE snapshot_id = :_id",
+                {"_id": row.id},
             )
-            conn.execute(t.snapshots.delete().where(t.snapshots.c.id == row.id))
+            conn.run("DELETE FROM snapshots WHERE id = :_id", {"_id": row.id})
 
     def get_snapshot(self, name_or_id: str) -> SnapshotResponse:
         with self._read() as conn:
-            row = self._find(conn, t.snapshots, name_or_id, "snapshot")
-            full = conn.execute(self._snapshot_query().where(t.snapshots.c.id == row.id)).one()
+            row = self._find(conn, "snapshots", name_or_id, "snapshot")
+            full = conn.one(f"{_SNAPSHOT_SELECT} WHERE snapshots.id = :_id", {"_id": row.id})
             return self._snapshot_model(full)
 
     def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
-        query = self._snapshot_query()
+        query = Query(_SNAPSHOT_SELECT, "snapshots")
         if filter_model.pipeline_id:
-            query = query.where(t.snapshots.c.pipeline_id == filter_model.pipeline_id)
+            query.equal("snapshots.pipeline_id", filter_model.pipeline_id)
         if filter_model.named_only:
-            query = query.where(t.snapshots.c.name.is_not(None))
+            query.add("snapshots.name IS NOT NULL")
         with self._read() as conn:
-            return self._page(conn, query, filter_model, t.snapshots, self._snapshot_model)
+            return self._page(conn, query, filter_model, self._snapshot_model)
 
     # -- runs ---------------------------------------------------------------------------
-    def _run_query(self) -> Select[Any]:
-        return select(t.pipeline_runs, t.pipelines.c.name.label("pipeline_name")).outerjoin(
-            t.pipelines, t.pipelines.c.id == t.pipeline_runs.c.pipeline_id
-        )
-
-    def _run_model(self, row: Row[Any]) -> PipelineRunResponse:
+    def _run_model(self, row: Record) -> PipelineRunResponse:
         return PipelineRunResponse(
             id=row.id,
             created=row.created,
@@ -505,15 +456,15 @@ class SqlStore(RegistryMethods, Store):
         values.update(created=_now(), outputs={}, tags=clean_tags(request.tags))
         try:
             with self._write() as conn:
-                conn.execute(insert(t.pipeline_runs), values)
+                conn.run(insert_sql("pipeline_runs", tuple(values)), values)
                 attach_tags(
                     conn, TaggableResourceType.PIPELINE_RUN, [request.id], values["tags"], _now()
                 )
-        except IntegrityError as exc:
+        except StoreConflictError as exc:
             with self._read() as conn:
-                taken = conn.execute(
-                    select(t.pipeline_runs.c.id).where(t.pipeline_runs.c.name == request.name)
-                ).first()
+                taken = conn.first(
+                    "SELECT id FROM pipeline_runs WHERE name = :name", {"name": request.name}
+                )
             if taken is not None:
                 raise EntityExistsError(
                     f"A pipeline run named {request.name!r} already exists (id {taken.id}); "
@@ -529,43 +480,49 @@ class SqlStore(RegistryMethods, Store):
             values["hook_errors"] = [e.model_dump() for e in update_model.hook_errors]
         if values:
             with self._write() as conn:
-                result = conn.execute(
-                    update(t.pipeline_runs).where(t.pipeline_runs.c.id == run_id), values
+                changed = conn.run(
+                    update_sql("pipeline_runs", tuple(values)), {**values, "_id": run_id}
                 )
-                if result.rowcount == 0:
+                if changed == 0:
                     raise EntityNotFoundError(f"No pipeline run has the id {run_id!r}.")
         return self.get_run(run_id)
 
     def get_run(self, name_or_id: str) -> PipelineRunResponse:
         with self._read() as conn:
-            row = self._find(conn, t.pipeline_runs, name_or_id, "pipeline run")
-            full = conn.execute(self._run_query().where(t.pipeline_runs.c.id == row.id)).one()
+            if _UUID_RE.match(str(name_or_id)):  # the common case: one query
+                full = conn.first(
+                    f"{_RUN_SELECT} WHERE pipeline_runs.id = :_id", {"_id": name_or_id}
+                )
+                if full is not None:
+                    return self._run_model(full)
+            row = self._find(conn, "pipeline_runs", name_or_id, "pipeline run")
+            full = conn.one(f"{_RUN_SELECT} WHERE pipeline_runs.id = :_id", {"_id": row.id})
             return self._run_model(full)
 
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
-        query = self._run_query()
-        c = t.pipeline_runs.c
+        query = Query(_RUN_SELECT, "pipeline_runs")
         if filter_model.pipeline_id:
-            query = query.where(c.pipeline_id == filter_model.pipeline_id)
+            query.equal("pipeline_runs.pipeline_id", filter_model.pipeline_id)
         if filter_model.pipeline_name:
-            query = query.where(t.pipelines.c.name == filter_model.pipeline_name)
+            query.equal("pipelines.name", filter_model.pipeline_name)
         if filter_model.snapshot_id:
-            query = query.where(c.snapshot_id == filter_model.snapshot_id)
+            query.equal("pipeline_runs.snapshot_id", filter_model.snapshot_id)
         if filter_model.triggered_by_step_run_id:
-            query = query.where(c.triggered_by_step_run_id == filter_model.triggered_by_step_run_id)
-        if filter_model.status:
-            query = query.where(c.status == filter_model.status.value)
-        if not filter_model.include_unlisted:
-            query = query.where(c.unlisted.is_(False))
-        query = filtered_by_tag(query, filter_model, c.id, TaggableResourceType.PIPELINE_RUN)
-        if filter_model.model_version_id:
-            links = t.model_version_runs.c
-            linked = select(links.pipeline_run_id).where(
-                links.model_version_id == filter_model.model_version_id
+            query.equal(
+                "pipeline_runs.triggered_by_step_run_id", filter_model.triggered_by_step_run_id
             )
-            query = query.where(c.id.in_(linked.scalar_subquery()))
+        if filter_model.status:
+            query.equal("pipeline_runs.status", filter_model.status.value)
+        if not filter_model.include_unlisted:
+            query.equal("pipeline_runs.unlisted", False)
+        filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
+        if filter_model.model_version_id:
+            query.add(
+                "pipeline_runs.id IN (SELECT pipeline_run_id FROM model_version_runs "
+                f"WHERE model_version_id = {query.param(filter_model.model_version_id)})"
+            )
         with self._read() as conn:
-            return self._page(conn, query, filter_model, t.pipeline_runs, self._run_model)
+            return self._page(conn, query, filter_model, self._run_model)
 
     # -- step runs ----------------------------------------------------------------------
     def create_step_run(self, request: StepRunRequest) -> str:
@@ -578,7 +535,7 @@ class SqlStore(RegistryMethods, Store):
         try:
             with self._write() as conn:
                 self._insert_step_runs(conn, requests)
-        except IntegrityError as exc:
+        except StoreConflictError as exc:
             names = ", ".join(repr(r.name) for r in requests)
             raise EntityExistsError(
                 f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
@@ -597,7 +554,8 @@ class SqlStore(RegistryMethods, Store):
         links_in: list[dict[str, Any]] = []
         links_out: list[dict[str, Any]] = []
         for request in requests:
-            values = request.model_dump(exclude={"inputs", "outputs"})
+            values = dict.fromkeys(_STEP_RUN_COLUMNS)
+            values.update(request.model_dump(exclude={"inputs", "outputs"}))
             values.update(created=request.start_time or now, attempts=0)
             if request.error is not None:
                 values["error"] = request.error.model_dump()
@@ -615,27 +573,24 @@ class SqlStore(RegistryMethods, Store):
                     for name, ids in source.items()
                     for i, av in enumerate(ids)
                 )
-        keys = set().union(*rows)
-        for row in rows:  # one executemany needs the same columns in every row
-            for key in keys - row.keys():
-                row[key] = None
-        conn.execute(_INSERT_STEP_RUN, rows)
-        if links_in:
-            conn.execute(_INSERT_STEP_INPUT, links_in)
-        if links_out:
-            conn.execute(_INSERT_STEP_OUTPUT, links_out)
+        conn.run_many(_INSERT_STEP_RUN, rows)
+        conn.run_many(_INSERT_STEP_INPUT, links_in)
+        conn.run_many(_INSERT_STEP_OUTPUT, links_out)
         for request in requests:
             if request.model_version_id is not None and request.outputs:
                 # A cache hit's outputs belong to this run's model version too.
                 ids = [av for versions in request.outputs.values() for av in versions]
                 link_model_version(conn, request.model_version_id, (), ids, now)
 
+    @staticmethod
+    def _update_step_run(conn: Connection, step_run_id: str, values: dict[str, Any]) -> None:
+        if values:
+            conn.run(update_sql("step_runs", tuple(values)), {**values, "_id": step_run_id})
+
     def update_step_run(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         values = _step_update_values(update_model)
         with self._write() as conn:
-            if values:
-                values["_step_run_id"] = step_run_id
-                conn.execute(_UPDATE_STEP_RUN, values)
+            self._update_step_run(conn, step_run_id, values)
             if update_model.run_metadata:
                 merge_metadata(
                     conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
@@ -658,23 +613,23 @@ class SqlStore(RegistryMethods, Store):
             if create:
                 final = {step_run_id: values} if own_row_pending else None
                 self._insert_step_runs(conn, create, final)
+            links: list[dict[str, Any]] = []
             for output_name, requests in outputs.items():
                 ids = created_ids.setdefault(output_name, [])
                 for position, req in enumerate(requests):
                     self._insert_version(conn, req, step_run_id, new_artifacts, now)
-                    conn.execute(
-                        _INSERT_STEP_OUTPUT,
+                    links.append(
                         {
                             "step_run_id": step_run_id,
                             "name": output_name,
                             "position": position,
                             "artifact_version_id": req.id,
-                        },
+                        }
                     )
                     ids.append(req.id)
+            conn.run_many(_INSERT_STEP_OUTPUT, links)
             if not own_row_pending:
-                values["_step_run_id"] = step_run_id
-                conn.execute(_UPDATE_STEP_RUN, values)
+                self._update_step_run(conn, step_run_id, values)
             if update_model.run_metadata:
                 merge_metadata(
                     conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
@@ -690,7 +645,7 @@ class SqlStore(RegistryMethods, Store):
         try:
             with self._write() as conn:
                 self._insert_version(conn, request, None, new_artifacts, _now())
-        except IntegrityError as exc:
+        except StoreConflictError as exc:
             raise EntityExistsError(
                 f"Artifact {request.artifact_name!r} already has a version {request.version!r}; "
                 "versions are immutable, pick a new version name."
@@ -710,7 +665,7 @@ class SqlStore(RegistryMethods, Store):
         version, number = self._next_version(conn, artifact_id, req.version)
         metadata, metadata_types = encode_metadata(req.metadata)
         tags = clean_tags(req.tags) if req.tags else []
-        conn.execute(
+        conn.run(
             _INSERT_ARTIFACT_VERSION,
             {
                 "id": req.id,
@@ -746,42 +701,29 @@ class SqlStore(RegistryMethods, Store):
         known = self._artifact_ids.get(name) or new_artifacts.get(name)
         if known is not None:
             return known
-        row = conn.execute(_SELECT_ARTIFACT_ID, {"_name": name}).first()
-        if row is not None:
-            new_artifacts[name] = row.id
-            return str(row.id)
+        found = conn.scalar(_SELECT_ARTIFACT_ID, {"name": name})
+        if found is not None:
+            new_artifacts[name] = str(found)
+            return str(found)
+        artifact_id = _new_id()
+        values = {
+            "id": artifact_id,
+            "name": name,
+            "has_custom_name": req.has_custom_name,
+            "version_count": 0,
+            "created": now,
+        }
         if self._sqlite:  # BEGIN IMMEDIATE already serialises writers
-            artifact_id = _new_id()
-            conn.execute(
-                _INSERT_ARTIFACT,
-                {
-                    "id": artifact_id,
-                    "name": name,
-                    "has_custom_name": req.has_custom_name,
-                    "version_count": 0,
-                    "created": now,
-                },
-            )
+            conn.run(_INSERT_ARTIFACT, values)
         else:  # concurrent transactions may create the same artifact: first one wins
-            insert_ignoring_duplicates(
-                conn,
-                t.artifacts,
-                [
-                    {
-                        "id": _new_id(),
-                        "name": name,
-                        "has_custom_name": req.has_custom_name,
-                        "version_count": 0,
-                        "created": now,
-                    }
-                ],
-            )
-            artifact_id = str(conn.execute(_SELECT_ARTIFACT_ID, {"_name": name}).scalar_one())
+            conn.run(_INSERT_ARTIFACT_IF_NEW, values)
+            artifact_id = str(conn.scalar(_SELECT_ARTIFACT_ID, {"name": name}))
         new_artifacts[name] = artifact_id
         return artifact_id
 
+    @staticmethod
     def _next_version(
-        self, conn: Connection, artifact_id: str, explicit: str | None
+        conn: Connection, artifact_id: str, explicit: str | None
     ) -> tuple[str, int | None]:
         if explicit is not None:
             if explicit.isdigit():
@@ -790,26 +732,30 @@ class SqlStore(RegistryMethods, Store):
                     "automatically, use a name such as 'v1'."
                 )
             return explicit, None
-        number = conn.execute(_NEXT_VERSION, {"_artifact_id": artifact_id}).scalar_one()
+        number = conn.scalar(_NEXT_VERSION, {"_id": artifact_id})
+        if number is None:
+            raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
         return str(number), int(number)
 
     def _step_links(
-        self, conn: Connection, table: Table, step_ids: Sequence[str]
+        self, conn: Connection, table: str, step_ids: Sequence[str]
     ) -> dict[str, dict[str, ArtifactVersionList]]:
         if not step_ids:
             return {}
+        params: dict[str, Any] = {}
+        sql = _LINK_QUERIES[table].format(ids=in_list("s", list(step_ids), params))
         links: dict[str, dict[str, ArtifactVersionList]] = {}
-        for row in conn.execute(_LINK_QUERIES[table.name], {"ids": list(step_ids)}):
+        for row in conn.execute(sql, params):
             per_step = links.setdefault(row.step_run_id, {})
             per_step.setdefault(row.name, ArtifactVersionList()).append(self._version_model(row))
         return links
 
     def _step_models(
-        self, conn: Connection, rows: Sequence[Row[Any]], *, with_inputs: bool = True
+        self, conn: Connection, rows: Sequence[Record], *, with_inputs: bool = True
     ) -> list[StepRunResponse]:
         ids = [row.id for row in rows]
-        inputs = self._step_links(conn, t.step_run_inputs, ids) if with_inputs else {}
-        outputs = self._step_links(conn, t.step_run_outputs, ids)
+        inputs = self._step_links(conn, "step_run_inputs", ids) if with_inputs else {}
+        outputs = self._step_links(conn, "step_run_outputs", ids)
         result = []
         for row in rows:
             result.append(
@@ -846,28 +792,27 @@ class SqlStore(RegistryMethods, Store):
 
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
         with self._read() as conn:
-            row = self._find(conn, t.step_runs, step_run_id, "step run", by_name=False)
+            row = self._find(conn, "step_runs", step_run_id, "step run", by_name=False)
             return self._step_models(conn, [row])[0]
 
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         with self._read() as conn:
             rows = conn.execute(
-                select(t.step_runs)
-                .where(t.step_runs.c.pipeline_run_id == pipeline_run_id)
-                .order_by(t.step_runs.c.created, t.step_runs.c.id)
-            ).all()
+                "SELECT * FROM step_runs WHERE pipeline_run_id = :run ORDER BY created, id",
+                {"run": pipeline_run_id},
+            )
             return {model.name: model for model in self._step_models(conn, rows)}
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
         params = {
-            "_key": cache_key,
-            "_after": created_after or _EPOCH,
-            "_status": ExecutionStatus.COMPLETED.value,
+            "key": cache_key,
+            "after": created_after or _EPOCH,
+            "status": ExecutionStatus.COMPLETED.value,
         }
         with self._read() as conn:
-            rows = conn.execute(_CACHE_HIT, params).all()
+            rows = conn.execute(_CACHE_HIT, params)
         if not rows:
             return None
         outputs: dict[str, list[CachedOutput]] = {}
@@ -889,23 +834,21 @@ class SqlStore(RegistryMethods, Store):
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
         # Outputs only: a cache hit needs what the step produced, not what it read.
+        params = {
+            "key": cache_key,
+            "after": created_after or _EPOCH,
+            "status": ExecutionStatus.COMPLETED.value,
+        }
         with self._read() as conn:
-            row = conn.execute(
-                _CACHED_STEP_RUN,
-                {
-                    "_key": cache_key,
-                    "_after": created_after or _EPOCH,
-                    "_status": ExecutionStatus.COMPLETED.value,
-                },
-            ).first()
+            row = conn.first(_CACHED_STEP_RUN, params)
             if row is None:
                 return None
             return self._step_models(conn, [row], with_inputs=False)[0]
 
     # -- secrets ------------------------------------------------------------------------
-    def _secret_model(self, row: Row[Any], values: dict[str, str] | None) -> SecretResponse:
+    def _secret_model(self, row: Record, values: dict[str, str] | None) -> SecretResponse:
         return SecretResponse(
-            id=row.id, created=row.created, name=row.name, keys=row.keys, values=values
+            id=row.id, created=row.created, name=row.name, keys=row["keys"], values=values
         ).attach(self._context)
 
     def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:
@@ -921,8 +864,8 @@ class SqlStore(RegistryMethods, Store):
         }
         try:
             with self._write() as conn:
-                conn.execute(insert(t.secrets), row)
-        except IntegrityError as exc:
+                conn.run(insert_sql("secrets", tuple(row)), row)
+        except StoreConflictError as exc:
             raise EntityExistsError(
                 f"A secret named {name!r} already exists; update it or delete it first."
             ) from exc
@@ -930,13 +873,13 @@ class SqlStore(RegistryMethods, Store):
 
     def get_secret(self, name_or_id: str, *, with_values: bool = False) -> SecretResponse:
         with self._read() as conn:
-            row = self._find(conn, t.secrets, name_or_id, "secret")
+            row = self._find(conn, "secrets", name_or_id, "secret")
         values = self._cipher.decrypt(row.ciphertext, row.name) if with_values else None
         return self._secret_model(row, values)
 
     def list_secrets(self) -> list[SecretResponse]:
         with self._read() as conn:
-            rows = conn.execute(select(t.secrets).order_by(t.secrets.c.name)).all()
+            rows = conn.execute("SELECT * FROM secrets ORDER BY name")
         return [self._secret_model(row, None) for row in rows]
 
     def update_secret(
@@ -946,9 +889,10 @@ class SqlStore(RegistryMethods, Store):
         merged = dict(values) if replace else {**current.secret_values, **values}
         _check_secret_values(current.name, merged)
         with self._write() as conn:
-            conn.execute(
-                update(t.secrets).where(t.secrets.c.id == current.id),
+            conn.run(
+                update_sql("secrets", ("keys", "ciphertext", "updated")),
                 {
+                    "_id": current.id,
                     "keys": sorted(merged),
                     "ciphertext": self._cipher.encrypt(merged),
                     "updated": _now(),
@@ -958,16 +902,12 @@ class SqlStore(RegistryMethods, Store):
 
     def delete_secret(self, name_or_id: str) -> None:
         with self._read() as conn:
-            row = self._find(conn, t.secrets, name_or_id, "secret")
+            row = self._find(conn, "secrets", name_or_id, "secret")
         with self._write() as conn:
-            conn.execute(t.secrets.delete().where(t.secrets.c.id == row.id))
+            conn.run("DELETE FROM secrets WHERE id = :_id", {"_id": row.id})
 
     # -- artifacts ----------------------------------------------------------------------
-    @staticmethod
-    def _version_columns() -> list[Any]:
-        return [*t.artifact_versions.c, t.artifacts.c.name.label("artifact_name")]
-
-    def _version_model(self, row: Row[Any]) -> ArtifactVersionResponse:
+    def _version_model(self, row: Record) -> ArtifactVersionResponse:
         return ArtifactVersionResponse(
             id=row.id,
             created=row.created,
@@ -988,7 +928,7 @@ class SqlStore(RegistryMethods, Store):
             tags=row.tags,
         ).attach(self._context)
 
-    def _artifact_model(self, row: Row[Any], tags: list[str] | None = None) -> ArtifactResponse:
+    def _artifact_model(self, row: Record, tags: list[str] | None = None) -> ArtifactResponse:
         return ArtifactResponse(
             id=row.id,
             created=row.created,
@@ -1000,33 +940,35 @@ class SqlStore(RegistryMethods, Store):
 
     def get_artifact(self, name_or_id: str) -> ArtifactResponse:
         with self._read() as conn:
-            row = self._find(conn, t.artifacts, name_or_id, "artifact")
+            row = self._find(conn, "artifacts", name_or_id, "artifact")
             tags = tags_of(conn, TaggableResourceType.ARTIFACT, [row.id])
         return self._artifact_model(row, tags.get(row.id))
 
     def get_artifact_version(
         self, name_or_id: str, version: str | int | None = None
     ) -> ArtifactVersionResponse:
-        versions = t.artifact_versions
-        base = select(*self._version_columns()).join(
-            t.artifacts, t.artifacts.c.id == versions.c.artifact_id
-        )
         with self._read() as conn:
             if version is None:
                 try:
-                    row = self._find(conn, versions, name_or_id, "artifact version", by_name=False)
+                    row = self._find(
+                        conn, "artifact_versions", name_or_id, "artifact version", by_name=False
+                    )
                     return self._version_model(
-                        conn.execute(base.where(versions.c.id == row.id)).one()
+                        conn.one(
+                            f"{_VERSION_SELECT} WHERE artifact_versions.id = :_id", {"_id": row.id}
+                        )
                     )
                 except EntityNotFoundError:
                     pass
-            artifact = self._find(conn, t.artifacts, name_or_id, "artifact")
-            query = base.where(versions.c.artifact_id == artifact.id)
+            artifact = self._find(conn, "artifacts", name_or_id, "artifact")
+            query = Query(_VERSION_SELECT, "artifact_versions")
+            query.equal("artifact_versions.artifact_id", artifact.id)
+            order = ""
             if version is None:
-                query = query.order_by(versions.c.created.desc(), versions.c.version_number.desc())
+                order = "artifact_versions.created DESC, artifact_versions.version_number DESC"
             else:
-                query = query.where(versions.c.version == str(version))
-            found = conn.execute(query.limit(1)).first()
+                query.equal("artifact_versions.version", str(version))
+            found = conn.first(query.sql(order, limit=1), query.params)
             if found is None:
                 raise EntityNotFoundError(
                     f"Artifact {artifact.name!r} has no version {version!r}."
@@ -1038,48 +980,43 @@ class SqlStore(RegistryMethods, Store):
     def list_artifact_versions(
         self, filter_model: ArtifactVersionFilter
     ) -> Page[ArtifactVersionResponse]:
-        versions = t.artifact_versions
-        query = select(*self._version_columns()).join(
-            t.artifacts, t.artifacts.c.id == versions.c.artifact_id
-        )
+        query = Query(_VERSION_SELECT, "artifact_versions")
         if filter_model.artifact_id:
-            query = query.where(versions.c.artifact_id == filter_model.artifact_id)
+            query.equal("artifact_versions.artifact_id", filter_model.artifact_id)
         if filter_model.artifact_name:
-            query = query.where(t.artifacts.c.name == filter_model.artifact_name)
+            query.equal("artifacts.name", filter_model.artifact_name)
         if filter_model.producer_step_run_id:
-            query = query.where(
-                versions.c.producer_step_run_id == filter_model.producer_step_run_id
-            )
+            query.equal("artifact_versions.producer_step_run_id", filter_model.producer_step_run_id)
         if filter_model.data_type:
-            query = query.where(
-                or_(
-                    versions.c.data_type == filter_model.data_type,
-                    versions.c.data_type.like(f"%.{filter_model.data_type}"),
-                )
+            query.add(
+                f"artifact_versions.data_type = {query.param(filter_model.data_type)} "
+                f"OR artifact_versions.data_type LIKE {query.param('%.' + filter_model.data_type)}"
             )
         if filter_model.tag:
             # A version carries the tags given to it and the tags of its artifact.
-            query = query.where(
-                or_(
-                    tagged_with(
-                        versions.c.id, TaggableResourceType.ARTIFACT_VERSION, filter_model.tag
-                    ),
-                    tagged_with(
-                        versions.c.artifact_id, TaggableResourceType.ARTIFACT, filter_model.tag
-                    ),
-                )
+            own = tagged_with(
+                query,
+                "artifact_versions.id",
+                TaggableResourceType.ARTIFACT_VERSION,
+                filter_model.tag,
             )
+            inherited = tagged_with(
+                query,
+                "artifact_versions.artifact_id",
+                TaggableResourceType.ARTIFACT,
+                filter_model.tag,
+            )
+            query.add(f"{own} OR {inherited}")
         if filter_model.model_version_id:
-            links = t.model_version_artifacts.c
-            linked = select(links.artifact_version_id).where(
-                links.model_version_id == filter_model.model_version_id
+            query.add(
+                "artifact_versions.id IN (SELECT artifact_version_id FROM model_version_artifacts "
+                f"WHERE model_version_id = {query.param(filter_model.model_version_id)})"
             )
-            query = query.where(versions.c.id.in_(linked.scalar_subquery()))
         named = filter_model.model_copy(update={"name": None})
         if filter_model.name:
-            query = query.where(t.artifacts.c.name == filter_model.name)
+            query.equal("artifacts.name", filter_model.name)
         with self._read() as conn:
-            return self._page(conn, query, named, versions, self._version_model)
+            return self._page(conn, query, named, self._version_model)
 
 
 def _check_secret_values(name: str, values: dict[str, str]) -> None:

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, func, select
-
 from headrace.enums import TaggableResourceType
 from headrace.models.tag import clean_tags
-from headrace.store.sql import schema as t
+from headrace.store.sql.database import Connection, in_list
+from headrace.store.sql.query import Query, insert_sql
 
 __all__ = [
     "attach_tags",
@@ -28,7 +27,7 @@ __all__ = [
 ]
 
 
-def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def insert_ignoring_duplicates(conn: Connection, table: str, rows: list[dict[str, Any]]) -> None:
     """Insert rows, skipping those whose primary or unique key exists already.
 
     Two runs may link the same artifact or tag at once; the loser must not fail its
@@ -36,29 +35,22 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, rows: list[dict[s
     """
     if not rows:
         return
-    # Imported here: the dialect modules cost tens of milliseconds at start-up.
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+    conn.run_many(insert_sql(table, tuple(rows[0]), ignore_duplicates=True), rows)
 
 
 def _tag_ids(conn: Connection, names: Sequence[str], now: datetime) -> dict[str, str]:
     """Ids of the named tags, creating the missing ones."""
-    query = select(t.tags.c.name, t.tags.c.id).where(t.tags.c.name.in_(names))
-    found: dict[str, str] = {row.name: row.id for row in conn.execute(query)}
+    params: dict[str, Any] = {}
+    query = f"SELECT name, id FROM tags WHERE name IN {in_list('n', names, params)}"
+    found: dict[str, str] = {row.name: row.id for row in conn.execute(query, params)}
     missing = [n for n in names if n not in found]
     if missing:
         insert_ignoring_duplicates(
             conn,
-            t.tags,
+            "tags",
             [{"id": str(uuid.uuid4()), "name": n, "created": now} for n in missing],
         )
-        found = {row.name: row.id for row in conn.execute(query)}
+        found = {row.name: row.id for row in conn.execute(query, params)}
     return found
 
 
@@ -83,7 +75,7 @@ def attach_tags(
         for resource_id in resource_ids
         for name in names
     ]
-    insert_ignoring_duplicates(conn, t.tag_resources, rows)
+    insert_ignoring_duplicates(conn, "tag_resources", rows)
 
 
 def detach_tags(
@@ -95,13 +87,11 @@ def detach_tags(
     """Remove the links of the named tags from one resource (the tags themselves stay)."""
     if not names:
         return
-    tag_ids = select(t.tags.c.id).where(t.tags.c.name.in_(names))
-    conn.execute(
-        delete(t.tag_resources).where(
-            t.tag_resources.c.resource_type == resource_type.value,
-            t.tag_resources.c.resource_id == resource_id,
-            t.tag_resources.c.tag_id.in_(tag_ids.scalar_subquery()),
-        )
+    params: dict[str, Any] = {"type": resource_type.value, "resource": resource_id}
+    conn.run(
+        "DELETE FROM tag_resources WHERE resource_type = :type AND resource_id = :resource "
+        f"AND tag_id IN (SELECT id FROM tags WHERE name IN {in_list('n', names, params)})",
+        params,
     )
 
 
@@ -111,40 +101,36 @@ def tags_of(
     """Tag names of each resource, in the order they were attached."""
     if not resource_ids:
         return {}
-    links = t.tag_resources
-    query = (
-        select(links.c.resource_id, t.tags.c.name)
-        .join(t.tags, t.tags.c.id == links.c.tag_id)
-        .where(links.c.resource_type == resource_type.value)
-        .where(links.c.resource_id.in_(list(resource_ids)))
-        .order_by(links.c.created, t.tags.c.name)
+    params: dict[str, Any] = {"type": resource_type.value}
+    rows = conn.execute(
+        "SELECT tag_resources.resource_id, tags.name FROM tag_resources "
+        "JOIN tags ON tags.id = tag_resources.tag_id "
+        "WHERE tag_resources.resource_type = :type "
+        f"AND tag_resources.resource_id IN {in_list('r', list(resource_ids), params)} "
+        "ORDER BY tag_resources.created, tags.name",
+        params,
     )
     result: dict[str, list[str]] = {}
-    for row in conn.execute(query):
+    for row in rows:
         result.setdefault(row.resource_id, []).append(row.name)
     return result
 
 
-def tagged_with(
-    id_column: Any, resource_type: TaggableResourceType, tag: str
-) -> ColumnElement[bool]:
+def tagged_with(query: Query, id_column: str, resource_type: TaggableResourceType, tag: str) -> str:
     """A WHERE clause: ``id_column`` names a resource of that type carrying ``tag``."""
-    links = t.tag_resources
-    tagged = (
-        select(links.c.resource_id)
-        .join(t.tags, t.tags.c.id == links.c.tag_id)
-        .where(t.tags.c.name == tag, links.c.resource_type == resource_type.value)
+    return (
+        f"{id_column} IN (SELECT tag_resources.resource_id FROM tag_resources "
+        "JOIN tags ON tags.id = tag_resources.tag_id "
+        f"WHERE tags.name = {query.param(tag)} "
+        f"AND tag_resources.resource_type = {query.param(resource_type.value)})"
     )
-    return id_column.in_(tagged.scalar_subquery())
 
 
 def tag_counts(conn: Connection) -> list[tuple[str, str, datetime, int]]:
     """Every tag with its id, creation time and number of links, by name."""
-    count = func.count(t.tag_resources.c.resource_id)
-    query = (
-        select(t.tags.c.id, t.tags.c.name, t.tags.c.created, count.label("links"))
-        .outerjoin(t.tag_resources, t.tag_resources.c.tag_id == t.tags.c.id)
-        .group_by(t.tags.c.id, t.tags.c.name, t.tags.c.created)
-        .order_by(t.tags.c.name)
+    rows = conn.execute(
+        "SELECT tags.id, tags.name, tags.created, count(tag_resources.resource_id) AS links "
+        "FROM tags LEFT OUTER JOIN tag_resources ON tag_resources.tag_id = tags.id "
+        "GROUP BY tags.id, tags.name, tags.created ORDER BY tags.name"
     )
-    return [(row.id, row.name, row.created, int(row.links)) for row in conn.execute(query)]
+    return [(row.id, row.name, row.created, int(row.links)) for row in rows]

@@ -1,0 +1,472 @@
+"""Connections to the store's database: SQLite through the standard library, PostgreSQL
+through psycopg, one small interface for both.
+
+Why not SQLAlchemy here: importing it costs about a third of a second, more than the
+rest of a 10-step ``python run.py`` together, and the store's statements are few and
+fixed. ``SqlStore`` writes portable SQL with ``:name`` parameters; this module turns it
+into each driver's dialect, encodes parameters (JSON, timestamps, enums) the way the
+tables were defined in ``schema.py`` (which Alembic still uses for migrations), and
+decodes rows back. Timestamps are stored as naive UTC, as SQLAlchemy's ``DateTime``
+stored them, so databases written by earlier versions read the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from headrace.exceptions import StoreConflictError, StoreError
+from headrace.store.sql.columns import BOOLEAN_COLUMNS, DATETIME_COLUMNS, JSON_COLUMNS
+from headrace.utils.env import ENV_SQLITE_SYNCHRONOUS
+
+SQLITE_BUSY_TIMEOUT_S = 60.0
+_IDLE_CONNECTIONS = 8  # kept open per database for the next statement
+_SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+class Record:
+    """A result row: its columns as attributes (``row.id``) and items (``row["id"]``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __repr__(self) -> str:
+        return f"Record({self._values!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row's columns and values (a copy)."""
+        return dict(self._values)
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether the URL names a SQLite database."""
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a ``sqlite:///path`` URL (``None`` for an in-memory database)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    return os.path.expanduser(path) if path and path != ":memory:" else None
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class Connection:
+    """One driver connection inside one transaction (or autocommitted reads)."""
+
+    def __init__(self, database: Database, raw: Any) -> None:
+        self._database = database
+        self.raw = raw
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._database.dialect
+
+    @property
+    def for_update(self) -> str:
+        """What to append to a ``SELECT`` that must lock its rows (empty on SQLite)."""
+        return self._database.for_update
+
+    def _cursor(self, sql: str, params: Mapping[str, Any] | None) -> Any:
+        database = self._database
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(database.prepare(sql), database.encode(params or {}))
+        except database.integrity_errors as exc:
+            cursor.close()
+            raise StoreConflictError(f"The store refused a write: {exc}") from exc
+        return cursor
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Record]:
+        """Run a statement; its rows, decoded (empty for statements without rows)."""
+        cursor = self._cursor(sql, params)
+        try:
+            if cursor.description is None:
+                return []
+            return self._database.decode(cursor.description, cursor.fetchall())
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """Run a statement without rows; the number of rows it changed."""
+        cursor = self._cursor(sql, params)
+        count = int(cursor.rowcount)
+        cursor.close()
+        return count
+
+    def run_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement once per parameter set (``executemany``)."""
+        if not rows:
+            return
+        database = self._database
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(database.prepare(sql), [database.encode(r) for r in rows])
+        except database.integrity_errors as exc:
+            raise StoreConflictError(f"The store refused a write: {exc}") from exc
+        finally:
+            cursor.close()
+
+    def first(self, sql: str, params: Mapping[str, Any] | None = None) -> Record | None:
+        """The first row, or ``None``."""
+        rows = self.execute(sql, params)
+        return rows[0] if rows else None
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None) -> Record:
+        """The only row; a ``StoreError`` if there is none."""
+        row = self.first(sql, params)
+        if row is None:
+            raise StoreError(f"Expected a row from the store and found none ({sql.split()[0]}).")
+        return row
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The first column of the first row, or ``None``."""
+        cursor = self._cursor(sql, params)
+        try:
+            row = cursor.fetchone()
+            name = cursor.description[0][0]
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        value = row[0]
+        decoder = self._database.decoders.get(name)
+        return decoder(value) if decoder is not None and value is not None else value
+
+
+class Database:
+    """A pool of driver connections and the dialect rules of one database."""
+
+    dialect = ""
+    integrity_errors: tuple[type[BaseException], ...] = ()
+    missing_table_errors: tuple[type[BaseException], ...] = ()
+    for_update = ""  # appended to a SELECT that must lock the rows it read
+    decoders: dict[str, Callable[[Any], Any]] = {}
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._abandoned: list[Any] = []
+        self._pid = os.getpid()
+
+    # -- dialect hooks ----------------------------------------------------------------
+    def new_connection(self) -> Any:
+        """A new driver connection with the store's settings (not from the pool)."""
+        raise NotImplementedError
+
+    def _begin_write(self, raw: Any) -> None:
+        """Start a write transaction on ``raw``."""
+
+    def prepare(self, sql: str) -> str:
+        """``sql`` in the driver's parameter style."""
+        return sql
+
+    def encode_value(self, name: str, value: Any) -> Any:
+        """One parameter as the driver takes it (``name`` tells JSON columns apart)."""
+        raise NotImplementedError
+
+    def _healthy(self, raw: Any) -> bool:
+        return True
+
+    # -- parameters and rows ----------------------------------------------------------
+    def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters as the driver takes them."""
+        return {name: self.encode_value(name, value) for name, value in params.items()}
+
+    def decode(self, description: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[Record]:
+        """Driver rows as records, JSON parsed and timestamps timezone-aware."""
+        names = [column[0] for column in description]
+        decoders = [self.decoders.get(name) for name in names]
+        if not any(decoders):
+            return [Record(dict(zip(names, row, strict=True))) for row in rows]
+        out = []
+        for row in rows:
+            values = {}
+            for name, decoder, value in zip(names, decoders, row, strict=True):
+                values[name] = (
+                    decoder(value) if decoder is not None and value is not None else value
+                )
+            out.append(Record(values))
+        return out
+
+    # -- connections ------------------------------------------------------------------
+    def _checkout(self) -> Any:
+        if os.getpid() != self._pid:
+            self.after_fork()
+        with self._lock:
+            while self._idle:
+                raw = self._idle.pop()
+                if self._healthy(raw):
+                    return raw
+                self._discard(raw)
+        return self.new_connection()
+
+    def _checkin(self, raw: Any) -> None:
+        with self._lock:
+            if len(self._idle) < _IDLE_CONNECTIONS and os.getpid() == self._pid:
+                self._idle.append(raw)
+                return
+        self._discard(raw)
+
+    @staticmethod
+    def _discard(raw: Any) -> None:
+        with contextlib.suppress(Exception):  # a broken connection may not close cleanly
+            raw.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reading; nothing it does is kept."""
+        raw = self._checkout()
+        try:
+            yield Connection(self, raw)
+            self._end_read(raw)
+        except BaseException:
+            self._rollback_or_discard(raw)
+            raise
+        self._checkin(raw)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed if the block ends normally, else rolled back."""
+        raw = self._checkout()
+        try:
+            self._begin_write(raw)
+            yield Connection(self, raw)
+            raw.commit()
+        except BaseException:
+            self._rollback_or_discard(raw)
+            raise
+        self._checkin(raw)
+
+    def _end_read(self, raw: Any) -> None:
+        """Close the read's transaction, if the driver opened one."""
+
+    def _rollback_or_discard(self, raw: Any) -> None:
+        try:
+            raw.rollback()
+        except Exception:  # the connection is unusable: drop it
+            self._discard(raw)
+            return
+        self._checkin(raw)
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for raw in idle:
+            self._discard(raw)
+
+    def after_fork(self) -> None:
+        """In a forked child: never touch the parent's connections, open new ones."""
+        with self._lock:
+            # Kept referenced, not closed: closing would act on the parent's sockets
+            # and file locks.
+            self._abandoned.extend(self._idle)
+            self._idle = []
+            self._pid = os.getpid()
+
+
+def _sqlite_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return _aware(value)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def _json_loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class SqliteDatabase(Database):
+    """SQLite on the standard library's driver.
+
+    WAL journal so readers never block the writer, a busy timeout so two processes can
+    run pipelines against one file, foreign keys on, autocommit for reads, and write
+    transactions opened with ``BEGIN IMMEDIATE`` so a read is never upgraded to a write
+    (which SQLite refuses without waiting).
+    """
+
+    dialect = "sqlite"
+    decoders: dict[str, Callable[[Any], Any]] = {
+        **dict.fromkeys(JSON_COLUMNS, _json_loads),
+        **dict.fromkeys(DATETIME_COLUMNS, _sqlite_time),
+        **dict.fromkeys(BOOLEAN_COLUMNS, bool),
+    }
+
+    def __init__(self, url: str) -> None:
+        import sqlite3
+
+        super().__init__(url)
+        self._sqlite3 = sqlite3
+        self.integrity_errors = (sqlite3.IntegrityError,)
+        self.missing_table_errors = (sqlite3.OperationalError,)
+        synchronous = os.environ.get(ENV_SQLITE_SYNCHRONOUS, "NORMAL").upper()
+        if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(
+                f"{ENV_SQLITE_SYNCHRONOUS}={synchronous!r}: expected OFF, NORMAL, FULL or EXTRA."
+            )
+        self._synchronous = synchronous
+        path = sqlite_path(url)
+        if path is None:  # one shared in-memory database for every connection
+            self._target, self._uri = f"file:headrace-{uuid.uuid4()}?mode=memory&cache=shared", True
+            self._anchor = self.new_connection()  # the database lives while this is open
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+            self._target, self._uri = path, False
+
+    def new_connection(self) -> Any:
+        raw = self._sqlite3.connect(
+            self._target,
+            timeout=SQLITE_BUSY_TIMEOUT_S,
+            isolation_level=None,  # autocommit; write transactions are opened explicitly
+            check_same_thread=False,
+            uri=self._uri,
+        )
+        self.configure(raw)
+        return raw
+
+    def configure(self, raw: Any) -> None:
+        """Apply the journal, durability, timeout and foreign-key settings to ``raw``."""
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={self._synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    def _begin_write(self, raw: Any) -> None:
+        raw.execute("BEGIN IMMEDIATE")
+
+    def _rollback_or_discard(self, raw: Any) -> None:
+        if raw.in_transaction:
+            super()._rollback_or_discard(raw)
+        else:
+            self._checkin(raw)
+
+    def encode_value(self, name: str, value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float | bytes):
+            if name in JSON_COLUMNS and value is not None:
+                return json.dumps(value)
+            return value.value if isinstance(value, Enum) else value
+        if isinstance(value, datetime):
+            return _naive_utc(value).strftime(_SQLITE_TIME_FORMAT)
+        if isinstance(value, dict | list | tuple):
+            return json.dumps(value)
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def _postgres_time(value: Any) -> datetime:
+    return _aware(value) if isinstance(value, datetime) else _sqlite_time(value)
+
+
+class PostgresDatabase(Database):
+    """PostgreSQL through psycopg 3 (``pip install 'headrace[postgres]'``)."""
+
+    dialect = "postgresql"
+    for_update = " FOR UPDATE"
+    decoders: dict[str, Callable[[Any], Any]] = {
+        **dict.fromkeys(JSON_COLUMNS, _json_loads),
+        **dict.fromkeys(DATETIME_COLUMNS, _postgres_time),
+    }
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from psycopg.types.json import Json
+        except ImportError as exc:  # pragma: no cover - depends on the installation
+            raise StoreError(
+                f"The store URL {url!r} needs psycopg: pip install 'headrace[postgres]'."
+            ) from exc
+        super().__init__(url)
+        self._psycopg = psycopg
+        self._json = Json
+        self.integrity_errors = (psycopg.errors.IntegrityError,)
+        self.missing_table_errors = (psycopg.errors.UndefinedTable,)
+        # postgresql+psycopg://... (SQLAlchemy's spelling) -> postgresql://...
+        self._conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+        self._prepared: dict[str, str] = {}
+
+    def new_connection(self) -> Any:
+        try:
+            return self._psycopg.connect(self._conninfo)
+        except self._psycopg.OperationalError as exc:
+            raise StoreError(f"Cannot connect to the store at {self.url}: {exc}") from exc
+
+    def _healthy(self, raw: Any) -> bool:
+        status = raw.info.transaction_status
+        return not raw.closed and status == self._psycopg.pq.TransactionStatus.IDLE
+
+    def _end_read(self, raw: Any) -> None:
+        raw.rollback()  # ends the snapshot the reads ran in
+
+    def prepare(self, sql: str) -> str:
+        prepared = self._prepared.get(sql)
+        if prepared is None:
+            prepared = _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+            self._prepared[sql] = prepared
+        return prepared
+
+    def encode_value(self, name: str, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return _naive_utc(value)
+        if value is not None and (name in JSON_COLUMNS or isinstance(value, dict | list)):
+            return self._json(value)
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+
+def open_database(url: str) -> Database:
+    """The database of a store URL (``sqlite:///...`` or ``postgresql://...``)."""
+    if is_sqlite(url):
+        return SqliteDatabase(url)
+    if url.startswith(("postgresql", "postgres")):
+        return PostgresDatabase(url)
+    raise StoreError(
+        f"Unsupported store URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB."
+    )
+
+
+def in_list(name: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    """``(:name_0, :name_1, ...)`` for an ``IN`` clause, adding the values to ``params``."""
+    keys = [f"{name}_{i}" for i in range(len(values))]
+    params.update(zip(keys, values, strict=True))
+    return "(" + ", ".join(f":{key}" for key in keys) + ")"
