@@ -92,7 +92,15 @@ class StoreConflictError(StoreError):
 
     The store turns the conflicts it expects (a taken name, a version that exists) into
     ``EntityExistsError`` with what to do; this one reaches users only for the rest.
+
+    Attributes:
+        unique: the write repeated a unique key (else it broke another rule, such as a
+            reference to a row that does not exist).
     """
+
+    def __init__(self, message: str, *, unique: bool) -> None:
+        super().__init__(message)
+        self.unique = unique
 
 
 class ArtifactError(HeadraceError):

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from headrace.config.spec import PipelineSpec
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import EntityExistsError, EntityNotFoundError
+from headrace.exceptions import (
+    EntityExistsError,
+    EntityNotFoundError,
+    StoreConflictError,
+    StoreError,
+)
 from headrace.models import (
     ArtifactVersionFilter,
     ArtifactVersionRequest,
@@ -177,3 +184,58 @@ def test_id_prefixes_resolve_and_ambiguity_is_reported(sql_store: Store) -> None
     with pytest.raises(EntityNotFoundError, match="'abcd' matches more than one"):
         sql_store.get_run("abcd")
     assert sql_store.get_run("abcd0000-0000-4000-8000-000000000002").name == "second"
+
+
+def test_a_step_run_of_a_missing_run_is_a_conflict_not_a_duplicate(sql_store: Store) -> None:
+    orphan = StepRunRequest(
+        id=_id(), pipeline_run_id=_id(), name="s", step_name="s", status=ExecutionStatus.RUNNING
+    )
+    with pytest.raises(StoreConflictError) as caught:
+        sql_store.create_step_runs([orphan])
+    assert not caught.value.unique
+    assert not isinstance(caught.value, EntityExistsError)
+
+
+def test_timestamps_round_trip_as_aware_utc_and_sort_by_time(sql_store: Store) -> None:
+    run_id = _run(sql_store, "timed")
+    on_the_second = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    later = on_the_second + timedelta(microseconds=1)
+    sql_store.update_run(run_id, PipelineRunUpdate(start_time=on_the_second, end_time=later))
+    run = sql_store.get_run(run_id)
+    assert run.start_time == on_the_second and run.start_time.tzinfo is not None
+    assert run.end_time == later
+    page = sql_store.list_runs(PipelineRunFilter(sort_by="asc:start_time"))
+    assert page.items[0].id == run_id  # the only run with a start time sorts first
+
+
+def test_sorting_by_an_unknown_field_names_the_sortable_ones(sql_store: Store) -> None:
+    with pytest.raises(StoreError, match="Cannot sort by 'colour'.*created"):
+        sql_store.list_runs(PipelineRunFilter(sort_by="desc:colour"))
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    from headrace.store.sql.store import SqlStore
+
+    path = tmp_path / "store.db"
+    path.write_bytes(b"not a database, just some bytes " * 100)
+    with pytest.raises(StoreError, match=r"store\.db.*not a database"):
+        SqlStore(f"sqlite:///{path}", default_artifact_path=str(tmp_path / "a"))
+    assert path.read_bytes().startswith(b"not a database")  # left as it was
+
+
+def test_sqlite_timestamps_are_stored_in_the_format_sqlalchemy_wrote() -> None:
+    from headrace.store.sql.database import SqliteDatabase
+
+    database = SqliteDatabase("sqlite:///:memory:")
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert database.encode_value("created", moment) == "2026-01-02 03:04:05.000000"
+    assert database.encode_value("config", {"a": [1]}) == '{"a": [1]}'
+    assert database.encode_value("status", ExecutionStatus.RUNNING) == "running"
+
+
+def test_postgres_statements_use_the_driver_parameter_style(postgres_url: str) -> None:
+    from headrace.store.sql.database import PostgresDatabase
+
+    database = PostgresDatabase(postgres_url)
+    sql = "SELECT :a::text WHERE x LIKE '%y' AND b = :b_1"
+    assert database.prepare(sql) == "SELECT %(a)s::text WHERE x LIKE '%%y' AND b = %(b_1)s"

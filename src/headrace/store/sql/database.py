@@ -105,9 +105,9 @@ class Connection:
         cursor = self.raw.cursor()
         try:
             cursor.execute(database.prepare(sql), database.encode(params or {}))
-        except database.integrity_errors as exc:
+        except database.driver_errors as exc:
             cursor.close()
-            raise StoreConflictError(f"The store refused a write: {exc}") from exc
+            raise database.store_error(exc, sql) from exc
         return cursor
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Record]:
@@ -135,8 +135,8 @@ class Connection:
         cursor = self.raw.cursor()
         try:
             cursor.executemany(database.prepare(sql), [database.encode(r) for r in rows])
-        except database.integrity_errors as exc:
-            raise StoreConflictError(f"The store refused a write: {exc}") from exc
+        except database.driver_errors as exc:
+            raise database.store_error(exc, sql) from exc
         finally:
             cursor.close()
 
@@ -171,8 +171,8 @@ class Database:
     """A pool of driver connections and the dialect rules of one database."""
 
     dialect = ""
-    integrity_errors: tuple[type[BaseException], ...] = ()
-    missing_table_errors: tuple[type[BaseException], ...] = ()
+    driver_errors: tuple[type[BaseException], ...] = ()  # every error of the driver
+    integrity_errors: tuple[type[BaseException], ...] = ()  # the uniqueness/reference ones
     for_update = ""  # appended to a SELECT that must lock the rows it read
     decoders: dict[str, Callable[[Any], Any]] = {}
 
@@ -201,6 +201,22 @@ class Database:
 
     def _healthy(self, raw: Any) -> bool:
         return True
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has a table called ``name``."""
+        raise NotImplementedError
+
+    def _is_unique_violation(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+    def store_error(self, exc: BaseException, sql: str) -> StoreError:
+        """A driver error as the store's own: conflicts apart, the statement named."""
+        if isinstance(exc, self.integrity_errors):
+            return StoreConflictError(
+                f"The store refused a write: {exc}", unique=self._is_unique_violation(exc)
+            )
+        statement = " ".join(sql.split()[:4])
+        return StoreError(f"The store at {self.url} failed ({statement} ...): {exc}")
 
     # -- parameters and rows ----------------------------------------------------------
     def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -331,8 +347,8 @@ class SqliteDatabase(Database):
 
         super().__init__(url)
         self._sqlite3 = sqlite3
+        self.driver_errors = (sqlite3.Error,)
         self.integrity_errors = (sqlite3.IntegrityError,)
-        self.missing_table_errors = (sqlite3.OperationalError,)
         synchronous = os.environ.get(ENV_SQLITE_SYNCHRONOUS, "NORMAL").upper()
         if synchronous not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ValueError(
@@ -348,14 +364,24 @@ class SqliteDatabase(Database):
             self._target, self._uri = path, False
 
     def new_connection(self) -> Any:
-        raw = self._sqlite3.connect(
-            self._target,
-            timeout=SQLITE_BUSY_TIMEOUT_S,
-            isolation_level=None,  # autocommit; write transactions are opened explicitly
-            check_same_thread=False,
-            uri=self._uri,
-        )
-        self.configure(raw)
+        raw = None
+        try:
+            raw = self._sqlite3.connect(
+                self._target,
+                timeout=SQLITE_BUSY_TIMEOUT_S,
+                isolation_level=None,  # autocommit; write transactions are opened explicitly
+                check_same_thread=False,
+                uri=self._uri,
+            )
+            self.configure(raw)
+        except self._sqlite3.Error as exc:
+            if raw is not None:
+                raw.close()
+            raise StoreError(
+                f"Cannot open the store's SQLite database {self._target}: {exc}. Is it a "
+                "headrace store? Point HEADRACE_STORE_URL elsewhere or run `headrace init` "
+                "in a fresh directory."
+            ) from exc
         return raw
 
     def configure(self, raw: Any) -> None:
@@ -368,7 +394,22 @@ class SqliteDatabase(Database):
         cursor.close()
 
     def _begin_write(self, raw: Any) -> None:
-        raw.execute("BEGIN IMMEDIATE")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except self._sqlite3.Error as exc:
+            raise self.store_error(exc, "BEGIN IMMEDIATE") from exc
+
+    def _is_unique_violation(self, exc: BaseException) -> bool:
+        message = str(exc)
+        return "UNIQUE constraint" in message or "PRIMARY KEY" in message
+
+    def has_table(self, name: str) -> bool:
+        with self.read() as conn:
+            found = conn.scalar(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :name",
+                {"name": name},
+            )
+        return found is not None
 
     def _rollback_or_discard(self, raw: Any) -> None:
         if raw.in_transaction:
@@ -418,8 +459,8 @@ class PostgresDatabase(Database):
         super().__init__(url)
         self._psycopg = psycopg
         self._json = Json
+        self.driver_errors = (psycopg.Error,)
         self.integrity_errors = (psycopg.errors.IntegrityError,)
-        self.missing_table_errors = (psycopg.errors.UndefinedTable,)
         # postgresql+psycopg://... (SQLAlchemy's spelling) -> postgresql://...
         self._conninfo = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
         self._prepared: dict[str, str] = {}
@@ -436,6 +477,13 @@ class PostgresDatabase(Database):
 
     def _end_read(self, raw: Any) -> None:
         raw.rollback()  # ends the snapshot the reads ran in
+
+    def _is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.errors.UniqueViolation)
+
+    def has_table(self, name: str) -> bool:
+        with self.read() as conn:
+            return conn.scalar("SELECT to_regclass(:name) IS NOT NULL", {"name": name}) is True
 
     def prepare(self, sql: str) -> str:
         prepared = self._prepared.get(sql)

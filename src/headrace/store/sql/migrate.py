@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from headrace.exceptions import StoreVersionError
+from headrace.exceptions import StoreError, StoreVersionError
 from headrace.store.sql.database import Database, sqlite_path
 
 if TYPE_CHECKING:
@@ -24,7 +24,9 @@ def current_revision(database: Database) -> str | None:
     try:
         with database.read() as conn:
             value = conn.scalar("SELECT version_num FROM alembic_version")
-    except database.missing_table_errors:
+    except StoreError:
+        if database.has_table("alembic_version"):
+            raise  # the table is there: the failure is something else, say so
         return None
     return None if value is None else str(value)
 

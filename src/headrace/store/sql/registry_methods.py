@@ -121,10 +121,10 @@ class RegistryMethods:
                 with self._write() as conn:
                     version_id = registry.resolve_version(conn, request, _now())
                 break
-            except StoreConflictError:
+            except StoreConflictError as exc:
                 # Another writer created the same named version first (PostgreSQL; SQLite
                 # writers are serialised): the next attempt finds it.
-                if attempt == 2:
+                if attempt == 2 or not exc.unique:
                     raise
         return self.get_model_version(version_id)
 

@@ -461,6 +461,8 @@ class SqlStore(RegistryMethods, Store):
                     conn, TaggableResourceType.PIPELINE_RUN, [request.id], values["tags"], _now()
                 )
         except StoreConflictError as exc:
+            if not exc.unique:
+                raise
             with self._read() as conn:
                 taken = conn.first(
                     "SELECT id FROM pipeline_runs WHERE name = :name", {"name": request.name}
@@ -536,6 +538,8 @@ class SqlStore(RegistryMethods, Store):
             with self._write() as conn:
                 self._insert_step_runs(conn, requests)
         except StoreConflictError as exc:
+            if not exc.unique:
+                raise
             names = ", ".join(repr(r.name) for r in requests)
             raise EntityExistsError(
                 f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
@@ -646,6 +650,8 @@ class SqlStore(RegistryMethods, Store):
             with self._write() as conn:
                 self._insert_version(conn, request, None, new_artifacts, _now())
         except StoreConflictError as exc:
+            if not exc.unique:
+                raise
             raise EntityExistsError(
                 f"Artifact {request.artifact_name!r} already has a version {request.version!r}; "
                 "versions are immutable, pick a new version name."
@@ -866,6 +872,8 @@ class SqlStore(RegistryMethods, Store):
             with self._write() as conn:
                 conn.run(insert_sql("secrets", tuple(row)), row)
         except StoreConflictError as exc:
+            if not exc.unique:
+                raise
             raise EntityExistsError(
                 f"A secret named {name!r} already exists; update it or delete it first."
             ) from exc
