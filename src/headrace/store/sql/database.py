@@ -30,7 +30,7 @@ from headrace.utils.env import ENV_SQLITE_SYNCHRONOUS
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _IDLE_CONNECTIONS = 8  # kept open per database for the next statement
-_SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+_PLAIN_TYPES = frozenset({str, int, float, bool, bytes})  # exact types: enums are not plain
 
 
 class Record:
@@ -221,7 +221,15 @@ class Database:
     # -- parameters and rows ----------------------------------------------------------
     def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Parameters as the driver takes them."""
-        return {name: self.encode_value(name, value) for name, value in params.items()}
+        encoded = {}
+        encode_value = self.encode_value
+        for name, value in params.items():
+            # Most values are plain and bound as they are; this test is the per-step path.
+            if value is None or (type(value) in _PLAIN_TYPES and name not in JSON_COLUMNS):
+                encoded[name] = value
+            else:
+                encoded[name] = encode_value(name, value)
+        return encoded
 
     def decode(self, description: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[Record]:
         """Driver rows as records, JSON parsed and timestamps timezone-aware."""
@@ -423,7 +431,7 @@ class SqliteDatabase(Database):
                 return json.dumps(value)
             return value.value if isinstance(value, Enum) else value
         if isinstance(value, datetime):
-            return _naive_utc(value).strftime(_SQLITE_TIME_FORMAT)
+            return _naive_utc(value).isoformat(" ", "microseconds")
         if isinstance(value, dict | list | tuple):
             return json.dumps(value)
         if isinstance(value, Enum):
