@@ -12,6 +12,16 @@ class ConfigModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
+    @classmethod
+    def empty(cls) -> Self:
+        """Every field at its default and none set: equal to ``cls()``.
+
+        Built without validation, so the model's schema is not built for it: a plain run
+        makes such defaults (an empty run configuration, the default cache policy) but
+        may never validate or dump one.
+        """
+        return cast(Self, cls.model_construct())
+
     def merged_with(self, update: BaseModel | None) -> Self:
         """A copy with every field that ``update`` set explicitly laid on top.
 
@@ -41,6 +51,13 @@ class ConfigModel(BaseModel):
             set(update.model_fields_set) & set(type(self).model_fields)
         )
         return cast(Self, type(self).model_construct(_fields_set=fields_set, **values))
+
+    def set_fields_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json", exclude_unset=True)``, without building the
+        serializer when nothing was set (as for the default run configuration)."""
+        if not self.model_fields_set:
+            return {}
+        return self.model_dump(mode="json", exclude_unset=True)
 
     def set_fields(self) -> dict[str, Any]:
         """The fields that were given explicitly, as plain values."""

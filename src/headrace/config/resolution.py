@@ -9,7 +9,7 @@ from headrace.config.pipeline_configurations import PipelineConfiguration
 from headrace.config.retry_config import StepRetryConfig
 from headrace.config.step_configurations import StepConfiguration
 
-_DEFAULT_CACHE_POLICY = CachePolicy()
+_DEFAULT_CACHE_POLICY = CachePolicy.empty()
 
 
 @dataclass(frozen=True)
