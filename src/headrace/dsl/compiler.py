@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -31,6 +30,7 @@ from headrace.config.step_configurations import StepConfiguration
 from headrace.dsl.outputs import StepArtifact
 from headrace.exceptions import CompilationError, StepInterfaceError
 from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
+from headrace.utils.records import Record
 
 if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
@@ -72,15 +72,29 @@ def to_json_value(value: Any, *, what: str) -> Any:
     return jsonable
 
 
-@dataclass
-class Invocation:
+class Invocation(Record):
     """One recorded step call."""
 
+    __slots__ = ("after", "artifacts", "id", "parameters", "step")
     id: str
     step: BaseStep[Any, Any]
-    artifacts: dict[str, Binding] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    after: list[str | StepArtifact] = field(default_factory=list)
+    artifacts: dict[str, Binding]
+    parameters: dict[str, Any]
+    after: list[str | StepArtifact]
+
+    def __init__(
+        self,
+        id: str,
+        step: BaseStep[Any, Any],
+        artifacts: dict[str, Binding] | None = None,
+        parameters: dict[str, Any] | None = None,
+        after: list[str | StepArtifact] | None = None,
+    ) -> None:
+        self.id = id
+        self.step = step
+        self.artifacts = {} if artifacts is None else artifacts
+        self.parameters = {} if parameters is None else parameters
+        self.after = [] if after is None else after
 
 
 class GraphBuilder:
@@ -404,13 +418,20 @@ def _require_annotations(step: BaseStep[Any, Any]) -> None:
         )
 
 
-@dataclass
-class CompiledPipeline:
+class CompiledPipeline(Record):
     """A spec plus the live objects (functions, hooks, materializers) it refers to by source."""
 
+    __slots__ = ("objects", "run_config", "spec")
     spec: PipelineSpec
     objects: dict[str, Any]
     run_config: PipelineRunConfiguration
+
+    def __init__(
+        self, spec: PipelineSpec, objects: dict[str, Any], run_config: PipelineRunConfiguration
+    ) -> None:
+        self.spec = spec
+        self.objects = objects
+        self.run_config = run_config
 
 
 def bind_pipeline_parameters(

@@ -12,42 +12,61 @@ import ast
 import inspect
 import textwrap
 import typing
-from dataclasses import dataclass
 from types import NoneType
 from typing import Annotated, Any, get_args, get_origin
 
 from headrace.exceptions import StepInterfaceError
+from headrace.utils.records import FrozenRecord
 
 SINGLE_OUTPUT_NAME = "output"
 
 
-@dataclass(frozen=True)
-class InputInfo:
+class InputInfo(FrozenRecord):
     """One parameter of a step function."""
 
+    __slots__ = ("annotated", "annotation", "default", "has_default", "name")
     name: str
     annotation: Any  # ``Any`` when unannotated
     annotated: bool
     has_default: bool
-    default: Any = None
+    default: Any
+
+    def __init__(
+        self, name: str, annotation: Any, annotated: bool, has_default: bool, default: Any = None
+    ) -> None:
+        self._init(
+            name=name,
+            annotation=annotation,
+            annotated=annotated,
+            has_default=has_default,
+            default=default,
+        )
 
 
-@dataclass(frozen=True)
-class OutputInfo:
+class OutputInfo(FrozenRecord):
     """One output of a step function."""
 
+    __slots__ = ("annotated", "annotation", "custom_name", "name")
     name: str
     annotation: Any
     annotated: bool
-    custom_name: bool = False
+    custom_name: bool
+
+    def __init__(
+        self, name: str, annotation: Any, annotated: bool, custom_name: bool = False
+    ) -> None:
+        self._init(name=name, annotation=annotation, annotated=annotated, custom_name=custom_name)
 
 
-@dataclass(frozen=True)
-class StepSignature:
+class StepSignature(FrozenRecord):
     """Inputs and outputs of a step function."""
 
+    __slots__ = ("inputs", "outputs")
     inputs: dict[str, InputInfo]
     outputs: dict[str, OutputInfo]
+
+    def __init__(self, inputs: dict[str, InputInfo], outputs: dict[str, OutputInfo]) -> None:
+        self._init(inputs=inputs, outputs=outputs)
 
 
 def _strip_annotated(annotation: Any) -> tuple[Any, str | None]:
