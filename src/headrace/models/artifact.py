@@ -9,6 +9,7 @@ from pydantic import Field, GetCoreSchemaHandler, model_validator
 from headrace.enums import ArtifactType
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
+from headrace.utils.factories import new_dict, new_list
 
 
 class ArtifactVersionRequest(RequestModel):
@@ -25,8 +26,8 @@ class ArtifactVersionRequest(RequestModel):
     python_version: str | None = None
     type: ArtifactType = ArtifactType.DATA
     artifact_store_id: str
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     version: str | None = None  # explicit name; otherwise the next number
 
 
@@ -45,9 +46,9 @@ class ArtifactVersionResponse(ResponseModel):
     type: ArtifactType = ArtifactType.DATA
     artifact_store_id: str
     producer_step_run_id: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    metadata_types: dict[str, str] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
+    metadata_types: dict[str, str] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:
@@ -114,7 +115,7 @@ class ArtifactResponse(ResponseModel):
     name: str
     has_custom_name: bool = False
     latest_version_number: int = 0
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
 
     @property
     def versions(self) -> list[ArtifactVersionResponse]:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from headrace.utils.factories import new_dict
+
 if TYPE_CHECKING:
     from headrace.store.base import Store
 
@@ -61,8 +63,8 @@ class RunResponseBase(ResponseModel):
     """What pipeline runs and step runs share: typed run metadata and a model version."""
 
     model_version_id: str | None = None
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+    run_metadata: dict[str, Any] = Field(default_factory=new_dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=new_dict)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from headrace.enums import ArtifactType, ModelStages
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
+from headrace.utils.factories import new_dict, new_list
 
 if TYPE_CHECKING:
     from headrace.models.artifact import ArtifactVersionResponse
@@ -39,7 +40,7 @@ class ModelVersionRequest(RequestModel):
     limitations: str | None = None
     trade_offs: str | None = None
     ethics: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     pipeline_run_id: str | None = None  # link this run to the version
     run_model: bool = False  # and record the version as the run's model version
 
@@ -64,7 +65,7 @@ class ModelResponse(ResponseModel):
     limitations: str | None = None
     trade_offs: str | None = None
     ethics: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     latest_version_number: int = 0
 
     @property
@@ -92,9 +93,9 @@ class ModelVersionResponse(ResponseModel):
     stage: ModelStages | None = None
     description: str | None = None
     updated: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=new_list)
+    run_metadata: dict[str, Any] = Field(default_factory=new_dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=new_dict)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:

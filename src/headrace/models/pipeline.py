@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from headrace.models.base import ResponseModel
+from headrace.utils.factories import new_list
 
 if TYPE_CHECKING:
     from headrace.models.run import PipelineRunResponse
@@ -17,7 +18,7 @@ class PipelineResponse(ResponseModel):
 
     name: str
     docstring: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
 
     @property
     def runs(self) -> list[PipelineRunResponse]:

@@ -12,6 +12,7 @@ from headrace.enums import ExecutionStatus
 from headrace.models.artifact import ArtifactVersionResponse
 from headrace.models.base import RequestModel, RunResponseBase
 from headrace.models.step_run import HookError, StepRunResponse
+from headrace.utils.factories import new_dict, new_list
 
 
 class PipelineRunRequest(RequestModel):
@@ -23,9 +24,9 @@ class PipelineRunRequest(RequestModel):
     snapshot_id: str | None
     stack_id: str
     status: ExecutionStatus = ExecutionStatus.INITIALIZING
-    config: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=new_dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     start_time: datetime | None = None
     triggered_by_step_run_id: str | None = None
     unlisted: bool = False
@@ -53,17 +54,17 @@ class PipelineRunResponse(RunResponseBase):
     snapshot_id: str | None = None
     stack_id: str
     status: ExecutionStatus
-    config: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=new_dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     start_time: datetime | None = None
     end_time: datetime | None = None
     status_reason: str | None = None
-    output_ids: dict[str, str] = Field(default_factory=dict)
+    output_ids: dict[str, str] = Field(default_factory=new_dict)
     triggered_by_step_run_id: str | None = None
     orchestrator_run_id: str | None = None
     unlisted: bool = False
-    hook_errors: list[HookError] = Field(default_factory=list)
+    hook_errors: list[HookError] = Field(default_factory=new_list)
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:
