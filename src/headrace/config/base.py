@@ -1,6 +1,10 @@
-"""Base class of configuration models: strict, so a misspelled key is an error that names it."""
+"""Base class of configuration models: strict, so a misspelled key is an error that names it.
 
-from __future__ import annotations
+Modules that define models do not use ``from __future__ import annotations``: pydantic
+would have to ``eval`` each string annotation while defining the class, a cost paid on
+every ``python run.py`` (tests/unit/test_model_modules.py keeps it so). Annotations that
+name a class defined later, or imported only for type checking, are quoted.
+"""
 
 from typing import Any, Self, cast
 

@@ -1,7 +1,5 @@
 """Which parts of a step enter its cache key, and when a cached result expires."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel

@@ -1,7 +1,5 @@
 """The container image a snapshot describes (a Dockerfile is generated from it)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel

@@ -1,7 +1,5 @@
 """``Model``: the model a pipeline or step works on, linked to its runs and artifacts."""
 
-from __future__ import annotations
-
 from pydantic import Field, field_validator
 
 from headrace.config.base import ConfigModel

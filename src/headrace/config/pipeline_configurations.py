@@ -1,7 +1,5 @@
 """Configuration of a pipeline: decorator options, ``configure`` and YAML, merged in order."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator

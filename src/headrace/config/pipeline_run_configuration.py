@@ -1,7 +1,5 @@
 """``PipelineRunConfiguration``: everything a single run may set, from code, YAML or REST."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 

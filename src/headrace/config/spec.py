@@ -5,8 +5,6 @@ outputs; snapshots store it; orchestrators and the step runner execute it. Compi
 same code twice gives byte-equal JSON (``PipelineSpec.canonical_json``).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field

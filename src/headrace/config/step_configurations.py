@@ -1,7 +1,5 @@
 """Configuration of one step: what the decorator, ``configure`` and YAML may set."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator

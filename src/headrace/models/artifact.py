@@ -1,7 +1,5 @@
 """Artifacts (named, versioned outputs) and their immutable versions."""
 
-from __future__ import annotations
-
 from typing import Any, Self
 
 from pydantic import Field, GetCoreSchemaHandler, model_validator

@@ -1,6 +1,10 @@
-"""Shared pieces of the API models: the response base class and pages."""
+"""Shared pieces of the API models: the response base class and pages.
 
-from __future__ import annotations
+Modules that define models do not use ``from __future__ import annotations``: pydantic
+would have to ``eval`` each string annotation while defining the class, a cost paid on
+every ``python run.py`` (tests/unit/test_model_modules.py keeps it so). Annotations that
+name a class defined later, or imported only for type checking, are quoted.
+"""
 
 from collections.abc import Iterator
 from datetime import datetime
@@ -22,7 +26,7 @@ class ResponseContext:
     Passed explicitly by the store that built the response; never a hidden global.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: "Store") -> None:
         self.store = store
 
 
@@ -47,7 +51,7 @@ class ResponseModel(BaseModel):
         return self
 
     @property
-    def store(self) -> Store:
+    def store(self) -> "Store":
         """The store this response came from."""
         from headrace.exceptions import StoreError
 

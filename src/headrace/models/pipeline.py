@@ -1,7 +1,5 @@
 """Pipelines: the named thing that runs and snapshots belong to."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from pydantic import Field
@@ -21,7 +19,7 @@ class PipelineResponse(ResponseModel):
     tags: list[str] = Field(default_factory=new_list)
 
     @property
-    def runs(self) -> list[PipelineRunResponse]:
+    def runs(self) -> "list[PipelineRunResponse]":
         """Runs of this pipeline, newest first."""
         from headrace.models.filters import PipelineRunFilter
 
@@ -30,7 +28,7 @@ class PipelineResponse(ResponseModel):
         ).items
 
     @property
-    def last_run(self) -> PipelineRunResponse:
+    def last_run(self) -> "PipelineRunResponse":
         """The newest run of this pipeline."""
         from headrace.exceptions import EntityNotFoundError
         from headrace.models.filters import PipelineRunFilter
@@ -43,7 +41,7 @@ class PipelineResponse(ResponseModel):
         return page.items[0]
 
     @property
-    def last_successful_run(self) -> PipelineRunResponse:
+    def last_successful_run(self) -> "PipelineRunResponse":
         """The newest completed run of this pipeline."""
         from headrace.enums import ExecutionStatus
         from headrace.exceptions import EntityNotFoundError

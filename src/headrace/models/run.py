@@ -1,7 +1,5 @@
 """Pipeline runs."""
 
-from __future__ import annotations
-
 import time
 from datetime import datetime
 from typing import Any
@@ -91,13 +89,13 @@ class PipelineRunResponse(RunResponseBase):
             return None
         return (self.end_time - self.start_time).total_seconds()
 
-    def refresh(self) -> PipelineRunResponse:
+    def refresh(self) -> "PipelineRunResponse":
         """The current state of this run, read again from the store."""
         return self.store.get_run(self.id)
 
     def wait(
         self, timeout: float | None = None, poll_interval: float = 0.05
-    ) -> PipelineRunResponse:
+    ) -> "PipelineRunResponse":
         """Block until the run has finished; returns its final state.
 
         Raises:

@@ -1,7 +1,5 @@
 """Secrets: named sets of key/value pairs, stored encrypted, shown without their values."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.models.base import ResponseModel

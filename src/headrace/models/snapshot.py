@@ -1,7 +1,5 @@
 """Snapshots: immutable, stored pipeline specs; named ones can be run by others."""
 
-from __future__ import annotations
-
 import copy
 from typing import Any
 

@@ -1,7 +1,5 @@
 """Stacks: where a run executes (orchestrator) and where its artifacts live."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

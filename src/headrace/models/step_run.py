@@ -1,7 +1,5 @@
 """Step runs: one execution (or cache hit, skip, stop) of one step invocation."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
