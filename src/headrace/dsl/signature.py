@@ -15,6 +15,7 @@ import typing
 from types import NoneType
 from typing import Annotated, Any, get_args, get_origin
 
+from headrace.dsl.source_text import definition_source
 from headrace.exceptions import StepInterfaceError
 from headrace.utils.records import FrozenRecord
 
@@ -92,7 +93,7 @@ def _type_hints(func: Any) -> dict[str, Any]:
 def _return_tuple_length(func: Any) -> int | None:
     """Length of the tuple literal every ``return`` of ``func`` returns, else ``None``."""
     try:
-        source = textwrap.dedent(inspect.getsource(func))
+        source = textwrap.dedent(definition_source(func))
         tree = ast.parse(source)
     except (OSError, TypeError, SyntaxError, IndentationError):
         return None
@@ -133,8 +134,12 @@ def inspect_outputs(func: Any, step_name: str) -> dict[str, OutputInfo]:
     if annotated and annotation in (None, NoneType):
         return {}
     base, custom = _strip_annotated(annotation)
-    tuple_length = _return_tuple_length(func)
-    if tuple_length is not None and (not annotated or _is_fixed_tuple(base)):
+    # The return statements only decide the outputs of an unannotated function or of one
+    # annotated with a fixed-length tuple; reading them means reading the source.
+    tuple_length = None
+    if not annotated or _is_fixed_tuple(base):
+        tuple_length = _return_tuple_length(func)
+    if tuple_length is not None:
         element_types = list(get_args(base)) if annotated else [Any] * tuple_length
         if len(element_types) != tuple_length:
             raise StepInterfaceError(
