@@ -106,6 +106,18 @@ class GraphBuilder:
         self.objects: dict[str, Any] = {}
         self._prefixes: list[str] = []
         self._next_suffix: dict[str, int] = {}
+        self._sources: dict[int, str] = {}
+
+    def source_of(self, step: BaseStep[Any, Any]) -> str:
+        """``step.source``, worked out once per step and compile.
+
+        A function of the running script needs the source root for its module name,
+        which is looked up on disk; a step called ten times would look ten times.
+        """
+        source = self._sources.get(id(step))
+        if source is None:
+            source = self._sources[id(step)] = step.source
+        return source
 
     # -- recording ----------------------------------------------------------------------
     def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
@@ -151,7 +163,7 @@ class GraphBuilder:
                 )
         invocation.after = _as_list(after)
         self.invocations[invocation_id] = invocation
-        self.objects[step.source] = step.entrypoint
+        self.objects[self.source_of(step)] = step.entrypoint
         self.objects.update(step.objects)
         outputs = [
             StepArtifact(self, invocation_id, out.name, out.annotation)
@@ -396,7 +408,7 @@ def build_step_spec(
     return StepSpec(
         invocation_id=invocation.id,
         step_name=step.name,
-        source=step.source,
+        source=builder.source_of(step),
         code_hash=step.code_hash,
         parameters=parameters,
         inputs={name: _binding_model(b) for name, b in invocation.artifacts.items()},
