@@ -26,8 +26,20 @@ from typing import Any
 
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
-# file -> (the linecache lines it was parsed from, its tree or None if it does not parse)
-_TREES: dict[str, tuple[list[str], ast.Module | None]] = {}
+
+class _ParsedFile:
+    """A file's tree (``None`` if it does not parse) and its functions by name and line."""
+
+    def __init__(self, lines: list[str], tree: ast.Module | None) -> None:
+        self.lines = lines  # the linecache list it was parsed from
+        self.tree = tree
+        self.functions: dict[tuple[str, int], list[_Definition]] = {}
+        for node in ast.walk(tree) if tree is not None else ():
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.functions.setdefault((node.name, _first_line(node)), []).append(node)
+
+
+_FILES: dict[str, _ParsedFile] = {}
 _lock = threading.Lock()
 
 
@@ -54,45 +66,37 @@ def _from_file_tree(obj: types.FunctionType | type) -> str | None:
     lines = linecache.getlines(file, module.__dict__ if module is not None else None)
     if not lines:
         return None
-    tree = _tree(file, lines)
-    if tree is None:
+    parsed = _parsed(file, lines)
+    if parsed.tree is None:
         return None
     if isinstance(obj, type):
-        node = _class_node(tree, obj.__qualname__)
+        node = _class_node(parsed.tree, obj.__qualname__)
     else:
-        node = _function_node(tree, obj.__code__)
+        code = obj.__code__
+        matches = parsed.functions.get((code.co_name, code.co_firstlineno), [])
+        node = matches[0] if len(matches) == 1 else None
     if node is None or node.end_lineno is None:
         return None
     return "".join(lines[_first_line(node) - 1 : node.end_lineno])
 
 
-def _tree(file: str, lines: list[str]) -> ast.Module | None:
+def _parsed(file: str, lines: list[str]) -> _ParsedFile:
     with _lock:
-        cached = _TREES.get(file)
-        if cached is not None and cached[0] is lines:
-            return cached[1]
+        cached = _FILES.get(file)
+    if cached is not None and cached.lines is lines:
+        return cached
     try:
         tree: ast.Module | None = ast.parse("".join(lines))
     except (SyntaxError, ValueError):
         tree = None
+    parsed = _ParsedFile(lines, tree)
     with _lock:
-        _TREES[file] = (lines, tree)
-    return tree
+        _FILES[file] = parsed
+    return parsed
 
 
 def _first_line(node: _Definition) -> int:
     return min([d.lineno for d in node.decorator_list] + [node.lineno])
-
-
-def _function_node(tree: ast.Module, code: types.CodeType) -> _Definition | None:
-    matches = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.name == code.co_name
-        and _first_line(node) == code.co_firstlineno
-    ]
-    return matches[0] if len(matches) == 1 else None
 
 
 def _class_node(tree: ast.Module, qualname: str) -> _Definition | None:
