@@ -24,7 +24,14 @@ class ConfigModel(BaseModel):
         makes such defaults (an empty run configuration, the default cache policy) but
         may never validate or dump one.
         """
-        return cast(Self, cls.model_construct())
+        # Factory fields are filled here: model_construct would read each factory's
+        # signature again (pydantic does not cache it), about 10 us a field.
+        values = {
+            name: field.default_factory()  # type: ignore[call-arg]
+            for name, field in cls.model_fields.items()
+            if field.default_factory is not None
+        }
+        return cast(Self, cls.model_construct(_fields_set=set(), **values))
 
     def merged_with(self, update: BaseModel | None) -> Self:
         """A copy with every field that ``update`` set explicitly laid on top.
