@@ -86,3 +86,36 @@ def test_shapes_run_the_same_everywhere(repo: Path, shape: str, mode: str) -> No
                 producer = next(s for s in steps.values() if s.id == version.producer_step_run_id)
                 assert producer.end_time is not None and step_run.start_time is not None
                 assert producer.end_time <= step_run.start_time
+
+
+_threads: list[int] = []
+
+
+@step(enable_cache=False)
+def where(value: int) -> int:
+    import threading
+
+    _threads.append(threading.get_ident())
+    return value
+
+
+def test_a_chain_runs_in_the_calling_thread_and_branches_in_a_pool(repo: Path) -> None:
+    import threading
+
+    @pipeline(enable_cache=False)
+    def thread_chain() -> None:
+        where(where(where(1)))
+
+    @pipeline(enable_cache=False)
+    def thread_branches() -> None:
+        top = where(1)
+        where(top, id="left")
+        where(top, id="right")
+
+    _threads.clear()
+    assert thread_chain().status is ExecutionStatus.COMPLETED
+    assert _threads == [threading.get_ident()] * 3
+    _threads.clear()
+    assert thread_branches().status is ExecutionStatus.COMPLETED
+    assert _threads[0] == threading.get_ident()
+    assert threading.get_ident() not in _threads[1:] and len(_threads) == 3

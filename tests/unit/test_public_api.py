@@ -43,3 +43,32 @@ def test_importing_headrace_does_not_import_the_database_layer() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_config_names_load_on_first_access() -> None:
+    code = (
+        "import sys, headrace, headrace.config as c; "
+        "lazy = ('headrace.config.docker_settings', 'headrace.config.resource_settings'); "
+        "before = [m for m in lazy if m in sys.modules]; "
+        "names = [getattr(c, n).__module__ for n in c.__all__]; "
+        "print(before, all(m in sys.modules for m in lazy), names == "
+        "['headrace.config.' + c._LAZY[n] for n in c.__all__])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[] True True"
+
+
+def test_config_lazy_names_behave_like_attributes() -> None:
+    import headrace.config as config
+    from headrace.config import DockerSettings, Schedule
+    from headrace.config.docker_settings import DockerSettings as Defined
+    from headrace.config.schedule import Schedule as DefinedSchedule
+
+    assert DockerSettings is Defined and Schedule is DefinedSchedule
+    assert set(config.__all__) <= set(dir(config))
+    try:
+        config.NoSuchSetting  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchSetting" in str(exc)
+    else:
+        raise AssertionError("unknown names must raise AttributeError")

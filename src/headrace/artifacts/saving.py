@@ -12,7 +12,6 @@ import logging
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
@@ -21,24 +20,54 @@ from headrace.enums import ArtifactType
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 from headrace.materializers.registry import materializer_registry, remember_source
+from headrace.utils.records import Record
 
 logger = logging.getLogger("headrace")
 
 PYTHON_VERSION = ".".join(str(v) for v in sys.version_info[:3])
 
 
-@dataclass
-class SavedArtifact:
+class SavedArtifact(Record):
     """What was written, ready to be recorded as an artifact version."""
 
+    __slots__ = (
+        "artifact_type",
+        "content_hash",
+        "data_type",
+        "materializer",
+        "metadata",
+        "python_version",
+        "size",
+        "uri",
+    )
     uri: str
     materializer: str
     data_type: str
     content_hash: str
     size: int
     artifact_type: ArtifactType
-    python_version: str = PYTHON_VERSION
-    metadata: dict[str, Any] = field(default_factory=dict)
+    python_version: str
+    metadata: dict[str, Any]
+
+    def __init__(
+        self,
+        uri: str,
+        materializer: str,
+        data_type: str,
+        content_hash: str,
+        size: int,
+        artifact_type: ArtifactType,
+        python_version: str = PYTHON_VERSION,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.uri = uri
+        self.materializer = materializer
+        self.data_type = data_type
+        self.content_hash = content_hash
+        self.size = size
+        self.artifact_type = artifact_type
+        self.python_version = python_version
+        self.metadata = {} if metadata is None else metadata
 
 
 def materializer_for_value(

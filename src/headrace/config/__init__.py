@@ -1,12 +1,48 @@
-"""Configuration models: everything a step, pipeline or run can be configured with."""
+"""Configuration models: everything a step, pipeline or run can be configured with.
 
-from headrace.config.cache_policy import CachePolicy
-from headrace.config.docker_settings import DockerSettings
-from headrace.config.model import Model
-from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
-from headrace.config.resource_settings import ResourceSettings
-from headrace.config.retry_config import StepRetryConfig
-from headrace.config.schedule import Schedule
+The names below are loaded on first access (module ``__getattr__``): ``import headrace``
+imports this package, and a plain run never needs ``DockerSettings`` or
+``ResourceSettings``, whose pydantic classes cost milliseconds to define.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from headrace.config.cache_policy import CachePolicy
+    from headrace.config.docker_settings import DockerSettings
+    from headrace.config.model import Model
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.config.resource_settings import ResourceSettings
+    from headrace.config.retry_config import StepRetryConfig
+    from headrace.config.schedule import Schedule
+
+# Public name -> the submodule that defines it.
+_LAZY = {
+    "CachePolicy": "cache_policy",
+    "DockerSettings": "docker_settings",
+    "Model": "model",
+    "PipelineRunConfiguration": "pipeline_run_configuration",
+    "ResourceSettings": "resource_settings",
+    "Schedule": "schedule",
+    "StepRetryConfig": "retry_config",
+}
+
+
+def __getattr__(name: str) -> object:
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "CachePolicy",

@@ -1,6 +1,10 @@
-"""Base class of configuration models: strict, so a misspelled key is an error that names it."""
+"""Base class of configuration models: strict, so a misspelled key is an error that names it.
 
-from __future__ import annotations
+Modules that define models do not use ``from __future__ import annotations``: pydantic
+would have to ``eval`` each string annotation while defining the class, a cost paid on
+every ``python run.py`` (tests/unit/test_model_modules.py keeps it so). Annotations that
+name a class defined later, or imported only for type checking, are quoted.
+"""
 
 from typing import Any, Self, cast
 
@@ -11,6 +15,23 @@ class ConfigModel(BaseModel):
     """A configuration model that refuses unknown fields."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+
+    @classmethod
+    def empty(cls) -> Self:
+        """Every field at its default and none set: equal to ``cls()``.
+
+        Built without validation, so the model's schema is not built for it: a plain run
+        makes such defaults (an empty run configuration, the default cache policy) but
+        may never validate or dump one.
+        """
+        # Factory fields are filled here: model_construct would read each factory's
+        # signature again (pydantic does not cache it), about 10 us a field.
+        values = {
+            name: field.default_factory()  # type: ignore[call-arg]
+            for name, field in cls.model_fields.items()
+            if field.default_factory is not None
+        }
+        return cast(Self, cls.model_construct(_fields_set=set(), **values))
 
     def merged_with(self, update: BaseModel | None) -> Self:
         """A copy with every field that ``update`` set explicitly laid on top.
@@ -41,6 +62,13 @@ class ConfigModel(BaseModel):
             set(update.model_fields_set) & set(type(self).model_fields)
         )
         return cast(Self, type(self).model_construct(_fields_set=fields_set, **values))
+
+    def set_fields_json(self) -> dict[str, Any]:
+        """``model_dump(mode="json", exclude_unset=True)``, without building the
+        serializer when nothing was set (as for the default run configuration)."""
+        if not self.model_fields_set:
+            return {}
+        return self.model_dump(mode="json", exclude_unset=True)
 
     def set_fields(self) -> dict[str, Any]:
         """The fields that were given explicitly, as plain values."""

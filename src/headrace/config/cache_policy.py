@@ -1,10 +1,9 @@
 """Which parts of a step enter its cache key, and when a cached result expires."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel
+from headrace.utils.factories import new_list
 
 
 class CachePolicy(ConfigModel):
@@ -21,12 +20,12 @@ class CachePolicy(ConfigModel):
     include_step_parameters: bool = True
     include_artifact_values: bool = True
     include_artifact_ids: bool = False
-    ignored_inputs: list[str] = Field(default_factory=list)
-    ignore_fields: list[str] = Field(default_factory=list)
+    ignored_inputs: list[str] = Field(default_factory=new_list)
+    ignore_fields: list[str] = Field(default_factory=new_list)
     max_age_days: float | None = Field(default=None, gt=0)
     expires_after: int | None = Field(default=None, gt=0, description="Seconds.")
-    source_dependencies: list[str] = Field(default_factory=list)
-    file_dependencies: list[str] = Field(default_factory=list)
+    source_dependencies: list[str] = Field(default_factory=new_list)
+    file_dependencies: list[str] = Field(default_factory=new_list)
 
     @property
     def max_age_seconds(self) -> float | None:

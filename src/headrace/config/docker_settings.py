@@ -1,10 +1,9 @@
 """The container image a snapshot describes (a Dockerfile is generated from it)."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel
+from headrace.utils.factories import new_dict, new_list
 
 
 class DockerSettings(ConfigModel):
@@ -14,9 +13,9 @@ class DockerSettings(ConfigModel):
     dockerfile: str | None = None
     build_context_root: str | None = None
     requirements: list[str] | str | None = None
-    required_integrations: list[str] = Field(default_factory=list)
-    apt_packages: list[str] = Field(default_factory=list)
-    environment: dict[str, str] = Field(default_factory=dict)
+    required_integrations: list[str] = Field(default_factory=new_list)
+    apt_packages: list[str] = Field(default_factory=new_list)
+    environment: dict[str, str] = Field(default_factory=new_dict)
     python_package_installer: str = "pip"
     install_stack_requirements: bool = True
     replicate_local_python_environment: bool = False

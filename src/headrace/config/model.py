@@ -1,11 +1,10 @@
 """``Model``: the model a pipeline or step works on, linked to its runs and artifacts."""
 
-from __future__ import annotations
-
 from pydantic import Field, field_validator
 
 from headrace.config.base import ConfigModel
 from headrace.enums import ModelStages
+from headrace.utils.factories import new_list
 
 
 class Model(ConfigModel):
@@ -24,7 +23,7 @@ class Model(ConfigModel):
     limitations: str | None = None
     trade_offs: str | None = None
     ethics: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     save_models_to_registry: bool = True
 
     @field_validator("version")

@@ -1,7 +1,5 @@
 """Configuration of a pipeline: decorator options, ``configure`` and YAML, merged in order."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -13,6 +11,7 @@ from headrace.config.retry_config import StepRetryConfig
 from headrace.config.settings import validate_settings
 from headrace.config.step_configurations import _stringify_environment
 from headrace.enums import ExecutionMode
+from headrace.utils.factories import new_dict, new_list
 
 
 class PipelineConfiguration(ConfigModel):
@@ -24,21 +23,21 @@ class PipelineConfiguration(ConfigModel):
     enable_artifact_visualization: bool | None = None
     enable_step_logs: bool | None = None
     enable_pipeline_logs: bool | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
+    extra: dict[str, Any] = Field(default_factory=new_dict)
     failure_hook_source: str | None = None
     success_hook_source: str | None = None
     init_hook_source: str | None = None
-    init_hook_kwargs: dict[str, Any] = Field(default_factory=dict)
+    init_hook_kwargs: dict[str, Any] = Field(default_factory=new_dict)
     cleanup_hook_source: str | None = None
     model: Model | None = None
     retry: StepRetryConfig | None = None
-    substitutions: dict[str, str] = Field(default_factory=dict)
+    substitutions: dict[str, str] = Field(default_factory=new_dict)
     execution_mode: ExecutionMode | None = None
     cache_policy: CachePolicy | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=new_dict)
+    secrets: list[str] = Field(default_factory=new_list)
     dynamic: bool = False
 
     @field_validator("settings", mode="before")

@@ -1,7 +1,5 @@
 """``PipelineRunConfiguration``: everything a single run may set, from code, YAML or REST."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +13,7 @@ from headrace.config.schedule import Schedule
 from headrace.config.settings import validate_settings
 from headrace.config.step_configurations import StepConfiguration, _stringify_environment
 from headrace.enums import ExecutionMode
+from headrace.utils.factories import new_dict, new_list
 
 
 class PipelineRunConfiguration(ConfigModel):
@@ -32,20 +31,20 @@ class PipelineRunConfiguration(ConfigModel):
     enable_pipeline_logs: bool | None = None
     schedule: Schedule | None = None
     build: str | None = None
-    steps: dict[str, StepConfiguration] = Field(default_factory=dict)
-    settings: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, StepConfiguration] = Field(default_factory=new_dict)
+    settings: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
+    extra: dict[str, Any] = Field(default_factory=new_dict)
     model: Model | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
     retry: StepRetryConfig | None = None
     failure_hook_source: str | None = None
     success_hook_source: str | None = None
-    substitutions: dict[str, str] = Field(default_factory=dict)
+    substitutions: dict[str, str] = Field(default_factory=new_dict)
     execution_mode: ExecutionMode | None = None
     cache_policy: CachePolicy | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
+    environment: dict[str, str] = Field(default_factory=new_dict)
+    secrets: list[str] = Field(default_factory=new_list)
     synchronous: bool | None = None
 
     @field_validator("settings", mode="before")

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from headrace.config.cache_policy import CachePolicy
 from headrace.config.pipeline_configurations import PipelineConfiguration
 from headrace.config.retry_config import StepRetryConfig
 from headrace.config.step_configurations import StepConfiguration
+from headrace.utils.records import FrozenRecord
 
-_DEFAULT_CACHE_POLICY = CachePolicy()
+_DEFAULT_CACHE_POLICY = CachePolicy.empty()
 
 
-@dataclass(frozen=True)
-class EffectiveStepConfig:
+class EffectiveStepConfig(FrozenRecord):
     """Resolved step options (step over pipeline over default)."""
 
+    __slots__ = (
+        "cache_policy",
+        "enable_artifact_metadata",
+        "enable_cache",
+        "enable_step_logs",
+        "environment",
+        "failure_hook_source",
+        "retry",
+        "secrets",
+        "success_hook_source",
+    )
     enable_cache: bool
     enable_artifact_metadata: bool
     enable_step_logs: bool
@@ -23,8 +32,32 @@ class EffectiveStepConfig:
     retry: StepRetryConfig | None
     failure_hook_source: str | None
     success_hook_source: str | None
-    environment: dict[str, str] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()
+    environment: dict[str, str]
+    secrets: tuple[str, ...]
+
+    def __init__(
+        self,
+        enable_cache: bool,
+        enable_artifact_metadata: bool,
+        enable_step_logs: bool,
+        cache_policy: CachePolicy,
+        retry: StepRetryConfig | None,
+        failure_hook_source: str | None,
+        success_hook_source: str | None,
+        environment: dict[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+    ) -> None:
+        self._init(
+            enable_cache=enable_cache,
+            enable_artifact_metadata=enable_artifact_metadata,
+            enable_step_logs=enable_step_logs,
+            cache_policy=cache_policy,
+            retry=retry,
+            failure_hook_source=failure_hook_source,
+            success_hook_source=success_hook_source,
+            environment={} if environment is None else environment,
+            secrets=secrets,
+        )
 
 
 def _first(*values: bool | None, default: bool) -> bool:

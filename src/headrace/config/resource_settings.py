@@ -1,7 +1,5 @@
 """Resources a step asks for; recorded, and honoured by orchestrators that can."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel

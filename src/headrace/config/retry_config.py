@@ -1,7 +1,5 @@
 """Step retries: how often to try a failing step again and how long to wait between tries."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.config.base import ConfigModel

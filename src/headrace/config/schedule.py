@@ -1,7 +1,5 @@
 """When a pipeline runs by itself: a cron expression or a fixed interval."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 
 from pydantic import model_validator
@@ -21,7 +19,7 @@ class Schedule(ConfigModel):
     run_once_start_time: datetime | None = None
 
     @model_validator(mode="after")
-    def _one_kind(self) -> Schedule:
+    def _one_kind(self) -> "Schedule":
         if self.cron_expression is not None:
             from croniter import croniter
 

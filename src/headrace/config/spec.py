@@ -5,14 +5,13 @@ outputs; snapshots store it; orchestrators and the step runner execute it. Compi
 same code twice gives byte-equal JSON (``PipelineSpec.canonical_json``).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.config.pipeline_configurations import PipelineConfiguration
 from headrace.config.step_configurations import StepConfiguration
+from headrace.utils.factories import new_dict, new_list
 from headrace.utils.hashing import canonical_json, sha256_text
 
 SPEC_SCHEMA_VERSION = 1
@@ -36,8 +35,8 @@ class InputBinding(SpecModel):
 
     kind: Literal["artifact", "list", "dict"] = "artifact"
     ref: OutputRef | None = None
-    items: list[OutputRef] = Field(default_factory=list)
-    keys: list[str] = Field(default_factory=list)
+    items: list[OutputRef] = Field(default_factory=new_list)
+    keys: list[str] = Field(default_factory=new_list)
 
     def refs(self) -> list[OutputRef]:
         """Every upstream output this binding reads."""
@@ -66,12 +65,12 @@ class StepSpec(SpecModel):
     step_name: str
     source: str
     code_hash: str
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    inputs: dict[str, InputBinding] = Field(default_factory=dict)
-    input_types: dict[str, InputSpec] = Field(default_factory=dict)
-    upstream: list[str] = Field(default_factory=list)
-    outputs: dict[str, OutputSpec] = Field(default_factory=dict)
-    config: StepConfiguration = Field(default_factory=StepConfiguration)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    inputs: dict[str, InputBinding] = Field(default_factory=new_dict)
+    input_types: dict[str, InputSpec] = Field(default_factory=new_dict)
+    upstream: list[str] = Field(default_factory=new_list)
+    outputs: dict[str, OutputSpec] = Field(default_factory=new_dict)
+    config: StepConfiguration = Field(default_factory=StepConfiguration.empty)
     docstring: str | None = None
 
 
@@ -82,10 +81,10 @@ class PipelineSpec(SpecModel):
     name: str
     source: str
     code_hash: str
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    config: PipelineConfiguration = Field(default_factory=PipelineConfiguration)
-    steps: dict[str, StepSpec] = Field(default_factory=dict)
-    outputs: dict[str, OutputRef] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    config: PipelineConfiguration = Field(default_factory=PipelineConfiguration.empty)
+    steps: dict[str, StepSpec] = Field(default_factory=new_dict)
+    outputs: dict[str, OutputRef] = Field(default_factory=new_dict)
     docstring: str | None = None
 
     def canonical_json(self) -> str:

@@ -1,7 +1,5 @@
 """Configuration of one step: what the decorator, ``configure`` and YAML may set."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -11,6 +9,7 @@ from headrace.config.cache_policy import CachePolicy
 from headrace.config.model import Model
 from headrace.config.retry_config import StepRetryConfig
 from headrace.config.settings import validate_settings
+from headrace.utils.factories import new_dict, new_list
 
 
 def _stringify_environment(value: dict[str, Any] | None) -> dict[str, str]:
@@ -50,18 +49,18 @@ class StepConfiguration(ConfigModel):
     enable_step_logs: bool | None = None
     step_operator: str | None = None
     experiment_tracker: str | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    settings: dict[str, Any] = Field(default_factory=dict)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    settings: dict[str, Any] = Field(default_factory=new_dict)
+    extra: dict[str, Any] = Field(default_factory=new_dict)
     failure_hook_source: str | None = None
     success_hook_source: str | None = None
     model: Model | None = None
     retry: StepRetryConfig | None = None
-    substitutions: dict[str, str] = Field(default_factory=dict)
+    substitutions: dict[str, str] = Field(default_factory=new_dict)
     cache_policy: CachePolicy | None = None
-    environment: dict[str, str] = Field(default_factory=dict)
-    secrets: list[str] = Field(default_factory=list)
-    outputs: dict[str, ArtifactConfiguration] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(default_factory=new_dict)
+    secrets: list[str] = Field(default_factory=new_list)
+    outputs: dict[str, ArtifactConfiguration] = Field(default_factory=new_dict)
 
     @field_validator("settings", mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from headrace.config.source import get_source_root
+from headrace.dsl.source_text import definition_source
 
 _MAX_OBJECTS = 200
 
@@ -67,7 +68,7 @@ def normalized_source_digest(obj: Any) -> str:
 
 def _source_digest(obj: Any) -> str:
     try:
-        source = textwrap.dedent(inspect.getsource(obj))
+        source = textwrap.dedent(definition_source(obj))
         tree = ast.parse(source)
     except (OSError, TypeError, SyntaxError, IndentationError):
         code = getattr(obj, "__code__", None)

@@ -14,7 +14,6 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -31,6 +30,7 @@ from headrace.config.step_configurations import StepConfiguration
 from headrace.dsl.outputs import StepArtifact
 from headrace.exceptions import CompilationError, StepInterfaceError
 from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
+from headrace.utils.records import Record
 
 if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
@@ -72,15 +72,29 @@ def to_json_value(value: Any, *, what: str) -> Any:
     return jsonable
 
 
-@dataclass
-class Invocation:
+class Invocation(Record):
     """One recorded step call."""
 
+    __slots__ = ("after", "artifacts", "id", "parameters", "step")
     id: str
     step: BaseStep[Any, Any]
-    artifacts: dict[str, Binding] = field(default_factory=dict)
-    parameters: dict[str, Any] = field(default_factory=dict)
-    after: list[str | StepArtifact] = field(default_factory=list)
+    artifacts: dict[str, Binding]
+    parameters: dict[str, Any]
+    after: list[str | StepArtifact]
+
+    def __init__(
+        self,
+        id: str,
+        step: BaseStep[Any, Any],
+        artifacts: dict[str, Binding] | None = None,
+        parameters: dict[str, Any] | None = None,
+        after: list[str | StepArtifact] | None = None,
+    ) -> None:
+        self.id = id
+        self.step = step
+        self.artifacts = {} if artifacts is None else artifacts
+        self.parameters = {} if parameters is None else parameters
+        self.after = [] if after is None else after
 
 
 class GraphBuilder:
@@ -92,6 +106,18 @@ class GraphBuilder:
         self.objects: dict[str, Any] = {}
         self._prefixes: list[str] = []
         self._next_suffix: dict[str, int] = {}
+        self._sources: dict[int, str] = {}
+
+    def source_of(self, step: BaseStep[Any, Any]) -> str:
+        """``step.source``, worked out once per step and compile.
+
+        A function of the running script needs the source root for its module name,
+        which is looked up on disk; a step called ten times would look ten times.
+        """
+        source = self._sources.get(id(step))
+        if source is None:
+            source = self._sources[id(step)] = step.source
+        return source
 
     # -- recording ----------------------------------------------------------------------
     def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
@@ -137,7 +163,7 @@ class GraphBuilder:
                 )
         invocation.after = _as_list(after)
         self.invocations[invocation_id] = invocation
-        self.objects[step.source] = step.entrypoint
+        self.objects[self.source_of(step)] = step.entrypoint
         self.objects.update(step.objects)
         outputs = [
             StepArtifact(self, invocation_id, out.name, out.annotation)
@@ -382,7 +408,7 @@ def build_step_spec(
     return StepSpec(
         invocation_id=invocation.id,
         step_name=step.name,
-        source=step.source,
+        source=builder.source_of(step),
         code_hash=step.code_hash,
         parameters=parameters,
         inputs={name: _binding_model(b) for name, b in invocation.artifacts.items()},
@@ -404,13 +430,20 @@ def _require_annotations(step: BaseStep[Any, Any]) -> None:
         )
 
 
-@dataclass
-class CompiledPipeline:
+class CompiledPipeline(Record):
     """A spec plus the live objects (functions, hooks, materializers) it refers to by source."""
 
+    __slots__ = ("objects", "run_config", "spec")
     spec: PipelineSpec
     objects: dict[str, Any]
     run_config: PipelineRunConfiguration
+
+    def __init__(
+        self, spec: PipelineSpec, objects: dict[str, Any], run_config: PipelineRunConfiguration
+    ) -> None:
+        self.spec = spec
+        self.objects = objects
+        self.run_config = run_config
 
 
 def bind_pipeline_parameters(

@@ -50,9 +50,9 @@ class Pipeline(Generic[P]):
                     "ordinary named parameter (no *args, **kwargs or positional-only)."
                 )
         self.entrypoint = entrypoint
-        self.configuration = configuration or PipelineConfiguration()
+        self.configuration = configuration or PipelineConfiguration.empty()
         self.objects: dict[str, Any] = dict(objects or {})
-        self.run_configuration = run_configuration or PipelineRunConfiguration()
+        self.run_configuration = run_configuration or PipelineRunConfiguration.empty()
         self.__doc__ = entrypoint.__doc__
         self.__name__ = getattr(entrypoint, "__name__", "pipeline")
         self.__qualname__ = getattr(entrypoint, "__qualname__", self.__name__)

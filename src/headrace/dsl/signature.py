@@ -12,42 +12,62 @@ import ast
 import inspect
 import textwrap
 import typing
-from dataclasses import dataclass
 from types import NoneType
 from typing import Annotated, Any, get_args, get_origin
 
+from headrace.dsl.source_text import definition_source
 from headrace.exceptions import StepInterfaceError
+from headrace.utils.records import FrozenRecord
 
 SINGLE_OUTPUT_NAME = "output"
 
 
-@dataclass(frozen=True)
-class InputInfo:
+class InputInfo(FrozenRecord):
     """One parameter of a step function."""
 
+    __slots__ = ("annotated", "annotation", "default", "has_default", "name")
     name: str
     annotation: Any  # ``Any`` when unannotated
     annotated: bool
     has_default: bool
-    default: Any = None
+    default: Any
+
+    def __init__(
+        self, name: str, annotation: Any, annotated: bool, has_default: bool, default: Any = None
+    ) -> None:
+        self._init(
+            name=name,
+            annotation=annotation,
+            annotated=annotated,
+            has_default=has_default,
+            default=default,
+        )
 
 
-@dataclass(frozen=True)
-class OutputInfo:
+class OutputInfo(FrozenRecord):
     """One output of a step function."""
 
+    __slots__ = ("annotated", "annotation", "custom_name", "name")
     name: str
     annotation: Any
     annotated: bool
-    custom_name: bool = False
+    custom_name: bool
+
+    def __init__(
+        self, name: str, annotation: Any, annotated: bool, custom_name: bool = False
+    ) -> None:
+        self._init(name=name, annotation=annotation, annotated=annotated, custom_name=custom_name)
 
 
-@dataclass(frozen=True)
-class StepSignature:
+class StepSignature(FrozenRecord):
     """Inputs and outputs of a step function."""
 
+    __slots__ = ("inputs", "outputs")
     inputs: dict[str, InputInfo]
     outputs: dict[str, OutputInfo]
+
+    def __init__(self, inputs: dict[str, InputInfo], outputs: dict[str, OutputInfo]) -> None:
+        self._init(inputs=inputs, outputs=outputs)
 
 
 def _strip_annotated(annotation: Any) -> tuple[Any, str | None]:
@@ -73,7 +93,7 @@ def _type_hints(func: Any) -> dict[str, Any]:
 def _return_tuple_length(func: Any) -> int | None:
     """Length of the tuple literal every ``return`` of ``func`` returns, else ``None``."""
     try:
-        source = textwrap.dedent(inspect.getsource(func))
+        source = textwrap.dedent(definition_source(func))
         tree = ast.parse(source)
     except (OSError, TypeError, SyntaxError, IndentationError):
         return None
@@ -114,8 +134,12 @@ def inspect_outputs(func: Any, step_name: str) -> dict[str, OutputInfo]:
     if annotated and annotation in (None, NoneType):
         return {}
     base, custom = _strip_annotated(annotation)
-    tuple_length = _return_tuple_length(func)
-    if tuple_length is not None and (not annotated or _is_fixed_tuple(base)):
+    # The return statements only decide the outputs of an unannotated function or of one
+    # annotated with a fixed-length tuple; reading them means reading the source.
+    tuple_length = None
+    if not annotated or _is_fixed_tuple(base):
+        tuple_length = _return_tuple_length(func)
+    if tuple_length is not None:
         element_types = list(get_args(base)) if annotated else [Any] * tuple_length
         if len(element_types) != tuple_length:
             raise StepInterfaceError(

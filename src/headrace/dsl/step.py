@@ -48,7 +48,7 @@ class BaseStep(Generic[P, R]):
         if not callable(entrypoint):
             raise DefinitionError(f"@step needs a function, got {entrypoint!r}.")
         self.entrypoint: Callable[P, R] = entrypoint
-        self.configuration = configuration or StepConfiguration()
+        self.configuration = configuration or StepConfiguration.empty()
         self.objects: dict[str, Any] = dict(objects or {})
         self.output_materializers: dict[str, list[str]] = dict(output_materializers or {})
         self._signature: StepSignature | None = None

@@ -74,12 +74,12 @@ def run_single_step(step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[
         name=step.name,
         source=step.source,
         code_hash=step.code_hash,
-        config=PipelineConfiguration(),
+        config=PipelineConfiguration.empty(),
         steps={invocation.id: build_step_spec(builder, invocation, None)},
     )
     from headrace.dsl.compiler import CompiledPipeline
 
-    compiled = CompiledPipeline(spec, builder.objects, PipelineRunConfiguration())
+    compiled = CompiledPipeline(spec, builder.objects, PipelineRunConfiguration.empty())
     run = launch(get_store(), compiled, unlisted=True)
     outputs = run.steps[invocation.id].outputs
     values = [outputs[name].load() for name in spec.steps[invocation.id].outputs]
@@ -187,7 +187,7 @@ def create_run_record(
                     snapshot_id=snapshot_id,
                     stack_id=stack_id,
                     status=ExecutionStatus.INITIALIZING,
-                    config=run_config.model_dump(mode="json", exclude_unset=True),
+                    config=run_config.set_fields_json(),
                     parameters=spec.parameters,
                     tags=list(spec.config.tags),
                     triggered_by_step_run_id=triggered_by,

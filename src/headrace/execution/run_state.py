@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
@@ -13,6 +12,7 @@ from headrace.config.spec import OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
+from headrace.utils.records import Record
 
 # Values of these types are handed to downstream steps from memory: they cannot be
 # changed in place, so a reader cannot tell them from a freshly loaded copy.
@@ -28,42 +28,101 @@ def is_immutable(value: Any) -> bool:
     return False
 
 
-@dataclass
-class OutputRecord:
+class OutputRecord(Record):
     """A produced (or cached) step output, as downstream steps need it."""
 
+    __slots__ = (
+        "artifact_version_id",
+        "content_hash",
+        "data_type",
+        "has_value",
+        "materializer",
+        "python_version",
+        "uri",
+        "value",
+    )
     artifact_version_id: str
     uri: str
     materializer: str
     data_type: str
     content_hash: str
     python_version: str | None
-    value: Any = None
-    has_value: bool = False
+    value: Any
+    has_value: bool
+
+    def __init__(
+        self,
+        artifact_version_id: str,
+        uri: str,
+        materializer: str,
+        data_type: str,
+        content_hash: str,
+        python_version: str | None,
+        value: Any = None,
+        has_value: bool = False,
+    ) -> None:
+        self.artifact_version_id = artifact_version_id
+        self.uri = uri
+        self.materializer = materializer
+        self.data_type = data_type
+        self.content_hash = content_hash
+        self.python_version = python_version
+        self.value = value
+        self.has_value = has_value
+
+    def without_value(self) -> OutputRecord:
+        """A copy that does not hold the value in memory (downstream steps load it)."""
+        return OutputRecord(
+            self.artifact_version_id,
+            self.uri,
+            self.materializer,
+            self.data_type,
+            self.content_hash,
+            self.python_version,
+        )
 
 
-@dataclass
 class RunState:
     """The run being executed: store, spec, live objects, and outputs so far."""
 
-    store: Store
-    run: PipelineRunResponse
-    spec: PipelineSpec
-    objects: dict[str, Any]
-    artifact_store: ArtifactStore
-    unlisted: bool = False
-    pipeline_state: Any = None
-    pipeline_error: BaseException | None = None  # raised by a dynamic pipeline's function
-    outputs: dict[tuple[str, str], OutputRecord] = field(default_factory=dict)
-    statuses: dict[str, ExecutionStatus] = field(default_factory=dict)
-    errors: dict[str, BaseException] = field(default_factory=dict)
-    hook_errors: list[tuple[str, str, str, BaseException]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    pipeline_state: Any
+    pipeline_error: BaseException | None  # raised by a dynamic pipeline's function
+    outputs: dict[tuple[str, str], OutputRecord]
+    statuses: dict[str, ExecutionStatus]
+    errors: dict[str, BaseException]
+    hook_errors: list[tuple[str, str, str, BaseException]]
+    lock: threading.Lock
     # The version of the pipeline's model this run works on, and of each step's own model
     # (by the model's configuration, so equal configurations share one version).
-    model_version: ModelVersionResponse | None = None
-    model_versions: dict[str, ModelVersionResponse] = field(default_factory=dict)
-    model_lock: threading.Lock = field(default_factory=threading.Lock)
+    model_version: ModelVersionResponse | None
+    model_versions: dict[str, ModelVersionResponse]
+    model_lock: threading.Lock
+
+    def __init__(
+        self,
+        store: Store,
+        run: PipelineRunResponse,
+        spec: PipelineSpec,
+        objects: dict[str, Any],
+        artifact_store: ArtifactStore,
+        unlisted: bool = False,
+    ) -> None:
+        self.store = store
+        self.run = run
+        self.spec = spec
+        self.objects = objects
+        self.artifact_store = artifact_store
+        self.unlisted = unlisted
+        self.pipeline_state = None
+        self.pipeline_error = None
+        self.outputs = {}
+        self.statuses = {}
+        self.errors = {}
+        self.hook_errors = []
+        self.lock = threading.Lock()
+        self.model_version = None
+        self.model_versions = {}
+        self.model_lock = threading.Lock()
 
     def resolve(self, source: str) -> Any:
         """The live object for a source reference, importing it only if it is not known."""

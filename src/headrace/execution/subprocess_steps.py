@@ -8,7 +8,6 @@ whatever it had started writing is removed, since nothing in the store points at
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import sys
@@ -81,7 +80,7 @@ def _child_main(runner: StepRunner, invocation_id: str, connection: Connection) 
         runner.on_started = lambda step_run_id: connection.send(("started", step_run_id))
         status = runner.run(invocation_id)
         records = {
-            name: dataclasses.replace(record, value=None, has_value=False)
+            name: record.without_value()
             for (owner, name), record in runner.state.outputs.items()
             if owner == invocation_id
         }

@@ -1,7 +1,5 @@
 """Artifacts (named, versioned outputs) and their immutable versions."""
 
-from __future__ import annotations
-
 from typing import Any, Self
 
 from pydantic import Field, GetCoreSchemaHandler, model_validator
@@ -9,6 +7,7 @@ from pydantic import Field, GetCoreSchemaHandler, model_validator
 from headrace.enums import ArtifactType
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
+from headrace.utils.factories import new_dict, new_list
 
 
 class ArtifactVersionRequest(RequestModel):
@@ -25,8 +24,8 @@ class ArtifactVersionRequest(RequestModel):
     python_version: str | None = None
     type: ArtifactType = ArtifactType.DATA
     artifact_store_id: str
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     version: str | None = None  # explicit name; otherwise the next number
 
 
@@ -45,9 +44,9 @@ class ArtifactVersionResponse(ResponseModel):
     type: ArtifactType = ArtifactType.DATA
     artifact_store_id: str
     producer_step_run_id: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    metadata_types: dict[str, str] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
+    metadata_types: dict[str, str] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:
@@ -114,7 +113,7 @@ class ArtifactResponse(ResponseModel):
     name: str
     has_custom_name: bool = False
     latest_version_number: int = 0
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
 
     @property
     def versions(self) -> list[ArtifactVersionResponse]:

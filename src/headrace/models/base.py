@@ -1,12 +1,18 @@
-"""Shared pieces of the API models: the response base class and pages."""
+"""Shared pieces of the API models: the response base class and pages.
 
-from __future__ import annotations
+Modules that define models do not use ``from __future__ import annotations``: pydantic
+would have to ``eval`` each string annotation while defining the class, a cost paid on
+every ``python run.py`` (tests/unit/test_model_modules.py keeps it so). Annotations that
+name a class defined later, or imported only for type checking, are quoted.
+"""
 
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from headrace.utils.factories import new_dict
 
 if TYPE_CHECKING:
     from headrace.store.base import Store
@@ -20,7 +26,7 @@ class ResponseContext:
     Passed explicitly by the store that built the response; never a hidden global.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: "Store") -> None:
         self.store = store
 
 
@@ -45,7 +51,7 @@ class ResponseModel(BaseModel):
         return self
 
     @property
-    def store(self) -> Store:
+    def store(self) -> "Store":
         """The store this response came from."""
         from headrace.exceptions import StoreError
 
@@ -61,8 +67,8 @@ class RunResponseBase(ResponseModel):
     """What pipeline runs and step runs share: typed run metadata and a model version."""
 
     model_version_id: str | None = None
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+    run_metadata: dict[str, Any] = Field(default_factory=new_dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=new_dict)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:

@@ -1,7 +1,5 @@
 """Filter models for list calls: paging, sorting and the fields one can filter on."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field

@@ -1,7 +1,5 @@
 """Models of the Model Control Plane: a named model and its numbered, stageable versions."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
@@ -10,6 +8,7 @@ from pydantic import Field, model_validator
 from headrace.enums import ArtifactType, ModelStages
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
+from headrace.utils.factories import new_dict, new_list
 
 if TYPE_CHECKING:
     from headrace.models.artifact import ArtifactVersionResponse
@@ -39,7 +38,7 @@ class ModelVersionRequest(RequestModel):
     limitations: str | None = None
     trade_offs: str | None = None
     ethics: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     pipeline_run_id: str | None = None  # link this run to the version
     run_model: bool = False  # and record the version as the run's model version
 
@@ -64,11 +63,11 @@ class ModelResponse(ResponseModel):
     limitations: str | None = None
     trade_offs: str | None = None
     ethics: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
     latest_version_number: int = 0
 
     @property
-    def versions(self) -> list[ModelVersionResponse]:
+    def versions(self) -> "list[ModelVersionResponse]":
         """Every version, oldest first."""
         from headrace.models.filters import ModelVersionFilter
 
@@ -77,7 +76,7 @@ class ModelResponse(ResponseModel):
         ).items
 
     @property
-    def latest_version(self) -> ModelVersionResponse:
+    def latest_version(self) -> "ModelVersionResponse":
         """The newest version."""
         return self.store.get_model_version(self.id, ModelStages.LATEST.value)
 
@@ -92,9 +91,9 @@ class ModelVersionResponse(ResponseModel):
     stage: ModelStages | None = None
     description: str | None = None
     updated: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
-    run_metadata: dict[str, Any] = Field(default_factory=dict)
-    run_metadata_types: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=new_list)
+    run_metadata: dict[str, Any] = Field(default_factory=new_dict)
+    run_metadata_types: dict[str, str] = Field(default_factory=new_dict)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:
@@ -108,7 +107,7 @@ class ModelVersionResponse(ResponseModel):
         return self.store.get_model(self.model_id)
 
     @property
-    def pipeline_runs(self) -> dict[str, PipelineRunResponse]:
+    def pipeline_runs(self) -> "dict[str, PipelineRunResponse]":
         """Runs linked to this version, by run name, oldest first."""
         from headrace.models.filters import PipelineRunFilter
 
@@ -118,7 +117,7 @@ class ModelVersionResponse(ResponseModel):
         return {run.name: run for run in page.items}
 
     @property
-    def artifact_versions(self) -> list[ArtifactVersionResponse]:
+    def artifact_versions(self) -> "list[ArtifactVersionResponse]":
         """Artifact versions linked to this version, oldest first."""
         from headrace.models.filters import ArtifactVersionFilter
 
@@ -127,21 +126,21 @@ class ModelVersionResponse(ResponseModel):
         ).items
 
     @property
-    def artifacts(self) -> dict[str, dict[str, ArtifactVersionResponse]]:
+    def artifacts(self) -> "dict[str, dict[str, ArtifactVersionResponse]]":
         """Linked artifact versions by artifact name, then version."""
         return _by_name(self.artifact_versions)
 
     @property
-    def data_artifacts(self) -> dict[str, dict[str, ArtifactVersionResponse]]:
+    def data_artifacts(self) -> "dict[str, dict[str, ArtifactVersionResponse]]":
         """Linked artifact versions that are not models, by artifact name and version."""
         return _by_name([v for v in self.artifact_versions if v.type is not ArtifactType.MODEL])
 
     @property
-    def model_artifacts(self) -> dict[str, dict[str, ArtifactVersionResponse]]:
+    def model_artifacts(self) -> "dict[str, dict[str, ArtifactVersionResponse]]":
         """Linked artifact versions of type ``ModelArtifact``, by name and version."""
         return _by_name([v for v in self.artifact_versions if v.type is ArtifactType.MODEL])
 
-    def get_artifact(self, name: str, version: str | None = None) -> ArtifactVersionResponse:
+    def get_artifact(self, name: str, version: str | None = None) -> "ArtifactVersionResponse":
         """A linked artifact version by artifact name (the newest linked one by default).
 
         Raises:
@@ -159,7 +158,7 @@ class ModelVersionResponse(ResponseModel):
             f"Model {self.model_name!r} version {self.name!r} has no linked artifact {wanted}."
         )
 
-    def get_pipeline_run(self, name: str) -> PipelineRunResponse:
+    def get_pipeline_run(self, name: str) -> "PipelineRunResponse":
         """A linked run by name.
 
         Raises:
@@ -176,8 +175,8 @@ class ModelVersionResponse(ResponseModel):
 
 
 def _by_name(
-    versions: list[ArtifactVersionResponse],
-) -> dict[str, dict[str, ArtifactVersionResponse]]:
+    versions: "list[ArtifactVersionResponse]",
+) -> "dict[str, dict[str, ArtifactVersionResponse]]":
     result: dict[str, dict[str, ArtifactVersionResponse]] = {}
     for version in versions:
         result.setdefault(version.name, {})[version.version] = version

@@ -1,12 +1,11 @@
 """Pipelines: the named thing that runs and snapshots belong to."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from headrace.models.base import ResponseModel
+from headrace.utils.factories import new_list
 
 if TYPE_CHECKING:
     from headrace.models.run import PipelineRunResponse
@@ -17,10 +16,10 @@ class PipelineResponse(ResponseModel):
 
     name: str
     docstring: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=new_list)
 
     @property
-    def runs(self) -> list[PipelineRunResponse]:
+    def runs(self) -> "list[PipelineRunResponse]":
         """Runs of this pipeline, newest first."""
         from headrace.models.filters import PipelineRunFilter
 
@@ -29,7 +28,7 @@ class PipelineResponse(ResponseModel):
         ).items
 
     @property
-    def last_run(self) -> PipelineRunResponse:
+    def last_run(self) -> "PipelineRunResponse":
         """The newest run of this pipeline."""
         from headrace.exceptions import EntityNotFoundError
         from headrace.models.filters import PipelineRunFilter
@@ -42,7 +41,7 @@ class PipelineResponse(ResponseModel):
         return page.items[0]
 
     @property
-    def last_successful_run(self) -> PipelineRunResponse:
+    def last_successful_run(self) -> "PipelineRunResponse":
         """The newest completed run of this pipeline."""
         from headrace.enums import ExecutionStatus
         from headrace.exceptions import EntityNotFoundError

@@ -1,7 +1,5 @@
 """Pipeline runs."""
 
-from __future__ import annotations
-
 import time
 from datetime import datetime
 from typing import Any
@@ -12,6 +10,7 @@ from headrace.enums import ExecutionStatus
 from headrace.models.artifact import ArtifactVersionResponse
 from headrace.models.base import RequestModel, RunResponseBase
 from headrace.models.step_run import HookError, StepRunResponse
+from headrace.utils.factories import new_dict, new_list
 
 
 class PipelineRunRequest(RequestModel):
@@ -23,9 +22,9 @@ class PipelineRunRequest(RequestModel):
     snapshot_id: str | None
     stack_id: str
     status: ExecutionStatus = ExecutionStatus.INITIALIZING
-    config: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=new_dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     start_time: datetime | None = None
     triggered_by_step_run_id: str | None = None
     unlisted: bool = False
@@ -53,17 +52,17 @@ class PipelineRunResponse(RunResponseBase):
     snapshot_id: str | None = None
     stack_id: str
     status: ExecutionStatus
-    config: dict[str, Any] = Field(default_factory=dict)
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=new_dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    tags: list[str] = Field(default_factory=new_list)
     start_time: datetime | None = None
     end_time: datetime | None = None
     status_reason: str | None = None
-    output_ids: dict[str, str] = Field(default_factory=dict)
+    output_ids: dict[str, str] = Field(default_factory=new_dict)
     triggered_by_step_run_id: str | None = None
     orchestrator_run_id: str | None = None
     unlisted: bool = False
-    hook_errors: list[HookError] = Field(default_factory=list)
+    hook_errors: list[HookError] = Field(default_factory=new_list)
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:
@@ -90,13 +89,13 @@ class PipelineRunResponse(RunResponseBase):
             return None
         return (self.end_time - self.start_time).total_seconds()
 
-    def refresh(self) -> PipelineRunResponse:
+    def refresh(self) -> "PipelineRunResponse":
         """The current state of this run, read again from the store."""
         return self.store.get_run(self.id)
 
     def wait(
         self, timeout: float | None = None, poll_interval: float = 0.05
-    ) -> PipelineRunResponse:
+    ) -> "PipelineRunResponse":
         """Block until the run has finished; returns its final state.
 
         Raises:

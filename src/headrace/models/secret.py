@@ -1,17 +1,16 @@
 """Secrets: named sets of key/value pairs, stored encrypted, shown without their values."""
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from headrace.models.base import ResponseModel
+from headrace.utils.factories import new_list
 
 
 class SecretResponse(ResponseModel):
     """A secret; ``values`` is filled only when asked for explicitly."""
 
     name: str
-    keys: list[str] = Field(default_factory=list)
+    keys: list[str] = Field(default_factory=new_list)
     values: dict[str, str] | None = Field(default=None, repr=False)
 
     @property

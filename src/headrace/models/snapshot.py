@@ -1,7 +1,5 @@
 """Snapshots: immutable, stored pipeline specs; named ones can be run by others."""
 
-from __future__ import annotations
-
 import copy
 from typing import Any
 
@@ -11,6 +9,7 @@ from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import PipelineSpec
 from headrace.config.step_configurations import StepConfiguration
 from headrace.models.base import RequestModel, ResponseModel
+from headrace.utils.factories import new_dict
 
 
 class SnapshotRequest(RequestModel):
@@ -24,7 +23,7 @@ class SnapshotRequest(RequestModel):
     spec: PipelineSpec
     spec_hash: str
     runnable: bool = False
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=new_dict)
 
 
 class SnapshotResponse(ResponseModel):
@@ -38,7 +37,7 @@ class SnapshotResponse(ResponseModel):
     spec: PipelineSpec
     spec_hash: str
     runnable: bool = False
-    extra: dict[str, Any] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=new_dict)
 
     @property
     def config_template(self) -> PipelineRunConfiguration:

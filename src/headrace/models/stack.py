@@ -1,19 +1,18 @@
 """Stacks: where a run executes (orchestrator) and where its artifacts live."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field
 
 from headrace.models.base import ResponseModel
+from headrace.utils.factories import new_dict
 
 
 class StackResponse(ResponseModel):
     """A named stack; ``components`` maps a component type to its flavor and config."""
 
     name: str
-    components: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    components: dict[str, dict[str, Any]] = Field(default_factory=new_dict)
 
     @property
     def artifact_store_path(self) -> str:

@@ -1,7 +1,5 @@
 """Step runs: one execution (or cache hit, skip, stop) of one step invocation."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +9,7 @@ from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionStatus
 from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
 from headrace.models.base import RequestModel, RunResponseBase
+from headrace.utils.factories import new_dict, new_list
 
 
 class StepRunError(BaseModel):
@@ -53,7 +52,7 @@ class CacheHit(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     step_run_id: str
-    outputs: dict[str, list[CachedOutput]] = Field(default_factory=dict)
+    outputs: dict[str, list[CachedOutput]] = Field(default_factory=new_dict)
 
 
 class StepRunRequest(RequestModel):
@@ -67,14 +66,14 @@ class StepRunRequest(RequestModel):
     source: str = ""
     code_hash: str = ""
     cache_key: str | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    config: dict[str, Any] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    config: dict[str, Any] = Field(default_factory=new_dict)
     docstring: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
     original_step_run_id: str | None = None
-    inputs: dict[str, list[str]] = Field(default_factory=dict)  # name -> artifact version ids
-    outputs: dict[str, list[str]] = Field(default_factory=dict)  # for cached steps
+    inputs: dict[str, list[str]] = Field(default_factory=new_dict)  # name -> artifact version ids
+    outputs: dict[str, list[str]] = Field(default_factory=new_dict)  # for cached steps
     status_reason: str | None = None
     error: StepRunError | None = None
     model_version_id: str | None = None  # outputs (of cached steps too) are linked to it
@@ -104,8 +103,8 @@ class StepRunResponse(RunResponseBase):
     source: str = ""
     code_hash: str = ""
     cache_key: str | None = None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    config: StepConfiguration = Field(default_factory=StepConfiguration)
+    parameters: dict[str, Any] = Field(default_factory=new_dict)
+    config: StepConfiguration = Field(default_factory=StepConfiguration.empty)
     docstring: str | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
@@ -114,10 +113,10 @@ class StepRunResponse(RunResponseBase):
     attempts: int = 0
     logs_uri: str | None = None
     status_reason: str | None = None
-    attempt_errors: list[StepRunError] = Field(default_factory=list)
-    hook_errors: list[HookError] = Field(default_factory=list)
-    inputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
-    outputs: dict[str, ArtifactVersionList] = Field(default_factory=dict)
+    attempt_errors: list[StepRunError] = Field(default_factory=new_list)
+    hook_errors: list[HookError] = Field(default_factory=new_list)
+    inputs: dict[str, ArtifactVersionList] = Field(default_factory=new_dict)
+    outputs: dict[str, ArtifactVersionList] = Field(default_factory=new_dict)
 
     @property
     def output(self) -> ArtifactVersionResponse:

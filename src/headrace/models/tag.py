@@ -1,7 +1,5 @@
 """Tags: names attached to pipelines, runs, artifacts and models, used to filter them."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from headrace.exceptions import StoreError

@@ -91,7 +91,7 @@ def create_snapshot(
         "parameter_schema": parameter_schema(spec, resolve),
         "headrace_version": __version__,
         "spec_schema_version": SPEC_SCHEMA_VERSION,
-        "run_config": compiled.run_config.model_dump(mode="json", exclude_unset=True),
+        "run_config": compiled.run_config.set_fields_json(),
     }
     pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
     return store.create_snapshot(

@@ -205,6 +205,28 @@ def test_compiling_twice_gives_identical_json() -> None:
     assert p.compile().spec.model_dump_json() == p.compile().spec.model_dump_json()
 
 
+def test_compiled_spec_equals_its_validated_round_trip() -> None:
+    """Specs are built without validation; validating their JSON gives the same spec."""
+    from headrace.config.spec import PipelineSpec
+
+    @step(output_materializers=None, retry={"max_retries": 1}, environment={"A": 1})
+    def configured(values: dict[str, int], flag: bool = True) -> Annotated[int, "n"]:
+        return len(values)
+
+    @pipeline(tags=["t"], settings={"orchestrator": {"max_parallelism": 2}})
+    def p(seed: int = 1) -> Annotated[int, "result"]:
+        a = source(seed=seed)
+        side_effect(id="first", after=a)
+        return configured({"x": a, "y": add(a, b=2)}, after="first")
+
+    spec = p.compile().spec
+    again = PipelineSpec.model_validate_json(spec.model_dump_json())
+    assert again == spec
+    assert again.canonical_json() == spec.canonical_json()
+    assert spec.steps["configured"].inputs["values"].kind == "dict"
+    assert spec.steps["configured"].config.environment == {"A": "1"}
+
+
 def test_run_configuration_overrides_step_parameters() -> None:
     @pipeline
     def p() -> None:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from headrace.enums import ExecutionMode, ExecutionStatus
+from headrace.utils.records import FrozenRecord
 
 RunStep = Callable[[str], ExecutionStatus]
 MarkStep = Callable[[str, ExecutionStatus, str], None]
 
 
-@dataclass(frozen=True)
-class ExecutionPlan:
+class ExecutionPlan(FrozenRecord):
     """Steps in topological order with their upstream steps."""
 
+    __slots__ = ("order", "upstream")
     order: list[str]
     upstream: dict[str, list[str]]
+
+    def __init__(self, order: list[str], upstream: dict[str, list[str]]) -> None:
+        self._init(order=order, upstream=upstream)
 
     def downstream(self) -> dict[str, list[str]]:
         """Each step's direct dependents."""

@@ -2,7 +2,8 @@
 
 A step starts as soon as all its upstream steps succeeded. When only one step can run
 and nothing else is running, it runs in the calling thread, so a chain pays no thread
-hand-off. Execution modes decide what a failure does to the rest of the run.
+hand-off (nor the import of ``concurrent.futures``, which happens with the first pool).
+Execution modes decide what a failure does to the rest of the run.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import heapq
 import os
 import threading
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING
 
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.execution.interrupts import interrupt
 from headrace.execution.orchestrators.base import BaseOrchestrator, ExecutionPlan, MarkStep, RunStep
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 DEFAULT_MAX_PARALLELISM = 32
 ENV_MAX_PARALLELISM = "HEADRACE_MAX_PARALLELISM"
@@ -87,11 +91,15 @@ class _Execution:
                         self._done(name, self.run_step(name))  # run inline: nothing to overlap
                         break
                     if pool is None:
+                        from concurrent.futures import ThreadPoolExecutor
+
                         pool = ThreadPoolExecutor(
                             max_workers=self.max_parallelism, thread_name_prefix="headrace-step"
                         )
                     self.running[pool.submit(self._in_thread, name)] = name
                 if self.running:
+                    from concurrent.futures import FIRST_COMPLETED, wait
+
                     finished, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
                     for future in finished:
                         name = self.running.pop(future)
