@@ -93,6 +93,15 @@ class ArtifactStore(ABC):
         """``path`` in the form ``walk`` yields, so relative names can be cut off it."""
         return path
 
+    def files_below(self, path: str) -> list[str]:
+        """Every file below directory ``path`` (or ``[path]`` if it is a file)."""
+        if not self.isdir(path):
+            return [path]
+        files: list[str] = []
+        for dirpath, _dirs, names in self.walk(path):
+            files.extend(self.join(dirpath, n) for n in names)
+        return files
+
     def digest(self, path: str) -> tuple[str, int]:
         """SHA-256 over every file below ``path`` (relative names and bytes) and their size.
 
@@ -101,14 +110,8 @@ class ArtifactStore(ABC):
         """
         total = 0
         outer = hashlib.sha256()
-        files: list[str] = []
         path = self.canonical(path)
-        if self.isdir(path):
-            for dirpath, _dirs, names in self.walk(path):
-                files.extend(self.join(dirpath, n) for n in names)
-        else:
-            files.append(path)
-        for file in sorted(files):
+        for file in sorted(self.files_below(path)):
             inner = hashlib.sha256()
             with self.open(file, "rb") as handle:
                 while chunk := handle.read(_HASH_CHUNK):
@@ -126,13 +129,17 @@ class LocalArtifactStore(ArtifactStore):
         super().__init__(os.path.abspath(os.path.expanduser(path)), id)
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
-        if any(flag in mode for flag in "wax"):
+        encoding = None if "b" in mode else "utf-8"
+        try:
+            return open(path, mode, encoding=encoding)
+        except FileNotFoundError:
+            # Writing below a directory that does not exist yet: make it. Tried second,
+            # so the usual write (into a fresh artifact directory) costs no extra stat.
             parent = os.path.dirname(path)
-            if parent and not os.path.isdir(parent):
-                os.makedirs(parent, exist_ok=True)
-        if "b" in mode:
-            return open(path, mode)
-        return open(path, mode, encoding="utf-8")
+            if not parent or not any(flag in mode for flag in "wax") or os.path.isdir(parent):
+                raise
+            os.makedirs(parent, exist_ok=True)
+            return open(path, mode, encoding=encoding)
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
@@ -141,7 +148,10 @@ class LocalArtifactStore(ArtifactStore):
         return os.path.isdir(path)
 
     def makedirs(self, path: str) -> None:
-        os.makedirs(path, exist_ok=True)
+        try:
+            os.mkdir(path)  # the usual case: the parent exists and the directory does not
+        except (FileNotFoundError, FileExistsError):
+            os.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
         return sorted(os.listdir(path))
@@ -163,6 +173,23 @@ class LocalArtifactStore(ArtifactStore):
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
         yield from os.walk(path)
+
+    def files_below(self, path: str) -> list[str]:
+        # One scandir per directory instead of os.walk's generator machinery: this runs
+        # for every output of every step. Symlinked directories are not followed, as in
+        # os.walk.
+        try:
+            entries = list(os.scandir(path))
+        except NotADirectoryError:
+            return [path]
+        files: list[str] = []
+        for entry in entries:
+            if entry.is_dir():
+                if not entry.is_symlink():
+                    files.extend(self.files_below(entry.path))
+            else:
+                files.append(entry.path)
+        return files
 
     def copy(self, src: str, dst: str) -> None:
         if os.path.isdir(dst) and not os.path.islink(dst):

@@ -31,6 +31,7 @@ from headrace.utils.env import ENV_SQLITE_SYNCHRONOUS
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _IDLE_CONNECTIONS = 8  # kept open per database for the next statement
 _PLAIN_TYPES = frozenset({str, int, float, bool, bytes})  # exact types: enums are not plain
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]"}
 
 
 class Record:
@@ -426,16 +427,19 @@ class SqliteDatabase(Database):
             self._checkin(raw)
 
     def encode_value(self, name: str, value: Any) -> Any:
-        if value is None or isinstance(value, str | int | float | bytes):
-            if name in JSON_COLUMNS and value is not None:
-                return json.dumps(value)
-            return value.value if isinstance(value, Enum) else value
-        if isinstance(value, datetime):
+        kind = type(value)
+        if kind is dict or kind is list:  # JSON columns; most are empty
+            return json.dumps(value) if value else _EMPTY_JSON[kind]
+        if kind is datetime:
             return _naive_utc(value).isoformat(" ", "microseconds")
-        if isinstance(value, dict | list | tuple):
+        if value is None:
+            return None
+        if name in JSON_COLUMNS or isinstance(value, dict | list | tuple):
             return json.dumps(value)
         if isinstance(value, Enum):
             return value.value
+        if isinstance(value, datetime):
+            return _naive_utc(value).isoformat(" ", "microseconds")
         return value
 
 
