@@ -7,8 +7,9 @@ imports this package, and a plain run never needs ``DockerSettings`` or
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from headrace.utils.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from headrace.config.cache_policy import CachePolicy
@@ -31,13 +32,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    submodule = _LAZY.get(name)
-    if submodule is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{submodule}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+_load = lazy_attributes(__name__, _LAZY)
+
+
+def __getattr__(name: str) -> Any:  # a def, so type checkers see lazily loaded names
+    return _load(name)
 
 
 def __dir__() -> list[str]:

@@ -8,6 +8,7 @@ and numpy / pandas are imported only by those who use their materializers).
 from typing import Any
 
 from headrace.materializers.base_materializer import BaseMaterializer
+from headrace.utils.lazy import lazy_attributes
 
 _LAZY = {
     "BuiltInContainerMaterializer": "built_in_materializer",
@@ -22,13 +23,11 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'headrace.materializers' has no attribute {name!r}")
-    import importlib
+_load = lazy_attributes(__name__, _LAZY)
 
-    return getattr(importlib.import_module(f"headrace.materializers.{module}"), name)
+
+def __getattr__(name: str) -> Any:  # a def, so type checkers see lazily loaded names
+    return _load(name)
 
 
 __all__ = [

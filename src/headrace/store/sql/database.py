@@ -18,6 +18,7 @@ import os
 import re
 import threading
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -168,7 +169,7 @@ class Connection:
         return decoder(value) if decoder is not None and value is not None else value
 
 
-class Database:
+class Database(ABC):
     """A pool of driver connections and the dialect rules of one database."""
 
     dialect = ""
@@ -185,30 +186,31 @@ class Database:
         self._pid = os.getpid()
 
     # -- dialect hooks ----------------------------------------------------------------
+    @abstractmethod
     def new_connection(self) -> Any:
         """A new driver connection with the store's settings (not from the pool)."""
-        raise NotImplementedError
 
-    def _begin_write(self, raw: Any) -> None:
-        """Start a write transaction on ``raw``."""
+    def _begin_write(self, raw: Any) -> None:  # noqa: B027 - optional hook
+        """Start a write transaction on ``raw`` (PostgreSQL's driver starts one itself)."""
 
     def prepare(self, sql: str) -> str:
         """``sql`` in the driver's parameter style."""
         return sql
 
+    @abstractmethod
     def encode_value(self, name: str, value: Any) -> Any:
         """One parameter as the driver takes it (``name`` tells JSON columns apart)."""
-        raise NotImplementedError
 
     def _healthy(self, raw: Any) -> bool:
         return True
 
+    @abstractmethod
     def has_table(self, name: str) -> bool:
         """Whether the database has a table called ``name``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _is_unique_violation(self, exc: BaseException) -> bool:
-        raise NotImplementedError
+        """Whether an integrity error repeated a unique key (else it broke another rule)."""
 
     def store_error(self, exc: BaseException, sql: str) -> StoreError:
         """A driver error as the store's own: conflicts apart, the statement named."""
@@ -297,7 +299,7 @@ class Database:
             raise
         self._checkin(raw)
 
-    def _end_read(self, raw: Any) -> None:
+    def _end_read(self, raw: Any) -> None:  # noqa: B027 - optional hook
         """Close the read's transaction, if the driver opened one."""
 
     def _rollback_or_discard(self, raw: Any) -> None:
@@ -430,16 +432,14 @@ class SqliteDatabase(Database):
         kind = type(value)
         if kind is dict or kind is list:  # JSON columns; most are empty
             return json.dumps(value) if value else _EMPTY_JSON[kind]
-        if kind is datetime:
-            return _naive_utc(value).isoformat(" ", "microseconds")
         if value is None:
             return None
+        if isinstance(value, datetime):
+            return _naive_utc(value).isoformat(" ", "microseconds")
         if name in JSON_COLUMNS or isinstance(value, dict | list | tuple):
             return json.dumps(value)
         if isinstance(value, Enum):
             return value.value
-        if isinstance(value, datetime):
-            return _naive_utc(value).isoformat(" ", "microseconds")
         return value
 
 

@@ -76,8 +76,7 @@ _INSERT_STEP_RUN = insert_sql("step_runs", _STEP_RUN_COLUMNS)
 _LINK_COLUMNS = ("step_run_id", "name", "position", "artifact_version_id")
 _INSERT_STEP_INPUT = insert_sql("step_run_inputs", _LINK_COLUMNS)
 _INSERT_STEP_OUTPUT = insert_sql("step_run_outputs", _LINK_COLUMNS)
-_VERSION_COLUMNS = tuple(c for c in columns("artifact_versions"))
-_INSERT_ARTIFACT_VERSION = insert_sql("artifact_versions", _VERSION_COLUMNS)
+_INSERT_ARTIFACT_VERSION = insert_sql("artifact_versions", columns("artifact_versions"))
 _ARTIFACT_COLUMNS = ("id", "name", "has_custom_name", "version_count", "created")
 _INSERT_ARTIFACT = insert_sql("artifacts", _ARTIFACT_COLUMNS)
 _INSERT_ARTIFACT_IF_NEW = insert_sql("artifacts", _ARTIFACT_COLUMNS, ignore_duplicates=True)
@@ -85,14 +84,12 @@ _SELECT_ARTIFACT_ID = "SELECT id FROM artifacts WHERE name = :name"
 _NEXT_VERSION = (
     "UPDATE artifacts SET version_count = version_count + 1 WHERE id = :_id RETURNING version_count"
 )
-_CACHED_STEP_RUN_ID = (
-    "SELECT id FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
+_NEWEST_CACHED = (
+    "FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
     "ORDER BY created DESC LIMIT 1"
 )
-_CACHED_STEP_RUN = (
-    "SELECT * FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
-    "ORDER BY created DESC LIMIT 1"
-)
+_CACHED_STEP_RUN_ID = f"SELECT id {_NEWEST_CACHED}"
+_CACHED_STEP_RUN = f"SELECT * {_NEWEST_CACHED}"
 _CACHE_HIT = (
     "SELECT step_runs.id AS step_run_id, step_run_outputs.name, artifact_versions.id, "
     "artifact_versions.uri, artifact_versions.materializer, artifact_versions.data_type, "
@@ -812,11 +809,7 @@ class SqlStore(RegistryMethods, Store):
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
-        params = {
-            "key": cache_key,
-            "after": created_after or _EPOCH,
-            "status": ExecutionStatus.COMPLETED.value,
-        }
+        params = _cache_params(cache_key, created_after)
         with self._read() as conn:
             rows = conn.execute(_CACHE_HIT, params)
         if not rows:
@@ -840,11 +833,7 @@ class SqlStore(RegistryMethods, Store):
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
         # Outputs only: a cache hit needs what the step produced, not what it read.
-        params = {
-            "key": cache_key,
-            "after": created_after or _EPOCH,
-            "status": ExecutionStatus.COMPLETED.value,
-        }
+        params = _cache_params(cache_key, created_after)
         with self._read() as conn:
             row = conn.first(_CACHED_STEP_RUN, params)
             if row is None:
@@ -1025,6 +1014,15 @@ class SqlStore(RegistryMethods, Store):
             query.equal("artifacts.name", filter_model.name)
         with self._read() as conn:
             return self._page(conn, query, named, self._version_model)
+
+
+def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, Any]:
+    """Parameters of the newest completed step run with ``cache_key`` (after a time)."""
+    return {
+        "key": cache_key,
+        "after": created_after or _EPOCH,
+        "status": ExecutionStatus.COMPLETED.value,
+    }
 
 
 def _check_secret_values(name: str, values: dict[str, str]) -> None:
