@@ -54,8 +54,13 @@ def launch(
     unlisted: bool = False,
     snapshot_id: str | None = None,
     triggered_by_step_run_id: str | None = None,
+    orchestrator: BaseOrchestrator | None = None,
 ) -> PipelineRunResponse:
-    """Record a run of a compiled pipeline and execute it (or start it in the background)."""
+    """Record a run of a compiled pipeline and execute it (or start it in the background).
+
+    ``orchestrator`` defaults to the one the active stack and the pipeline's settings
+    choose (``orchestrators.registry``).
+    """
     spec = compiled.spec
     run_config = compiled.run_config
     if run_config.schedule is not None:
@@ -66,7 +71,8 @@ def launch(
             "snapshot run NAME`)."
         )
     stack = store.get_default_stack()
-    orchestrator = build_orchestrator(stack, spec.config.settings)  # bad settings: no run
+    if orchestrator is None:  # bad settings are refused before a run is recorded
+        orchestrator = build_orchestrator(stack, spec.config.settings)
     pipeline_id = None
     if not unlisted:
         pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
