@@ -136,9 +136,13 @@ class Client:
         if config_path is not None:
             if run_configuration is not None:
                 raise ConfigurationError("Give run_configuration or config_path, not both.")
-            from headrace.config.yaml_loader import validate_yaml
+            from headrace.config.run_config_file import load_run_configuration
 
-            run_configuration = validate_yaml(PipelineRunConfiguration, config_path)
+            run_configuration = load_run_configuration(
+                config_path,
+                pipeline_parameters=snapshot.spec.parameters,
+                step_names=snapshot.spec.steps,
+            )
         context = _STEP_CONTEXT.get()
         run = trigger_snapshot(
             self.store,

@@ -14,8 +14,8 @@ import typer
 from rich.text import Text
 
 from headrace.cli.formatting import status_text
-from headrace.cli.run_tree import hook_error_text
 from headrace.cli.output import stderr_console, stdout_console
+from headrace.cli.run_tree import hook_error_text
 from headrace.exceptions import HeadraceError
 
 if TYPE_CHECKING:

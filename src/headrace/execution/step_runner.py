@@ -439,6 +439,12 @@ class StepRunner:
     ) -> dict[str, Any]:
         outputs = signature.outputs
         if not outputs:
+            if result is not None:
+                raise StepOutputTypeError(
+                    f"Step {step.invocation_id!r} is annotated '-> None' but returned a "
+                    f"{type(result).__name__}; annotate its output type (or drop the "
+                    "annotation) so the value is stored, or return nothing."
+                )
             return {}
         if len(outputs) == 1:
             values = {next(iter(outputs)): result}
