@@ -514,6 +514,8 @@ class SqlStore(RegistryMethods, Store):
             query.equal("pipeline_runs.status", filter_model.status.value)
         if not filter_model.include_unlisted:
             query.equal("pipeline_runs.unlisted", False)
+        if filter_model.unlisted is not None:
+            query.equal("pipeline_runs.unlisted", filter_model.unlisted)
         filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
         if filter_model.model_version_id:
             query.add(
