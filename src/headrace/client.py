@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from headrace.client_options import build_filter, method_options
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.enums import ExecutionStatus, ModelStages, TaggableResourceType
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
@@ -33,7 +34,6 @@ from headrace.models import (
     StepRunResponse,
     TagResponse,
 )
-from headrace.client_options import build_filter, method_options
 from headrace.models.tag import clean_tags
 from headrace.store.base import Store
 from headrace.store.factory import active_store
@@ -118,6 +118,21 @@ class Client:
         if pipeline is not None:
             filters["pipeline_id"] = self.get_pipeline(pipeline).id
         return self.store.list_snapshots(build_filter(SnapshotFilter, "list_snapshots", filters))
+
+    def create_snapshot_from_run(
+        self,
+        run_name_id_or_prefix: str,
+        name: str,
+        description: str | None = None,
+        replace: bool = False,
+    ) -> SnapshotResponse:
+        """A named, runnable snapshot that runs exactly what a past run ran: its graph,
+        configuration and code (see ``headrace.execution.snapshot_from_run``)."""
+        from headrace.execution.snapshot_from_run import create_snapshot_from_run
+
+        return create_snapshot_from_run(
+            self.store, run_name_id_or_prefix, name, description=description, replace=replace
+        )
 
     def delete_snapshot(self, name_id_or_prefix: str) -> None:
         """Delete a snapshot; runs made from it stay readable."""

@@ -55,7 +55,9 @@ def method_options(method: str, options: dict[str, Any], accepted: frozenset[str
             _note_project(value)
             continue
         valid = [*accepted, *NO_EFFECT, PROJECT]
-        raise ConfigurationError(f"Client.{method}(): {unknown_key_message('argument', key, valid)}.")
+        raise ConfigurationError(
+            f"Client.{method}(): {unknown_key_message('argument', key, valid)}."
+        )
 
 
 def build_filter(model: type[F], method: str, filters: dict[str, Any]) -> F:

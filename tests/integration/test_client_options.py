@@ -81,9 +81,8 @@ def test_snapshot_commands_outside_a_repository_name_the_store(tmp_path: Path) -
     home = tmp_path / "home"
     outside = tmp_path / "elsewhere"
     outside.mkdir()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_") and k != "XDG_DATA_HOME"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    env.pop("XDG_DATA_HOME", None)
     env.update(HOME=str(home), PYTHONPATH=os.pathsep.join(sys.path))
     result = subprocess.run(
         [sys.executable, "-m", "headrace.cli.main", "pipeline", "snapshot", "list"],

@@ -100,7 +100,8 @@ def test_hooks_that_cannot_be_called_are_refused_at_definition() -> None:
 
     def takes_one(a: object) -> None: ...
 
-    with pytest.raises(DefinitionError, match=r"on_success hook takes_one\(a\) cannot be called with no"):
+    refused = r"on_success hook takes_one\(a\) cannot be called with no"
+    with pytest.raises(DefinitionError, match=refused):
         step(on_success=takes_one)(lambda: 1)
     with pytest.raises(DefinitionError, match="on_failure hook .*takes_two"):
         step(on_failure=takes_two)(lambda: 1)

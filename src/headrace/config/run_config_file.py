@@ -59,9 +59,7 @@ def load_run_configuration(
                 + "\n  ".join(notes)
             )
         for note in notes:
-            logger.warning(
-                "%s. It is ignored (%s=true makes this an error).", note, ENV_STRICT_CONFIG
-            )
+            logger.warning("%s (ignored; %s=true makes this an error).", note, ENV_STRICT_CONFIG)
         data = {key: value for key, value in data.items() if key in fields}
     return validate_data(PipelineRunConfiguration, data, index, path)
 

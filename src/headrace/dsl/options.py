@@ -130,7 +130,9 @@ def check_hook_signature(
             continue
         return
     name = getattr(hook, "__name__", repr(hook))
-    parameters = ", ".join(str(p.replace(annotation=p.empty)) for p in signature.parameters.values())
+    parameters = ", ".join(
+        str(p.replace(annotation=p.empty)) for p in signature.parameters.values()
+    )
     raise DefinitionError(
         f"{owner}: the {kind} hook {name}({parameters}) cannot be called {_HOOK_CALLS[kind]}, "
         f"which is how {kind} hooks are called."
