@@ -200,6 +200,11 @@ def test_snapshot_create_from_run_on_the_cli(repo: Path, project: ModuleType) ->
     assert made.spec.steps["square_1"].parameters == {"x": 9}  # the run's configuration
     ran = cli(repo, "pipeline", "snapshot", "run", "r1", "--wait")
     assert "completed" in ran.stdout
+    # --wait follows the run in the runner process with the same progress lines
+    progress = ran.stderr.splitlines()
+    assert any(line.startswith("Running pipeline 'squares' as run ") for line in progress)
+    assert any(line.startswith("Step 'square_1' cached: ") for line in progress)  # as ran
+    assert progress[-1].startswith("Run ") and "completed in" in progress[-1]
     rerun = Client().list_pipeline_runs(snapshot_id=made.id).items[0]
     assert rerun.steps["square_1"].output.load() == 81
 
@@ -222,3 +227,26 @@ def test_triggering_a_replaced_snapshot_says_by_which(repo: Path, project: Modul
     assert f"by snapshot 'nightly' (id {new.id})" in message
     result = cli(repo, "pipeline", "snapshot", "run", old.id, check=False)
     assert result.returncode == 1 and f"(id {new.id})" in result.stderr
+
+
+# -- long work shows progress ------------------------------------------------------------
+def test_uploading_a_code_archive_says_so(repo: Path, project: ModuleType) -> None:
+    first = cli(repo, "pipeline", "snapshot", "create", "project.squares", "--name", "a")
+    assert "Uploading the code archive (1 files, " in first.stderr
+    assert "Uploaded the code archive in " in first.stderr
+    again = cli(repo, "pipeline", "snapshot", "create", "project.squares", "--name", "b")
+    assert "Uploading" not in again.stderr  # the same code is stored once
+
+    (repo / "weights.bin").write_bytes(os.urandom(6 * 1024 * 1024))
+    large = cli(repo, "pipeline", "snapshot", "create", "project.squares", "--name", "c")
+    for percent in (25, 50, 75):
+        assert f"{percent}% of the code archive uploaded." in large.stderr
+    assert "(2 files, 6.0 MiB)" in large.stderr
+
+
+def test_waiting_on_a_run_says_it_waits_for_it_to_start(repo: Path, project: ModuleType) -> None:
+    project.squares.create_snapshot(name="squares")
+    ran = cli(repo, "pipeline", "snapshot", "run", "squares", "--wait")
+    first = ran.stderr.splitlines()[0]
+    # the runner process takes a moment to start: the wait says what it waits for
+    assert first.startswith("Waiting for run 'squares-") and "(status: initializing)" in first

@@ -167,8 +167,10 @@ def run_snapshot(
     if not wait and timeout is None:
         console.print(f"Follow it with: headrace run show {run.name}", markup=False)
         return
+    from headrace.cli.run_wait import wait_with_progress
+
     try:
-        final = run.wait(timeout=timeout)
+        final = wait_with_progress(run, timeout)
     except TimeoutError as error:
         stderr_console().print(
             f"{error} It goes on in the background: headrace run show {run.name}",

@@ -116,8 +116,10 @@ class RunProgress:
         status: ExecutionStatus,
         error: str | None = None,
         reason: str | None = None,
+        duration: float | None = None,
     ) -> None:
-        """A step reached its final status."""
+        """A step reached its final status (``duration``: when known better than from
+        the time ``step_started`` was called, e.g. read from the store)."""
         with self.lock:
             if invocation_id in self.finished:
                 return  # reported once, however many paths record the outcome
@@ -126,7 +128,8 @@ class RunProgress:
             self.counts[status] = self.counts.get(status, 0) + 1
             if status is ExecutionStatus.FAILED:
                 self.failed.append(invocation_id)
-        duration = None if start is None else time.monotonic() - start
+        if duration is None and start is not None:
+            duration = time.monotonic() - start
         level = STEP_LEVELS.get(status, logging.INFO)
         self.emit(level, step_line(invocation_id, status, duration, error, reason), status)
 
@@ -245,10 +248,11 @@ class LiveProgress(RunProgress):
         status: ExecutionStatus,
         error: str | None = None,
         reason: str | None = None,
+        duration: float | None = None,
     ) -> None:
         with self.lock:
             self.spinners.pop(invocation_id, None)
-        super().step_finished(invocation_id, status, error, reason)
+        super().step_finished(invocation_id, status, error, reason, duration)
 
     def show(self, text: str, status: ExecutionStatus | None) -> None:
         from rich.text import Text
