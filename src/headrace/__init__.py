@@ -8,11 +8,7 @@ from headrace.dsl.pipeline import Pipeline, pipeline
 from headrace.dsl.step import BaseStep, step
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.execution.context import get_step_context
-from headrace.utils import terminal as _terminal
 from headrace.version import __version__
-
-# headrace's own warnings and errors reach the terminal even while a run captures output.
-_terminal.install()
 
 
 def __getattr__(name: str) -> object:

@@ -10,15 +10,15 @@ traceback.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from headrace.exceptions import ConfigurationError
 from headrace.utils.suggest import unknown_key_message
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 F = TypeVar("F", bound=BaseModel)
 

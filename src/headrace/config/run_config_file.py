@@ -10,7 +10,6 @@ top level (``steps.<step>.parmeters``) are always errors.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,8 +20,9 @@ from headrace.config.yaml_loader import read_yaml, validate_data
 from headrace.exceptions import ConfigurationError
 from headrace.utils.env import ENV_STRICT_CONFIG, env_flag
 from headrace.utils.suggest import closest
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 
 def load_run_configuration(

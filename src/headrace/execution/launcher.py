@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ from headrace.models import (
 from headrace.models.step_run import HookError
 from headrace.store.base import Store
 from headrace.store.factory import get_store
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
     from headrace.dsl.step import BaseStep
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
 

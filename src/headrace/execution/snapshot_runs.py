@@ -33,8 +33,9 @@ from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResp
 from headrace.snapshots.parameters import validate_run_configuration
 from headrace.store.base import Store
 from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 CODE_CACHE_DIRECTORY = "code-cache"
 

@@ -7,7 +7,6 @@ when ``run`` is called; everything a step run does happens here.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -34,9 +33,9 @@ from headrace.execution.type_checks import check_input, check_output, coerce_par
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
-from headrace.utils.terminal import SHOWN_BY_PROGRESS
+from headrace.utils.terminal import SHOWN_BY_PROGRESS, headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 _SIGNATURES: dict[Any, StepSignature] = {}
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import subprocess
 import tarfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.exceptions import SnapshotError
+from headrace.utils.terminal import headrace_logger
 
 ALWAYS_SKIPPED = frozenset(
     {
@@ -42,7 +42,7 @@ MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 REPORTED_UPLOAD_BYTES = 4 * UPLOAD_CHUNK_BYTES  # smaller archives: a line before and after
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``word`` (``difflib`` ratio 0.6 or more), else ``None``."""
+    import difflib  # only when an error is being worded: not part of `import headrace`
+
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
 

@@ -4,6 +4,8 @@ Warnings and errors headrace logs (a pickled output, a hook that raised, an aler
 could not be posted) must reach the user even while a run captures step output, so the
 ``headrace`` logger gets one handler of its own, installed when ``headrace`` is imported:
 
+* modules that log get the logger from :func:`headrace_logger`, which installs the
+  handler, so ``import headrace`` alone imports no ``logging``;
 * its level is ``HEADRACE_LOGGING_VERBOSITY`` (``DEBUG``, ``INFO``, ``WARN``, ``ERROR``,
   ``CRITICAL``; default ``INFO``), read again by :func:`configure_verbosity`;
 * it writes to the terminal under any per-step tee (see ``execution/logs.py``), so a step's
@@ -146,3 +148,10 @@ def install() -> None:
     if _handler not in logger.handlers:
         logger.addHandler(_handler)
     configure_verbosity()
+
+
+def headrace_logger() -> logging.Logger:
+    """The ``headrace`` logger, with its terminal handler installed."""
+    if _handler not in logging.getLogger(LOGGER_NAME).handlers:
+        install()
+    return logging.getLogger(LOGGER_NAME)
