@@ -134,10 +134,12 @@ def test_a_static_snapshot_takes_new_pipeline_parameters(repo: Path, project: Mo
     assert sorted(graph.spec.steps) == sorted(run.steps)  # the graph it ran is recorded
 
     # a step parameter the user did change still wins over what the pipeline feeds it
-    run = Client().trigger_pipeline(
-        snapshot_name_or_id="squares",
-        run_configuration={"parameters": {"n": 3}, "steps": {"scale": {"parameters": {"factor": 7}}}},
-    ).wait(timeout=60)
+    changed = {"parameters": {"n": 3}, "steps": {"scale": {"parameters": {"factor": 7}}}}
+    run = (
+        Client()
+        .trigger_pipeline(snapshot_name_or_id="squares", run_configuration=changed)
+        .wait(timeout=60)
+    )
     assert run.steps["scale"].parameters["factor"] == 7 and len(run.steps) == 4
 
 
@@ -152,10 +154,17 @@ def test_new_parameters_are_checked_before_anything_runs(repo: Path, project: Mo
             snapshot_name_or_id="squares", run_configuration={"parameters": {"size": 1}}
         )
     # a step the new graph does not have fails the run, named, before any step runs
-    run = Client().trigger_pipeline(
-        snapshot_name_or_id="squares",
-        run_configuration={"parameters": {"n": 1}, "steps": {"square_1": {"enable_cache": False}}},
-    ).wait(timeout=60)
+    run = (
+        Client()
+        .trigger_pipeline(
+            snapshot_name_or_id="squares",
+            run_configuration={
+                "parameters": {"n": 1},
+                "steps": {"square_1": {"enable_cache": False}},
+            },
+        )
+        .wait(timeout=60)
+    )
     assert run.status is ExecutionStatus.FAILED
     assert "has no step(s) 'square_1'" in (run.status_reason or "")
 
@@ -189,10 +198,14 @@ def test_a_snapshot_from_a_plain_run_is_refused_when_the_code_changed(
 
 def test_snapshot_create_from_run_on_the_cli(repo: Path, project: ModuleType) -> None:
     project.squares.create_snapshot(name="squares")
-    first = Client().trigger_pipeline(
-        snapshot_name_or_id="squares",
-        run_configuration={"steps": {"square_1": {"parameters": {"x": 9}}}},
-    ).wait(timeout=60)
+    first = (
+        Client()
+        .trigger_pipeline(
+            snapshot_name_or_id="squares",
+            run_configuration={"steps": {"square_1": {"parameters": {"x": 9}}}},
+        )
+        .wait(timeout=60)
+    )
     created = cli(repo, "pipeline", "snapshot", "create", "--from-run", first.name, "--name", "r1")
     assert "Created snapshot 'r1'." in created.stdout
     made = Client().get_snapshot("r1")
