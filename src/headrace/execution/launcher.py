@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -22,9 +21,10 @@ from headrace.execution.hooks import run_hook
 from headrace.execution.logs import capture_installed
 from headrace.execution.orchestrators.base import BaseOrchestrator
 from headrace.execution.orchestrators.registry import build_orchestrator
+from headrace.execution.progress import announce_background_run, open_progress
 from headrace.execution.run_names import default_run_name, format_run_name
 from headrace.execution.run_state import RunState
-from headrace.execution.run_steps import run_steps
+from headrace.execution.run_steps import mark_step, run_steps
 from headrace.execution.secrets import environment_applied, secret_environment
 from headrace.execution.step_runner import StepRunner
 from headrace.models import (
@@ -35,12 +35,13 @@ from headrace.models import (
 )
 from headrace.models.step_run import HookError
 from headrace.store.base import Store
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.dsl.compiler import CompiledPipeline
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 
 def _now() -> datetime:
@@ -105,6 +106,7 @@ def launch(
         unlisted=unlisted,
     )
     if not is_synchronous(spec, run_config, stack.orchestrator_flavor):
+        announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(
             target=_execute_quietly,
             args=(state, orchestrator),
@@ -171,19 +173,41 @@ def create_run_record(
 
 def _execute_quietly(state: RunState, orchestrator: BaseOrchestrator) -> None:
     try:
-        execute(state, orchestrator)
+        execute(state, orchestrator, report=False)
     except RunFailedError:
         pass  # recorded in the store; the caller reads it from there
     except Exception:
         logger.exception("Background run %s crashed", state.run.name)
 
 
-def execute(state: RunState, orchestrator: BaseOrchestrator | None = None) -> PipelineRunResponse:
+def execute(
+    state: RunState, orchestrator: BaseOrchestrator | None = None, *, report: bool = True
+) -> PipelineRunResponse:
     """Run every step of ``state``'s run and record the outcome; raise if it failed.
 
     ``orchestrator`` defaults to the one the run's stack and the pipeline's settings
-    choose.
+    choose. With ``report``, the run's progress is shown on the terminal
+    (execution/progress.py).
     """
+    progress = open_progress() if report else None
+    if progress is None:
+        return _execute(state, orchestrator)
+    state.progress = progress
+    try:
+        progress.run_started(state.run, state.spec, state.store.get_stack(state.run.stack_id).name)
+        run = _execute(state, orchestrator)
+    except RunFailedError as error:
+        run = getattr(error, "run", None) or state.store.get_run(state.run.id)
+        progress.run_finished(run)
+        raise
+    except BaseException:
+        progress.close()
+        raise
+    progress.run_finished(run)
+    return run
+
+
+def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> PipelineRunResponse:
     store, spec = state.store, state.spec
     try:
         if orchestrator is None:
@@ -243,8 +267,9 @@ def _run_steps(
         return statuses
     runner = StepRunner(state)
     for name in state.spec.steps:
-        runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
-        state.statuses[name] = ExecutionStatus.SKIPPED
+        mark_step(
+            state, runner, name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed"
+        )
     runner.flush()
     orchestrator.close()
     return dict(state.statuses)

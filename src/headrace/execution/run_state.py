@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.model import Model
@@ -13,6 +13,9 @@ from headrace.enums import ExecutionStatus
 from headrace.execution.step_task import InputArtifact, is_immutable
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
+
+if TYPE_CHECKING:
+    from headrace.execution.progress import RunProgress
 
 # The record of an output as downstream steps need it is the step task's input artifact.
 OutputRecord = InputArtifact
@@ -62,6 +65,8 @@ class RunState:
         self.model_lock = threading.Lock()
         # The run's scheduler while steps run (``stop`` it from any thread).
         self.scheduler: Any = None
+        # Where step events are shown (execution/progress.py); None shows nothing.
+        self.progress: RunProgress | None = None
 
     def resolve(self, source: str) -> Any:
         """The live object for a source reference, importing it only if it is not known."""

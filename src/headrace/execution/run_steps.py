@@ -9,24 +9,25 @@ run.
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.exceptions import StepExecutionError
+from headrace.execution.progress import error_line
 from headrace.execution.scheduler import Scheduler
 from headrace.execution.step_runner import StepRunner, step_error
 from headrace.execution.step_task import CodeLocation, StepResult, StepTask
 from headrace.models import StepRunUpdate
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.config.spec import StepSpec
     from headrace.execution.orchestrators.base import BaseOrchestrator
     from headrace.execution.run_state import RunState
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
 
@@ -34,9 +35,14 @@ DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
 class TaskFactory:
     """Makes the task of a ready step from the run's recorded outputs."""
 
-    def __init__(self, state: RunState, code: CodeLocation | None) -> None:
+    def __init__(
+        self, state: RunState, code: CodeLocation | None, report_start: bool = False
+    ) -> None:
+        """``report_start``: show a step as started when its task is handed over (steps
+        that run elsewhere cannot show it themselves)."""
         self.state = state
         self.code = code
+        self.report_start = report_start
         stack = state.store.get_stack(state.run.stack_id)
         self.artifact_store: dict[str, Any] = dict(stack.components.get("artifact_store", {}))
         self.store_url: str = state.store.url
@@ -45,6 +51,8 @@ class TaskFactory:
         state = self.state
         outputs = state.outputs
         version = state.model_version_for(step)
+        if self.report_start and state.progress is not None:
+            state.progress.step_started(step.invocation_id)
         return StepTask(
             run_id=state.run.id,
             pipeline_name=state.spec.name,
@@ -85,12 +93,14 @@ class ResultRecorder:
             state.statuses[name] = result.status
             if error is not None and not result.status.is_successful:
                 state.errors[name] = error
+        progress = state.progress
+        if progress is not None:
+            shown = None if result.status.is_successful else error_line(error)
+            progress.step_finished(name, result.status, shown)
 
     def mark(self, name: str, status: ExecutionStatus, reason: str) -> None:
         """Record a step that never starts."""
-        self.runner.mark(name, status, reason)
-        with self.state.lock:
-            self.state.statuses[name] = status
+        mark_step(self.state, self.runner, name, status, reason)
 
     def record_unfinished(self, result: StepResult) -> None:
         """Record the end of a step whose own process could not: remove what it had
@@ -106,13 +116,23 @@ class ResultRecorder:
         if existing.status.is_finished:
             return
         update = StepRunUpdate(status=result.status, end_time=datetime.now(UTC))
-        if result.status is ExecutionStatus.STOPPED:
-            update.status_reason = reason
-        elif result.exception is not None:
-            update.error = step_error(result.exception)
+        if result.status is ExecutionStatus.FAILED:
+            update.error = step_error(result.exception or StepExecutionError(reason))
         else:
             update.status_reason = reason
         state.store.update_step_run(existing.id, update)
+
+
+def mark_step(
+    state: RunState, runner: StepRunner, name: str, status: ExecutionStatus, reason: str
+) -> None:
+    """Record (and show) a step that never starts."""
+    runner.mark(name, status, reason)
+    with state.lock:
+        state.statuses[name] = status
+    progress = state.progress
+    if progress is not None:
+        progress.step_finished(name, status, None, reason)
 
 
 def _discard_outputs(state: RunState, invocation_id: str) -> None:
@@ -137,7 +157,11 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
     dynamic = bool(state.spec.config.dynamic)
     scheduler = Scheduler(
         orchestrator,
-        TaskFactory(state, code_location(state, orchestrator)),
+        TaskFactory(
+            state,
+            code_location(state, orchestrator),
+            report_start=not orchestrator.runs_in_process,
+        ),
         recorder,
         recorder.mark,
         mode,

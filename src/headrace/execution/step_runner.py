@@ -13,7 +13,6 @@ process (live objects, ``pipeline_state``), or one built from the task elsewhere
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 import traceback
@@ -40,8 +39,9 @@ from headrace.execution.type_checks import check_input, check_output, coerce_par
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
+from headrace.utils.terminal import SHOWN_BY_PROGRESS, headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 _SIGNATURES: dict[Any, StepSignature] = {}
 
@@ -290,6 +290,9 @@ class StepRunner:
                 model_version_id=self._model_version_id(step),
             )
         )
+        progress = state.progress
+        if progress is not None:  # in the driver's process only
+            progress.step_started(step.invocation_id, step_run_id)
         context = StepContext(state, step, step_run_id)
         context.flush_records = self.flush
         context.log_buffer = [] if config.enable_step_logs else None
@@ -433,6 +436,12 @@ class StepRunner:
     ) -> dict[str, Any]:
         outputs = signature.outputs
         if not outputs:
+            if result is not None:
+                raise StepOutputTypeError(
+                    f"Step {step.invocation_id!r} is annotated '-> None' but returned a "
+                    f"{type(result).__name__}; annotate its output type (or drop the "
+                    "annotation) so the value is stored, or return nothing."
+                )
             return {}
         if len(outputs) == 1:
             values = {next(iter(outputs)): result}
@@ -573,7 +582,13 @@ class StepRunner:
     ) -> StepResult:
         state = self.state
         if status is ExecutionStatus.FAILED:
-            logger.error("Step %r failed: %s: %s", step.invocation_id, type(exc).__name__, exc)
+            logger.error(
+                "Step %r failed: %s: %s",
+                step.invocation_id,
+                type(exc).__name__,
+                exc,
+                extra=SHOWN_BY_PROGRESS,
+            )
         if status is ExecutionStatus.FAILED and config.failure_hook_source:
             context.exception = exc
             _, hook_error = run_hook(
@@ -628,7 +643,9 @@ class StepRunner:
                 error=step_error(exc),
             )
         )
-        logger.error("Step %r failed before it started: %s", step.invocation_id, exc)
+        logger.error(
+            "Step %r failed before it started: %s", step.invocation_id, exc, extra=SHOWN_BY_PROGRESS
+        )
         return StepResult.from_exception(
             step.invocation_id, ExecutionStatus.FAILED, exc, step_run_id
         )
