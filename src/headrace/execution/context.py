@@ -29,8 +29,13 @@ class StepContext:
         self.step_run_id = step_run_id
         self.exception: BaseException | None = None
         self.output_uris: dict[str, str] = {}
-        self.output_metadata: dict[str, dict[str, Any]] = {}
-        self.output_tags: dict[str, list[str]] = {}
+        # Seeded from the outputs' ArtifactConfig; the step may add more while it runs.
+        self.output_metadata: dict[str, dict[str, Any]] = {
+            name: dict(out.run_metadata) for name, out in spec.outputs.items() if out.run_metadata
+        }
+        self.output_tags: dict[str, list[str]] = {
+            name: list(out.tags) for name, out in spec.outputs.items() if out.tags
+        }
         self.log_buffer: list[str] | None = None
         self.attempt_errors: list[StepRunError] = []
         self.hook_errors: list[HookError] = []

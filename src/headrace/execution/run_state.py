@@ -8,7 +8,7 @@ from typing import Any
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.model import Model
 from headrace.config.source import load_source
-from headrace.config.spec import OutputRef, PipelineSpec, StepSpec
+from headrace.config.spec import InputBinding, OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
@@ -202,6 +202,27 @@ class RunState:
     def output(self, ref: OutputRef) -> OutputRecord:
         """A recorded output of an upstream step."""
         return self.outputs[(ref.step, ref.output)]
+
+    def input_records(self, binding: InputBinding) -> list[OutputRecord]:
+        """What feeds a step input: upstream outputs, or an artifact version made before
+        the run (read from the store once per run)."""
+        version_id = binding.artifact_version_id
+        if version_id is None:
+            return [self.outputs[(ref.step, ref.output)] for ref in binding.refs()]
+        key = ("", version_id)  # no invocation id is empty, so this never clashes
+        record = self.outputs.get(key)
+        if record is None:
+            version = self.store.get_artifact_version(version_id)
+            record = OutputRecord(
+                artifact_version_id=version.id,
+                uri=version.uri,
+                materializer=version.materializer,
+                data_type=version.data_type,
+                content_hash=version.content_hash,
+                python_version=version.python_version,
+            )
+            self.record_output("", version_id, record)
+        return [record]
 
     def value_of(self, record: OutputRecord, what: str) -> Any:
         """The value of a recorded output: kept in memory, or loaded from the store."""

@@ -140,10 +140,7 @@ class StepRunner:
 
     # -- inputs -------------------------------------------------------------------------
     def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
-        return {
-            name: [self.state.output(ref) for ref in binding.refs()]
-            for name, binding in step.inputs.items()
-        }
+        return {name: self.state.input_records(binding) for name, binding in step.inputs.items()}
 
     def _signature(self, step: StepSpec, func: Any) -> StepSignature:
         key = getattr(func, "__code__", func)
@@ -510,10 +507,11 @@ class StepRunner:
                     content_hash=artifact.content_hash,
                     size=artifact.size,
                     python_version=artifact.python_version,
-                    type=artifact.artifact_type,
+                    type=step.outputs[name].artifact_type or artifact.artifact_type,
                     artifact_store_id=state.run.stack_id,
                     metadata=metadata,
                     tags=context.output_tags.get(name, []),
+                    version=step.outputs[name].artifact_version,
                 )
             ]
         try:

@@ -61,6 +61,10 @@ class ArtifactVersionResponse(ResponseModel):
 
         return load_artifact_version(self, self.store)
 
+    def _headrace_input_version_id(self, default_name: str) -> str:
+        """Passed to a step call, this version becomes the step's input artifact."""
+        return self.id
+
     def read(self) -> Any:
         """Alias of :meth:`load`."""
         return self.load()
@@ -98,6 +102,10 @@ class ArtifactVersionList(list[ArtifactVersionResponse]):
                 f"This output has {len(self)} artifact versions; pick one, e.g. outputs[name][0]."
             )
         return self[0].load()
+
+    def _headrace_input_version_id(self, default_name: str) -> str:
+        """Passed to a step call, the single version becomes the step's input artifact."""
+        return self.id
 
     @property
     def id(self) -> str:
