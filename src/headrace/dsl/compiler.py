@@ -34,6 +34,7 @@ from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
 from headrace.utils.records import Record
 
 if TYPE_CHECKING:
+    from headrace.config.pipeline_configurations import PipelineConfiguration
     from headrace.dsl.pipeline import Pipeline
     from headrace.dsl.step import BaseStep
 
@@ -121,6 +122,8 @@ class GraphBuilder:
 
     def __init__(self, pipeline_name: str) -> None:
         self.pipeline_name = pipeline_name
+        # What get_pipeline_context() reports while the pipeline function runs.
+        self.configuration: PipelineConfiguration | None = None
         self.invocations: dict[str, Invocation] = {}
         self.objects: dict[str, Any] = {}
         self._prefixes: list[str] = []
@@ -546,6 +549,7 @@ def compile_pipeline(
             objects=builder.objects,
             run_config=run_config,
         )
+    builder.configuration = pipeline.configuration.merged_with(run_config)
     with building(builder):
         returned = pipeline.entrypoint(**parameters)
     unknown = sorted(set(run_config.steps) - set(builder.invocations))

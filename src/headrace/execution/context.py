@@ -11,7 +11,7 @@ from headrace.exceptions import HeadraceError
 from headrace.metadata.metadata_types import validate_metadata
 
 if TYPE_CHECKING:
-    from headrace.config.model import Model
+    from headrace.execution.model_handle import Model
     from headrace.config.spec import StepSpec
     from headrace.execution.run_state import RunState
     from headrace.models import ModelVersionResponse, PipelineRunResponse, StepRunResponse
@@ -48,6 +48,7 @@ class StepContext:
         # metadata logged later goes to the store directly, outputs by their version ids.
         self.recorded = False
         self.output_version_ids: dict[str, str] = {}
+        self._model_handle: Model | None = None
 
     @property
     def step_name(self) -> str:
@@ -83,8 +84,20 @@ class StepContext:
 
     @property
     def model(self) -> Model | None:
-        """The model configured for this step or its pipeline."""
-        return self._spec.config.model or self._state.spec.config.model
+        """The model of this step (its own, else its pipeline's), as a handle on the
+        version this run works on: ``.number``, ``.get_artifact(...)``,
+        ``.set_stage(...)``, ``.log_metadata(...)`` ..."""
+        configured = self._spec.config.model or self._state.spec.config.model
+        if configured is None:
+            return None
+        if self._model_handle is None:
+            from headrace.execution.model_handle import Model as ModelHandle
+
+            version = self.model_version
+            if version is None:  # a model without a version record: nothing to bind
+                return ModelHandle(**configured.model_dump())
+            self._model_handle = ModelHandle.bound(configured, version)
+        return self._model_handle
 
     @property
     def model_version(self) -> ModelVersionResponse | None:

@@ -1,0 +1,45 @@
+"""``get_logger``: a logger for pipeline code whose INFO lines are shown.
+
+``logger = get_logger(__name__)`` at the top of a steps module gives a standard
+``logging.Logger``. Its level is ``HEADRACE_LOGGING_VERBOSITY`` (``INFO`` unless set),
+and while the application configures no logging of its own its lines are printed to the
+terminal. Inside a step they are also kept in the step's logs, like its prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from headrace.execution.logs import show_info_logs
+
+ENV_LOGGING_VERBOSITY = "HEADRACE_LOGGING_VERBOSITY"
+_LEVELS = ("CRITICAL", "ERROR", "WARN", "WARNING", "INFO", "DEBUG", "NOTSET")
+
+
+def get_logging_level() -> int:
+    """The level ``HEADRACE_LOGGING_VERBOSITY`` names (``INFO`` when unset).
+
+    Raises:
+        ConfigurationError: the variable holds something other than a level name.
+    """
+    value = os.environ.get(ENV_LOGGING_VERBOSITY, "INFO").strip().upper()
+    if value not in _LEVELS:
+        from headrace.exceptions import ConfigurationError
+
+        raise ConfigurationError(
+            f"{ENV_LOGGING_VERBOSITY}={value!r} is not a logging level; use one of "
+            f"{', '.join(_LEVELS)}."
+        )
+    return logging.getLevelName("WARNING" if value == "WARN" else value)  # type: ignore[no-any-return]
+
+
+def get_logger(logger_name: str) -> logging.Logger:
+    """The logger ``logger_name``, at the configured level, shown on the terminal."""
+    logger = logging.getLogger(logger_name)
+    logger.setLevel(get_logging_level())
+    show_info_logs(logger)
+    return logger
+
+
+__all__ = ["get_logger", "get_logging_level"]
