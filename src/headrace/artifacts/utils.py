@@ -104,6 +104,7 @@ def save_artifact(
                 metadata={**saved.metadata, **(user_metadata or {})},
                 tags=list(tags or []),
                 version=None if version is None else str(version),
+                visualizations=saved.visualizations,
             )
         )
     except BaseException:

@@ -469,6 +469,7 @@ class StepRunner:
                     uri=state.output_uri(step.invocation_id, name),
                     materializer_class=materializer_class,
                     collect_metadata=config.enable_artifact_metadata,
+                    collect_visualizations=config.enable_artifact_visualization,
                 )
         except BaseException as exc:
             for done in saved.values():  # nothing half-written stays behind
@@ -512,6 +513,7 @@ class StepRunner:
                     metadata=metadata,
                     tags=context.output_tags.get(name, []),
                     version=step.outputs[name].artifact_version,
+                    visualizations=artifact.visualizations,
                 )
             ]
         try:
