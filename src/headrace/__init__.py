@@ -5,11 +5,11 @@ This module is the public API; everything a pipeline author needs is importable 
 
 from headrace.config.artifact_config import ArtifactConfig
 from headrace.dsl.pipeline import Pipeline, pipeline
-from headrace.dsl.pipeline_context import get_pipeline_context
 from headrace.dsl.step import BaseStep, step
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.execution.context import get_step_context
 from headrace.execution.model_handle import Model
+from headrace.execution.pipeline_context import get_pipeline_context
 from headrace.version import __version__
 
 

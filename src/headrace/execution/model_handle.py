@@ -28,9 +28,11 @@ class Model(ModelConfiguration):
 
     @classmethod
     def bound(cls, configuration: ModelConfiguration, version: ModelVersionResponse) -> Model:
-        """``configuration`` as a handle on ``version`` (its ``version`` is the version's name)."""
+        """``configuration`` as a handle on ``version``; ``version`` stays what was configured
+        (a stage stays a stage) unless nothing was, then it is the new version's name."""
         values = configuration.model_dump(exclude={"version"})
-        handle = cls(**values, version=version.name)
+        chosen = configuration.version if configuration.version is not None else version.name
+        handle = cls(**values, version=chosen)
         handle._version_id = version.id
         return handle
 

@@ -1,5 +1,8 @@
 """``get_pipeline_context()``: the pipeline's configuration, read inside its function.
 
+It lives with the execution code, not the dsl, because its ``model`` is a handle that
+reads model versions from the store.
+
 While a pipeline function runs (when it is compiled, or during a dynamic run) it can
 read the name, model, ``extra`` and other options it was configured with, e.g. to pick
 steps by ``extra`` or to hand the model's artifacts to its steps.
@@ -13,8 +16,8 @@ from headrace.dsl.compiler import active_builder
 from headrace.exceptions import HeadraceError
 
 if TYPE_CHECKING:
-    from headrace.config.model import Model
     from headrace.config.pipeline_configurations import PipelineConfiguration
+    from headrace.execution.model_handle import Model
 
 
 class PipelineContext:
@@ -26,8 +29,15 @@ class PipelineContext:
 
     @property
     def model(self) -> Model | None:
-        """The pipeline's model (``Model``), if it has one."""
-        return self._configuration.model
+        """The pipeline's model, if it has one, as a ``Model`` handle: a version that
+        exists (``version="production"``, a name or number) can be read from it here,
+        e.g. ``get_pipeline_context().model.get_artifact("scaler")`` to feed a step."""
+        from headrace.execution.model_handle import Model
+
+        configured = self._configuration.model
+        if configured is None or isinstance(configured, Model):
+            return configured
+        return Model(**configured.model_dump())
 
     @property
     def extra(self) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+from .feature_engineering import feature_engineering
+from .inference import inference
+from .training import training
