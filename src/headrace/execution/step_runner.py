@@ -25,6 +25,7 @@ from headrace.enums import ExecutionStatus
 from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
+from headrace.execution.explicit_versions import refuse_taken_versions
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
@@ -311,6 +312,7 @@ class StepRunner:
         attempts = 0
         try:
             func = state.resolve(step.source)
+            refuse_taken_versions(state, step)
             signature = self._signature(step, func)
             kwargs = self._arguments(step, signature, inputs)
             restore = self._step_environment(step)
