@@ -90,6 +90,10 @@ class StepContext:
         configured = self._spec.config.model or self._state.spec.config.model
         if configured is None:
             return None
+        if self.flush_records is not None:
+            # Cached upstream steps are recorded lazily; their outputs' links to the
+            # model version must be in the store before this step reads the version.
+            self.flush_records()
         if self._model_handle is None:
             from headrace.execution.model_handle import Model as ModelHandle
 

@@ -119,7 +119,6 @@ class _TerminalHandler(logging.Handler):
 
 _terminal = _TerminalHandler(everywhere=False)
 _named_terminal = _TerminalHandler(everywhere=True)
-_root_saved: tuple[int, bool] | None = None  # root level, whether we added _terminal
 
 
 def _unconfigured(root: logging.Logger) -> bool:
@@ -135,20 +134,51 @@ def show_info_logs(logger: logging.Logger) -> None:
         logger.addHandler(_named_terminal)
 
 
-def _route_step_logs(root: logging.Logger) -> None:
-    """While runs are going on, let INFO records of steps reach our handlers.
+class _LevelFloor(logging.Filter):
+    """Drops records below ``level``: what a handler would have shown before the root
+    logger's level was lowered for the run."""
 
-    Only when the application configured no logging: lowering the root level would
-    otherwise show INFO lines of every library through its own handlers.
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # A logger with a level of its own decided already, as it did before the run;
+        # only what relied on the root level is held to the old one.
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger.parent is not None:
+            if logger.level != logging.NOTSET:
+                return True
+            logger = logger.parent
+        return record.levelno >= self.level
+
+
+# While runs are going on: the root level before, whether we added _terminal, and the
+# filter put on the application's own root handlers.
+_root_saved: tuple[int, bool, _LevelFloor | None] | None = None
+
+
+def _route_step_logs(root: logging.Logger) -> None:
+    """While runs are going on, let INFO records reach the step's log buffer.
+
+    The root logger's level (WARNING unless configured) would drop a step's
+    ``logging.info`` before any handler sees it, so it is lowered to INFO; the
+    application's own root handlers get a filter at the old level, so they show exactly
+    what they showed before. With no logging configured, ``_terminal`` prints step
+    records like the step's prints.
     """
     global _root_saved
-    if not _unconfigured(root):
-        return
-    added = _terminal not in root.handlers
+    added = _unconfigured(root) and _terminal not in root.handlers
     if added:
         root.addHandler(_terminal)
-    _root_saved = (root.level, added)
+    floor = None
     if root.level > logging.INFO:
+        floor = _LevelFloor(root.level)
+        for handler in root.handlers:
+            if handler is not _handler and handler is not _terminal:
+                handler.addFilter(floor)
+    _root_saved = (root.level, added, floor)
+    if floor is not None:
         root.setLevel(logging.INFO)
 
 
@@ -156,10 +186,13 @@ def _unroute_step_logs(root: logging.Logger) -> None:
     global _root_saved
     if _root_saved is None:
         return
-    level, added = _root_saved
+    level, added, floor = _root_saved
     _root_saved = None
-    if root.level == logging.INFO:  # unless someone chose a level meanwhile
-        root.setLevel(level)
+    if floor is not None:
+        for handler in root.handlers:
+            handler.removeFilter(floor)
+        if root.level == logging.INFO:  # unless someone chose a level meanwhile
+            root.setLevel(level)
     if added:
         root.removeHandler(_terminal)
 
