@@ -12,7 +12,6 @@ from headrace.execution.model_handle import Model
 from headrace.execution.pipeline_context import get_pipeline_context
 from headrace.version import __version__
 
-
 _SHORTCUTS = (
     "link_artifact_to_model",
     "log_artifact_metadata",

@@ -31,7 +31,7 @@ def get_logging_level() -> int:
             f"{ENV_LOGGING_VERBOSITY}={value!r} is not a logging level; use one of "
             f"{', '.join(_LEVELS)}."
         )
-    return logging.getLevelName("WARNING" if value == "WARN" else value)  # type: ignore[no-any-return]
+    return logging.getLevelName("WARNING" if value == "WARN" else value)
 
 
 def get_logger(logger_name: str) -> logging.Logger:

@@ -189,7 +189,9 @@ def _log_step_metadata(obj: Any, world: World) -> None:
 def _link_artifact_to_model(obj: Any, world: World) -> None:
     saved = importlib.import_module("headrace").save_artifact([1], name="compat_linked")
     obj(saved, model=Model(name="compat_model", version=1))
-    assert _client().get_model_version("compat_model", 1).get_artifact("compat_linked").id == saved.id
+    assert (
+        _client().get_model_version("compat_model", 1).get_artifact("compat_linked").id == saved.id
+    )
 
 
 def _add_tags(obj: Any, world: World) -> None:

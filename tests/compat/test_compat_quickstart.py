@@ -40,5 +40,7 @@ def test_training_versions_promotion_and_scoring(repo: Path) -> None:
     assert [v.id for v in step.inputs["line"]] == [line.id]
     assert [v.id for v in step.inputs["offsets"]] == [client.get_artifact_version("offsets").id]
     coefficients = line.load()
-    expected = [coefficients["a"] * x + coefficients["b"] + o for x, o in ((0, 0), (1, 0.5), (2, 1))]
+    expected = [
+        coefficients["a"] * x + coefficients["b"] + o for x, o in ((0, 0), (1, 0.5), (2, 1))
+    ]
     assert step.output.load() == pytest.approx(expected)

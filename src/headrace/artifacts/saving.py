@@ -137,8 +137,10 @@ def _visualizations(
         )
         return []
     return [
-        {"uri": uri + path[len(temporary) :] if path.startswith(temporary) else path,
-         "type": VisualizationType(kind).value}
+        {
+            "uri": uri + path[len(temporary) :] if path.startswith(temporary) else path,
+            "type": VisualizationType(kind).value,
+        }
         for path, kind in written.items()
     ]
 

@@ -10,8 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.config.pipeline_configurations import PipelineConfiguration
-from headrace.enums import ArtifactType
 from headrace.config.step_configurations import StepConfiguration
+from headrace.enums import ArtifactType
 from headrace.utils.factories import new_dict, new_list
 from headrace.utils.hashing import canonical_json, sha256_text
 

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 _ACTIVE: ContextVar[GraphBuilder | None] = ContextVar("headrace_graph_builder", default=None)
 
 
-
 class VersionInput(Record):
     """An artifact version that exists before the run, bound to a step input."""
 

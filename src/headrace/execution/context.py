@@ -11,8 +11,8 @@ from headrace.exceptions import HeadraceError
 from headrace.metadata.metadata_types import validate_metadata
 
 if TYPE_CHECKING:
-    from headrace.execution.model_handle import Model
     from headrace.config.spec import StepSpec
+    from headrace.execution.model_handle import Model
     from headrace.execution.run_state import RunState
     from headrace.models import ModelVersionResponse, PipelineRunResponse, StepRunResponse
     from headrace.models.step_run import HookError, StepRunError

@@ -70,9 +70,10 @@ class _StepLogHandler(logging.Handler):
 
 _handler = _StepLogHandler()
 
+
 def _real_stderr() -> TextIO:
     stream = sys.stderr
-    return stream.target if isinstance(stream, _Tee) else stream  # type: ignore[return-value]
+    return stream.target if isinstance(stream, _Tee) else stream
 
 
 class _TerminalHandler(logging.Handler):
@@ -95,11 +96,7 @@ class _TerminalHandler(logging.Handler):
         inside_step = _BUFFER.get() is not None
         # A get_logger logger's own level has decided already.
         threshold = (
-            logging.NOTSET
-            if self.everywhere
-            else logging.INFO
-            if inside_step
-            else logging.WARNING
+            logging.NOTSET if self.everywhere else logging.INFO if inside_step else logging.WARNING
         )
         if record.levelno < threshold:
             return

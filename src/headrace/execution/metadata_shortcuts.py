@@ -87,8 +87,7 @@ def link_artifact_to_model(
         model_version = None if context is None else context.model_version
         if model_version is None:
             raise HeadraceError(
-                "link_artifact_to_model needs model= outside a step or in a step "
-                "without a model."
+                "link_artifact_to_model needs model= outside a step or in a step without a model."
             )
         target = model_version.id
     store.link_model_version(target, artifact_version_ids=[artifact_version.id])

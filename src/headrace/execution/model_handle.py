@@ -95,9 +95,7 @@ class Model(ModelConfiguration):
         """The value of a linked artifact version."""
         return self.get_artifact(name, version).load()
 
-    def get_model_artifact(
-        self, name: str, version: str | None = None
-    ) -> ArtifactVersionResponse:
+    def get_model_artifact(self, name: str, version: str | None = None) -> ArtifactVersionResponse:
         """A linked ``ModelArtifact`` version by artifact name."""
         return self._model_version().get_model_artifact(name, version)
 

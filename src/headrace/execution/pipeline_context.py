@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headrace.dsl.compiler import active_builder
 from headrace.exceptions import HeadraceError
 
 if TYPE_CHECKING:
@@ -86,6 +85,8 @@ def get_pipeline_context() -> PipelineContext:
     Raises:
         HeadraceError: called outside a pipeline function.
     """
+    from headrace.dsl.compiler import active_builder  # lazy: import headrace stays light
+
     builder = active_builder()
     configuration = None if builder is None else builder.configuration
     if builder is not None and configuration is None:

@@ -38,7 +38,9 @@ class StructuredStringMaterializer(BaseMaterializer):
         name, _ = self._file(data_type)
         with self.artifact_store.open(self.join(name), "r") as handle:
             text = handle.read()
-        result_type = data_type if isinstance(data_type, type) and issubclass(data_type, str) else str
+        result_type = (
+            data_type if isinstance(data_type, type) and issubclass(data_type, str) else str
+        )
         return result_type(text)
 
     def save(self, data: Any) -> None:

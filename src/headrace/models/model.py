@@ -168,9 +168,7 @@ class ModelVersionResponse(ResponseModel):
         """A linked artifact version of type ``ModelArtifact`` by artifact name."""
         return _pick(self.model_artifacts, name, version, self)
 
-    def get_data_artifact(
-        self, name: str, version: str | None = None
-    ) -> "ArtifactVersionResponse":
+    def get_data_artifact(self, name: str, version: str | None = None) -> "ArtifactVersionResponse":
         """A linked artifact version that is not a model, by artifact name."""
         return _pick(self.data_artifacts, name, version, self)
 

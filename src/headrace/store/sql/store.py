@@ -686,8 +686,7 @@ class SqlStore(RegistryMethods, Store):
                 "producer_step_run_id": producer_step_run_id,
                 "metadata": metadata,
                 "metadata_types": metadata_types,
-                "visualizations": [v.model_dump(mode="json") for v in req.visualizations]
-                or None,
+                "visualizations": [v.model_dump(mode="json") for v in req.visualizations] or None,
                 "tags": tags,
                 "created": now,
             },

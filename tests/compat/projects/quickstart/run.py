@@ -42,11 +42,11 @@ def train(
     a, b = 0.0, 0.0
     n = len(xs)
     for _ in range(epochs):
-        grad_a = sum((a * x + b - y) * x for x, y in zip(xs, ys)) / n
-        grad_b = sum((a * x + b - y) for x, y in zip(xs, ys)) / n
+        grad_a = sum((a * x + b - y) * x for x, y in zip(xs, ys, strict=True)) / n
+        grad_b = sum((a * x + b - y) for x, y in zip(xs, ys, strict=True)) / n
         a -= lr * grad_a / 100
         b -= lr * grad_b
-    loss = sum((a * x + b - y) ** 2 for x, y in zip(xs, ys)) / n
+    loss = sum((a * x + b - y) ** 2 for x, y in zip(xs, ys, strict=True)) / n
     model = get_step_context().model
     model.log_metadata({"loss": loss, "lr": lr})
     logger.info("model %s version %s: loss %.4f", model.name, model.number, loss)
@@ -78,7 +78,7 @@ def training(lr: float = 0.1, epochs: int = 10):
 
 @step
 def score(line: Dict[str, float], xs: List[float], offsets: List[float]) -> List[float]:
-    return [line["a"] * x + line["b"] + o for x, o in zip(xs, offsets)]
+    return [line["a"] * x + line["b"] + o for x, o in zip(xs, offsets, strict=True)]
 
 
 @pipeline(enable_cache=False)

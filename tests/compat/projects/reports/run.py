@@ -3,8 +3,6 @@ latest inventory and plan back, in a separate run."""
 
 import sys
 
-from headrace import ExternalArtifact, get_pipeline_context, pipeline, save_artifact
-from headrace.client import Client
 from steps import (
     check_inventory,
     count_stock,
@@ -14,6 +12,9 @@ from steps import (
     stock_summary,
     stock_table,
 )
+
+from headrace import ExternalArtifact, get_pipeline_context, pipeline, save_artifact
+from headrace.client import Client
 
 
 @pipeline

@@ -3,9 +3,10 @@
 import argparse
 import os
 
+from pipelines import feature_engineering, inference, training
+
 from headrace.client import Client
 from headrace.logger import get_logger
-from pipelines import feature_engineering, inference, training
 
 logger = get_logger(__name__)
 

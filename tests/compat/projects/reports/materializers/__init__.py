@@ -1,4 +1,4 @@
-from .inventory_materializer import InventoryMaterializer
 from .inventory import Inventory
+from .inventory_materializer import InventoryMaterializer
 
 __all__ = ["Inventory", "InventoryMaterializer"]

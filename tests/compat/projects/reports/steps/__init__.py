@@ -1,4 +1,4 @@
-from .build import count_stock, stock_report, stock_summary, stock_table, restock_plan
+from .build import count_stock, restock_plan, stock_report, stock_summary, stock_table
 from .consume import check_inventory, read_plan
 
 __all__ = [

@@ -1,9 +1,10 @@
 import logging
 from typing import Annotated, List
 
+from materializers import Inventory, InventoryMaterializer
+
 from headrace import ArtifactConfig, get_step_context, step
 from headrace.types import CSVString, HTMLString, MarkdownString
-from materializers import Inventory, InventoryMaterializer
 
 logger = logging.getLogger(__name__)
 

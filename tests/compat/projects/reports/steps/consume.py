@@ -1,6 +1,7 @@
+from materializers import Inventory
+
 from headrace import step
 from headrace.logger import get_logger
-from materializers import Inventory
 
 logger = get_logger(__name__)
 

@@ -1,10 +1,11 @@
 import os
 from typing import List, Optional
 
+from steps import data_loader, data_preprocessor, data_splitter
+
 from headrace import pipeline
 from headrace.config import DockerSettings
 from headrace.logger import get_logger
-from steps import data_loader, data_preprocessor, data_splitter
 
 logger = get_logger(__name__)
 

@@ -1,6 +1,7 @@
+from steps import data_loader, inference_predict, inference_preprocessor
+
 from headrace import get_pipeline_context, pipeline
 from headrace.logger import get_logger
-from steps import data_loader, inference_predict, inference_preprocessor
 
 logger = get_logger(__name__)
 

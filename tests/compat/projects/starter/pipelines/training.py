@@ -1,11 +1,12 @@
 from typing import Optional
 from uuid import UUID
 
+from steps import model_evaluator, model_promoter, model_trainer
+
 from headrace import pipeline
 from headrace.client import Client
 from headrace.logger import get_logger
 from pipelines.feature_engineering import feature_engineering
-from steps import model_evaluator, model_promoter, model_trainer
 
 logger = get_logger(__name__)
 

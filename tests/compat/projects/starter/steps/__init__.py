@@ -6,3 +6,14 @@ from .inference_preprocessor import inference_preprocessor
 from .model_evaluator import model_evaluator
 from .model_promoter import model_promoter
 from .model_trainer import model_trainer
+
+__all__ = [
+    "data_loader",
+    "data_preprocessor",
+    "data_splitter",
+    "inference_predict",
+    "inference_preprocessor",
+    "model_evaluator",
+    "model_promoter",
+    "model_trainer",
+]

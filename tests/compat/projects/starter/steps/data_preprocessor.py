@@ -3,9 +3,9 @@ from typing import Annotated, List, Optional, Tuple
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler
+from utils.preprocess import ColumnsDropper, DataFrameCaster, NADropper
 
 from headrace import log_metadata, step
-from utils.preprocess import ColumnsDropper, DataFrameCaster, NADropper
 
 
 @step

@@ -24,9 +24,9 @@ def model_evaluator(
     logger.info("Test accuracy=%.2f%%", tst_acc * 100)
     messages = []
     if trn_acc < min_train_accuracy:
-        messages.append(f"Train accuracy {trn_acc*100:.2f}% is below the threshold")
+        messages.append(f"Train accuracy {trn_acc * 100:.2f}% is below the threshold")
     if tst_acc < min_test_accuracy:
-        messages.append(f"Test accuracy {tst_acc*100:.2f}% is below the threshold")
+        messages.append(f"Test accuracy {tst_acc * 100:.2f}% is below the threshold")
     for message in messages:
         logger.warning(message)
     client = Client()

@@ -15,9 +15,7 @@ def model_promoter(accuracy: float, stage: str = "production") -> bool:
     current_model = get_step_context().model
     try:
         stage_model = Model(name=current_model.name, version=stage)
-        prod_accuracy = stage_model.get_artifact("sklearn_classifier").run_metadata[
-            "test_accuracy"
-        ]
+        prod_accuracy = stage_model.get_artifact("sklearn_classifier").run_metadata["test_accuracy"]
         if float(accuracy) > float(prod_accuracy):
             is_promoted = True
             current_model.set_stage(stage, force=True)
