@@ -78,7 +78,7 @@ def training(lr: float = 0.1, epochs: int = 10):
 
 @step
 def score(line: Dict[str, float], xs: List[float], offsets: List[float]) -> List[float]:
-    return [line["a"] * x + line["b"] + o for x, o in zip(xs, offsets, strict=True)]
+    return [line["a"] * x + line["b"] + o for x, o in zip(xs[: len(offsets)], offsets, strict=True)]
 
 
 @pipeline(enable_cache=False)
