@@ -88,6 +88,8 @@ class RunState:
     pipeline_state: Any
     pipeline_error: BaseException | None  # raised by a dynamic pipeline's function
     outputs: dict[tuple[str, str], OutputRecord]
+    # Artifact versions made before the run that steps take as inputs, by version id.
+    version_inputs: dict[str, OutputRecord]
     statuses: dict[str, ExecutionStatus]
     errors: dict[str, BaseException]
     hook_errors: list[tuple[str, str, str, BaseException]]
@@ -116,6 +118,7 @@ class RunState:
         self.pipeline_state = None
         self.pipeline_error = None
         self.outputs = {}
+        self.version_inputs = {}
         self.statuses = {}
         self.errors = {}
         self.hook_errors = []
@@ -209,8 +212,7 @@ class RunState:
         version_id = binding.artifact_version_id
         if version_id is None:
             return [self.outputs[(ref.step, ref.output)] for ref in binding.refs()]
-        key = ("", version_id)  # no invocation id is empty, so this never clashes
-        record = self.outputs.get(key)
+        record = self.version_inputs.get(version_id)
         if record is None:
             version = self.store.get_artifact_version(version_id)
             record = OutputRecord(
@@ -221,7 +223,8 @@ class RunState:
                 content_hash=version.content_hash,
                 python_version=version.python_version,
             )
-            self.record_output("", version_id, record)
+            with self.lock:
+                self.version_inputs[version_id] = record
         return [record]
 
     def value_of(self, record: OutputRecord, what: str) -> Any:
