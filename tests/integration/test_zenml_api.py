@@ -221,3 +221,17 @@ def test_metadata_shortcuts_refuse_missing_targets(repo: Path) -> None:
         link_artifact_to_model(saved)
     with pytest.raises(StoreError):
         save_artifact(2, name="numbered", version="3")
+
+
+def test_pipeline_context_in_a_dynamic_pipeline(repo: Path) -> None:
+    @pipeline(dynamic=True, extra={"n": 3}, enable_cache=False)
+    def loops() -> None:
+        for i in range(get_pipeline_context().extra["n"]):
+            total(ExternalArtifact(value=[i, 1]), id=f"total_{i}")
+
+    run = loops()
+    assert {n: s.output.load() for n, s in run.steps.items()} == {
+        "total_0": 1,
+        "total_1": 2,
+        "total_2": 3,
+    }
