@@ -224,10 +224,17 @@ class GraphBuilder:
         if isinstance(value, StepArtifact):
             self._check_ours(invocation_id, name, value)
             return value
-        resolve = getattr(value, INPUT_VERSION_HOOK, None)
-        if resolve is not None and not isinstance(value, type):
+        if _is_version(value):
+            resolve = getattr(value, INPUT_VERSION_HOOK)
             default_name = f"{self.pipeline_name}::{invocation_id}::{name}"
             return VersionInput(str(resolve(default_name)))
+        items = value.values() if isinstance(value, dict) else value
+        if isinstance(value, list | tuple | dict) and any(_is_version(v) for v in items):
+            raise CompilationError(
+                f"Step {invocation_id!r} input {name!r}: a list or dict of artifact versions "
+                "cannot be one input; pass each version to an input of its own, or load the "
+                "values in the step with load_artifact."
+            )
         if isinstance(value, list | tuple) and any(isinstance(v, StepArtifact) for v in value):
             if not all(isinstance(v, StepArtifact) for v in value):
                 raise CompilationError(
@@ -326,6 +333,11 @@ class GraphBuilder:
                 "Check the after= arguments of these steps."
             )
         return order
+
+
+def _is_version(value: Any) -> bool:
+    """Whether ``value`` stands for an artifact version (see ``INPUT_VERSION_HOOK``)."""
+    return not isinstance(value, type) and hasattr(value, INPUT_VERSION_HOOK)
 
 
 def _as_list(after: Any) -> list[str | StepArtifact]:

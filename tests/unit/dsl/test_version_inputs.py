@@ -95,3 +95,16 @@ def test_external_artifact_needs_exactly_one_source() -> None:
         ExternalArtifact(id="x", version=2)
     assert "value=list" in repr(ExternalArtifact(value=[1]))
     assert ExternalArtifact(value=None).has_value
+
+
+def test_lists_of_versions_are_refused_not_turned_into_parameters() -> None:
+    @step
+    def many(items: list) -> int:
+        return len(items)
+
+    @pipeline
+    def p() -> None:
+        many([FakeVersion("1"), FakeVersion("2")])
+
+    with pytest.raises(CompilationError, match="input 'items': a list or dict of artifact"):
+        p.compile()
