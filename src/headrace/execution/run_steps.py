@@ -49,7 +49,6 @@ class TaskFactory:
 
     def __call__(self, step: StepSpec) -> StepTask:
         state = self.state
-        outputs = state.outputs
         version = state.model_version_for(step)
         if self.report_start and state.progress is not None:
             state.progress.step_started(step.invocation_id)
@@ -61,10 +60,7 @@ class TaskFactory:
             pipeline_config=state.spec.config,
             snapshot_id=state.run.snapshot_id,
             code=self.code,
-            inputs={
-                name: [outputs[(ref.step, ref.output)] for ref in binding.refs()]
-                for name, binding in step.inputs.items()
-            },
+            inputs={name: state.input_records(binding) for name, binding in step.inputs.items()},
             store_url=self.store_url,
             artifact_store=self.artifact_store,
             stack_id=state.run.stack_id,
