@@ -87,12 +87,22 @@ def create_snapshot(
     replace: Annotated[
         bool, typer.Option("--replace", help="Take the name over from an existing snapshot.")
     ] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            help="Stack the snapshot runs on (name or id; default: the active stack).",
+        ),
+    ] = None,
 ) -> None:
     """Store pipeline SOURCE, its code and its configuration as a named snapshot.
 
-    Example: headrace pipeline snapshot create run.my_pipeline --name nightly
+    Example: headrace pipeline snapshot create run.my_pipeline --name nightly --stack ray
     """
     from headrace.client import Client
+    from headrace.dsl.compiler import compile_pipeline
+    from headrace.snapshots.create import create_snapshot as store_snapshot
 
     client = Client()
     replaced = replace and _exists(client, name)
@@ -100,7 +110,14 @@ def create_snapshot(
         pipeline = load_pipeline(source)
         if config is not None:
             pipeline = pipeline.with_options(config_path=config)
-        snapshot = pipeline.create_snapshot(name=name, description=description, replace=replace)
+        snapshot = store_snapshot(
+            client.store,
+            compile_pipeline(pipeline, (), {}),
+            name,
+            description=description,
+            replace=replace,
+            stack=stack,
+        )
     verb = "Replaced" if replaced else "Created"
     console = stdout_console()
     console.print(Text(f"{verb} snapshot {snapshot.name!r}.", style="bold"))
@@ -108,6 +125,7 @@ def create_snapshot(
         _facts(
             ("id", snapshot.id),
             ("pipeline", snapshot.pipeline_name or MISSING),
+            ("stack", _stack_name(client, snapshot.stack_id)),
             ("steps", str(len(snapshot.spec.steps))),
             ("code digest", snapshot.code_digest or MISSING),
         )
@@ -214,6 +232,7 @@ def describe_snapshot(snapshot: SnapshotArgument) -> None:
             ("id", found.id),
             ("pipeline", found.pipeline_name or MISSING),
             ("description", found.description or MISSING),
+            ("stack", _stack_name(client, found.stack_id)),
             ("created", format_time(found.created)),
             ("code digest", found.code_digest or MISSING),
             ("python", str(environment.get("python_version", MISSING))),
@@ -526,3 +545,11 @@ def _facts(*pairs: tuple[str, str | Text]) -> Group:
 def _one_line(text: str | None) -> str:
     """``text`` with its whitespace (newlines too) collapsed, for one table cell or comment."""
     return " ".join(text.split()) if text else ""
+
+
+def _stack_name(client: Client, stack_id: str) -> str:
+    """``name (id)`` of the stack a snapshot runs on."""
+    try:
+        return f"{client.get_stack(stack_id).name} ({short_id(stack_id)})"
+    except EntityNotFoundError:
+        return f"{stack_id} (deleted)"
