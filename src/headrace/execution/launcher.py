@@ -303,9 +303,7 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
         if state.spec.config.dynamic:
             from headrace.execution.dynamic import run_dynamic
 
-            statuses, state.pipeline_error = run_dynamic(
-                state, runner, mode, max_parallelism
-            )
+            statuses, state.pipeline_error = run_dynamic(state, runner, mode, max_parallelism)
             _record_dynamic_graph(state)
             return statuses
         orchestrator = LocalOrchestrator(max_parallelism, parallel)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +136,20 @@ def unknown_key_message(key: str, allowed: list[str], subject: str) -> str:
     hint = f"; did you mean {close[0]!r}?" if close else "."
     keys = ", ".join(allowed) or "none"
     return f"Unknown key {key!r} in {subject}{hint} Allowed keys: {keys}."
+
+
+def parse_value(flavor: Flavor, key: str, text: str) -> Any:
+    """A configuration value typed on a command line: JSON where it parses (numbers,
+    booleans, ``null``, lists, objects), else the text itself. A key whose field takes
+    only text keeps the text as typed, so ``--namespace=123`` stays ``"123"``.
+    """
+    field = flavor.config_class.model_fields.get(key)
+    if field is not None and field.annotation in (str, str | None):
+        return None if text == "null" and field.annotation is not str else text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _problem(error: Any) -> str:
