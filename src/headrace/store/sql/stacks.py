@@ -156,6 +156,7 @@ class StackMethods:
     def list_stack_components(
         self, filter_model: StackComponentFilter
     ) -> Page[StackComponentResponse]:
+        self._ensure_default_stack()
         query = Query(select_all("stack_components"), "stack_components")
         if filter_model.type is not None:
             query.equal("stack_components.type", filter_model.type.value)
@@ -261,11 +262,18 @@ class StackMethods:
         return self.get_stack(stack_id)
 
     def get_stack(self, name_or_id: str) -> StackResponse:
+        self._ensure_default_named(name_or_id)
         with self._read() as conn:
             row = self._find(conn, "stacks", name_or_id, "stack")
             return self._stack_models(conn, [row])[0]
 
+    def _ensure_default_named(self, name_or_id: str) -> None:
+        """``default`` names the default stack even before anything made it."""
+        if str(name_or_id).strip() == DEFAULT_STACK_NAME:
+            self._ensure_default_stack()
+
     def list_stacks(self, filter_model: StackFilter) -> Page[StackResponse]:
+        self._ensure_default_stack()
         query = Query(select_all("stacks"), "stacks")
         if filter_model.component_id is not None:
             query.add(
@@ -278,6 +286,7 @@ class StackMethods:
         return page
 
     def update_stack(self, name_or_id: str, update: StackUpdate) -> StackResponse:
+        self._ensure_default_named(name_or_id)
         try:
             with self._write() as conn:
                 row = self._find(conn, "stacks", name_or_id, "stack")
@@ -299,6 +308,7 @@ class StackMethods:
         return self.get_stack(row.id)
 
     def delete_stack(self, name_or_id: str) -> None:
+        self._ensure_default_named(name_or_id)
         with self._write() as conn:
             row = self._find(conn, "stacks", name_or_id, "stack")
             if row.name == DEFAULT_STACK_NAME:
@@ -340,10 +350,19 @@ class StackMethods:
 
     # -- the default and the active stack -----------------------------------------------
     def get_default_stack(self) -> StackResponse:
-        try:
-            return self.get_stack(DEFAULT_STACK_NAME)
-        except EntityNotFoundError:
-            return self._create_default_stack()
+        with self._read() as conn:
+            row = conn.first(
+                f"{select_all('stacks')} WHERE name = :name", {"name": DEFAULT_STACK_NAME}
+            )
+            if row is not None:
+                return self._stack_models(conn, [row])[0]
+        return self._create_default_stack()
+
+    def _ensure_default_stack(self) -> None:
+        """Listings show the default stack even before a run made it (as in a fresh
+        repository); a store without a default artifact path lists what it has."""
+        if self._default_artifact_path:
+            self.get_default_stack()
 
     def _create_default_stack(self) -> StackResponse:
         if not self._default_artifact_path:
@@ -383,7 +402,7 @@ class StackMethods:
                 for type in components
             ]
             insert_ignoring_duplicates(conn, "stack_composition", links)
-        return self.get_stack(DEFAULT_STACK_NAME)
+        return self.get_default_stack()
 
     def get_active_stack(self) -> StackResponse:
         with self._read() as conn:
