@@ -52,7 +52,9 @@ def orchestrator_configuration(
         for key in keys:
             entry = _entry(settings.get(key))
             if entry:
-                check_keys(flavor, entry, subject=f"{owner} settings[{key!r}]")
+                where = f"{owner} settings[{key!r}] (the stack's orchestrator "
+                where += f"{component.name!r} has flavor {flavor.name})"
+                check_keys(flavor, entry, subject=where)
                 values.update(entry)
     subject = f"orchestrator {component.name!r} ({flavor.name}) with the run's settings"
     return validate_configuration(flavor, values, subject=subject)

@@ -39,7 +39,9 @@ def test_every_configuration_model_forbids_unknown_keys() -> None:
 
 
 def test_an_unknown_flavor_names_the_allowed_ones() -> None:
-    with pytest.raises(StackComponentError, match="orchestrator flavor 'k8s'; allowed .*local, ray"):
+    with pytest.raises(
+        StackComponentError, match="orchestrator flavor 'k8s'; allowed .*local, ray"
+    ):
         get_flavor(ORCHESTRATOR, "k8s")
     with pytest.raises(StackComponentError, match="type 'scheduler'.*orchestrator"):
         component_type_of("scheduler")

@@ -60,7 +60,9 @@ def test_an_unknown_key_is_refused_naming_the_settings_entry() -> None:
     message = str(caught.value)
     assert "pipeline settings['orchestrator.local']" in message
     assert "'max_paralelism'" in message and "'max_parallelism'" in message
-    with pytest.raises(StackComponentError, match="'address' in pipeline settings\\['orchestrator'\\]"):
+    with pytest.raises(
+        StackComponentError, match="'address' in pipeline settings\\['orchestrator'\\]"
+    ):
         orchestrator_configuration(_stack(), {"orchestrator": {"address": "auto"}})
     with pytest.raises(StackComponentError, match="step settings\\['orchestrator.fast'\\]"):
         orchestrator_configuration(_stack(), {}, {"orchestrator.fast": {"nope": 1}})
@@ -72,7 +74,9 @@ def test_settings_are_checked_before_any_stack_is_known() -> None:
     check_component_settings("orchestrator", {"address": "auto"}, owner="pipeline 'p'")
     check_component_settings("orchestrator.my-cluster", {"anything": 1}, owner="pipeline 'p'")
     check_component_settings("alerter", {"anything": 1}, owner="pipeline 'p'")
-    with pytest.raises(StackComponentError, match="pipeline 'p': settings\\['orchestrator.local'\\]"):
+    with pytest.raises(
+        StackComponentError, match="pipeline 'p': settings\\['orchestrator.local'\\]"
+    ):
         check_component_settings("orchestrator.local", {"address": "x"}, owner="pipeline 'p'")
     with pytest.raises(StackComponentError, match="'max_paralelism'.*'max_parallelism'"):
         check_component_settings("orchestrator", {"max_paralelism": 1}, owner="pipeline 'p'")

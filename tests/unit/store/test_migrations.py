@@ -162,7 +162,11 @@ def test_stacks_of_0003_become_stacks_of_named_components(
                 "INSERT INTO stacks (id, name, created, components) "
                 "VALUES (:id, 'default', :created, :components)"
             ),
-            {"id": stack_id, "created": "2026-01-01 00:00:00", "components": json.dumps(components)},
+            {
+                "id": stack_id,
+                "created": "2026-01-01 00:00:00",
+                "components": json.dumps(components),
+            },
         )
     engine.dispose()
     database.close()

@@ -109,9 +109,7 @@ def test_a_configuration_is_checked_by_its_flavor(sql_store: Store) -> None:
         )
 
 
-def test_stacks_are_created_listed_updated_and_activated(
-    sql_store: Store, tmp_path: Path
-) -> None:
+def test_stacks_are_created_listed_updated_and_activated(sql_store: Store, tmp_path: Path) -> None:
     stack_id = _stack(sql_store, "second", tmp_path, alerter=True)
     stack = sql_store.get_stack("second")
     assert stack.id == stack_id
@@ -148,7 +146,9 @@ def test_a_stack_needs_an_orchestrator_and_an_artifact_store(sql_store: Store) -
         sql_store.create_stack(StackRequest(name="half", components={ORCHESTRATOR: orchestrator}))
     with pytest.raises(EntityNotFoundError, match="No artifact store has the name or id 'gone'"):
         sql_store.create_stack(
-            StackRequest(name="half", components={ORCHESTRATOR: orchestrator, ARTIFACT_STORE: "gone"})
+            StackRequest(
+                name="half", components={ORCHESTRATOR: orchestrator, ARTIFACT_STORE: "gone"}
+            )
         )
     with pytest.raises(StackComponentError, match="needs"):
         sql_store.update_stack("default", StackUpdate(components={ORCHESTRATOR: None}))
