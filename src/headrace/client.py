@@ -91,9 +91,10 @@ class Client:
         return self.store.list_stacks(StackFilter(**filters))
 
     def create_stack(
-        self, name: str, components: Mapping[StackComponentType | str, str]
+        self, name: str, components: Mapping[Any, str]
     ) -> StackResponse:
-        """Register a stack from component names or ids, one per type."""
+        """Register a stack from component names or ids by type (a ``StackComponentType``
+        or its value, e.g. ``{"orchestrator": "ray", "artifact_store": "default"}``)."""
         request = StackRequest(
             name=name, components={component_type_of(t): str(c) for t, c in components.items()}
         )
@@ -103,7 +104,7 @@ class Client:
         self,
         name_id_or_prefix: str | None = None,
         name: str | None = None,
-        component_updates: Mapping[StackComponentType | str, str | None] | None = None,
+        component_updates: Mapping[Any, str | None] | None = None,
     ) -> StackResponse:
         """Rename a stack and/or set (name or id) or remove (``None``) its components."""
         stack = self.get_stack(name_id_or_prefix)

@@ -9,6 +9,7 @@ HTTP client, ...).
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import importlib
 import json
@@ -41,7 +42,7 @@ class Flavor:
 
     type: StackComponentType
     name: str
-    config_class: type[BaseModel]
+    config_class: builtins.type[BaseModel]
     implementation_source: str
     install_hint: str = ""
 

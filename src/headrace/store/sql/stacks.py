@@ -127,8 +127,9 @@ class StackMethods:
             request.type, request.flavor, request.name, request.configuration
         )
         now = _now()
+        component_id = str(uuid.uuid4())
         values = {
-            "id": str(uuid.uuid4()),
+            "id": component_id,
             "name": request.name,
             "type": request.type.value,
             "flavor": request.flavor,
@@ -145,7 +146,7 @@ class StackMethods:
             raise EntityExistsError(
                 f"A {request.type.label} named {request.name!r} exists already."
             ) from None
-        return self.get_stack_component(values["id"])
+        return self.get_stack_component(component_id)
 
     def get_stack_component(
         self, name_or_id: str, type: StackComponentType | None = None
