@@ -15,7 +15,7 @@ from headrace.utils.factories import new_dict
 class ComponentConfig(BaseModel):
     """Base of flavor configurations: unknown keys are errors; values are JSON data."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class LocalOrchestratorConfig(ComponentConfig):
