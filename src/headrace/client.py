@@ -90,9 +90,7 @@ class Client:
         """Stacks by name (filters: ``name``, ``component_id``, ``page``, ``size``, ...)."""
         return self.store.list_stacks(StackFilter(**filters))
 
-    def create_stack(
-        self, name: str, components: Mapping[Any, str]
-    ) -> StackResponse:
+    def create_stack(self, name: str, components: Mapping[Any, str]) -> StackResponse:
         """Register a stack from component names or ids by type (a ``StackComponentType``
         or its value, e.g. ``{"orchestrator": "ray", "artifact_store": "default"}``)."""
         request = StackRequest(

@@ -186,3 +186,24 @@ def test_a_stack_runs_were_recorded_on_is_kept(sql_store: Store, tmp_path: Path)
     )
     with pytest.raises(StackComponentError, match="'used' is recorded by 1 run\\(s\\)"):
         sql_store.delete_stack("used")
+
+
+def test_a_change_made_through_another_store_is_seen_at_once(
+    sql_store: Store, tmp_path: Path
+) -> None:
+    from headrace.store.sql.store import SqlStore
+
+    stack_id = _stack(sql_store, "second", tmp_path)
+    assert sql_store.get_active_stack().name == "default"  # read, and kept
+    assert sql_store.get_stack(stack_id).orchestrator.configuration == {"max_parallelism": 2}
+    other = SqlStore(sql_store.url)  # another process, in effect
+    try:
+        other.set_active_stack("second")
+        assert sql_store.get_active_stack().id == stack_id
+        other.update_stack_component(
+            "second-o", StackComponentUpdate(configuration={"processes": True}), ORCHESTRATOR
+        )
+        assert sql_store.get_stack(stack_id).orchestrator.configuration == {"processes": True}
+        assert sql_store.get_active_stack().orchestrator.configuration == {"processes": True}
+    finally:
+        other.close()

@@ -14,8 +14,8 @@ without it, the stack named ``default``, made on first use like a fresh reposito
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +59,17 @@ _USED_BY = (
     "WHERE stack_composition.component_id = :id ORDER BY stacks.name"
 )
 _SETTING = "SELECT value FROM store_settings WHERE name = :name"
+# Every write to stacks or components sets a new token; a store keeps the stacks it read
+# while the token is unchanged, so a run reads one row instead of a stack's rows.
+STACKS_TOKEN_SETTING = "stacks_version"
+_STATE = (
+    "SELECT name, value FROM store_settings "
+    f"WHERE name IN ('{ACTIVE_STACK_SETTING}', '{STACKS_TOKEN_SETTING}')"
+)
+_UPSERT_SETTING = (
+    "INSERT INTO store_settings (name, value) VALUES (:name, :value) "
+    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+)
 
 
 def _now() -> datetime:
@@ -85,6 +96,28 @@ class StackMethods:
     _find: Callable[..., Record]
     _page: Callable[..., Page[Any]]
     _default_artifact_path: str | None
+    _stacks_token: str | None = None
+    _stacks_cache: dict[str, StackResponse] | None = None
+
+    @contextmanager
+    def _stack_write(self) -> Iterator[Connection]:
+        """A write transaction that also invalidates every store's cached stacks."""
+        with self._write() as conn:
+            yield conn
+            conn.run(_UPSERT_SETTING, {"name": STACKS_TOKEN_SETTING, "value": uuid.uuid4().hex})
+
+    def _cached_stack(self, token: str | None, key: str) -> StackResponse | None:
+        if token is None or token != self._stacks_token or self._stacks_cache is None:
+            return None
+        return self._stacks_cache.get(key)
+
+    def _remember(self, token: str | None, key: str, stack: StackResponse) -> StackResponse:
+        if token is None:
+            return stack
+        if token != self._stacks_token or self._stacks_cache is None:
+            self._stacks_cache, self._stacks_token = {}, token
+        self._stacks_cache[key] = self._stacks_cache[stack.id] = stack
+        return stack
 
     # -- components ---------------------------------------------------------------------
     def _component_model(self, row: Record) -> StackComponentResponse:
@@ -138,7 +171,7 @@ class StackMethods:
             "updated": now,
         }
         try:
-            with self._write() as conn:
+            with self._stack_write() as conn:
                 conn.run(insert_sql("stack_components", tuple(values)), values)
         except StoreConflictError as exc:
             if not exc.unique:
@@ -183,7 +216,7 @@ class StackMethods:
                 component_type, row.flavor, update.name or row.name, update.configuration
             )
         try:
-            with self._write() as conn:
+            with self._stack_write() as conn:
                 conn.run(update_sql("stack_components", tuple(values)), {**values, "_id": row.id})
         except StoreConflictError as exc:
             if not exc.unique:
@@ -196,7 +229,7 @@ class StackMethods:
     def delete_stack_component(
         self, name_or_id: str, type: StackComponentType | None = None
     ) -> None:
-        with self._write() as conn:
+        with self._stack_write() as conn:
             row = self._find_component(conn, name_or_id, type)
             users = [r.name for r in conn.execute(_USED_BY, {"id": row.id})]
             if users:
@@ -252,7 +285,7 @@ class StackMethods:
         stack_id = str(uuid.uuid4())
         values = {"id": stack_id, "name": request.name, "created": _now()}
         try:
-            with self._write() as conn:
+            with self._stack_write() as conn:
                 components = self._composition(conn, request.components)
                 conn.run(insert_sql("stacks", tuple(values)), values)
                 self._link(conn, stack_id, components)
@@ -263,10 +296,15 @@ class StackMethods:
         return self.get_stack(stack_id)
 
     def get_stack(self, name_or_id: str) -> StackResponse:
-        self._ensure_default_named(name_or_id)
+        key = str(name_or_id).strip()
+        self._ensure_default_named(key)
         with self._read() as conn:
-            row = self._find(conn, "stacks", name_or_id, "stack")
-            return self._stack_models(conn, [row])[0]
+            token = conn.scalar(_SETTING, {"name": STACKS_TOKEN_SETTING})
+            found = self._cached_stack(token, key)
+            if found is not None:
+                return found
+            row = self._find(conn, "stacks", key, "stack")
+            return self._remember(token, key, self._stack_models(conn, [row])[0])
 
     def _ensure_default_named(self, name_or_id: str) -> None:
         """``default`` names the default stack even before anything made it."""
@@ -289,7 +327,7 @@ class StackMethods:
     def update_stack(self, name_or_id: str, update: StackUpdate) -> StackResponse:
         self._ensure_default_named(name_or_id)
         try:
-            with self._write() as conn:
+            with self._stack_write() as conn:
                 row = self._find(conn, "stacks", name_or_id, "stack")
                 if update.name is not None and update.name != row.name:
                     if row.name == DEFAULT_STACK_NAME:
@@ -310,7 +348,7 @@ class StackMethods:
 
     def delete_stack(self, name_or_id: str) -> None:
         self._ensure_default_named(name_or_id)
-        with self._write() as conn:
+        with self._stack_write() as conn:
             row = self._find(conn, "stacks", name_or_id, "stack")
             if row.name == DEFAULT_STACK_NAME:
                 raise StackComponentError("The stack 'default' cannot be deleted.")
@@ -352,11 +390,16 @@ class StackMethods:
     # -- the default and the active stack -----------------------------------------------
     def get_default_stack(self) -> StackResponse:
         with self._read() as conn:
+            token = conn.scalar(_SETTING, {"name": STACKS_TOKEN_SETTING})
+            found = self._cached_stack(token, DEFAULT_STACK_NAME)
+            if found is not None:
+                return found
             row = conn.first(
                 f"{select_all('stacks')} WHERE name = :name", {"name": DEFAULT_STACK_NAME}
             )
             if row is not None:
-                return self._stack_models(conn, [row])[0]
+                stack = self._stack_models(conn, [row])[0]
+                return self._remember(token, DEFAULT_STACK_NAME, stack)
         return self._create_default_stack()
 
     def _ensure_default_stack(self) -> None:
@@ -377,7 +420,7 @@ class StackMethods:
         }
         # Another process may create the same rows at once: duplicates are skipped and
         # the rows that won are read back, all in one transaction.
-        with self._write() as conn:
+        with self._stack_write() as conn:
             for type, (flavor, configuration) in components.items():
                 row = {
                     "id": str(uuid.uuid4()),
@@ -407,7 +450,14 @@ class StackMethods:
 
     def get_active_stack(self) -> StackResponse:
         with self._read() as conn:
-            active = conn.scalar(_SETTING, {"name": ACTIVE_STACK_SETTING})
+            state = {row.name: row.value for row in conn.execute(_STATE)}
+        if STACKS_TOKEN_SETTING not in state:  # a store no stack change has touched yet
+            with self._stack_write():
+                pass
+        active = state.get(ACTIVE_STACK_SETTING)
+        found = self._cached_stack(state.get(STACKS_TOKEN_SETTING), active or DEFAULT_STACK_NAME)
+        if found is not None:
+            return found
         if active is not None:
             try:
                 return self.get_stack(str(active))
@@ -417,12 +467,6 @@ class StackMethods:
 
     def set_active_stack(self, name_or_id: str) -> StackResponse:
         stack = self.get_stack(name_or_id)
-        with self._write() as conn:
-            conn.run(
-                "DELETE FROM store_settings WHERE name = :name", {"name": ACTIVE_STACK_SETTING}
-            )
-            conn.run(
-                insert_sql("store_settings", ("name", "value")),
-                {"name": ACTIVE_STACK_SETTING, "value": stack.id},
-            )
+        with self._stack_write() as conn:
+            conn.run(_UPSERT_SETTING, {"name": ACTIVE_STACK_SETTING, "value": stack.id})
         return stack

@@ -7,7 +7,8 @@ Revises: 0003_models_tags_metadata
 configuration. ``stack_composition`` links a stack to one component per type; the
 reference to the component has no cascade, so a component a stack uses cannot be
 deleted (the store says which stack uses it before the database would refuse).
-``store_settings`` holds per-store values such as the active stack.
+``store_settings`` holds per-store values: the active stack, and a token every change to
+stacks or components renews (stores cache the stacks they read while it stays the same).
 
 Existing stacks keep their ids (runs, snapshots and artifact versions point at them);
 the components in each stack's JSON become records, named ``default`` for the stack
@@ -63,6 +64,11 @@ def upgrade() -> None:
     )
     _components_from_json()
     op.execute("ALTER TABLE stacks DROP COLUMN components")
+    # Stores cache the stacks they read while this token stays the same (see stacks.py).
+    op.get_bind().execute(
+        sa.text("INSERT INTO store_settings (name, value) VALUES ('stacks_version', :token)"),
+        {"token": uuid.uuid4().hex},
+    )
 
 
 def _components_from_json() -> None:
