@@ -11,18 +11,18 @@ A failed post is logged, never raised: an alert must not turn a result into a fa
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from headrace.execution.context import get_step_context
 from headrace.stacks.alerters import post_json
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.models import StackComponentResponse
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 ENV_WEBHOOK_URL = "HEADRACE_ALERTER_WEBHOOK_URL"
 TIMEOUT_S = 10.0

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
 import urllib.request
 from typing import Any
 
 from headrace.stacks.configs import WebhookAlerterConfig
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 
 def post_json(

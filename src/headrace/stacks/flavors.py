@@ -10,7 +10,6 @@ HTTP client, ...).
 from __future__ import annotations
 
 import builtins
-import difflib
 import importlib
 import json
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from headrace.stacks.configs import (
     RayOrchestratorConfig,
     WebhookAlerterConfig,
 )
+from headrace.utils.suggest import closest
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,8 @@ def check_keys(flavor: Flavor, values: dict[str, Any], *, subject: str) -> None:
 
 def unknown_key_message(key: str, allowed: list[str], subject: str) -> str:
     """``Unknown key 'x' in <subject>; did you mean 'y'? Allowed keys: ...``."""
-    close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
+    match = closest(str(key), allowed)
+    hint = f"; did you mean {match!r}?" if match else "."
     keys = ", ".join(allowed) or "none"
     return f"Unknown key {key!r} in {subject}{hint} Allowed keys: {keys}."
 
