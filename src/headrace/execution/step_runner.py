@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from headrace.artifacts.integrity import artifact_is_whole
 from headrace.artifacts.saving import SavedArtifact, materializer_for_value, save_value
 from headrace.config.resolution import EffectiveStepConfig, effective_step_config
 from headrace.config.spec import StepSpec
@@ -215,10 +216,12 @@ class StepRunner:
         versions = {name: list(vs) for name, vs in hit.outputs.items()}
         for vs in versions.values():
             for version in vs:
-                if not self.state.artifact_store.exists(version.uri):
+                if not artifact_is_whole(
+                    self.state.artifact_store, version.uri, version.content_hash
+                ):
                     logger.warning(
-                        "Step %r: the cached output %s is missing from the artifact store; "
-                        "running the step again.",
+                        "Step %r: the cached output %s is missing or was changed in the "
+                        "artifact store; running the step again.",
                         step.invocation_id,
                         version.uri,
                     )
