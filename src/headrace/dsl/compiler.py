@@ -31,6 +31,7 @@ from headrace.dsl.outputs import StepArtifact
 from headrace.exceptions import CompilationError, StepInterfaceError
 from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
 from headrace.utils.names import label_problem, name_problem
+from headrace.utils.numbers import non_finite_problem
 from headrace.utils.records import Record
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ def to_json_value(value: Any, *, what: str) -> Any:
     """The JSON form of a parameter value, or a ``CompilationError`` naming ``what``."""
     from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+    problem = non_finite_problem(value)
+    if problem is not None:
+        raise CompilationError(f"{what}: {problem}.")
     try:
         jsonable = to_jsonable_python(value)
         json.dumps(jsonable)

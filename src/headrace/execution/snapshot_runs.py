@@ -31,9 +31,6 @@ from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
 
 logger = logging.getLogger("headrace")
 
-CODE_CACHE_DIRECTORY = "code-cache"
-
-
 def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) -> PipelineSpec:
     """The spec a run of a snapshot executes: the snapshot's, with the run's overrides."""
     from headrace.dsl.compiler import to_json_value
@@ -138,14 +135,11 @@ def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
     snapshot = store.get_snapshot(run.snapshot_id)
     check_runnable(snapshot)
     artifact_store = artifact_store_of(store, run.stack_id)
-    cache_root = Path(artifact_store.path).parent / CODE_CACHE_DIRECTORY
-    if not cache_root.is_absolute():
-        import tempfile
+    from headrace.snapshots.code_archive import default_code_cache, extract_code
 
-        cache_root = Path(tempfile.gettempdir()) / "headrace-code-cache"
-    from headrace.snapshots.code_archive import extract_code
-
-    code_directory = extract_code(snapshot.extra["code"], artifact_store, cache_root)
+    code_directory = extract_code(
+        snapshot.extra["code"], artifact_store, default_code_cache(artifact_store)
+    )
     os.environ[ENV_SOURCE_ROOT] = str(code_directory)
     sys.path.insert(0, str(code_directory))
     os.chdir(code_directory)

@@ -73,7 +73,7 @@ def create_snapshot(
     spec = compiled.spec
     stack = store.get_default_stack()
     artifact_store = artifact_store_of(store, stack.id)
-    archive = archive_code(get_source_root(), artifact_store)
+    archive = archive_code(get_source_root(), artifact_store, exclude=store.local_files())
 
     def resolve(source: str) -> Any:
         obj = compiled.objects.get(source) or load_source(source)

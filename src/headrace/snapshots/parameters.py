@@ -14,6 +14,7 @@ from typing import Any
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import PipelineSpec
 from headrace.exceptions import RunConfigurationError
+from headrace.utils.numbers import non_finite_problem
 
 # What a run of a snapshot may change; everything else is fixed by the snapshot.
 OVERRIDABLE_RUN_FIELDS = frozenset(
@@ -206,6 +207,10 @@ def _check_pipeline_parameters(parameters: dict[str, Any], schema: dict[str, Any
             known = ", ".join(properties) or "none"
             problems.append(f"parameters.{name}: unknown pipeline parameter (parameters: {known}).")
             continue
+        non_finite = non_finite_problem(value)
+        if non_finite is not None:
+            problems.append(f"parameters.{name}: {non_finite}.")
+            continue
         validator = jsonschema.Draft202012Validator(
             {k: v for k, v in properties[name].items() if k != "default"}
         )
@@ -258,6 +263,10 @@ def _check_parameters(
             problems.append(
                 f"steps.{step_name}.parameters.{name}: unknown parameter (parameters: {known})."
             )
+            continue
+        non_finite = non_finite_problem(value)
+        if non_finite is not None:
+            problems.append(f"steps.{step_name}.parameters.{name}: {non_finite}.")
             continue
         validator = jsonschema.Draft202012Validator(
             {k: v for k, v in properties[name].items() if k != "default"}

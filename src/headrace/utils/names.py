@@ -14,6 +14,8 @@ import re
 # C0 controls, DEL and C1 controls: what a terminal may interpret as a command (ANSI
 # escapes start with ESC, 0x1b, or with the C1 CSI, 0x9b).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The same, but line breaks and tabs pass: for text laid out in lines (tables, logs).
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _UNSAFE_IN_PATH = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -71,4 +73,19 @@ def printable(text: object) -> str:
     value = str(text)
     if _CONTROL.search(value) is None:
         return value
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), value)
+    return _CONTROL.sub(_escape, value)
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as an escape.
+
+    For output already laid out in lines (a table, a log); :func:`printable` escapes
+    newlines too, for one name on one line.
+    """
+    if _CONTROL_BUT_LAYOUT.search(text) is None:
+        return text
+    return _CONTROL_BUT_LAYOUT.sub(_escape, text)

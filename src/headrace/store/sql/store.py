@@ -150,7 +150,7 @@ class SqlStore(RegistryMethods, Store):
     def __init__(self, url: str, *, default_artifact_path: str | None = None) -> None:
         from pathlib import Path
 
-        from headrace.store.sql.secrets import SecretCipher
+        from headrace.store.sql.secrets import KEY_FILE, SecretCipher
 
         self.url = url
         self._db = open_database(url)
@@ -167,6 +167,14 @@ class SqlStore(RegistryMethods, Store):
             else Path(default_artifact_path or ".").resolve().parent
         )
         self._cipher = SecretCipher(key_directory)
+        self._key_file = str(key_directory / KEY_FILE)
+        self._database_file = str(Path(database).resolve()) if database else None
+
+    def local_files(self) -> list[str]:
+        files = [self._key_file]
+        if self._database_file:
+            files += [self._database_file + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+        return files
 
     # -- plumbing -----------------------------------------------------------------------
     @contextmanager
