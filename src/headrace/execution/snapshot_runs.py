@@ -90,6 +90,7 @@ def trigger_snapshot(
         snapshot.spec,
         snapshot.extra["parameter_schema"],
         run_configuration,
+        snapshot.extra["code"].get("modules"),
     )
     spec = apply_overrides(snapshot.spec, config)
     run = create_run_record(

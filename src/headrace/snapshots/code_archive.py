@@ -68,6 +68,21 @@ class CodeArchive:
     uri: str
     files: int
     size: int
+    modules: tuple[str, ...] = ()
+
+
+def top_level_modules(files: Sequence[str]) -> tuple[str, ...]:
+    """The importable top-level module and package names among archived files, sorted:
+    what code of the snapshot itself may be named (``x.py`` -> ``x``, ``pkg/m.py`` -> ``pkg``)."""
+    names = set()
+    for relative in files:
+        parts = Path(relative).parts
+        if not parts[-1].endswith(".py"):
+            continue
+        head = parts[0].removesuffix(".py") if len(parts) == 1 else parts[0]
+        if head.isidentifier():
+            names.add(head)
+    return tuple(sorted(names))
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -168,7 +183,9 @@ def archive_code(
         with artifact_store.open(temporary, "wb") as handle:
             handle.write(_tarball(root, files))
         artifact_store.rename(temporary, uri)
-    return CodeArchive(digest=digest, uri=uri, files=len(files), size=size)
+    return CodeArchive(
+        digest=digest, uri=uri, files=len(files), size=size, modules=top_level_modules(files)
+    )
 
 
 def private_directory(path: Path) -> Path:

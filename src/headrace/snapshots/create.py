@@ -85,6 +85,7 @@ def create_snapshot(
             "uri": archive.uri,
             "files": archive.files,
             "size": archive.size,
+            "modules": list(archive.modules),
         },
         "source_root": str(get_source_root()),
         "environment": capture_environment(spec.config.settings),

@@ -54,6 +54,15 @@ def label_problem(name: object) -> str | None:
     return None
 
 
+def secret_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a secret, or ``None``: a label without surrounding spaces
+    (secret names are looked up stripped, so ``" db"`` could never be found again)."""
+    problem = label_problem(name)
+    if problem is None and isinstance(name, str) and name != name.strip():
+        problem = "may not start or end with whitespace"
+    return problem
+
+
 def path_component(name: str) -> str:
     """``name`` as one safe file-name component: anything outside ``[A-Za-z0-9._-]`` is
     percent-encoded, and ``.``/``..`` are encoded too, so no name reaches another

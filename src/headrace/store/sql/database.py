@@ -63,6 +63,31 @@ class Record:
         return dict(self._values)
 
 
+_HINTS = (
+    ("full", " (the disk holding the store is full: free space, then run again)"),
+    ("readonly", " (the store is read-only: check its file and directory permissions)"),
+    ("read-only", " (the store is read-only: check its file and directory permissions)"),
+    ("disk i/o", " (the disk holding the store failed a read or write)"),
+)
+
+
+def _hint(message: str) -> str:
+    """What to do about the usual driver errors of a failing disk."""
+    lowered = message.lower()
+    return next((hint for key, hint in _HINTS if key in lowered), "")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def is_sqlite(url: str) -> bool:
     """Whether the URL names a SQLite database."""
     return url.startswith("sqlite")
@@ -219,7 +244,10 @@ class Database(ABC):
                 f"The store refused a write: {exc}", unique=self._is_unique_violation(exc)
             )
         statement = " ".join(sql.split()[:4])
-        return StoreError(f"The store at {self.url} failed ({statement} ...): {exc}")
+        return StoreError(
+            f"The store at {redacted_url(self.url)} failed ({statement} ...): {exc}"
+            + _hint(str(exc))
+        )
 
     # -- parameters and rows ----------------------------------------------------------
     def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,7 +321,11 @@ class Database(ABC):
         try:
             self._begin_write(raw)
             yield Connection(self, raw)
-            raw.commit()
+            try:
+                raw.commit()
+            except self.driver_errors as exc:
+                # Disk full, I/O error, read-only file: the commit is where they surface.
+                raise self.store_error(exc, "COMMIT") from exc
         except BaseException:
             self._rollback_or_discard(raw)
             raise

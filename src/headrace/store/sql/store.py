@@ -62,6 +62,7 @@ from headrace.store.sql.tagging import (
     tagged_with,
     tags_of,
 )
+from headrace.utils.names import secret_name_problem
 
 M = TypeVar("M")
 
@@ -1034,6 +1035,9 @@ def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, A
 
 
 def _check_secret_values(name: str, values: dict[str, str]) -> None:
+    problem = secret_name_problem(name)
+    if problem is not None:
+        raise StoreError(f"Secret name {name!r} {problem}.")
     if not values:
         raise StoreError(f"Secret {name!r} needs at least one key=value pair.")
     bad = [
