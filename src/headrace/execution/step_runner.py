@@ -23,7 +23,12 @@ from headrace.config.resolution import EffectiveStepConfig, effective_step_confi
 from headrace.config.spec import StepSpec
 from headrace.dsl.signature import StepSignature, inspect_step
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
+from headrace.exceptions import (
+    MaterializerError,
+    StepInterruptedError,
+    StepOutputTypeError,
+    StoreError,
+)
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
 from headrace.execution.hooks import run_hook
@@ -338,7 +343,14 @@ class StepRunner:
             return self._record_failure(
                 step, context, exc, attempts, ExecutionStatus.FAILED, config
             )
-        self._record_success(step, context, saved, values, attempts)
+        try:
+            self._record_success(step, context, saved, values, attempts)
+        except StoreError as exc:
+            # The store refused the completion (disk full, read-only): record the step as
+            # failed instead, so the run can still end, if the store takes that write.
+            return self._record_failure(
+                step, context, exc, attempts, ExecutionStatus.FAILED, config
+            )
         if config.success_hook_source:
             _, error = run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
             if error is not None:

@@ -409,21 +409,54 @@ class SqliteDatabase(Database):
     def new_connection(self) -> Any:
         raw = None
         try:
-            raw = self._sqlite3.connect(
-                self._target,
-                timeout=SQLITE_BUSY_TIMEOUT_S,
-                isolation_level=None,  # autocommit; write transactions are opened explicitly
-                check_same_thread=False,
-                uri=self._uri,
-            )
+            raw = self._connect(self._target, self._uri)
             self.configure(raw)
         except self._sqlite3.Error as exc:
             if raw is not None:
                 raw.close()
+            if self._on_read_only_disk():
+                return self._read_only_connection(exc)
             raise StoreError(
                 f"Cannot open the store's SQLite database {self._target}: {exc}. Is it a "
                 "headrace store? Point HEADRACE_STORE_URL elsewhere or run `headrace init` "
                 "in a fresh directory."
+            ) from exc
+        return raw
+
+    def _connect(self, target: str, uri: bool) -> Any:
+        return self._sqlite3.connect(
+            target,
+            timeout=SQLITE_BUSY_TIMEOUT_S,
+            isolation_level=None,  # autocommit; write transactions are opened explicitly
+            check_same_thread=False,
+            uri=uri,
+        )
+
+    def _on_read_only_disk(self) -> bool:
+        """Whether the database file sits on a file system mounted read-only."""
+        if self._uri:
+            return False
+        try:
+            return bool(os.statvfs(self._target).f_flag & os.ST_RDONLY)
+        except OSError:
+            return False
+
+    def _read_only_connection(self, error: BaseException) -> Any:
+        """A connection that can read a store on a read-only file system.
+
+        SQLite cannot open a WAL database there (it needs to create its ``-shm`` file), so
+        the file is opened as immutable: nothing can change it through this mount. Every
+        write is refused by SQLite and surfaces as a ``StoreError`` naming the store.
+        """
+        from urllib.parse import quote
+
+        try:
+            raw = self._connect(f"file:{quote(self._target)}?immutable=1", True)
+            raw.execute("PRAGMA foreign_keys=ON")
+        except self._sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot open the store's SQLite database {self._target} on its read-only "
+                f"file system: {exc} (first error: {error})."
             ) from exc
         return raw
 
