@@ -174,7 +174,8 @@ class SqlStore(RegistryMethods, Store):
     def local_files(self) -> list[str]:
         files = [self._key_file]
         if self._database_file:
-            files += [self._database_file + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+            suffixes = ("", "-wal", "-shm", "-journal", ".migrate.lock")
+            files += [self._database_file + suffix for suffix in suffixes]
         return files
 
     # -- plumbing -----------------------------------------------------------------------
