@@ -90,7 +90,9 @@ def test_files_planted_next_to_a_json_list_never_switch_the_loader(repo: Path) -
     (directory / "0" / "python_version.txt").write_text("3.11.0")
     source = f"{CloudpickleMaterializer.__module__}.{CloudpickleMaterializer.__name__}"
     (directory / "manifest.json").write_text(
-        json.dumps({"kind": "list", "keys": [], "items": [{"materializer": source, "data_type": ""}]})
+        json.dumps(
+            {"kind": "list", "keys": [], "items": [{"materializer": source, "data_type": ""}]}
+        )
     )
     with pytest.raises(ArtifactIntegrityError):
         run.steps["make_list"].output.load()

@@ -90,7 +90,9 @@ def test_errors_quoting_user_input_are_escaped(repo: Path) -> None:
     _clean(result.output)
 
 
-def test_snapshot_describe_escapes_its_description(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshot_describe_escapes_its_description(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (repo / "flow2.py").write_text(
         textwrap.dedent(
             """
@@ -109,7 +111,13 @@ def test_snapshot_describe_escapes_its_description(repo: Path, monkeypatch: pyte
     monkeypatch.syspath_prepend(str(repo))
     sys.modules.pop("flow2", None)
     created = invoke(
-        "pipeline", "snapshot", "create", "flow2.flow", "--name", "snap", "--description",
+        "pipeline",
+        "snapshot",
+        "create",
+        "flow2.flow",
+        "--name",
+        "snap",
+        "--description",
         f"desc{ESCAPES}",
     )
     assert created.exit_code == 0, created.output
@@ -176,7 +184,10 @@ def test_a_string_that_reads_as_infinity_is_refused_before_the_step_runs(repo: P
 
 
 def test_store_urls_in_messages_have_no_password() -> None:
-    assert redacted_url("postgresql://user:s3cret@host:5432/db") == "postgresql://user:***@host:5432/db"
+    assert (
+        redacted_url("postgresql://user:s3cret@host:5432/db")
+        == "postgresql://user:***@host:5432/db"
+    )
     assert redacted_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
 
 

@@ -201,9 +201,7 @@ def test_source_dependencies_may_only_name_the_snapshots_own_code(project: Path)
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
-def test_non_finite_numbers_are_refused_naming_the_parameter(
-    project: Path, value: float
-) -> None:
+def test_non_finite_numbers_are_refused_naming_the_parameter(project: Path, value: float) -> None:
     _snapshot()
     with pytest.raises(RunConfigurationError, match=r"steps\.double\.parameters\.x: .*non-finite"):
         Client().trigger_pipeline(

@@ -101,8 +101,7 @@ class ArtifactStore(ABC):
     def outside_error(self, path: str) -> ArtifactError:
         """The error for a path that leaves the root."""
         return ArtifactError(
-            f"Refusing to touch {path!r}: it lies outside the artifact store's root "
-            f"{self.path!r}."
+            f"Refusing to touch {path!r}: it lies outside the artifact store's root {self.path!r}."
         )
 
     def join(self, *parts: str) -> str:

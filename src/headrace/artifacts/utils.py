@@ -85,9 +85,7 @@ def save_artifact(
     saved = save_value(
         data,
         artifact_store=artifact_store,
-        uri=artifact_store.join(
-            artifact_store.path, "artifacts", path_component(name), version_id
-        ),
+        uri=artifact_store.join(artifact_store.path, "artifacts", path_component(name), version_id),
         materializer_class=materializer_class,
         collect_metadata=extract_metadata,
     )

@@ -29,8 +29,8 @@ from typer.core import TyperGroup
 from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, snapshots
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
-from headrace.utils.names import printable
 from headrace.utils.env import ENV_DEBUG
+from headrace.utils.names import printable
 
 # Errors that come from the user's input or environment rather than from a bug:
 # headrace's own, and the operating system's (a missing file, a read-only directory).

@@ -88,6 +88,12 @@ def _flow_depth(text: str) -> tuple[int, int]:
     return deepest, deepest_line
 
 
+def _line(event: Any) -> int:
+    """The 1-based line an event starts on (0 when the parser gave no position)."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
 def check_yaml_limits(text: str, file: str | Path) -> None:
     """Refuse YAML deeper than ``MAX_DEPTH`` or larger than ``MAX_NODES`` once aliases
     are expanded.
@@ -124,14 +130,14 @@ def check_yaml_limits(text: str, file: str | Path) -> None:
                     starts.append((event.anchor, expanded - 1))
                     if len(starts) > MAX_DEPTH:
                         raise ConfigurationError(
-                            f"{file}, line {event.start_mark.line + 1}: the YAML nests deeper "
+                            f"{file}, line {_line(event)}: the YAML nests deeper "
                             f"than {MAX_DEPTH} levels; refusing to load it."
                         )
                 elif event.anchor is not None:
                     anchored[event.anchor] = 1
             if expanded > MAX_NODES:
                 raise ConfigurationError(
-                    f"{file}, line {event.start_mark.line + 1}: the YAML expands to more than "
+                    f"{file}, line {_line(event)}: the YAML expands to more than "
                     f"{MAX_NODES:,} values (aliases counted in full); refusing to load it."
                 )
     except yaml.YAMLError as exc:
@@ -149,7 +155,7 @@ def load_yaml_text(text: str, file: str | Path) -> Any:
 
     check_yaml_limits(text, file)
     try:
-        return yaml.load(text, Loader=_safe_loader())  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_safe_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

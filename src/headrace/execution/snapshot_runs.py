@@ -31,6 +31,7 @@ from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
 
 logger = logging.getLogger("headrace")
 
+
 def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) -> PipelineSpec:
     """The spec a run of a snapshot executes: the snapshot's, with the run's overrides."""
     from headrace.dsl.compiler import to_json_value

@@ -27,9 +27,12 @@ def coerce_parameter(value: Any, annotation: Any, *, step: str, name: str) -> An
     """Validate a JSON parameter value into its annotated type (``tuple``, models, ...)."""
     if annotation is Any or annotation is None:
         return value
-    if type(value) is annotation and annotation in (int, str, bool, float):
-        if annotation is not float or math.isfinite(value):
-            return value
+    if (
+        type(value) is annotation
+        and annotation in (int, str, bool, float)
+        and (annotation is not float or math.isfinite(value))
+    ):
+        return value
     from pydantic import ValidationError
 
     try:

@@ -9,6 +9,7 @@ however many snapshots use it, and the archive bytes are reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -202,10 +203,8 @@ def private_directory(path: Path) -> Path:
     import stat
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with contextlib.suppress(FileExistsError):
         path.mkdir(mode=0o700)
-    except FileExistsError:
-        pass
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise SnapshotError(f"The code cache {path} is not a plain directory; remove it.")
