@@ -24,25 +24,33 @@ def verify_artifact(
         ArtifactError: the files are gone from the artifact store.
         ArtifactIntegrityError: the files differ from what was recorded; names the artifact.
     """
-    if not artifact_store.exists(uri):
-        raise ArtifactError(
-            f"The files of {name} are missing from the artifact store (expected at {uri}). "
-            "They were deleted or the artifact store moved."
-        )
     if not content_hash:
+        if not artifact_store.exists(uri):
+            raise _missing(name, uri)
         return
     try:
         found, _size = artifact_store.digest(uri)
+    except FileNotFoundError as exc:
+        raise _missing(name, uri) from exc
     except OSError as exc:
         raise ArtifactIntegrityError(
             f"The files of {name} at {uri} cannot be read whole: {exc}."
         ) from exc
+    if found != content_hash and not artifact_store.exists(uri):
+        raise _missing(name, uri)  # an fsspec store hashes a missing path as empty
     if found != content_hash:
         raise ArtifactIntegrityError(
             f"The files of {name} at {uri} were changed after they were written: their "
             f"content hash is {found[:16]}..., the store recorded {content_hash[:16]}.... "
             "Re-run the step that produced it (or delete this version)."
         )
+
+
+def _missing(name: str, uri: str) -> ArtifactError:
+    return ArtifactError(
+        f"The files of {name} are missing from the artifact store (expected at {uri}). "
+        "They were deleted or the artifact store moved."
+    )
 
 
 def artifact_is_whole(artifact_store: ArtifactStore, uri: str, content_hash: str | None) -> bool:
