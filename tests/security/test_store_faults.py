@@ -38,11 +38,14 @@ def _unmount(path: Path) -> None:
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MB tmpfs mounted for this test."""
+def small_disk(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A tmpfs mounted for this test: 4 MB, or the size given by indirect parametrization."""
+    size = getattr(request, "param", "4m")
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)):
+    if os.geteuid() != 0 or not _mount(
+        "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)
+    ):
         pytest.skip("mounting a small file system needs root (covered by the RLIMIT_FSIZE test)")
     try:
         yield mount_point
@@ -259,3 +262,66 @@ def test_a_file_size_limit_makes_writes_fail_with_a_clear_error(tmp_path: Path) 
     assert str(database) in outcome, outcome
     assert check == "ok"
     assert loaded == "11"
+
+
+@step
+def blob(index: int, size: int) -> bytes:
+    return bytes([index % 256]) * size
+
+
+@step
+def lengths(blobs: list[bytes]) -> list[int]:
+    return [len(b) for b in blobs]
+
+
+@pipeline(enable_cache=True)
+def fan(sizes: list[int]) -> None:
+    lengths([blob(i, size) for i, size in enumerate(sizes)])
+
+
+@pytest.mark.parametrize("small_disk", ["16m"], indirect=True)
+def test_seeded_disk_full_faults_lose_nothing(
+    small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fill the disk to a seeded random level before fan-out runs of random output sizes;
+    after each: the database is intact, every completed output loads with its value, and
+    a run is only left unended when the store itself refused the write (a StoreError
+    naming the store was raised)."""
+    import random
+
+    monkeypatch.chdir(small_disk)
+    init_repository(small_disk)
+    database = small_disk / ".headrace" / "headrace.db"
+    rng = random.Random(20261201)
+    injected = 0
+    refused: set[str] = set()  # runs the store could not even end: a StoreError was raised
+    for _ in range(12):
+        sizes = [rng.randrange(1, 250_000) for _ in range(rng.randrange(2, 6))]
+        filler = fill(small_disk, leave=rng.randrange(0, 1_500_000))
+        injected += 1
+        before = {run.id for run in Client().list_pipeline_runs(size=100).items}
+        try:
+            fan(sizes=sizes)
+        except StoreError as exc:
+            assert str(database) in str(exc)
+            refused |= {r.id for r in Client().list_pipeline_runs(size=100).items} - before
+        except RunFailedError as exc:
+            assert "No space left" in str(exc) or "full" in str(exc)
+        filler.unlink()
+        assert integrity(database) == "ok"
+        for run in Client().list_pipeline_runs(size=50).items:
+            for step_run in run.steps.values():
+                if step_run.status not in (ExecutionStatus.COMPLETED, ExecutionStatus.CACHED):
+                    continue
+                value = step_run.output.load()
+                if step_run.name == "lengths":
+                    expected = [len(b.load()) for b in step_run.inputs["blobs"]]
+                    assert value == expected
+                else:
+                    index = step_run.parameters["index"]
+                    assert value == bytes([index % 256]) * step_run.parameters["size"]
+            assert run.status is not ExecutionStatus.RUNNING or run.id in refused
+        # With space again, a cached rerun gives the right result.
+        assert fan(sizes=sizes).steps["lengths"].output.load() == sizes
+    assert injected == 12
+    print(f"{injected} disk-full faults, {len(refused)} runs the store could not end")

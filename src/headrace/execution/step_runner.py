@@ -7,6 +7,7 @@ when ``run`` is called; everything a step run does happens here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -375,8 +376,16 @@ class StepRunner:
             return None
         store = self.state.artifact_store
         uri = store.join(store.path, "logs", self.state.run.id, f"{step.invocation_id}.log")
-        with store.open(uri, "w") as handle:
-            handle.write("".join(buffer))
+        try:
+            with store.open(uri, "w") as handle:
+                handle.write("".join(buffer))
+        except OSError as exc:
+            # A full or read-only disk must not cost the step its recorded outcome (or
+            # leave the run unended): the step's status matters more than its log.
+            logger.warning("Step %r: its log could not be stored (%s).", step.invocation_id, exc)
+            with contextlib.suppress(OSError):
+                store.remove(uri)
+            return None
         return uri
 
     def _call_with_retries(
