@@ -18,13 +18,8 @@ import pytest
 from headrace.artifact_stores.base import LocalArtifactStore
 from headrace.client import Client
 from headrace.exceptions import RunConfigurationError, SnapshotError
-from headrace.snapshots.code_archive import (
-    archive_code,
-    default_code_cache,
-    extract_code,
-    private_directory,
-    project_files,
-)
+from headrace.snapshots.code_archive import archive_code, project_files
+from headrace.snapshots.code_cache import default_code_cache, extract_code, private_directory
 from headrace.store.factory import GITIGNORE_TEXT
 
 PROJECT = textwrap.dedent(

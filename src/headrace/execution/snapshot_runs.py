@@ -137,7 +137,7 @@ def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
     snapshot = store.get_snapshot(run.snapshot_id)
     check_runnable(snapshot)
     artifact_store = artifact_store_of(store, run.stack_id)
-    from headrace.snapshots.code_archive import default_code_cache, extract_code
+    from headrace.snapshots.code_cache import default_code_cache, extract_code
 
     code_directory = extract_code(
         snapshot.extra["code"], artifact_store, default_code_cache(artifact_store)
