@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import os
 import re
 import tarfile
@@ -20,8 +19,9 @@ from pathlib import Path
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.exceptions import SnapshotError
 from headrace.snapshots.code_archive import CodeArchive, manifest_digest
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 COMPLETE_MARKER = ".complete"
 

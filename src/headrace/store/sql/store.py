@@ -377,7 +377,7 @@ class SqlStore(RegistryMethods, Store):
             taken = None
             if request.name is not None:
                 taken = conn.first(
-                    "SELECT id FROM snapshots WHERE name = :name", {"name": request.name}
+                    "SELECT id, extra FROM snapshots WHERE name = :name", {"name": request.name}
                 )
             if taken is not None:
                 if not replace:
@@ -386,9 +386,21 @@ class SqlStore(RegistryMethods, Store):
                         "choose another name, or replace it explicitly (replace=True, "
                         "--replace)."
                     )
+                # The old one keeps a note of what replaced it, so triggering it by id
+                # can say so (execution/snapshot_runs.check_runnable).
+                replaced_by = {
+                    "id": request.id,
+                    "name": request.name,
+                    "at": values["created"].isoformat(),
+                }
                 conn.run(
-                    update_sql("snapshots", ("name", "runnable")),
-                    {"_id": taken.id, "name": None, "runnable": False},
+                    update_sql("snapshots", ("name", "runnable", "extra")),
+                    {
+                        "_id": taken.id,
+                        "name": None,
+                        "runnable": False,
+                        "extra": {**(taken.extra or {}), "replaced_by": replaced_by},
+                    },
                 )
             conn.run(insert_sql("snapshots", tuple(values)), values)
         return self.get_snapshot(request.id)
@@ -524,6 +536,8 @@ class SqlStore(RegistryMethods, Store):
             query.equal("pipeline_runs.status", filter_model.status.value)
         if not filter_model.include_unlisted:
             query.equal("pipeline_runs.unlisted", False)
+        if filter_model.unlisted is not None:
+            query.equal("pipeline_runs.unlisted", filter_model.unlisted)
         filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
         if filter_model.model_version_id:
             query.add(
