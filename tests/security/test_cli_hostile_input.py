@@ -215,3 +215,52 @@ def test_a_yaml_bomb_given_to_the_cli_fails_fast(repo: Path) -> None:
     assert result.exit_code != 0
     assert "expands to more than" in result.output and str(bomb) in result.output
     assert len(result.output.splitlines()) < 10
+
+
+def test_run_progress_and_warnings_on_the_terminal_are_escaped(tmp_path: Path) -> None:
+    """headrace's own lines (progress, 'Step failed' errors) quote step errors: escaped."""
+    import os
+    import subprocess
+
+    script = tmp_path / "loud.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            from headrace import pipeline, step
+
+            @step
+            def shout() -> int:
+                raise ValueError("bad \\x1b]0;owned\\x07\\x1b[2J value")
+
+            @pipeline(enable_cache=False)
+            def loud() -> None:
+                shout()
+
+            try:
+                loud()
+            except Exception:
+                pass
+            """
+        )
+    )
+    subprocess.run(
+        [sys.executable, "-m", "headrace.cli.main", "init"],
+        cwd=tmp_path,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")},
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "bad \\x1b]0;owned" in result.stderr, result.stderr
+    for character in "\x1b\x07":
+        assert character not in result.stderr

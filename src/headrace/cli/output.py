@@ -8,39 +8,16 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Iterable
 
 from rich import box
-from rich.console import Console, ConsoleOptions, ConsoleRenderable, RichCast
-from rich.segment import Segment
+from rich.console import Console
 from rich.table import Table
 
-from headrace.utils.names import terminal_safe
+from headrace.utils.safe_console import SafeConsole
 
 # Width used when stdout is not a terminal and COLUMNS is unset. Rich would pick 80 and
 # wrap or cut long names and URIs, which breaks `headrace ... | grep`.
 PIPE_WIDTH = 1000
-
-
-class SafeConsole(Console):
-    """A console that never sends a control character of its content to the terminal.
-
-    Names printed by the CLI come from users, run configurations, snapshot triggers and
-    step output; an ANSI escape in one could recolour, clear or rewrite the screen. Every
-    segment of text is passed through :func:`terminal_safe` as it is rendered, so every
-    printer (tables, trees, messages, errors, logs) is covered by this one place, while the
-    console's own styling (added later, from styles) still works.
-    """
-
-    def render(
-        self, renderable: ConsoleRenderable | RichCast | str, options: ConsoleOptions | None = None
-    ) -> Iterable[Segment]:
-        for segment in super().render(renderable, options):
-            text = segment.text
-            if segment.control is None and text and terminal_safe(text) is not text:
-                yield Segment(terminal_safe(text), segment.style)
-            else:
-                yield segment
 
 
 def _fit(console: Console) -> Console:
