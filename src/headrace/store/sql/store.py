@@ -710,6 +710,7 @@ class SqlStore(RegistryMethods, Store):
                 "producer_step_run_id": producer_step_run_id,
                 "metadata": metadata,
                 "metadata_types": metadata_types,
+                "visualizations": [v.model_dump(mode="json") for v in req.visualizations] or None,
                 "tags": tags,
                 "created": now,
             },
@@ -947,6 +948,7 @@ class SqlStore(RegistryMethods, Store):
             metadata=row.metadata,
             metadata_types=row.metadata_types or {},
             tags=row.tags,
+            visualizations=row.visualizations or [],
         ).attach(self._context)
 
     def _artifact_model(self, row: Record, tags: list[str] | None = None) -> ArtifactResponse:
