@@ -37,7 +37,11 @@ SECTIONS: list[tuple[str, str, str]] = [
         "`steps.<step name>.outputs.<output name>` in YAML",
     ),
     ("Retries", "headrace.config.retry_config:StepRetryConfig", "`retry:`, `StepRetryConfig(...)`"),
-    ("Cache policy", "headrace.config.cache_policy:CachePolicy", "`cache_policy:`, `CachePolicy(...)`"),
+    (
+        "Cache policy",
+        "headrace.config.cache_policy:CachePolicy",
+        "`cache_policy:`, `CachePolicy(...)`",
+    ),
     ("Model", "headrace.config.model:Model", "`model:`, `Model(...)`"),
     ("Schedule", "headrace.config.schedule:Schedule", "`schedule:`, `Schedule(...)`"),
     (
@@ -232,10 +236,7 @@ def _type_name(annotation: Any) -> str:
 def _default(field: Any) -> str:
     if field.is_required():
         return "required"
-    if field.default_factory is not None:
-        value = field.default_factory()
-    else:
-        value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is None:
         return ""
     if hasattr(value, "value"):
@@ -258,8 +259,10 @@ def render() -> str:
         attrs = _attribute_docs(doc)
         notes = NOTES.get(model.__name__, {})
         summary = doc.strip().split("\n\n")[0].replace("\n", " ")
-        parts.append(f"## {heading}\n\n{summary}\n\nWritten in: {where}. "
-                     f"Model: `{path.replace(':', '.')}`.\n")
+        parts.append(
+            f"## {heading}\n\n{summary}\n\nWritten in: {where}. "
+            f"Model: `{path.replace(':', '.')}`.\n"
+        )
         parts.append("| key | type | default | meaning |\n|---|---|---|---|")
         for key, field in model.model_fields.items():  # type: ignore[attr-defined]
             meaning = attrs.get(key) or field.description or notes.get(key)
