@@ -24,7 +24,7 @@ VERSIONS_FILE = "versions.json"
 
 
 def _versions() -> dict[str, str]:
-    return {"python": "%d.%d" % sys.version_info[:2], "scikit-learn": sklearn.__version__}
+    return {"python": "{}.{}".format(*sys.version_info[:2]), "scikit-learn": sklearn.__version__}
 
 
 class SklearnEstimatorMaterializer(BaseMaterializer):

@@ -12,6 +12,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pandas as pd
+
+# Imported for its side effect too: it registers the materializer for estimators.
+from materializers import SklearnEstimatorMaterializer
 from sklearn.base import BaseEstimator
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -19,9 +22,6 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
-# Imported for its side effect too: it registers the materializer for estimators.
-from materializers import SklearnEstimatorMaterializer
 
 from headrace import ArtifactConfig, Model, get_step_context, pipeline, step
 from headrace.client import Client
@@ -87,7 +87,10 @@ def promote_if_better(metrics: dict[str, float]) -> Annotated[str, "decision"]:
         current = None
     current_f1 = float(current.run_metadata.get("f1", 0.0)) if current else None
     if current_f1 is not None and metrics["f1"] <= current_f1:
-        decision = f"kept version {current.number} in production (F1 {current_f1} >= {metrics['f1']})"
+        decision = (
+            f"kept version {current.number} in production "
+            f"(F1 {current_f1} >= {metrics['f1']})"
+        )
     else:
         model.set_stage("production", force=True)
         decision = f"promoted version {model.number} to production (F1 {metrics['f1']})"
