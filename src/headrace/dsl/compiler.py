@@ -635,3 +635,23 @@ def pipeline_outputs(pipeline: Pipeline[Any], returned: Any) -> dict[str, Output
             key = f"{item.invocation_id}.{item.output_name}"
         outputs[key] = OutputRef(step=item.invocation_id, output=item.output_name)
     return outputs
+
+
+def compile_single_step(
+    step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[str, Any]
+) -> CompiledPipeline:
+    """Compile calling one step outside a pipeline into a one-step pipeline spec."""
+    from headrace.config.pipeline_configurations import PipelineConfiguration
+
+    builder = GraphBuilder(step.name)
+    with building(builder):
+        step(*args, **kwargs)
+    (invocation,) = builder.invocations.values()
+    spec = PipelineSpec(
+        name=step.name,
+        source=step.source,
+        code_hash=step.code_hash,
+        config=PipelineConfiguration.empty(),
+        steps={invocation.id: build_step_spec(builder, invocation, None)},
+    )
+    return CompiledPipeline(spec, builder.objects, PipelineRunConfiguration.empty())

@@ -483,6 +483,11 @@ class SqlStore(StackMethods, RegistryMethods, Store):
             query.equal(
                 "pipeline_runs.triggered_by_step_run_id", filter_model.triggered_by_step_run_id
             )
+        if filter_model.triggered_by_run_id:
+            query.add(
+                "pipeline_runs.triggered_by_step_run_id IN (SELECT id FROM step_runs "
+                f"WHERE pipeline_run_id = {query.param(filter_model.triggered_by_run_id)})"
+            )
         if filter_model.status:
             query.equal("pipeline_runs.status", filter_model.status.value)
         if not filter_model.include_unlisted:
@@ -716,6 +721,20 @@ class SqlStore(StackMethods, RegistryMethods, Store):
             raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
         return str(number), int(number)
 
+    def _step_links_of_run(
+        self, conn: Connection, table: str, pipeline_run_id: str
+    ) -> dict[str, dict[str, ArtifactVersionList]]:
+        """The links of every step of a run: one query on the run id, not thousands of
+        bound step ids."""
+        sql = _LINK_QUERIES[table].format(
+            ids="(SELECT id FROM step_runs WHERE pipeline_run_id = :_run)"
+        )
+        links: dict[str, dict[str, ArtifactVersionList]] = {}
+        for row in conn.execute(sql, {"_run": pipeline_run_id}):
+            per_step = links.setdefault(row.step_run_id, {})
+            per_step.setdefault(row.name, ArtifactVersionList()).append(self._version_model(row))
+        return links
+
     def _step_links(
         self, conn: Connection, table: str, step_ids: Sequence[str]
     ) -> dict[str, dict[str, ArtifactVersionList]]:
@@ -730,11 +749,22 @@ class SqlStore(StackMethods, RegistryMethods, Store):
         return links
 
     def _step_models(
-        self, conn: Connection, rows: Sequence[Record], *, with_inputs: bool = True
+        self,
+        conn: Connection,
+        rows: Sequence[Record],
+        *,
+        with_inputs: bool = True,
+        pipeline_run_id: str | None = None,
     ) -> list[StepRunResponse]:
-        ids = [row.id for row in rows]
-        inputs = self._step_links(conn, "step_run_inputs", ids) if with_inputs else {}
-        outputs = self._step_links(conn, "step_run_outputs", ids)
+        """Response models of step-run rows (``pipeline_run_id``: the rows are all the
+        steps of that run, so links are read by run)."""
+        if pipeline_run_id is not None:
+            inputs = self._step_links_of_run(conn, "step_run_inputs", pipeline_run_id)
+            outputs = self._step_links_of_run(conn, "step_run_outputs", pipeline_run_id)
+        else:
+            ids = [row.id for row in rows]
+            inputs = self._step_links(conn, "step_run_inputs", ids) if with_inputs else {}
+            outputs = self._step_links(conn, "step_run_outputs", ids)
         result = []
         for row in rows:
             result.append(
@@ -780,7 +810,8 @@ class SqlStore(StackMethods, RegistryMethods, Store):
                 "SELECT * FROM step_runs WHERE pipeline_run_id = :run ORDER BY created, id",
                 {"run": pipeline_run_id},
             )
-            return {model.name: model for model in self._step_models(conn, rows)}
+            models = self._step_models(conn, rows, pipeline_run_id=pipeline_run_id)
+            return {model.name: model for model in models}
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
