@@ -72,14 +72,18 @@ def cluster_environment() -> dict[str, str]:
     """The environment of the nodes (and so of every Ray worker process).
 
     The ``headrace`` under test comes first on the path, so steps import the same code as
-    the tests do; nothing is reported anywhere.
+    the tests do; nothing is reported anywhere. Drivers started by tests use it too.
     """
     import headrace
 
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
     source = str(Path(headrace.__file__).resolve().parent.parent)
+    tests = Path(__file__).resolve().parent
+    # The test modules are "installed" on the cluster, as a user's package would be: a
+    # worker imports their steps by source (pytest names them by file name).
+    entries = [source, str(tests / "integration"), str(tests / "acceptance"), str(tests)]
     path = environment.get("PYTHONPATH", "")
-    environment["PYTHONPATH"] = source + (os.pathsep + path if path else "")
+    environment["PYTHONPATH"] = os.pathsep.join([*entries, *([path] if path else [])])
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     environment["RAY_DISABLE_DOCKER_CPU_WARNING"] = "1"
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -233,3 +237,36 @@ def _disconnect_driver() -> None:
 
         if ray.is_initialized():
             ray.shutdown()
+
+
+def use_ray_orchestrator(address: str, **configuration: object) -> None:
+    """Make the current repository's active stack run steps on the Ray cluster at
+    ``address`` (with more ``ray`` flavor configuration, e.g. ``max_parallelism``)."""
+    from headrace.client import Client
+
+    client = Client()
+    values = {"address": address, **configuration}
+    if hasattr(client, "create_stack_component"):  # stacks and components as records
+        existing = [c.name for c in client.list_stack_components(type="orchestrator").items]
+        name = f"ray-{len(existing)}"
+        client.create_stack_component(name, "ray", "orchestrator", values)
+        artifact_store = client.active_stack.component("artifact_store")
+        assert artifact_store is not None
+        client.create_stack(name, {"orchestrator": name, "artifact_store": artifact_store.name})
+        client.activate_stack(name)
+        return
+    _set_default_stack_orchestrator(client.store, {"flavor": "ray", **values})
+
+
+def _set_default_stack_orchestrator(store: object, orchestrator: dict[str, object]) -> None:
+    """Until stacks are records of their own: the default stack's orchestrator entry."""
+    import json
+
+    stack = store.get_default_stack()  # type: ignore[attr-defined]
+    components = {**stack.components, "orchestrator": orchestrator}
+    with store._write() as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            "UPDATE stacks SET components = :components WHERE id = :id",
+            {"components": json.dumps(components), "id": stack.id},
+        )
+    store._default_stack = None  # type: ignore[attr-defined]
