@@ -4,12 +4,13 @@ One cluster per test session (per xdist worker that needs it: tests that use it 
 ``pytest.mark.xdist_group("ray")`` and the suite runs with ``--dist loadgroup``, so they
 all land in one worker). Each node is a ``ray start --block`` in its own process group,
 so teardown ends the node and everything it started with ``os.killpg`` — never
-``ray stop``, which would end every Ray process of the machine, other people's too.
+``ray stop``, which would end every Ray process of the machine, other people's too. A
+node also ends its group by itself if the test process dies without tearing down.
 
-Everything stays on 127.0.0.1: the head resolves its node address to the loopback
-(``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` makes Ray pick the loopback address instead of
-the address of the default route), the worker node takes the address from which it
-reaches the head (127.0.0.1), usage statistics are off, and every port a node would
+Everything stays on 127.0.0.1: both nodes start through ``ray_node.py``, which pins
+their node address to the loopback (Ray would otherwise pick the address of the default
+route), drivers set ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` for the same effect, usage
+statistics are off, and every port a node would
 otherwise take from a fixed default (client server, dashboard, agents, metrics) is a free
 port of this machine so parallel test sessions do not collide. Unix sockets live under a
 short private directory (``/tmp/hr-ray-XXXX``) because their paths are limited to 107
@@ -37,9 +38,10 @@ START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 5.0
 NODE_CPUS = 1  # head + worker node = 2 CPUs, the size of this machine
 
-# Ray resolves 127.0.0.1 to the address of the default route unless this is "0" (it means
-# "no multi-node clusters on this OS", i.e. the node's address is the loopback). The head
-# and every driver of these tests (this process, and scripts it starts) use the loopback.
+# A driver resolves 127.0.0.1 to the address of the default route unless this is "0" (it
+# means "no multi-node clusters on this OS": the driver's node address is the loopback).
+# Drivers of these tests (this process, and scripts it starts) set it; nodes start
+# through ray_node.py instead.
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 os.environ[LOOPBACK_ONLY] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
@@ -59,13 +61,11 @@ def _accepts(port: int) -> bool:
         return False
 
 
-def _ray_command(node: str) -> list[str]:
-    if node == "worker":  # see ray_node.py: a worker node on the loopback
-        return [sys.executable, str(Path(__file__).with_name("ray_node.py"))]
-    found = Path(sys.executable).with_name("ray")
-    if not found.exists():
+def _ray_command() -> list[str]:
+    if not Path(sys.executable).with_name("ray").exists():
         pytest.fail(f"Ray is not installed next to {sys.executable}: pip install 'headrace[ray]'")
-    return [str(found)]
+    # ray_node.py: the ray CLI on the loopback, ending with this process (see there).
+    return [sys.executable, str(Path(__file__).with_name("ray_node.py")), str(os.getpid())]
 
 
 def cluster_environment() -> dict[str, str]:
@@ -87,6 +87,13 @@ def cluster_environment() -> dict[str, str]:
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     environment["RAY_DISABLE_DOCKER_CPU_WARNING"] = "1"
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    environment.pop(LOOPBACK_ONLY, None)  # a worker node refuses to start with it
+    return environment
+
+
+def driver_environment() -> dict[str, str]:
+    """The environment of a driver process (a script run by a test) on this cluster."""
+    environment = cluster_environment()
     environment[LOOPBACK_ONLY] = "0"
     return environment
 
@@ -116,7 +123,7 @@ class RayCluster:
         log = open(self.directory / f"{name}.out", "wb")  # noqa: SIM115 - owned by the process
         try:
             process = subprocess.Popen(
-                [*_ray_command(name), "start", "--block", *arguments],
+                [*_ray_command(), "start", "--block", *arguments],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -139,7 +146,6 @@ class RayCluster:
             "--log-style=record",
             "--log-color=false",
         ]
-        head_environment = cluster_environment()
         self._launch(
             "head",
             [
@@ -153,13 +159,11 @@ class RayCluster:
                 *_agent_ports(),
                 *common,
             ],
-            head_environment,
+            cluster_environment(),
         )
         self._wait_for(lambda: _accepts(self.port), "the head node's GCS port")
         worker = [f"--address={self.address}", *_agent_ports(), *common]
-        worker_environment = cluster_environment()
-        del worker_environment[LOOPBACK_ONLY]  # a worker node refuses to start with it
-        self._launch("worker", worker, worker_environment)
+        self._launch("worker", worker, cluster_environment())
         self._wait_for(lambda: self.alive_nodes() >= 2, "the worker node to join")
         self.start_seconds = time.perf_counter() - started
 
@@ -260,13 +264,11 @@ def use_ray_orchestrator(address: str, **configuration: object) -> None:
 
 def _set_default_stack_orchestrator(store: object, orchestrator: dict[str, object]) -> None:
     """Until stacks are records of their own: the default stack's orchestrator entry."""
-    import json
-
     stack = store.get_default_stack()  # type: ignore[attr-defined]
     components = {**stack.components, "orchestrator": orchestrator}
     with store._write() as conn:  # type: ignore[attr-defined]
         conn.execute(
             "UPDATE stacks SET components = :components WHERE id = :id",
-            {"components": json.dumps(components), "id": stack.id},
+            {"components": components, "id": stack.id},
         )
     store._default_stack = None  # type: ignore[attr-defined]

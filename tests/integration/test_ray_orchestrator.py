@@ -25,7 +25,7 @@ from headrace.client import Client
 from headrace.config.resource_settings import ResourceSettings
 from headrace.config.retry_config import StepRetryConfig
 from headrace.exceptions import OrchestratorError, RunFailedError
-from ray_cluster import RAY_GROUP, cluster_environment, use_ray_orchestrator
+from ray_cluster import RAY_GROUP, driver_environment, use_ray_orchestrator
 
 pytestmark = [RAY_GROUP]
 
@@ -353,7 +353,7 @@ def test_a_main_script_pipeline_runs_on_ray(ray_address: str, tmp_path: Path) ->
     project = tmp_path / "project"
     project.mkdir()
     (project / "run.py").write_text(textwrap.dedent(SCRIPT))
-    environment = cluster_environment()
+    environment = driver_environment()
     subprocess.run(
         [sys.executable, "-m", "headrace.cli.main", "init"],
         cwd=project,

@@ -57,6 +57,7 @@ connection (``ray.init``) is kept for later runs of the process to the same clus
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import socket
@@ -331,30 +332,37 @@ _connected: tuple[str, str | None] | None = None  # (address asked for, namespac
 def connect(address: str, namespace: str | None, timeout_s: float) -> None:
     """Connect this process to the cluster at ``address`` (once; reused by later runs).
 
+    A connection this process made itself (``ray.init`` by the user) is used as it is.
+
     Raises:
-        OrchestratorError: the address is not reachable, or this process is connected
-            to another cluster by someone else.
+        OrchestratorError: the address is not reachable or the cluster did not answer.
     """
     global _connected
     with _connection_lock:
         import ray
 
-        if ray.is_initialized():
-            if _connected == (address, namespace):
-                return
-            if _connected is None:  # the user's own ray.init: use it as it is
-                return
-            ray.shutdown()
-            _connected = None
+        if ray.is_initialized() and _connected in (None, (address, namespace)):
+            return
         target = resolve_address(address)
         check_reachable(address, target, min(timeout_s, CONNECT_TIMEOUT_S))
+        if ray.is_initialized():  # ours, to another cluster or namespace
+            ray.shutdown()
+            _connected = None
         _init(address if target.startswith("ray://") else target, namespace, timeout_s)
         _connected = (address, namespace)
 
 
-def _init(address: str, namespace: str | None, timeout_s: float) -> None:
-    import logging
+class _NotMainThread(logging.Filter):
+    """Hides Ray's warning that it set no SIGTERM handler: ``ray.init`` runs in a helper
+    thread on purpose, and the driver's signals stay headrace's (runs end ``stopped``)."""
 
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
+
+
+def _init(address: str, namespace: str | None, timeout_s: float) -> None:
+    """``ray.init`` in a helper thread, given up after ``timeout_s`` (Ray itself retries
+    an address that accepts connections but does not answer for minutes)."""
     import ray
 
     failure: list[BaseException] = []
@@ -366,14 +374,19 @@ def _init(address: str, namespace: str | None, timeout_s: float) -> None:
                 namespace=namespace,
                 log_to_driver=True,
                 logging_level=logging.WARNING,
-                configure_logging=True,
             )
         except BaseException as exc:  # reported by the caller
             failure.append(exc)
 
-    thread = threading.Thread(target=init, name="headrace-ray-init", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
+    ray_logger = logging.getLogger("ray._private.worker")
+    quiet = _NotMainThread()
+    ray_logger.addFilter(quiet)
+    try:
+        thread = threading.Thread(target=init, name="headrace-ray-init", daemon=True)
+        thread.start()
+        thread.join(timeout_s)
+    finally:
+        ray_logger.removeFilter(quiet)
     if thread.is_alive():
         raise OrchestratorError(
             f"The Ray cluster at {address} accepted a connection but did not answer "
