@@ -1,14 +1,18 @@
 """The StepRunner: what one step run does, wherever it runs.
 
-Protocol, one function each: gather inputs -> cache lookup -> record start -> call with
+Protocol, one function each: cache lookup -> record start -> load inputs -> call with
 retries -> materialize outputs -> record completion -> hooks. Orchestrators only decide
-when ``run`` is called; everything a step run does happens here.
+when and where ``run`` is called; everything a step run does happens here.
+
+The runner is handed a ``StepTask`` (its inputs already resolved to artifact versions)
+and returns a ``StepResult``; it never reads what other steps of the run did from
+memory. The ``RunState`` it holds is the driver's own when the step runs in the driver's
+process (live objects, ``pipeline_state``), or one built from the task elsewhere
+(``headrace.execution.task_state``).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
 import traceback
@@ -28,13 +32,16 @@ from headrace.execution.context import StepContext, reset_step_context, set_step
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
-from headrace.execution.run_state import OutputRecord, RunState, is_immutable
+from headrace.execution.run_state import OutputRecord, RunState
+from headrace.execution.secrets import environment_applied, secret_values
+from headrace.execution.step_task import StepResult, StepTask, is_immutable
 from headrace.execution.type_checks import check_input, check_output, coerce_parameter
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
+from headrace.utils.terminal import SHOWN_BY_PROGRESS, headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 _SIGNATURES: dict[Any, StepSignature] = {}
 
@@ -70,7 +77,6 @@ class StepRunner:
         # Completed records and their artifacts are always durable before a dependent
         # step starts; these pending rows are bookkeeping nothing downstream reads.
         self._pending: list[tuple[float, StepRunRequest]] = []
-        self.on_started: Callable[[str], None] | None = None
         self.defer_start_records = True
         # Held from taking pending records until they are committed: a thread that finds
         # its own record gone knows it is in the store, never in someone's open transaction.
@@ -103,15 +109,17 @@ class StepRunner:
             self.state.store.create_step_runs([*self._take_pending(), request])
 
     # -- entry points -------------------------------------------------------------------
-    def run(self, invocation_id: str) -> ExecutionStatus:
-        """Run (or reuse from cache) one step; returns its final status."""
-        step = self.state.spec.steps[invocation_id]
-        config = effective_step_config(self.state.spec.config, step.config)
+    def run(self, task: StepTask) -> StepResult:
+        """Run (or reuse from cache) one step; returns how it ended."""
+        step = task.step
+        config = effective_step_config(task.pipeline_config, step.config)
+        inputs = task.inputs
         try:
-            inputs = self._input_records(step)
             cache_key = self._cache_key(step, config, inputs)
-            if cache_key is not None and self._try_cache(step, cache_key, inputs):
-                return self._finish(invocation_id, ExecutionStatus.CACHED)
+            if cache_key is not None:
+                cached = self._try_cache(step, cache_key, inputs)
+                if cached is not None:
+                    return cached
         except Exception as exc:
             return self._fail_before_start(step, exc)
         return self._execute(step, config, inputs, cache_key)
@@ -136,14 +144,8 @@ class StepRunner:
                 status_reason=reason,
             )
         )
-        self._finish(invocation_id, status)
 
     # -- inputs -------------------------------------------------------------------------
-    def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
-        return {
-            name: [self.state.output(ref) for ref in binding.refs()]
-            for name, binding in step.inputs.items()
-        }
 
     def _signature(self, step: StepSpec, func: Any) -> StepSignature:
         key = getattr(func, "__code__", func)
@@ -205,13 +207,14 @@ class StepRunner:
 
     def _try_cache(
         self, step: StepSpec, cache_key: str, inputs: dict[str, list[OutputRecord]]
-    ) -> bool:
+    ) -> StepResult | None:
+        """The result of reusing a cached run of this step; ``None`` on a miss."""
         policy = step.config.cache_policy or self.state.spec.config.cache_policy
         max_age = policy.max_age_seconds if policy is not None else None
         created_after = _now() - timedelta(seconds=max_age) if max_age else None
         hit = self.state.store.find_cache_hit(cache_key, created_after)
         if hit is None or set(hit.outputs) != set(step.outputs):
-            return False
+            return None
         versions = {name: list(vs) for name, vs in hit.outputs.items()}
         for vs in versions.values():
             for version in vs:
@@ -222,11 +225,12 @@ class StepRunner:
                         step.invocation_id,
                         version.uri,
                     )
-                    return False
+                    return None
         now = _now()
+        step_run_id = str(uuid.uuid4())
         self._record_later(
             StepRunRequest(
-                id=str(uuid.uuid4()),
+                id=step_run_id,
                 pipeline_run_id=self.state.run.id,
                 name=step.invocation_id,
                 step_name=step.step_name,
@@ -244,21 +248,18 @@ class StepRunner:
                 model_version_id=self._model_version_id(step),
             )
         )
+        outputs: dict[str, OutputRecord] = {}
         for name, vs in versions.items():
             version = vs[0]
-            self.state.record_output(
-                step.invocation_id,
-                name,
-                OutputRecord(
-                    artifact_version_id=version.id,
-                    uri=version.uri,
-                    materializer=version.materializer,
-                    data_type=version.data_type,
-                    content_hash=version.content_hash,
-                    python_version=version.python_version,
-                ),
+            outputs[name] = OutputRecord(
+                artifact_version_id=version.id,
+                uri=version.uri,
+                materializer=version.materializer,
+                data_type=version.data_type,
+                content_hash=version.content_hash,
+                python_version=version.python_version,
             )
-        return True
+        return StepResult(step.invocation_id, ExecutionStatus.CACHED, step_run_id, outputs)
 
     # -- execution ----------------------------------------------------------------------
     def _execute(
@@ -267,7 +268,7 @@ class StepRunner:
         config: EffectiveStepConfig,
         inputs: dict[str, list[OutputRecord]],
         cache_key: str | None,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         step_run_id = str(uuid.uuid4())
         start = _now()
@@ -289,8 +290,9 @@ class StepRunner:
                 model_version_id=self._model_version_id(step),
             )
         )
-        if self.on_started is not None:
-            self.on_started(step_run_id)
+        progress = state.progress
+        if progress is not None:  # in the driver's process only
+            progress.step_started(step.invocation_id, step_run_id)
         context = StepContext(state, step, step_run_id)
         context.flush_records = self.flush
         context.log_buffer = [] if config.enable_step_logs else None
@@ -309,7 +311,7 @@ class StepRunner:
         config: EffectiveStepConfig,
         inputs: dict[str, list[OutputRecord]],
         context: StepContext,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         attempts = 0
         try:
@@ -335,12 +337,14 @@ class StepRunner:
             return self._record_failure(
                 step, context, exc, attempts, ExecutionStatus.FAILED, config
             )
-        self._record_success(step, context, saved, values, attempts)
+        outputs = self._record_success(step, context, saved, values, attempts)
         if config.success_hook_source:
             _, error = run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
             if error is not None:
                 self._record_hook_error(context, "on_success", config.success_hook_source, error)
-        return self._finish(step.invocation_id, ExecutionStatus.COMPLETED)
+        return StepResult(
+            step.invocation_id, ExecutionStatus.COMPLETED, context.step_run_id, outputs
+        )
 
     def _record_hook_error(
         self, context: StepContext, hook: str, source: str, error: BaseException
@@ -420,8 +424,6 @@ class StepRunner:
         """
         if not step.config.environment and not step.config.secrets:
             return _nothing
-        from headrace.execution.launcher import secret_values
-
         environment = dict(step.config.environment)
         for name in step.config.secrets:
             environment.update(
@@ -434,6 +436,12 @@ class StepRunner:
     ) -> dict[str, Any]:
         outputs = signature.outputs
         if not outputs:
+            if result is not None:
+                raise StepOutputTypeError(
+                    f"Step {step.invocation_id!r} is annotated '-> None' but returned a "
+                    f"{type(result).__name__}; annotate its output type (or drop the "
+                    "annotation) so the value is stored, or return nothing."
+                )
             return {}
         if len(outputs) == 1:
             values = {next(iter(outputs)): result}
@@ -492,7 +500,8 @@ class StepRunner:
         saved: dict[str, SavedArtifact],
         values: dict[str, Any],
         attempts: int,
-    ) -> None:
+    ) -> dict[str, OutputRecord]:
+        """Record the step's outputs and completion; returns the outputs for downstream."""
         state = self.state
         requests: dict[str, list[ArtifactVersionRequest]] = {}
         for name, artifact in saved.items():
@@ -546,23 +555,21 @@ class StepRunner:
                 state.artifact_store.rmtree(artifact.uri)
             raise
         context.mark_recorded({name: versions[0].id for name, versions in requests.items()})
+        outputs: dict[str, OutputRecord] = {}
         for name, artifact in saved.items():
             value = values[name]
             keep = is_immutable(value)
-            state.record_output(
-                step.invocation_id,
-                name,
-                OutputRecord(
-                    artifact_version_id=requests[name][0].id,
-                    uri=artifact.uri,
-                    materializer=artifact.materializer,
-                    data_type=artifact.data_type,
-                    content_hash=artifact.content_hash,
-                    python_version=artifact.python_version,
-                    value=value if keep else None,
-                    has_value=keep,
-                ),
+            outputs[name] = OutputRecord(
+                artifact_version_id=requests[name][0].id,
+                uri=artifact.uri,
+                materializer=artifact.materializer,
+                data_type=artifact.data_type,
+                content_hash=artifact.content_hash,
+                python_version=artifact.python_version,
+                value=value if keep else None,
+                has_value=keep,
             )
+        return outputs
 
     def _record_failure(
         self,
@@ -572,10 +579,16 @@ class StepRunner:
         attempts: int,
         status: ExecutionStatus,
         config: EffectiveStepConfig,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         if status is ExecutionStatus.FAILED:
-            logger.error("Step %r failed: %s: %s", step.invocation_id, type(exc).__name__, exc)
+            logger.error(
+                "Step %r failed: %s: %s",
+                step.invocation_id,
+                type(exc).__name__,
+                exc,
+                extra=SHOWN_BY_PROGRESS,
+            )
         if status is ExecutionStatus.FAILED and config.failure_hook_source:
             context.exception = exc
             _, hook_error = run_hook(
@@ -608,16 +621,15 @@ class StepRunner:
             ),
         )
         context.mark_recorded({})
-        with state.lock:
-            state.errors[step.invocation_id] = exc
-        return self._finish(step.invocation_id, status)
+        return StepResult.from_exception(step.invocation_id, status, exc, context.step_run_id)
 
-    def _fail_before_start(self, step: StepSpec, exc: Exception) -> ExecutionStatus:
+    def _fail_before_start(self, step: StepSpec, exc: Exception) -> StepResult:
         """A failure before the step function was reached (inputs, cache key)."""
         now = _now()
+        step_run_id = str(uuid.uuid4())
         self._record_now(
             StepRunRequest(
-                id=str(uuid.uuid4()),
+                id=step_run_id,
                 pipeline_run_id=self.state.run.id,
                 name=step.invocation_id,
                 step_name=step.step_name,
@@ -631,19 +643,16 @@ class StepRunner:
                 error=step_error(exc),
             )
         )
-        logger.error("Step %r failed before it started: %s", step.invocation_id, exc)
-        with self.state.lock:
-            self.state.errors[step.invocation_id] = exc
-        return self._finish(step.invocation_id, ExecutionStatus.FAILED)
+        logger.error(
+            "Step %r failed before it started: %s", step.invocation_id, exc, extra=SHOWN_BY_PROGRESS
+        )
+        return StepResult.from_exception(
+            step.invocation_id, ExecutionStatus.FAILED, exc, step_run_id
+        )
 
     def _model_version_id(self, step: StepSpec) -> str | None:
         version = self.state.model_version_for(step)
         return None if version is None else version.id
-
-    def _finish(self, invocation_id: str, status: ExecutionStatus) -> ExecutionStatus:
-        with self.state.lock:
-            self.state.statuses[invocation_id] = status
-        return status
 
 
 def _recorded_config(step: StepSpec) -> dict[str, Any]:
@@ -657,16 +666,4 @@ def _nothing() -> None:
     """Restores nothing."""
 
 
-def environment_applied(environment: dict[str, str]) -> Callable[[], None]:
-    """Set environment variables now; returns a function that restores the old values."""
-    previous = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-
-    def restore() -> None:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-    return restore
+__all__ = ["StepRunner", "environment_applied", "step_error"]

@@ -57,9 +57,9 @@ class ArtifactVersionResponse(ResponseModel):
 
     def load(self) -> Any:
         """Read the artifact's value back with the materializer that wrote it."""
-        from headrace.artifacts.loading import load_artifact_version
+        from headrace.utils.entry_points import LOAD_ARTIFACT_VERSION, entry_point
 
-        return load_artifact_version(self, self.store)
+        return entry_point(LOAD_ARTIFACT_VERSION)(self, self.store)
 
     def read(self) -> Any:
         """Alias of :meth:`load`."""

@@ -36,8 +36,10 @@ class PipelineRunFilter(BaseFilter):
     pipeline_name: str | None = None
     snapshot_id: str | None = None
     triggered_by_step_run_id: str | None = None
+    triggered_by_run_id: str | None = None  # started by any step of this run
     status: ExecutionStatus | None = None
     include_unlisted: bool = True
+    unlisted: bool | None = None  # True: only unlisted runs (single steps); False: only listed
     tag: str | None = None
     model_version_id: str | None = None
 

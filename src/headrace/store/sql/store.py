@@ -367,7 +367,7 @@ class SqlStore(RegistryMethods, Store):
             taken = None
             if request.name is not None:
                 taken = conn.first(
-                    "SELECT id FROM snapshots WHERE name = :name", {"name": request.name}
+                    "SELECT id, extra FROM snapshots WHERE name = :name", {"name": request.name}
                 )
             if taken is not None:
                 if not replace:
@@ -376,9 +376,21 @@ class SqlStore(RegistryMethods, Store):
                         "choose another name, or replace it explicitly (replace=True, "
                         "--replace)."
                     )
+                # The old one keeps a note of what replaced it, so triggering it by id
+                # can say so (execution/snapshot_runs.check_runnable).
+                replaced_by = {
+                    "id": request.id,
+                    "name": request.name,
+                    "at": values["created"].isoformat(),
+                }
                 conn.run(
-                    update_sql("snapshots", ("name", "runnable")),
-                    {"_id": taken.id, "name": None, "runnable": False},
+                    update_sql("snapshots", ("name", "runnable", "extra")),
+                    {
+                        "_id": taken.id,
+                        "name": None,
+                        "runnable": False,
+                        "extra": {**(taken.extra or {}), "replaced_by": replaced_by},
+                    },
                 )
             conn.run(insert_sql("snapshots", tuple(values)), values)
         return self.get_snapshot(request.id)
@@ -510,10 +522,17 @@ class SqlStore(RegistryMethods, Store):
             query.equal(
                 "pipeline_runs.triggered_by_step_run_id", filter_model.triggered_by_step_run_id
             )
+        if filter_model.triggered_by_run_id:
+            query.add(
+                "pipeline_runs.triggered_by_step_run_id IN (SELECT id FROM step_runs "
+                f"WHERE pipeline_run_id = {query.param(filter_model.triggered_by_run_id)})"
+            )
         if filter_model.status:
             query.equal("pipeline_runs.status", filter_model.status.value)
         if not filter_model.include_unlisted:
             query.equal("pipeline_runs.unlisted", False)
+        if filter_model.unlisted is not None:
+            query.equal("pipeline_runs.unlisted", filter_model.unlisted)
         filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
         if filter_model.model_version_id:
             query.add(
@@ -740,6 +759,20 @@ class SqlStore(RegistryMethods, Store):
             raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
         return str(number), int(number)
 
+    def _step_links_of_run(
+        self, conn: Connection, table: str, pipeline_run_id: str
+    ) -> dict[str, dict[str, ArtifactVersionList]]:
+        """The links of every step of a run: one query on the run id, not thousands of
+        bound step ids."""
+        sql = _LINK_QUERIES[table].format(
+            ids="(SELECT id FROM step_runs WHERE pipeline_run_id = :_run)"
+        )
+        links: dict[str, dict[str, ArtifactVersionList]] = {}
+        for row in conn.execute(sql, {"_run": pipeline_run_id}):
+            per_step = links.setdefault(row.step_run_id, {})
+            per_step.setdefault(row.name, ArtifactVersionList()).append(self._version_model(row))
+        return links
+
     def _step_links(
         self, conn: Connection, table: str, step_ids: Sequence[str]
     ) -> dict[str, dict[str, ArtifactVersionList]]:
@@ -754,11 +787,22 @@ class SqlStore(RegistryMethods, Store):
         return links
 
     def _step_models(
-        self, conn: Connection, rows: Sequence[Record], *, with_inputs: bool = True
+        self,
+        conn: Connection,
+        rows: Sequence[Record],
+        *,
+        with_inputs: bool = True,
+        pipeline_run_id: str | None = None,
     ) -> list[StepRunResponse]:
-        ids = [row.id for row in rows]
-        inputs = self._step_links(conn, "step_run_inputs", ids) if with_inputs else {}
-        outputs = self._step_links(conn, "step_run_outputs", ids)
+        """Response models of step-run rows (``pipeline_run_id``: the rows are all the
+        steps of that run, so links are read by run)."""
+        if pipeline_run_id is not None:
+            inputs = self._step_links_of_run(conn, "step_run_inputs", pipeline_run_id)
+            outputs = self._step_links_of_run(conn, "step_run_outputs", pipeline_run_id)
+        else:
+            ids = [row.id for row in rows]
+            inputs = self._step_links(conn, "step_run_inputs", ids) if with_inputs else {}
+            outputs = self._step_links(conn, "step_run_outputs", ids)
         result = []
         for row in rows:
             result.append(
@@ -804,7 +848,8 @@ class SqlStore(RegistryMethods, Store):
                 "SELECT * FROM step_runs WHERE pipeline_run_id = :run ORDER BY created, id",
                 {"run": pipeline_run_id},
             )
-            return {model.name: model for model in self._step_models(conn, rows)}
+            models = self._step_models(conn, rows, pipeline_run_id=pipeline_run_id)
+            return {model.name: model for model in models}
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
