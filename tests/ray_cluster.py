@@ -235,6 +235,14 @@ def ray_address(ray_cluster: RayCluster) -> str:
     return ray_cluster.address
 
 
+@pytest.fixture
+def ray_orchestrator(ray_address: str) -> str:
+    """The current repository's active stack runs steps on the session's Ray cluster
+    (request it after the fixture that makes the repository)."""
+    use_ray_orchestrator(ray_address)
+    return ray_address
+
+
 def _disconnect_driver() -> None:
     if "ray" in sys.modules:
         import ray

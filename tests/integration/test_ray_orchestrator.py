@@ -114,10 +114,9 @@ def start_state() -> dict[str, int]:
 
 
 @pytest.fixture
-def on_ray(repo: Path, ray_address: str) -> str:
+def on_ray(repo: Path, ray_orchestrator: str) -> str:
     """A repository whose active stack runs steps on the session's Ray cluster."""
-    use_ray_orchestrator(ray_address)
-    return ray_address
+    return ray_orchestrator
 
 
 def _statuses(run_name: str) -> dict[str, ExecutionStatus]:

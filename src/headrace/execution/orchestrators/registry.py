@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from headrace.exceptions import ConfigurationError
+from headrace.execution.orchestrators.ray import RayOrchestratorConfig
 
 if TYPE_CHECKING:
     from headrace.execution.orchestrators.base import BaseOrchestrator
@@ -37,6 +38,12 @@ _FLAVORS: dict[str, tuple[type[BaseModel], str]] = {
     "local": (
         LocalOrchestratorSettings,
         "headrace.execution.orchestrators.local.LocalOrchestrator",
+    ),
+    # The configuration model lives with the implementation until headrace.stacks owns
+    # the flavor table; importing it does not import Ray.
+    "ray": (
+        RayOrchestratorConfig,
+        "headrace.execution.orchestrators.ray.RayOrchestrator",
     ),
 }
 
