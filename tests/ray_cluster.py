@@ -87,6 +87,8 @@ def cluster_environment() -> dict[str, str]:
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     environment["RAY_DISABLE_DOCKER_CPU_WARNING"] = "1"
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    # A loaded machine (2 cores, many test processes) can take minutes to register a node.
+    environment["RAY_raylet_start_wait_time_s"] = "300"
     environment.pop(LOOPBACK_ONLY, None)  # a worker node refuses to start with it
     return environment
 

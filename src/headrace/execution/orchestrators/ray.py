@@ -63,6 +63,8 @@ import re
 import socket
 import threading
 from collections import deque
+from functools import partial
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -74,10 +76,11 @@ from headrace.execution.step_task import StepResult, StepTask
 from headrace.utils.factories import new_dict
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from headrace.execution.run_state import RunState
 
 CONNECT_TIMEOUT_S = 5.0  # the TCP check before ray.init: a dead address fails this fast
-WAIT_SLICE_S = 1.0  # wait() re-reads the tasks in flight this often (dynamic runs add some)
 START_HINT = (
     "Start a cluster with `ray start --head` (it prints the address to use), or set the "
     "orchestrator's address to a running cluster's head node (host:port, ray://host:port)."
@@ -177,10 +180,11 @@ class RayOrchestrator(BaseOrchestrator):
         self.runtime_env: dict[str, Any] = dict(getattr(config, "runtime_env", None) or {})
         self.init_timeout_s = float(getattr(config, "init_timeout_s", 30.0))
         self._lock = threading.Lock()
-        self._submitted = threading.Condition(self._lock)
         self._queue: deque[StepTask] = deque()  # behind max_parallelism
-        self._in_flight: dict[Any, StepTask] = {}  # Ray object ref -> its task
-        self._results: list[StepResult] = []
+        self._in_flight: dict[str, Any] = {}  # invocation id -> its Ray object ref
+        # What ``wait`` reports: results of tasks that never reached Ray, and tasks whose
+        # Ray task ended (with its future). Ray's callbacks only put here, taking no lock.
+        self._events: SimpleQueue[StepResult | tuple[StepTask, Future[Any]]] = SimpleQueue()
         self._stopped = False
         self._cancelled = False
         self._remote: Any = None
@@ -196,41 +200,43 @@ class RayOrchestrator(BaseOrchestrator):
     def submit(self, task: StepTask) -> None:
         with self._lock:
             if self._stopped:
-                self._results.append(_never_started(task))
-            else:
-                self._queue.append(task)
-                self._dispatch()
-            self._submitted.notify_all()
+                self._events.put(_never_started(task))
+                return
+            self._queue.append(task)
+            self._dispatch()
 
     def wait(self, timeout: float | None) -> list[StepResult]:
-        import time
-
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+        try:
+            events = [self._events.get(timeout=timeout)]
+        except Empty:
+            return []
+        while True:  # and whatever else has ended meanwhile
+            try:
+                events.append(self._events.get_nowait())
+            except Empty:
+                break
+        results: list[StepResult] = []
+        for event in events:
+            if isinstance(event, StepResult):
+                results.append(event)
+                continue
+            task, future = event
             with self._lock:
-                if self._results:
-                    results, self._results = self._results, []
-                    return results
-                refs = list(self._in_flight)
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return []
-                if not refs:  # nothing in Ray: wait for a submission (dynamic runs)
-                    self._submitted.wait(WAIT_SLICE_S if remaining is None else remaining)
-                    continue
-            finished = self._finished(refs, WAIT_SLICE_S if remaining is None else remaining)
-            if finished:
-                return finished
+                self._in_flight.pop(task.invocation_id, None)
+            results.append(self._result_of(task, future))
+        with self._lock:
+            if not self._stopped:
+                self._dispatch()  # slots freed under max_parallelism
+        return results
 
     def stop(self, graceful: bool) -> None:
         with self._lock:
             self._stopped = True
             while self._queue:
-                self._results.append(_never_started(self._queue.popleft()))
+                self._events.put(_never_started(self._queue.popleft()))
             if not graceful:
                 self._cancelled = True
-            refs = [] if graceful else list(self._in_flight)
-            self._submitted.notify_all()
+            refs = [] if graceful else list(self._in_flight.values())
         if refs:
             import ray
 
@@ -253,7 +259,7 @@ class RayOrchestrator(BaseOrchestrator):
             try:
                 options = step_resources(task)
             except OrchestratorError as exc:
-                self._results.append(
+                self._events.put(
                     StepResult.from_exception(
                         task.invocation_id, ExecutionStatus.FAILED, exc, recorded=False
                     )
@@ -263,35 +269,20 @@ class RayOrchestrator(BaseOrchestrator):
                 options["runtime_env"] = self.runtime_env
             name = f"{task.pipeline_name}.{task.invocation_id}"
             ref = self._remote.options(name=name, **options).remote(task.to_json())
-            self._in_flight[ref] = task
+            self._in_flight[task.invocation_id] = ref
+            # Ray calls back once the task's result is in (no polling of every task in
+            # flight); ``wait`` reads the result.
+            ref.future().add_done_callback(partial(self._on_end, task))
 
-    def _finished(self, refs: list[Any], timeout: float) -> list[StepResult]:
-        """Results of the tasks among ``refs`` that end within ``timeout`` seconds."""
-        import ray
+    def _on_end(self, task: StepTask, future: Future[Any]) -> None:
+        self._events.put((task, future))
 
-        ready, _ = ray.wait(refs, num_returns=1, timeout=timeout, fetch_local=True)
-        if not ready:
-            return []
-        if len(refs) > 1:  # take every other task that has ended too
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=True)
-        results = [self._result_of(ref) for ref in ready]
-        with self._lock:
-            for ref in ready:
-                self._in_flight.pop(ref, None)
-            if not self._stopped:
-                self._dispatch()
-            results.extend(self._results)
-            self._results = []
-        return results
-
-    def _result_of(self, ref: Any) -> StepResult:
-        import ray
+    def _result_of(self, task: StepTask, future: Future[Any]) -> StepResult:
         from ray import exceptions as ray_errors
 
-        task = self._in_flight[ref]
         name = task.invocation_id
         try:
-            return StepResult.from_json(ray.get(ref))
+            return StepResult.from_json(future.result())
         except (ray_errors.TaskCancelledError, ray_errors.WorkerCrashedError) as exc:
             if self._cancelled:
                 stopped = StepInterruptedError(
