@@ -259,26 +259,12 @@ def use_ray_orchestrator(address: str, **configuration: object) -> None:
     from headrace.client import Client
 
     client = Client()
-    values = {"address": address, **configuration}
-    if hasattr(client, "create_stack_component"):  # stacks and components as records
-        existing = [c.name for c in client.list_stack_components(type="orchestrator").items]
-        name = f"ray-{len(existing)}"
-        client.create_stack_component(name, "ray", "orchestrator", values)
-        artifact_store = client.active_stack.component("artifact_store")
-        assert artifact_store is not None
-        client.create_stack(name, {"orchestrator": name, "artifact_store": artifact_store.name})
-        client.activate_stack(name)
-        return
-    _set_default_stack_orchestrator(client.store, {"flavor": "ray", **values})
-
-
-def _set_default_stack_orchestrator(store: object, orchestrator: dict[str, object]) -> None:
-    """Until stacks are records of their own: the default stack's orchestrator entry."""
-    stack = store.get_default_stack()  # type: ignore[attr-defined]
-    components = {**stack.components, "orchestrator": orchestrator}
-    with store._write() as conn:  # type: ignore[attr-defined]
-        conn.execute(
-            "UPDATE stacks SET components = :components WHERE id = :id",
-            {"components": components, "id": stack.id},
-        )
-    store._default_stack = None  # type: ignore[attr-defined]
+    existing = client.list_stack_components(type="orchestrator").items
+    name = f"ray-{len(existing)}"
+    client.create_stack_component(
+        name, "ray", "orchestrator", {"address": address, **configuration}
+    )
+    artifact_store = client.active_stack.component("artifact_store")
+    assert artifact_store is not None
+    client.create_stack(name, {"orchestrator": name, "artifact_store": artifact_store.name})
+    client.activate_stack(name)

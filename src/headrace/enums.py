@@ -68,6 +68,16 @@ class ArtifactType(StrEnum):
     BASE = "BaseArtifact"
 
 
+class VisualizationType(StrEnum):
+    """The format of a file that shows an artifact's value."""
+
+    HTML = "html"
+    IMAGE = "image"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
 class ModelStages(StrEnum):
     """Stages a model version can be promoted to."""
 
@@ -83,6 +93,17 @@ class StackComponentType(StrEnum):
 
     ORCHESTRATOR = "orchestrator"
     ARTIFACT_STORE = "artifact_store"
+    ALERTER = "alerter"
+
+    @property
+    def label(self) -> str:
+        """How people and the CLI name the type (``artifact store``)."""
+        return self.value.replace("_", " ")
+
+    @property
+    def required(self) -> bool:
+        """Whether every stack must have a component of this type."""
+        return self in (StackComponentType.ORCHESTRATOR, StackComponentType.ARTIFACT_STORE)
 
 
 class TaggableResourceType(StrEnum):

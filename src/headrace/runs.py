@@ -49,6 +49,13 @@ def run_single_step(step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def stored_pipeline(name: str) -> Any:
+    """The stored pipeline ``name`` in the store runs go to (``Pipeline.model``)."""
+    from headrace.store.factory import get_store
+
+    return get_store().get_pipeline(name)
+
+
 def create_snapshot(
     pipeline: Pipeline[Any],
     name: str,
@@ -82,5 +89,6 @@ def read_text(uri: str) -> str:
 entry_points.provide(entry_points.RUN_PIPELINE, run_pipeline)
 entry_points.provide(entry_points.RUN_SINGLE_STEP, run_single_step)
 entry_points.provide(entry_points.CREATE_SNAPSHOT, create_snapshot)
+entry_points.provide(entry_points.STORED_PIPELINE, stored_pipeline)
 entry_points.provide(entry_points.LOAD_ARTIFACT_VERSION, load_artifact_version)
 entry_points.provide(entry_points.READ_TEXT, read_text)

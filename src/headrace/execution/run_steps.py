@@ -43,13 +43,15 @@ class TaskFactory:
         self.state = state
         self.code = code
         self.report_start = report_start
-        stack = state.store.get_stack(state.run.stack_id)
-        self.artifact_store: dict[str, Any] = dict(stack.components.get("artifact_store", {}))
+        component = state.store.get_stack(state.run.stack_id).artifact_store
+        self.artifact_store: dict[str, Any] = {
+            "flavor": component.flavor,
+            "configuration": dict(component.configuration),
+        }
         self.store_url: str = state.store.url
 
     def __call__(self, step: StepSpec) -> StepTask:
         state = self.state
-        outputs = state.outputs
         version = state.model_version_for(step)
         if self.report_start and state.progress is not None:
             state.progress.step_started(step.invocation_id)
@@ -61,10 +63,7 @@ class TaskFactory:
             pipeline_config=state.spec.config,
             snapshot_id=state.run.snapshot_id,
             code=self.code,
-            inputs={
-                name: [outputs[(ref.step, ref.output)] for ref in binding.refs()]
-                for name, binding in step.inputs.items()
-            },
+            inputs={name: state.input_records(binding) for name, binding in step.inputs.items()},
             store_url=self.store_url,
             artifact_store=self.artifact_store,
             stack_id=state.run.stack_id,

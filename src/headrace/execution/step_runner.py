@@ -29,6 +29,7 @@ from headrace.enums import ExecutionStatus
 from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
+from headrace.execution.explicit_versions import refuse_taken_versions
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
@@ -316,6 +317,7 @@ class StepRunner:
         attempts = 0
         try:
             func = state.resolve(step.source)
+            refuse_taken_versions(state, step)
             signature = self._signature(step, func)
             kwargs = self._arguments(step, signature, inputs)
             restore = self._step_environment(step)
@@ -480,6 +482,7 @@ class StepRunner:
                     uri=state.output_uri(step.invocation_id, name),
                     materializer_class=materializer_class,
                     collect_metadata=config.enable_artifact_metadata,
+                    collect_visualizations=config.enable_artifact_visualization,
                 )
         except BaseException as exc:
             for done in saved.values():  # nothing half-written stays behind
@@ -519,10 +522,12 @@ class StepRunner:
                     content_hash=artifact.content_hash,
                     size=artifact.size,
                     python_version=artifact.python_version,
-                    type=artifact.artifact_type,
+                    type=step.outputs[name].artifact_type or artifact.artifact_type,
                     artifact_store_id=state.run.stack_id,
                     metadata=metadata,
                     tags=context.output_tags.get(name, []),
+                    version=step.outputs[name].artifact_version,
+                    visualizations=artifact.visualizations,
                 )
             ]
         try:

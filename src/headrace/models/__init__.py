@@ -9,6 +9,7 @@ from headrace.models.artifact import (
     ArtifactVersionList,
     ArtifactVersionRequest,
     ArtifactVersionResponse,
+    ArtifactVisualization,
 )
 from headrace.models.base import Page, ResponseContext
 from headrace.models.filters import (
@@ -29,7 +30,16 @@ from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
 from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
-from headrace.models.stack import StackResponse
+from headrace.models.stack import (
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
+    StackResponse,
+    StackUpdate,
+)
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
 
@@ -39,6 +49,7 @@ __all__ = [
     "ArtifactVersionList",
     "ArtifactVersionRequest",
     "ArtifactVersionResponse",
+    "ArtifactVisualization",
     "ModelFilter",
     "ModelResponse",
     "ModelVersionFilter",
@@ -57,7 +68,14 @@ __all__ = [
     "SnapshotFilter",
     "SnapshotRequest",
     "SnapshotResponse",
+    "StackComponentFilter",
+    "StackComponentRequest",
+    "StackComponentResponse",
+    "StackComponentUpdate",
+    "StackFilter",
+    "StackRequest",
     "StackResponse",
+    "StackUpdate",
     "StepRunError",
     "StepRunRequest",
     "StepRunResponse",

@@ -67,13 +67,12 @@ from functools import partial
 from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from headrace.enums import ExecutionStatus
 from headrace.exceptions import OrchestratorError, StepExecutionError, StepInterruptedError
 from headrace.execution.orchestrators.base import BaseOrchestrator, RunInProcess
 from headrace.execution.step_task import StepResult, StepTask
-from headrace.utils.factories import new_dict
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -97,29 +96,6 @@ _MEMORY_UNITS = {
     "TIB": 2**40,
 }
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
-
-
-class RayOrchestratorConfig(BaseModel):
-    """Configuration of the ``ray`` flavor (the same fields as ``headrace.stacks``' model).
-
-    Attributes:
-        address: the cluster (``host:port``, ``ray://host:port`` or ``auto``).
-        synchronous: whether ``my_pipeline()`` waits for the run (default: yes).
-        max_parallelism: most steps handed to Ray at once (default: no limit; Ray
-            queues what the cluster cannot run yet).
-        namespace: Ray namespace of the driver.
-        runtime_env: Ray runtime environment of the step tasks.
-        init_timeout_s: how long to wait for the cluster to answer ``ray.init``.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    address: str = "auto"
-    synchronous: bool | None = None
-    max_parallelism: int | None = Field(default=None, ge=1)
-    namespace: str | None = None
-    runtime_env: dict[str, Any] = Field(default_factory=new_dict)
-    init_timeout_s: float = Field(default=30.0, gt=0)
 
 
 def execute_step_task(task_json: str) -> str:
@@ -167,7 +143,11 @@ def step_resources(task: StepTask) -> dict[str, Any]:
 
 
 class RayOrchestrator(BaseOrchestrator):
-    """Runs each step task as a Ray task on the cluster at ``config.address``."""
+    """Runs each step task as a Ray task on the cluster at ``config.address``.
+
+    ``config`` is the ``ray`` flavor's configuration
+    (``headrace.stacks.configs.RayOrchestratorConfig``).
+    """
 
     runs_in_process = False
     needs_code_archive = True
