@@ -27,6 +27,8 @@ Hierarchy::
      +-- RunFailedError             a pipeline run ended failed (the step error chained)
      +-- SnapshotError              snapshots: archive, environment, version problems
      +-- SecretError                missing or unreadable secrets
+     +-- OrchestratorError          an orchestrator cannot run steps (e.g. its cluster
+                                    is unreachable)
 """
 
 from __future__ import annotations
@@ -160,3 +162,8 @@ class SnapshotError(HeadraceError):
 
 class SecretError(HeadraceError):
     """A secret is missing or cannot be decrypted."""
+
+
+class OrchestratorError(HeadraceError):
+    """An orchestrator cannot run the run's steps: its cluster is unreachable, refused
+    the connection, or cannot be asked for what a step needs."""

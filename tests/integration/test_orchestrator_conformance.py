@@ -26,6 +26,7 @@ from headrace import ExecutionMode, ExecutionStatus, pipeline, step
 from headrace.exceptions import RunFailedError
 from headrace.execution.orchestrators.base import BaseOrchestrator
 from headrace.execution.step_task import StepResult, StepTask
+from ray_cluster import RAY_GROUP
 
 
 @step(enable_cache=False)
@@ -79,15 +80,18 @@ class Backend(NamedTuple):
 
     settings: dict[str, Any]  # the pipeline's ``orchestrator`` settings
     fixtures: tuple[str, ...] = ()  # fixtures to request first (a cluster, a stack, ...)
+    marks: tuple[pytest.MarkDecorator, ...] = ()
 
 
 BACKENDS: dict[str, Backend] = {
     "threads": Backend({}),
     "processes": Backend({"processes": True, "max_parallelism": 3}),
+    # a real two-node Ray cluster, made the repository's active stack's orchestrator
+    "ray": Backend({}, ("ray_orchestrator",), (RAY_GROUP,)),
 }
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=[pytest.param(name, marks=BACKENDS[name].marks) for name in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Pipeline settings that run steps on one backend."""
     chosen = BACKENDS[request.param]

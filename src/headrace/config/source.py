@@ -96,8 +96,11 @@ def load_source(source: str) -> Any:
         raise ConfigurationError(
             f"Source {source!r} is not of the form 'module.name' (for example 'run.my_step')."
         )
-    _ensure_source_root_on_path()
     parts = source.split(".")
+    loaded = _already_loaded(parts)
+    if loaded is not None:
+        return loaded[0]
+    _ensure_source_root_on_path()
     last_error: Exception | None = None
     for split in range(len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:split])
@@ -123,6 +126,22 @@ def load_source(source: str) -> Any:
         f"Cannot load {source!r}: no module of that name can be imported "
         f"(source root: {get_source_root()})."
     ) from last_error
+
+
+def _already_loaded(parts: list[str]) -> tuple[Any] | None:
+    """The object, when its module is imported already: no path or source-root work
+    (this runs for every step and materializer a step uses)."""
+    for split in range(len(parts) - 1, 0, -1):
+        obj = sys.modules.get(".".join(parts[:split]))
+        if obj is None:
+            continue
+        try:
+            for attribute in parts[split:]:
+                obj = getattr(obj, attribute)
+        except AttributeError:
+            return None  # the full lookup below explains what is missing
+        return (obj,)
+    return None
 
 
 def _import(module_name: str) -> Any:

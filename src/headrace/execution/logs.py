@@ -47,7 +47,10 @@ class _Tee(io.TextIOBase):
         self.target.flush()
 
     def isatty(self) -> bool:
-        return self.target.isatty()
+        try:
+            return self.target.isatty()
+        except ValueError:  # the stream behind was closed (atexit handlers run late)
+            return False
 
     def fileno(self) -> int:
         return self.target.fileno()

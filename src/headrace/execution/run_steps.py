@@ -192,7 +192,9 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
 
 def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocation | None:
     """The code archive steps import from, for orchestrators that need one: the
-    snapshot's, else the source root archived now (once per distinct content)."""
+    snapshot's, else the source root archived now (once per distinct content). A source
+    root without files (steps come from installed packages) needs none: steps then
+    import from the workers' ``sys.path``."""
     if not orchestrator.needs_code_archive:
         return None
     snapshot_id = state.run.snapshot_id
@@ -201,9 +203,12 @@ def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocati
         if code:
             return CodeLocation(str(code["digest"]), str(code["uri"]))
     from headrace.config.source import get_source_root
-    from headrace.snapshots.code_archive import archive_code
+    from headrace.snapshots.code_archive import archive_code, project_files
 
-    archive = archive_code(get_source_root(), state.artifact_store)
+    root = get_source_root()
+    if not project_files(root):
+        return None
+    archive = archive_code(root, state.artifact_store)
     return CodeLocation(archive.digest, archive.uri)
 
 

@@ -66,6 +66,10 @@ def store_location() -> tuple[str, str]:
 
 def get_store(url: str | None = None, artifact_path: str | None = None) -> Store:
     """The store for ``url`` (default: :func:`store_location`), opened once per process."""
+    if url is not None:  # a step task names its store: no repository lookup
+        store = _STORES.get(url)
+        if store is not None:
+            return store
     default_url, default_artifacts = store_location()
     url = url or default_url
     store = _STORES.get(url)
