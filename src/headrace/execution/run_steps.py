@@ -203,12 +203,13 @@ def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocati
         if code:
             return CodeLocation(str(code["digest"]), str(code["uri"]))
     from headrace.config.source import get_source_root
-    from headrace.snapshots.code_archive import archive_code, project_files
+    from headrace.snapshots.code_archive import archivable_files, archive_code
 
     root = get_source_root()
-    if not project_files(root):
+    files = archivable_files(root, state.artifact_store, state.store.local_files())
+    if not files:
         return None
-    archive = archive_code(root, state.artifact_store)
+    archive = archive_code(root, state.artifact_store, files=files)
     return CodeLocation(archive.digest, archive.uri)
 
 

@@ -164,16 +164,29 @@ def _tarball(root: Path, files: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def archive_code(
+def archivable_files(
     root: Path, artifact_store: ArtifactStore, exclude: Sequence[str | Path] = ()
+) -> list[str]:
+    """The files :func:`archive_code` would archive: the project's files less ``exclude``
+    and the artifact store's own root when it is a local directory."""
+    local_root = artifact_store.path if "://" not in artifact_store.path else None
+    return project_files(root, [*exclude, *([local_root] if local_root else [])])
+
+
+def archive_code(
+    root: Path,
+    artifact_store: ArtifactStore,
+    exclude: Sequence[str | Path] = (),
+    files: list[str] | None = None,
 ) -> CodeArchive:
     """Store the code under ``root`` (once per distinct content) and describe it.
 
     ``exclude``: files and directories never to archive (see :func:`project_files`); the
-    artifact store's own root is always excluded when it is a local directory.
+    artifact store's own root is always excluded when it is a local directory. ``files``:
+    the result of :func:`archivable_files`, when the caller has it already.
     """
-    local_root = artifact_store.path if "://" not in artifact_store.path else None
-    files = project_files(root, [*exclude, *([local_root] if local_root else [])])
+    if files is None:
+        files = archivable_files(root, artifact_store, exclude)
     if not files:
         raise SnapshotError(f"No source files found under {root} to put in the snapshot.")
     digest, size = manifest_digest(root, files)
