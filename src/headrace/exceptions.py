@@ -150,3 +150,8 @@ class SnapshotError(HeadraceError):
 
 class SecretError(HeadraceError):
     """A secret is missing or cannot be decrypted."""
+
+
+class OrchestratorError(HeadraceError):
+    """An orchestrator cannot run the run's steps: its cluster is unreachable, refused
+    the connection, or cannot be asked for what a step needs."""
