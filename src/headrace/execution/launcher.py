@@ -38,6 +38,8 @@ from headrace.store.base import Store
 from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.dsl.compiler import CompiledPipeline
 
@@ -71,7 +73,7 @@ def launch(
             "trigger a snapshot of it from your own scheduler (cron: `headrace pipeline "
             "snapshot run NAME`)."
         )
-    stack = store.get_default_stack()
+    stack = store.get_active_stack()
     if orchestrator is None:  # bad settings are refused before a run is recorded
         orchestrator = build_orchestrator(stack, spec.config.settings)
     pipeline_id = None
@@ -105,7 +107,7 @@ def launch(
         artifact_store=artifact_store_of(store, stack.id),
         unlisted=unlisted,
     )
-    if not is_synchronous(spec, run_config, stack.orchestrator_flavor):
+    if not is_synchronous(run_config, orchestrator.config):
         announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(
             target=_execute_quietly,
@@ -118,20 +120,15 @@ def launch(
     return execute(state, orchestrator)
 
 
-def is_synchronous(
-    spec: PipelineSpec, run_config: PipelineRunConfiguration, orchestrator_flavor: str
-) -> bool:
+def is_synchronous(run_config: PipelineRunConfiguration, orchestrator_config: BaseModel) -> bool:
     """Whether the caller waits for the run: the run configuration's ``synchronous``, else
-    ``synchronous`` in the orchestrator settings (``orchestrator`` or
-    ``orchestrator.<flavor>``); runs are synchronous by default.
+    ``synchronous`` in the orchestrator's configuration (the stack component's, with the
+    pipeline's ``orchestrator*`` settings applied); runs are synchronous by default.
     """
     if run_config.synchronous is not None:
         return run_config.synchronous
-    for key in ("orchestrator", f"orchestrator.{orchestrator_flavor}"):
-        value = spec.config.settings.get(key, {}).get("synchronous")
-        if value is not None:
-            return bool(value)
-    return True
+    value = getattr(orchestrator_config, "synchronous", None)
+    return True if value is None else bool(value)
 
 
 def create_run_record(

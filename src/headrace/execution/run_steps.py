@@ -43,8 +43,11 @@ class TaskFactory:
         self.state = state
         self.code = code
         self.report_start = report_start
-        stack = state.store.get_stack(state.run.stack_id)
-        self.artifact_store: dict[str, Any] = dict(stack.components.get("artifact_store", {}))
+        component = state.store.get_stack(state.run.stack_id).artifact_store
+        self.artifact_store: dict[str, Any] = {
+            "flavor": component.flavor,
+            "configuration": dict(component.configuration),
+        }
         self.store_url: str = state.store.url
 
     def __call__(self, step: StepSpec) -> StepTask:

@@ -143,8 +143,8 @@ class StepTask(Record):
 
     ``code`` is ``None`` when the step is imported from the running interpreter's
     ``sys.path`` (local processes); a remote orchestrator sets it to the snapshot's code
-    archive. ``artifact_store`` is the stack's artifact-store component (``flavor`` and
-    its configuration, e.g. ``path``).
+    archive. ``artifact_store`` is the stack's artifact-store component:
+    ``{"flavor": ..., "configuration": {...}}`` (``{"path": ...}`` for ``local``).
     """
 
     __slots__ = (

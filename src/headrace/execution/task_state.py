@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from headrace.execution.logs import capture_installed
 from headrace.execution.run_state import RunState
@@ -33,15 +33,17 @@ CODE_CACHE_DIRECTORY = "code-cache"
 def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     """A run state and step runner for ``task``; on exit, pending records are written
     and the environment is restored."""
-    from headrace.artifact_stores.base import artifact_store_from_components
+    from headrace.artifact_stores.base import artifact_store_for
     from headrace.config.spec import PipelineSpec
+    from headrace.enums import StackComponentType
     from headrace.execution.step_runner import StepRunner
+    from headrace.stacks.flavors import get_flavor, validate_configuration
     from headrace.store.factory import get_store
 
     store = get_store(task.store_url)
-    artifact_store = artifact_store_from_components(
-        {"artifact_store": task.artifact_store}, task.stack_id
-    )
+    flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
+    config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
+    artifact_store = artifact_store_for(str(config.path), task.stack_id)
     if task.code is not None:
         use_code(task.code, artifact_store)
     run = store.get_run(task.run_id)

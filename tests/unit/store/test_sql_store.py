@@ -59,7 +59,8 @@ def _version(store: Store, name: str, version: str | None = None) -> ArtifactVer
 
 def test_default_stack_is_created_once(sql_store: Store) -> None:
     first = sql_store.get_default_stack()
-    assert first.components["orchestrator"]["flavor"] == "local"
+    assert first.orchestrator.flavor == "local"
+    assert first.orchestrator.name == first.artifact_store.name == "default"
     assert sql_store.get_stack("default").id == first.id
 
 

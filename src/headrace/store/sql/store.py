@@ -40,7 +40,6 @@ from headrace.models import (
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
-    StackResponse,
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
@@ -55,6 +54,7 @@ from headrace.store.sql.model_registry import link as link_model_version
 from headrace.store.sql.query import Query, insert_sql, select_all, update_sql
 from headrace.store.sql.registry_methods import RegistryMethods, filtered_by_tag
 from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.sql.stacks import StackMethods
 from headrace.store.sql.tagging import (
     attach_tags,
     clean_tags,
@@ -67,7 +67,6 @@ M = TypeVar("M")
 
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PREFIX_RE = re.compile(r"^[0-9a-f-]{4,36}$")
-DEFAULT_STACK_NAME = "default"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Statements on the per-step path, built once.
@@ -137,7 +136,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-class SqlStore(RegistryMethods, Store):
+class SqlStore(StackMethods, RegistryMethods, Store):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -158,7 +157,6 @@ class SqlStore(RegistryMethods, Store):
         ensure_schema(self._db)
         self._context = ResponseContext(self)
         self._default_artifact_path = default_artifact_path
-        self._default_stack: StackResponse | None = None
         self._artifact_ids: dict[str, str] = {}
         database = sqlite_path(url) if self._sqlite else None
         key_directory = (
@@ -241,53 +239,6 @@ class SqlStore(RegistryMethods, Store):
             total=total,
             items=items,
         )
-
-    # -- stacks -------------------------------------------------------------------------
-    def _stack_model(self, row: Record) -> StackResponse:
-        return StackResponse(
-            id=row.id, created=row.created, name=row.name, components=row.components
-        ).attach(self._context)
-
-    def _stack_row(self) -> Record | None:
-        with self._read() as conn:
-            return conn.first(
-                "SELECT * FROM stacks WHERE name = :name", {"name": DEFAULT_STACK_NAME}
-            )
-
-    def get_default_stack(self) -> StackResponse:
-        if self._default_stack is not None:
-            return self._default_stack
-        row = self._stack_row()
-        if row is None:
-            row = self._create_default_stack()
-        self._default_stack = self._stack_model(row)
-        return self._default_stack
-
-    def _create_default_stack(self) -> Record:
-        if not self._default_artifact_path:
-            raise StoreError(
-                "The store has no default stack and no artifact path to create one with."
-            )
-        components = {
-            "orchestrator": {"flavor": "local"},
-            "artifact_store": {"flavor": "local", "path": self._default_artifact_path},
-        }
-        values = {
-            "id": _new_id(),
-            "name": DEFAULT_STACK_NAME,
-            "created": _now(),
-            "components": components,
-        }
-        with self._write() as conn:  # another process may have created it first
-            insert_ignoring_duplicates(conn, "stacks", [values])
-        row = self._stack_row()
-        if row is None:  # pragma: no cover - inserted or found just above
-            raise StoreError("The default stack could not be created.")
-        return row
-
-    def get_stack(self, name_or_id: str) -> StackResponse:
-        with self._read() as conn:
-            return self._stack_model(self._find(conn, "stacks", name_or_id, "stack"))
 
     # -- pipelines ----------------------------------------------------------------------
     def _pipeline_model(self, row: Record, tags: list[str] | None = None) -> PipelineResponse:
