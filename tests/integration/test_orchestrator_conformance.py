@@ -84,6 +84,9 @@ class Backend(NamedTuple):
 BACKENDS: dict[str, Backend] = {
     "threads": Backend({}),
     "processes": Backend({"processes": True, "max_parallelism": 3}),
+    # every step in a pod of the fake Kubernetes API server (tests/kube_api_server.py),
+    # whose kubelet runs the pod's command as a local process
+    "kubernetes": Backend({}, ("kubernetes_stack",)),
 }
 
 

@@ -51,12 +51,13 @@ _HOPELESS_WAITING = frozenset(
 class _Pod:
     """A step pod the orchestrator created and has not reported yet."""
 
-    __slots__ = ("created", "deleted", "name", "task")
+    __slots__ = ("created", "deleted", "exists", "name", "task")
 
     def __init__(self, name: str, task: StepTask) -> None:
         self.name = name
         self.task = task
         self.created = time.monotonic()
+        self.exists = False  # the API server accepted it
         self.deleted = False  # deleted by stop(): its step ends stopped
 
 
@@ -175,6 +176,8 @@ class KubernetesOrchestrator(BaseOrchestrator):
             config = self._step_config(task)
             pod = manifests.build_step_pod(task, config, self._image, _resources(task))
             self._api.create_namespaced_pod(config.kubernetes_namespace, pod)
+            with self._lock:
+                self._pods[name].exists = True
         except Exception as exc:
             with self._lock:
                 self._pods.pop(name, None)
@@ -192,16 +195,15 @@ class KubernetesOrchestrator(BaseOrchestrator):
 
     def _poll(self) -> None:
         """Turn the pods that ended (or vanished, or never started) into results."""
-        with self._lock:
-            if not self._pods:
-                return
+        with self._lock:  # only pods that existed before the listing is asked for
+            tracked = [pod for pod in self._pods.values() if pod.exists]
+        if not tracked:
+            return
         listing = self._api.list_namespaced_pod(
             self.settings.kubernetes_namespace,
             label_selector=manifests.run_selector(self._run_id),
         )
         seen = {item.metadata.name: item for item in listing.items}
-        with self._lock:
-            tracked = list(self._pods.values())
         for pod in tracked:
             result = self._ended(pod, seen.get(pod.name))
             if result is None:
