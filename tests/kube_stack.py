@@ -66,6 +66,3 @@ def kubernetes_stack(fake_kube: FakeKubernetes) -> FakeKubernetes:
 def pod_manifests(fake: FakeKubernetes) -> list[dict[str, object]]:
     """Every pod manifest the fake API server accepted."""
     return list(fake.created)
-
-
-

@@ -46,9 +46,13 @@ def core_api(config: KubernetesOrchestratorConfig) -> Any:
                 config_file=config.kubeconfig, context=config.kubernetes_context
             )
     except (kubernetes.config.ConfigException, OSError, TypeError) as exc:
-        where = "the pod's service account" if config.incluster else (
-            f"kubeconfig {config.kubeconfig or '$KUBECONFIG or ~/.kube/config'}"
-            f" (context {config.kubernetes_context or 'current'})"
+        where = (
+            "the pod's service account"
+            if config.incluster
+            else (
+                f"kubeconfig {config.kubeconfig or '$KUBECONFIG or ~/.kube/config'}"
+                f" (context {config.kubernetes_context or 'current'})"
+            )
         )
         raise OrchestratorError(
             f"Cannot configure the Kubernetes client from {where}: {exc}. Set "

@@ -17,6 +17,7 @@ form, never by hand.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
 
     from headrace.config.resource_settings import ResourceSettings
     from headrace.execution.step_task import StepTask
-    from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig, KubernetesPodSettings
+    from headrace.stacks.kubernetes_config import (
+        KubernetesOrchestratorConfig,
+        KubernetesPodSettings,
+    )
 
 TASK_ENV = "HEADRACE_STEP_TASK"
 STEP_CONTAINER = "step"
@@ -146,8 +150,7 @@ def build_step_pod(
         resources=k8s.V1ResourceRequirements(
             requests=requirements["requests"] or None, limits=requirements["limits"] or None
         ),
-        volume_mounts=[_model(k8s.V1VolumeMount, item) for item in settings.volume_mounts]
-        or None,
+        volume_mounts=[_model(k8s.V1VolumeMount, item) for item in settings.volume_mounts] or None,
         security_context=_model(k8s.V1SecurityContext, settings.security_context)
         if settings.security_context
         else None,
@@ -180,24 +183,24 @@ def build_step_pod(
 
 def to_manifest(obj: Any) -> dict[str, Any]:
     """A client model as the JSON the API server receives."""
-    from kubernetes.client import ApiClient
-
-    manifest: dict[str, Any] = ApiClient().sanitize_for_serialization(obj)
+    manifest: dict[str, Any] = _api_client().sanitize_for_serialization(obj)
     return manifest
 
 
 def _model(model: type[Any], data: dict[str, Any]) -> Any:
     """A client model from its API JSON (camelCase keys), nested models included.
 
-    The client only deserialises HTTP responses, so the JSON is handed to its
-    deserialiser the same way a response body would be.
+    The client builds models from JSON only when reading a response; its deserialiser
+    (the same one every client version since 12 has) is used on the settings' JSON, so
+    what a user writes is read exactly as the API server's answer would be.
     """
+    deserialize = getattr(_api_client(), "_ApiClient__deserialize")
+    return deserialize(data, model.__name__)
+
+
+@functools.cache
+def _api_client() -> Any:
+    """One client for (de)serialising models; it never connects."""
     from kubernetes.client import ApiClient
 
-    class _Body:
-        def __init__(self, text: str) -> None:
-            self.data = text
-
-    import json
-
-    return ApiClient().deserialize(_Body(json.dumps(data)), model.__name__)
+    return ApiClient()

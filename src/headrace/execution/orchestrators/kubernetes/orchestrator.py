@@ -114,7 +114,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
     def submit(self, task: StepTask) -> None:
         with self._lock:
             if self._stopped:
-                self._report(StepResult(task.invocation_id, ExecutionStatus.SKIPPED, recorded=False))
+                self._report(
+                    StepResult(task.invocation_id, ExecutionStatus.SKIPPED, recorded=False)
+                )
                 return
             self._queue.append(task)
         self._start_queued()
@@ -139,7 +141,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
             self._stopped = True
             while self._queue:
                 task = self._queue.popleft()
-                self._report(StepResult(task.invocation_id, ExecutionStatus.SKIPPED, recorded=False))
+                self._report(
+                    StepResult(task.invocation_id, ExecutionStatus.SKIPPED, recorded=False)
+                )
             running = [] if graceful else [p for p in self._pods.values() if not p.deleted]
             for pod in running:
                 pod.deleted = True

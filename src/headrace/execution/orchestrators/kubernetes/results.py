@@ -48,6 +48,4 @@ def result_of(step_run: StepRunResponse) -> StepResult:
         error = f"{step_run.error.type.rpartition('.')[2]}: {step_run.error.message}"
     elif step_run.status is not ExecutionStatus.COMPLETED and step_run.status_reason:
         error = step_run.status_reason
-    return StepResult(
-        step_run.name, step_run.status, step_run.id, outputs, error, recorded=True
-    )
+    return StepResult(step_run.name, step_run.status, step_run.id, outputs, error, recorded=True)
