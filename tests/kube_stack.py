@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-
 import pytest
 
 from kube_api_server import FakeKubernetes, fake_kubernetes

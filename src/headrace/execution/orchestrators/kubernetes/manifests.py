@@ -194,7 +194,7 @@ def _model(model: type[Any], data: dict[str, Any]) -> Any:
     (the same one every client version since 12 has) is used on the settings' JSON, so
     what a user writes is read exactly as the API server's answer would be.
     """
-    deserialize = getattr(_api_client(), "_ApiClient__deserialize")
+    deserialize = _api_client()._ApiClient__deserialize
     return deserialize(data, model.__name__)
 
 
