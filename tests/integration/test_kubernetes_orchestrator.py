@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from headrace import ExecutionStatus, pipeline, step
-from headrace.exceptions import OrchestratorError, RunFailedError
+from headrace.exceptions import RunFailedError
 from headrace.execution.orchestrators.kubernetes import manifests
 from kube_api_server import FakeKubernetes
 from kube_stack import STEP_IMAGE
@@ -128,3 +128,21 @@ def test_without_an_image_the_run_says_how_to_set_one(
     ):
         imageless()
     assert not kubernetes_stack.created
+
+
+def test_a_run_that_cannot_reach_the_cluster_is_recorded_failed(
+    repo: Path, kubernetes_stack: FakeKubernetes
+) -> None:
+    from headrace.client import Client
+
+    settings = {"orchestrator.kubernetes": {"kubeconfig": str(repo / "no-such-kubeconfig")}}
+
+    @pipeline(enable_cache=False, settings=settings)
+    def unconfigured() -> None:
+        make(1)
+
+    with pytest.raises(RunFailedError, match="Cannot configure the Kubernetes client"):
+        unconfigured()
+    runs = Client().list_pipeline_runs()
+    assert [r.status for r in runs] == [ExecutionStatus.FAILED]
+    assert "Cannot configure the Kubernetes client" in (runs[0].status_reason or "")
