@@ -50,7 +50,7 @@ class KubernetesPodSettings(BaseModel):
         security_context: the container's ``V1SecurityContext`` JSON.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     node_selectors: dict[str, str] = Field(default_factory=new_dict)
     tolerations: list[dict[str, Any]] = Field(default_factory=_new_list)
@@ -106,7 +106,7 @@ class KubernetesOrchestratorConfig(BaseModel):
         labels: labels of every pod (the orchestrator adds its own run/step labels).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kubernetes_context: str | None = None
     kubeconfig: str | None = None
