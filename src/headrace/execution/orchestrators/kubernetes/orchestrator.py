@@ -83,6 +83,7 @@ class KubernetesOrchestrator(BaseOrchestrator):
         self._stack: StackResponse | None = None
         self._run_id = ""
         self._image = ""
+        self._unreachable_since: float | None = None
 
     # -- the interface ----------------------------------------------------------------
     def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
@@ -203,10 +204,22 @@ class KubernetesOrchestrator(BaseOrchestrator):
             tracked = [pod for pod in self._pods.values() if pod.exists]
         if not tracked:
             return
-        listing = self._api.list_namespaced_pod(
-            self.settings.kubernetes_namespace,
-            label_selector=manifests.run_selector(self._run_id),
-        )
+        try:
+            listing = self._api.list_namespaced_pod(
+                self.settings.kubernetes_namespace,
+                label_selector=manifests.run_selector(self._run_id),
+            )
+        except Exception as exc:  # a blip of the API server: ask again next time
+            now = time.monotonic()
+            self._unreachable_since = self._unreachable_since or now
+            if now - self._unreachable_since > self.settings.pod_startup_timeout_s:
+                raise OrchestratorError(
+                    f"The Kubernetes API at {self._host()} has not answered for "
+                    f"{now - self._unreachable_since:.0f}s: {_api_message(exc)}"
+                ) from exc
+            logger.warning("Cannot list the run's pods (will retry): %s", _api_message(exc))
+            return
+        self._unreachable_since = None
         seen = {item.metadata.name: item for item in listing.items}
         for pod in tracked:
             result = self._ended(pod, seen.get(pod.name))
