@@ -10,6 +10,7 @@ import pytest
 
 from headrace.store.base import Store
 from headrace.store.factory import forget_stores, init_repository
+from kube_stack import fake_kube, kubernetes_stack  # noqa: F401 - fixtures
 from postgres_server import postgres_server, postgres_url  # noqa: F401 - fixtures
 from ray_cluster import ray_address, ray_cluster, ray_orchestrator  # noqa: F401 - fixtures
 

@@ -88,6 +88,9 @@ BACKENDS: dict[str, Backend] = {
     "processes": Backend({"processes": True, "max_parallelism": 3}),
     # a real two-node Ray cluster, made the repository's active stack's orchestrator
     "ray": Backend({}, ("ray_orchestrator",), (RAY_GROUP,)),
+    # every step in a pod of the fake Kubernetes API server (tests/kube_api_server.py),
+    # whose kubelet runs the pod's command as a local process
+    "kubernetes": Backend({}, ("kubernetes_stack",)),
 }
 
 

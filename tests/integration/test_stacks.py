@@ -121,8 +121,8 @@ def test_bad_keys_and_flavors_are_refused_with_what_is_allowed(repo: Path) -> No
     assert "Unknown key 'max_paralelism'" in message
     assert "did you mean 'max_parallelism'?" in message
     assert "Allowed keys: max_parallelism, processes, synchronous." in message
-    assert "allowed flavors: local, ray" in refused(
-        "orchestrator", "register", "x", "--flavor=kubernetes"
+    assert "allowed flavors: kubernetes, local, ray" in refused(
+        "orchestrator", "register", "x", "--flavor=airflow"
     )
     assert "key 'url' is required" in refused("alerter", "register", "a", "--flavor=webhook")
     assert "key 'max_parallelism'" in refused(

@@ -13,6 +13,7 @@ from headrace.enums import ExecutionStatus
 from headrace.exceptions import (
     ConfigurationError,
     EntityExistsError,
+    OrchestratorError,
     RunFailedError,
     SecretError,
     StoreError,
@@ -230,6 +231,16 @@ def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> Pipeline
         with capture_installed():
             init_error = _run_init_hook(state)
             statuses = _run_steps(state, init_error, orchestrator)
+    except OrchestratorError as exc:  # steps cannot run at all (cluster unreachable, ...)
+        failed = store.update_run(
+            state.run.id,
+            PipelineRunUpdate(
+                status=ExecutionStatus.FAILED, end_time=_now(), status_reason=str(exc)
+            ),
+        )
+        error = RunFailedError(failed.name, [], str(exc))
+        error.run = failed  # type: ignore[attr-defined]
+        raise error from exc
     finally:
         try:
             if spec.config.cleanup_hook_source:

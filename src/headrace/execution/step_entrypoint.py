@@ -4,9 +4,11 @@ Usage::
 
     python -m headrace.execution.step_entrypoint TASK_FILE [--result FILE]
     python -m headrace.execution.step_entrypoint - < task.json      # task on stdin
+    python -m headrace.execution.step_entrypoint --task-env NAME     # task in $NAME
     python -m headrace.execution.step_entrypoint --serve --result-fd N --parent-pid PID
 
-The first two forms read one ``StepTask`` as JSON, run it with ``run_step_task`` and
+The first three forms read one ``StepTask`` (``--task-env``: from an environment
+variable, how a Kubernetes step pod receives it) as JSON, run it with ``run_step_task`` and
 write the ``StepResult`` as JSON to ``--result FILE`` or stdout (the step's own printing
 then goes to stderr, so stdout holds only the result). The exit code is 0 whenever the
 step ran, failed steps included (a failed step is a normal result); 2 for bad usage or
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Run one headrace step task (JSON) and write its result (JSON).",
     )
     parser.add_argument("task", nargs="?", help="task file, or - for stdin")
+    parser.add_argument("--task-env", help="read the task from this environment variable")
     parser.add_argument("--result", help="write the result here instead of stdout")
     parser.add_argument("--serve", action="store_true", help="run tasks from stdin lines")
     parser.add_argument("--result-fd", type=int, help="with --serve: where results go")
@@ -109,10 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.result_fd is None:
             parser.error("--serve needs --result-fd")
         return serve(sys.stdin, args.result_fd)
-    if args.task is None:
-        parser.error("give a task file, or - to read the task from stdin")
+    if args.task is None and args.task_env is None:
+        parser.error("give a task file, - to read the task from stdin, or --task-env NAME")
     try:
-        if args.task == "-":
+        if args.task_env is not None:
+            if args.task_env not in os.environ:
+                raise ValueError(f"the environment variable {args.task_env} is not set")
+            text = os.environ[args.task_env]
+        elif args.task == "-":
             text = sys.stdin.read()
         else:
             with open(args.task, encoding="utf-8") as handle:
@@ -121,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
 
         task = StepTask.from_json(text)
     except (OSError, ValueError, KeyError) as exc:
-        print(f"Cannot read the step task {args.task!r}: {exc}", file=sys.stderr)
+        where = args.task if args.task_env is None else f"${args.task_env}"
+        print(f"Cannot read the step task {where!r}: {exc}", file=sys.stderr)
         return EXIT_BAD_USAGE
     real_stdout = sys.stdout
     if args.result is None:

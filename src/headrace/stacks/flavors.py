@@ -25,6 +25,7 @@ from headrace.stacks.configs import (
     RayOrchestratorConfig,
     WebhookAlerterConfig,
 )
+from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig
 from headrace.utils.suggest import closest
 
 
@@ -190,6 +191,13 @@ for _flavor in (
         RayOrchestratorConfig,
         "headrace.execution.orchestrators.ray.RayOrchestrator",
         install_hint="pip install 'headrace[ray]'",
+    ),
+    Flavor(
+        StackComponentType.ORCHESTRATOR,
+        "kubernetes",
+        KubernetesOrchestratorConfig,
+        "headrace.execution.orchestrators.kubernetes.orchestrator.KubernetesOrchestrator",
+        install_hint="pip install 'headrace[kubernetes]'",
     ),
     Flavor(
         StackComponentType.ARTIFACT_STORE,

@@ -26,6 +26,7 @@ def test_the_built_in_flavors_are_registered() -> None:
     assert names == {
         (ORCHESTRATOR, "local"),
         (ORCHESTRATOR, "ray"),
+        (ORCHESTRATOR, "kubernetes"),
         (StackComponentType.ARTIFACT_STORE, "local"),
         (StackComponentType.ALERTER, "webhook"),
     }
@@ -40,7 +41,7 @@ def test_every_configuration_model_forbids_unknown_keys() -> None:
 
 def test_an_unknown_flavor_names_the_allowed_ones() -> None:
     with pytest.raises(
-        StackComponentError, match="orchestrator flavor 'k8s'; allowed .*local, ray"
+        StackComponentError, match="orchestrator flavor 'k8s'; allowed .*kubernetes, local, ray"
     ):
         get_flavor(ORCHESTRATOR, "k8s")
     with pytest.raises(StackComponentError, match="type 'scheduler'.*orchestrator"):

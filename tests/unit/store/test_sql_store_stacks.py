@@ -98,8 +98,8 @@ def test_component_names_are_unique_per_type(sql_store: Store) -> None:
 def test_a_configuration_is_checked_by_its_flavor(sql_store: Store) -> None:
     with pytest.raises(StackComponentError, match="'max_paralelism'.*'max_parallelism'"):
         _component(sql_store, "typo", ORCHESTRATOR, "local", max_paralelism=2)
-    with pytest.raises(StackComponentError, match="allowed flavors: local, ray"):
-        _component(sql_store, "k8s", ORCHESTRATOR, "kubernetes")
+    with pytest.raises(StackComponentError, match="allowed flavors: kubernetes, local, ray"):
+        _component(sql_store, "af", ORCHESTRATOR, "airflow")
     with pytest.raises(StackComponentError, match="'path' is required"):
         _component(sql_store, "nowhere", ARTIFACT_STORE, "local")
     _component(sql_store, "ok", ORCHESTRATOR, "local")

@@ -1,0 +1,191 @@
+"""Step pod manifests: built from the client's models, valid for every shipped schema."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from headrace.config.pipeline_configurations import PipelineConfiguration
+from headrace.config.resource_settings import ResourceSettings
+from headrace.config.spec import StepSpec
+from headrace.exceptions import StackComponentError
+from headrace.execution.orchestrators.kubernetes import manifests
+from headrace.execution.step_task import StepTask
+from headrace.stacks.flavors import get_flavor, validate_configuration
+from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig
+from kube_api_server import schema_versions, validate_manifest
+
+RUN_ID = "0b6f6c1e-8f0a-4a8e-9d39-6d1f0c3b1a22"
+
+
+def _task(invocation_id: str = "train_model", pipeline_name: str = "My_Pipeline") -> StepTask:
+    return StepTask(
+        run_id=RUN_ID,
+        pipeline_name=pipeline_name,
+        invocation_id=invocation_id,
+        step=StepSpec(
+            invocation_id=invocation_id, step_name="train", source="pkg.steps.train", code_hash="x"
+        ),
+        pipeline_config=PipelineConfiguration.empty(),
+        snapshot_id=None,
+        code=None,
+        inputs={},
+        store_url="postgresql://headrace@db:5432/headrace",
+        artifact_store={"flavor": "s3", "path": "s3://bucket/prefix"},
+        stack_id="stack-id",
+        model_version_id=None,
+    )
+
+
+def _config(**values: Any) -> KubernetesOrchestratorConfig:
+    flavor = get_flavor("orchestrator", "kubernetes")
+    config = validate_configuration(flavor, values)
+    assert isinstance(config, KubernetesOrchestratorConfig)
+    return config
+
+
+FULL_SETTINGS: dict[str, Any] = {
+    "kubernetes_namespace": "ml-runs",
+    "service_account_name": "headrace-steps",
+    "image_pull_policy": "IfNotPresent",
+    "labels": {"team": "search"},
+    "pod_settings": {
+        "node_selectors": {"cloud.google.com/gke-nodepool": "gpu-pool"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": "zone", "operator": "In", "values": ["a", "b"]}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "resources": {"limits": {"ephemeral-storage": "10Gi"}},
+        "labels": {"cost-center": "ml"},
+        "annotations": {"example.com/owner": "search team"},
+        "env": {"LOG_LEVEL": "debug"},
+        "env_from": [{"secretRef": {"name": "object-store-credentials"}}],
+        "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volume_mounts": [{"name": "scratch", "mountPath": "/scratch"}],
+        "image_pull_secrets": ["registry-credentials"],
+        "host_ipc": True,
+        "priority_class_name": "batch-low",
+        "security_context": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    },
+}
+
+
+def test_every_setting_reaches_a_valid_manifest() -> None:
+    config = _config(**FULL_SETTINGS)
+    resources = ResourceSettings(cpu_count=1.5, memory="4GiB", gpu_count=1)
+    pod = manifests.build_step_pod(_task(), config, "registry/steps:1", resources)
+    manifest = manifests.to_manifest(pod)
+    validate_manifest(manifest)  # strict, oldest and newest shipped schema
+
+    spec = manifest["spec"]
+    container = spec["containers"][0]
+    assert manifest["metadata"]["namespace"] == "ml-runs"
+    assert spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == "headrace-steps"
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "gpu-pool"}
+    assert spec["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    assert spec["hostIPC"] is True and spec["priorityClassName"] == "batch-low"
+    assert spec["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}]
+    assert container["volumeMounts"] == [{"mountPath": "/scratch", "name": "scratch"}]
+    assert container["envFrom"] == [{"secretRef": {"name": "object-store-credentials"}}]
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "runAsNonRoot": True}
+    assert container["imagePullPolicy"] == "IfNotPresent"
+    assert container["resources"] == {
+        "requests": {"cpu": "1.5", "memory": "4Gi"},
+        "limits": {"memory": "4Gi", "nvidia.com/gpu": "1", "ephemeral-storage": "10Gi"},
+    }
+    labels = manifest["metadata"]["labels"]
+    assert labels["team"] == "search" and labels["cost-center"] == "ml"
+    assert labels[manifests.RUN_LABEL] == RUN_ID
+    assert labels[manifests.STEP_LABEL] == "train_model"
+    assert manifest["metadata"]["annotations"][manifests.INVOCATION_ANNOTATION] == "train_model"
+    assert container["command"] == [
+        "python",
+        "-m",
+        "headrace.execution.step_entrypoint",
+        "--task-env",
+        manifests.TASK_ENV,
+    ]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["LOG_LEVEL"] == "debug"
+    assert StepTask.from_json(env[manifests.TASK_ENV]).to_dict() == _task().to_dict()
+
+
+def test_a_minimal_manifest_is_valid_and_names_are_dns_labels() -> None:
+    task = _task("Step With Spaces/And_Underscores" * 3, pipeline_name="UPPER__case!!")
+    manifest = manifests.to_manifest(manifests.build_step_pod(task, _config(), "img"))
+    validate_manifest(manifest)
+    name = manifest["metadata"]["name"]
+    assert len(name) <= 63 and name == name.lower() and name.startswith("upper-case-")
+    other = manifests.pod_name(_task("Step With Spaces/And_Underscores" * 3 + "x"), None)
+    assert other != name  # the digest keeps similar long names apart
+    json.dumps(manifest)  # plain JSON data, ready for the API
+
+
+def test_the_schemas_checked_are_1_24_compatible_and_load_offline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("kubernetes-validate tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    oldest, newest = schema_versions()
+    assert tuple(map(int, oldest.split(".")[:2])) <= (1, 25)
+    assert tuple(map(int, newest.split(".")[:2])) >= (1, 29)
+    validate_manifest(manifests.to_manifest(manifests.build_step_pod(_task(), _config(), "i")))
+
+
+def test_a_manifest_the_api_server_would_refuse_is_caught() -> None:
+    import kubernetes_validate
+
+    def broken(change: Any) -> dict[str, Any]:
+        manifest = manifests.to_manifest(manifests.build_step_pod(_task(), _config(), "i"))
+        change(manifest)
+        return manifest
+
+    for change in (
+        lambda m: m["spec"].update(nodeSelectors={"a": "b"}),  # misspelled field
+        lambda m: m["spec"].update(hostIPC="yes"),  # wrong type
+        lambda m: m["spec"].pop("containers"),  # required field
+        lambda m: m["spec"]["containers"][0]["env"].append({"value": "no name"}),
+    ):
+        with pytest.raises(kubernetes_validate.ValidationError):
+            validate_manifest(broken(change))
+
+
+@pytest.mark.parametrize(
+    ("memory", "quantity"),
+    [("4GB", "4G"), ("512MiB", "512Mi"), ("1.5 GiB", "1.5Gi"), ("1024", "1024"), ("2TB", "2T")],
+)
+def test_memory_becomes_a_kubernetes_quantity(memory: str, quantity: str) -> None:
+    assert manifests.memory_quantity(memory) == quantity
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"kubernetes_namespce": "x"}, "kubernetes_namespace"),
+        ({"pod_settings": {"node_selector": {"a": "b"}}}, "node_selector"),
+        ({"pod_settings": {"resources": {"request": {"cpu": "1"}}}}, "requests"),
+        ({"kubernetes_namespace": "Not_A_Namespace"}, "kubernetes_namespace"),
+        ({"image_pull_policy": "Sometimes"}, "image_pull_policy"),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_key(values: dict[str, Any], named: str) -> None:
+    with pytest.raises(StackComponentError, match=named):
+        _config(**values)
