@@ -23,6 +23,10 @@ _HASH_CHUNK = 1 << 20
 class ArtifactStore(ABC):
     """A root URI under which artifacts are written, and file operations below it."""
 
+    atomic_rename: bool = True
+    """Whether ``rename`` moves a directory into place at once (local disks). Stores
+    without it (object storage) get artifacts written straight at their final URI."""
+
     def __init__(self, path: str, id: str | None = None) -> None:
         self.path = path
         self.id = id
@@ -285,6 +289,26 @@ class FsspecArtifactStore(ArtifactStore):
 
 
 _STORES: dict[tuple[str, str | None], ArtifactStore] = {}
+_REMOTE_ROOTS: dict[str, ArtifactStore] = {}
+
+
+def register_remote_store(store: ArtifactStore) -> None:
+    """Make ``store`` serve every URL below its root (``fileio``, logs, visualizations),
+    so they are read with its credentials and endpoint instead of fsspec's defaults."""
+    _REMOTE_ROOTS[store.path.rstrip("/")] = store
+
+
+def registered_store_for(url: str) -> ArtifactStore | None:
+    """The registered remote store whose root ``url`` is below, if any (longest root)."""
+    if not _REMOTE_ROOTS:
+        return None
+    best: ArtifactStore | None = None
+    for root, store in _REMOTE_ROOTS.items():
+        if (url == root or url.startswith(root + "/")) and (
+            best is None or len(root) > len(best.path)
+        ):
+            best = store
+    return best
 
 
 def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
@@ -293,7 +317,7 @@ def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
     store = _STORES.get(key)
     if store is None:
         if "://" in path and not path.startswith("file://"):
-            store = FsspecArtifactStore(path, id)
+            store = registered_store_for(path) or FsspecArtifactStore(path, id)
         else:
             local = path[len("file://") :] if path.startswith("file://") else path
             store = LocalArtifactStore(local, id)

@@ -144,7 +144,7 @@ class StepRunResponse(RunResponseBase):
             return ""
         from headrace.artifacts.loading import read_text
 
-        return read_text(self.logs_uri)
+        return read_text(self.logs_uri, self.store)
 
     @property
     def run(self) -> Any:
