@@ -7,6 +7,7 @@ account) and yields the endpoint URL; ``s3_bucket`` gives each test a fresh buck
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ def s3_endpoint() -> Iterator[str]:
     server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
     saved = {key: os.environ.get(key) for key in FAKE_CREDENTIALS}
     os.environ.update(FAKE_CREDENTIALS)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request
     server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -7,6 +7,7 @@ credentials of the secret it names read from the store.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from headrace.artifact_stores.base import (
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from headrace.models import StackComponentResponse
     from headrace.store.base import Store
 
-_BUILT: dict[tuple[str, str, str], ArtifactStore] = {}
+_BUILT: dict[tuple[str, str, str, str], ArtifactStore] = {}
 
 
 def artifact_store_from_component(
@@ -35,7 +36,7 @@ def artifact_store_from_component(
     config: Any = component.validated_configuration()
     if component.flavor == "local":
         return artifact_store_for(str(config.path), stack_id)
-    key = (store.url, component.id, stack_id or "")
+    key = (store.url, component.id, stack_id or "", json.dumps(component.configuration))
     found = _BUILT.get(key)
     if found is None:
         from headrace.stacks.flavors import get_flavor, load_implementation
