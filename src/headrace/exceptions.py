@@ -25,6 +25,7 @@ Hierarchy::
      +-- StepInterruptedError       raised inside a running step that must stop
      +-- RunFailedError             a pipeline run ended failed (the step error chained)
      +-- SnapshotError              snapshots: archive, environment, version problems
+     |    +-- ImageBuildError       container image context, build or push
      +-- SecretError                missing or unreadable secrets
 """
 
@@ -151,6 +152,10 @@ class RunFailedError(HeadraceError):
 
 class SnapshotError(HeadraceError):
     """A snapshot cannot be created, found or run."""
+
+
+class ImageBuildError(SnapshotError):
+    """A container image cannot be described, built or pushed."""
 
 
 class SecretError(HeadraceError):

@@ -94,6 +94,11 @@ def project_files(root: Path) -> list[str]:
     return sorted(kept)
 
 
+def project_digest(root: Path) -> str:
+    """Content hash of the project's files under ``root`` (as a code archive of them has)."""
+    return _manifest(root, project_files(root))[0]
+
+
 def _manifest(root: Path, files: list[str]) -> tuple[str, int]:
     outer = hashlib.sha256()
     total = 0
