@@ -208,6 +208,11 @@ def test_snapshot_code_archive_on_s3_and_a_run_from_it(
     finally:
         sys.path.remove(str(repo))
         sys.modules.pop("s3project", None)
+    image = snapshot.image
+    assert image["tag"] == f"headrace:squares-{image['context_digest'][:16]}"
+    assert "headrace[s3]==" in image["requirements"][0]  # the stack's store needs s3fs
+    assert "COPY code/ /app/" in image["dockerfile"] and not image["built"]
+    assert "building is turned off" in image["message"]
     archive_uri = snapshot.extra["code"]["uri"]
     assert archive_uri.startswith(f"{s3_stack}/code/")
     assert _s3(s3_endpoint).exists(archive_uri)
