@@ -13,11 +13,14 @@ import glob as _glob
 import hashlib
 import os
 import shutil
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
 
 _HASH_CHUNK = 1 << 20
+HASH_WHILE_COPYING = 8 << 20
+"""Files copied into a store from at least this size are hashed while they are copied."""
 
 
 class ArtifactStore(ABC):
@@ -30,6 +33,9 @@ class ArtifactStore(ABC):
     def __init__(self, path: str, id: str | None = None) -> None:
         self.path = path
         self.id = id
+        # Hashes taken while large files were written (path -> (sha256, size)), used once
+        # by ``digest`` instead of reading the file again.
+        self._written: dict[str, tuple[str, int]] = {}
 
     @abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -114,14 +120,46 @@ class ArtifactStore(ABC):
         outer = hashlib.sha256()
         path = self.canonical(path)
         for file in sorted(self.files_below(path)):
-            inner = hashlib.sha256()
-            with self.open(file, "rb") as handle:
-                while chunk := handle.read(_HASH_CHUNK):
-                    inner.update(chunk)
-                    total += len(chunk)
+            known = self._written.pop(self._key(file), None) if self._written else None
+            if known is None:
+                known = self._hash_file(file)
             relative = file[len(path) :].lstrip("/")
-            outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
+            outer.update(f"{relative}\0{known[0]}\n".encode())
+            total += known[1]
         return outer.hexdigest(), total
+
+    def _key(self, path: str) -> str:
+        """``path`` as a key of the hashes remembered while writing."""
+        return path
+
+    def _hash_file(self, file: str) -> tuple[str, int]:
+        inner = hashlib.sha256()
+        size = 0
+        with self.open(file, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                inner.update(chunk)
+                size += len(chunk)
+        return inner.hexdigest(), size
+
+
+class FileHasher(threading.Thread):
+    """SHA-256 and size of a local file, computed beside a copy or upload of it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True)
+        self._path = path
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def run(self) -> None:
+        with open(self._path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                self._hash.update(chunk)
+                self._size += len(chunk)
+
+    def result(self) -> tuple[str, int]:
+        """``(hex digest, size)``; call after ``join``."""
+        return self._hash.hexdigest(), self._size
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -211,10 +249,28 @@ class LocalArtifactStore(ArtifactStore):
             parent = os.path.dirname(path)
             if parent:
                 os.makedirs(parent, exist_ok=True)
+            if os.path.getsize(local_path) < HASH_WHILE_COPYING:
+                shutil.copyfile(local_path, path)
+                return
+            # A large file is hashed by a second thread while it is copied (both release
+            # the GIL), so ``digest`` need not read it again afterwards.
+            hasher = FileHasher(local_path)
+            hasher.start()
             shutil.copyfile(local_path, path)
+            hasher.join()
+            self._written[self._key(path)] = hasher.result()
+
+    def _key(self, path: str) -> str:
+        return os.path.normpath(path)
 
     def copy_out(self, path: str, local_path: str) -> None:
-        self.copy_in(path, local_path)
+        if os.path.isdir(path):
+            shutil.copytree(path, local_path, dirs_exist_ok=True)
+            return
+        parent = os.path.dirname(local_path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        shutil.copyfile(path, local_path)
 
 
 class FsspecArtifactStore(ArtifactStore):

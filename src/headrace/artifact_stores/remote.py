@@ -14,8 +14,9 @@ of that flavor is first used). What differs from a local directory:
   to a local temporary file that is uploaded in parallel parts (``max_concurrency`` parts
   of ``chunk_size_mb`` each) when it is closed. Large reads are downloaded the same way
   into an unlinked temporary file, so memory stays bounded whatever the artifact's size.
-* **No second pass to hash.** ``digest`` reuses the hashes taken while writing instead of
-  downloading what was just uploaded.
+* **No second pass to hash.** ``digest`` reuses the hashes taken while writing (a
+  second thread hashes a local file while it is uploaded) instead of downloading what
+  was just uploaded.
 * **Progress.** Transfers of at least 64 MiB show a Rich progress bar when stderr is a
   terminal (nothing otherwise).
 """
@@ -33,7 +34,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, Any, ClassVar
 
-from headrace.artifact_stores.base import FsspecArtifactStore, register_remote_store
+from headrace.artifact_stores.base import (
+    FileHasher,
+    FsspecArtifactStore,
+    register_remote_store,
+)
 from headrace.exceptions import StackComponentError
 from headrace.stacks.configs import (
     AzureArtifactStoreConfig,
@@ -73,7 +78,6 @@ class RemoteArtifactStore(FsspecArtifactStore):
         self.fs = fs
         self.chunk_size = chunk_size
         self.max_concurrency = max_concurrency
-        self._written: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
     # -- construction from a stack component -----------------------------------------
@@ -192,14 +196,14 @@ class RemoteArtifactStore(FsspecArtifactStore):
     def _put_file(self, local_path: str, path: str) -> None:
         """Upload one file in parallel parts while another thread hashes it."""
         size = os.path.getsize(local_path)
-        hasher = _FileHasher(local_path)
+        hasher = FileHasher(local_path)
         hasher.start()
         try:
             with _progress(f"upload {os.path.basename(local_path)}", size) as callback:
                 self.fs.put_file(local_path, path, callback=callback, **self.transfer_options())
         finally:
             hasher.join()
-        self._remember(path, hasher.hexdigest(), size)
+        self._remember(path, *hasher.result())
 
     def copy_out(self, path: str, local_path: str) -> None:
         if self.isdir(path):
@@ -225,22 +229,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
             for key in [k for k in self._written if k.startswith(prefix)]:
                 del self._written[key]
 
-    def digest(self, path: str) -> tuple[str, int]:
-        """Like the base digest, but a file written through this store in this process is
-        not downloaded again: its hash was taken while it was written."""
-        total = 0
-        outer = hashlib.sha256()
-        path = self.canonical(path)
-        for file in sorted(self.files_below(path)):
-            known = self._written.get(self._key(file))
-            if known is None:
-                known = self._hash_remote(file)
-            relative = file[len(path) :].lstrip("/")
-            outer.update(f"{relative}\0{known[0]}\n".encode())
-            total += known[1]
-        return outer.hexdigest(), total
-
-    def _hash_remote(self, file: str) -> tuple[str, int]:
+    def _hash_file(self, file: str) -> tuple[str, int]:
         inner = hashlib.sha256()
         size = 0
         with self.fs.open(file, "rb", block_size=self.chunk_size) as handle:
@@ -405,23 +394,6 @@ class _Upload(io.RawIOBase):
                 os.unlink(self._spill.name)
             self._memory = None
             super().close()
-
-
-class _FileHasher(threading.Thread):
-    """SHA-256 of a local file, computed beside the upload that reads the same file."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(daemon=True)
-        self._path = path
-        self._hash = hashlib.sha256()
-
-    def run(self) -> None:
-        with open(self._path, "rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                self._hash.update(chunk)
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
 
 
 def _progress(description: str, size: int) -> AbstractContextManager[Any]:
