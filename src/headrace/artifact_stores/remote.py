@@ -69,8 +69,8 @@ class RemoteArtifactStore(FsspecArtifactStore):
         fs: Any,
         id: str | None = None,
         *,
-        chunk_size: int = 16 * _MIB,
-        max_concurrency: int = 6,
+        chunk_size: int = 8 * _MIB,
+        max_concurrency: int = 4,
     ) -> None:
         # The filesystem is built from the component's configuration, not from the URL.
         self._protocol = path.split("://", 1)[0]
@@ -135,7 +135,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         """Keyword arguments of the fsspec filesystem (credentials included)."""
         return {}
 
-    def transfer_options(self) -> dict[str, Any]:
+    def transfer_options(self, download: bool = False) -> dict[str, Any]:
         """Keyword arguments of ``put_file``/``get_file`` that split a file into parts."""
         return {}
 
@@ -216,7 +216,9 @@ class RemoteArtifactStore(FsspecArtifactStore):
 
     def _get_file(self, path: str, local_path: str, size: int) -> None:
         with _progress(f"download {path.rsplit('/', 1)[-1]}", size) as callback:
-            self.fs.get_file(path, local_path, callback=callback, **self.transfer_options())
+            self.fs.get_file(
+                path, local_path, callback=callback, **self.transfer_options(download=True)
+            )
 
     def makedirs(self, path: str) -> None:
         # Object stores have no directories: a key's prefix exists once a key is below it.
@@ -275,7 +277,9 @@ class S3ArtifactStore(RemoteArtifactStore):
             )
         return options
 
-    def transfer_options(self) -> dict[str, Any]:
+    def transfer_options(self, download: bool = False) -> dict[str, Any]:
+        # Each part in flight is held two to three times over (read, signed, sent or
+        # received), so chunk size times concurrency bounds the memory of a transfer.
         return {"chunksize": self.chunk_size, "max_concurrency": self.max_concurrency}
 
 
@@ -330,7 +334,7 @@ class AzureArtifactStore(RemoteArtifactStore):
             )
         return options
 
-    def transfer_options(self) -> dict[str, Any]:
+    def transfer_options(self, download: bool = False) -> dict[str, Any]:
         return {"max_concurrency": self.max_concurrency}
 
 

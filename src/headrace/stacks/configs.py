@@ -101,14 +101,18 @@ class RemoteArtifactStoreConfig(ComponentConfig):
         authentication_secret: name of a headrace secret holding the credentials (the
             keys each flavor reads are listed in its docs); without it the provider's
             usual environment variables and files are used.
-        chunk_size_mb: size of the parts large files are uploaded and downloaded in.
-        max_concurrency: how many parts of one file travel at once.
+        chunk_size_mb: size of the parts large files are uploaded and downloaded in
+            (S3 needs at least 5).
+        max_concurrency: how many parts of one file travel at once. Memory in flight is
+            about three times ``chunk_size_mb * max_concurrency`` (the client copies
+            each part while signing and sending it): the defaults keep a transfer of
+            any size under 100 MiB.
     """
 
     path: str = Field(min_length=1)
     authentication_secret: str | None = None
-    chunk_size_mb: int = Field(default=32, ge=5, le=5120)
-    max_concurrency: int = Field(default=8, ge=1, le=64)
+    chunk_size_mb: int = Field(default=8, ge=5, le=5120)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
 
     # Each subclass names the URL schemes it serves; the first is the canonical one.
     SCHEMES: ClassVar[tuple[str, ...]] = ()
