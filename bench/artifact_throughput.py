@@ -79,6 +79,7 @@ def _artifact_round_trip(store: Any, uri: str, value: Any, materializer: Any) ->
         data_type=saved.data_type,
         python_version_written=saved.python_version,
         artifact_store=store,
+        content_hash=saved.content_hash,  # checked on every load, as for a recorded version
     )
     read = time.perf_counter() - start
     return write, read, loaded

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import posixpath
 import sys
 import tempfile
 import threading
@@ -76,6 +77,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         self._protocol = path.split("://", 1)[0]
         super(FsspecArtifactStore, self).__init__(path.rstrip("/"), id)
         self.fs = fs
+        self._root = posixpath.normpath("/" + str(fs._strip_protocol(self.path)).strip("/"))
         self.chunk_size = chunk_size
         self.max_concurrency = max_concurrency
         self._lock = threading.Lock()
@@ -141,6 +143,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
 
     # -- writing -----------------------------------------------------------------------
     def open(self, path: str, mode: str = "r") -> IO[Any]:
+        path = self.inside(path)
         if any(flag in mode for flag in "wax"):
             upload = _Upload(self, path)
             buffered = io.BufferedWriter(upload, buffer_size=_MIB)
@@ -184,6 +187,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
 
     # -- whole files and trees ---------------------------------------------------------
     def copy_in(self, local_path: str, path: str) -> None:
+        path = self.inside(path)
         if not os.path.isdir(local_path):
             self._put_file(local_path, path)
             return
@@ -206,6 +210,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         self._remember(path, *hasher.result())
 
     def copy_out(self, path: str, local_path: str) -> None:
+        path = self.inside(path)
         if self.isdir(path):
             super().copy_out(path, local_path)
             return
