@@ -65,7 +65,9 @@ def _store_for(kind: str, root: str, endpoint: str | None) -> Any:
     )
 
 
-def _artifact_round_trip(store: Any, uri: str, value: Any, materializer: Any) -> tuple[float, float, Any]:
+def _artifact_round_trip(
+    store: Any, uri: str, value: Any, materializer: Any
+) -> tuple[float, float, Any]:
     from headrace.artifacts.loading import load_value
     from headrace.artifacts.saving import save_value
 

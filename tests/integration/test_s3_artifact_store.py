@@ -59,7 +59,9 @@ def _s3(endpoint: str) -> Any:
 
 
 @step
-def make_values(n: int) -> tuple[
+def make_values(
+    n: int,
+) -> tuple[
     Annotated[Any, "array"],
     Annotated[Any, "frame"],
     Annotated[dict[str, Any], "mapping"],
@@ -124,9 +126,10 @@ def test_pipelines_cache_and_logs_on_s3(s3_stack: str, s3_endpoint: str) -> None
     # Equal bytes hash equal whichever run wrote them.
     other = values_pipeline.with_options(enable_cache=False)(n=10)
     first_hash = array.content_hash
-    assert Client().get_pipeline_run(other.id).steps["make_values"].outputs["array"][
-        0
-    ].content_hash == first_hash
+    assert (
+        Client().get_pipeline_run(other.id).steps["make_values"].outputs["array"][0].content_hash
+        == first_hash
+    )
 
 
 def test_file_and_directory_artifacts_on_s3(s3_stack: str, tmp_path: Path) -> None:
@@ -219,7 +222,8 @@ def test_snapshot_code_archive_on_s3_and_a_run_from_it(
     # The run happens in a fresh process that fetches the archive from S3.
     (repo / "s3project.py").unlink()
     run = Client().trigger_pipeline(
-        snapshot_name_or_id="on-s3", run_configuration={"steps": {"square": {"parameters": {"x": 4}}}}
+        snapshot_name_or_id="on-s3",
+        run_configuration={"steps": {"square": {"parameters": {"x": 4}}}},
     )
     finished = run.wait(timeout=180)
     assert finished.status is ExecutionStatus.COMPLETED, finished.status

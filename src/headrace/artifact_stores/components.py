@@ -63,7 +63,8 @@ def artifact_store_for_url(url: str, store: Store | None) -> ArtifactStore | Non
     best: StackComponentResponse | None = None
     for component in components.items:
         root = str(component.configuration.get("path", "")).rstrip("/")
-        if component.flavor != "local" and root and (url == root or url.startswith(root + "/")):
-            if best is None or len(root) > len(str(best.configuration["path"])):
-                best = component
+        below = root and (url == root or url.startswith(root + "/"))
+        longer = best is None or len(root) > len(str(best.configuration["path"]))
+        if component.flavor != "local" and below and longer:
+            best = component
     return None if best is None else artifact_store_from_component(best, store)

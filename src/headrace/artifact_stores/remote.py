@@ -169,7 +169,9 @@ class RemoteArtifactStore(FsspecArtifactStore):
             os.unlink(local)
         return handle
 
-    def _finish_upload(self, path: str, digest: str, size: int, local: str | None, data: bytes):
+    def _finish_upload(
+        self, path: str, digest: str, size: int, local: str | None, data: bytes
+    ) -> None:
         """Send what an ``open(..., "w")`` handle collected, and remember its hash."""
         if local is None:
             self.fs.pipe_file(path, data)

@@ -38,8 +38,11 @@ def build_pipeline_image(
     ] = None,
     push: Annotated[
         bool | None,
-        typer.Option("--push/--no-push", help="Push after building (default: when "
-                     "DockerSettings.target_repository is set).", show_default=False),
+        typer.Option(
+            "--push/--no-push",
+            help="Push after building (default: when DockerSettings.target_repository is set).",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Build the container image of pipeline SOURCE from its DockerSettings.

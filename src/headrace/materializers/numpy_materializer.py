@@ -74,7 +74,7 @@ def _read_npy(handle: Any) -> Any:
         return np.load(handle, allow_pickle=False)
     array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
     flat = array.reshape(-1, order="A")  # a view: the array is contiguous either way
-    view = memoryview(flat.view(np.uint8)) if array.size else memoryview(b"")
+    view = memoryview(flat.view(np.uint8).data) if array.size else memoryview(b"")
     filled = 0
     while filled < len(view):
         count = handle.readinto(view[filled:])

@@ -291,8 +291,7 @@ def find_engine() -> tuple[str | None, str]:
     if chosen:
         if chosen not in ENGINES:
             raise ImageBuildError(
-                f"{ENV_CONTAINER_ENGINE}={chosen!r}: expected one of {', '.join(ENGINES)} "
-                "or none."
+                f"{ENV_CONTAINER_ENGINE}={chosen!r}: expected one of {', '.join(ENGINES)} or none."
             )
         path = shutil.which(chosen)
         if path is None:

@@ -50,7 +50,7 @@ def test_the_flavors_are_registered_and_import_lazily() -> None:
 def test_paths_must_be_urls_of_the_flavor(flavor: str, good: str, bad: str) -> None:
     config = validate(get_flavor(ARTIFACT_STORE, flavor), {"path": good})
     assert config.path == good.rstrip("/")  # type: ignore[attr-defined]
-    with pytest.raises(StackComponentError, match=f"key 'path'.*must be a URL starting with"):
+    with pytest.raises(StackComponentError, match="key 'path'.*must be a URL starting with"):
         validate(get_flavor(ARTIFACT_STORE, flavor), {"path": bad})
     with pytest.raises(StackComponentError, match="names no bucket"):
         validate(get_flavor(ARTIFACT_STORE, flavor), {"path": good.split("://")[0] + "://"})
@@ -117,16 +117,15 @@ def test_azure_options() -> None:
         config, {"account_name": "acct", "account_key": "k"}
     )
     assert options["account_name"] == "acct" and options["account_key"] == "k"
-    assert AzureArtifactStore.storage_options(config, {"connection_string": "x"})[
-        "connection_string"
-    ] == "x"
+    assert (
+        AzureArtifactStore.storage_options(config, {"connection_string": "x"})["connection_string"]
+        == "x"
+    )
     with pytest.raises(StackComponentError, match="needs an Azure storage account"):
         AzureArtifactStore.storage_options(config, {})
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("gcsfs") is not None, reason="gcsfs is installed here"
-)
+@pytest.mark.skipif(importlib.util.find_spec("gcsfs") is not None, reason="gcsfs is installed here")
 def test_a_missing_package_says_what_to_install() -> None:
     with pytest.raises(StackComponentError, match=r"pip install 'headrace\[gcs\]'"):
         GCSArtifactStore.from_config(GCSArtifactStoreConfig(path="gs://b"))

@@ -174,7 +174,13 @@ def test_engine_commands() -> None:
     context = Path("/tmp/ctx")
     docker = engine_commands("/usr/bin/podman", spec, context)
     assert docker["build"] == [
-        "/usr/bin/podman", "build", "-f", "/tmp/ctx/Dockerfile", "-t", spec.tag, "/tmp/ctx"
+        "/usr/bin/podman",
+        "build",
+        "-f",
+        "/tmp/ctx/Dockerfile",
+        "-t",
+        spec.tag,
+        "/tmp/ctx",
     ]
     assert docker["exists"] == ["/usr/bin/podman", "image", "inspect", spec.tag]
     buildah = engine_commands("/usr/bin/buildah", spec, context)
@@ -197,7 +203,9 @@ def test_engine_discovery_and_the_recorded_reason(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert find_engine() == (None, "no container engine (docker, podman, buildah) found on PATH")
     record = build_image(
-        image_spec(DockerSettings(), "p", project), DockerSettings(), project,
+        image_spec(DockerSettings(), "p", project),
+        DockerSettings(),
+        project,
         work_directory=tmp_path,
     )
     assert not record.built and "no container engine" in record.message
@@ -217,7 +225,9 @@ def test_engine_discovery_and_the_recorded_reason(
     with pytest.raises(ImageBuildError, match="expected one of docker, podman, buildah or none"):
         find_engine()
     record = build_image(
-        image_spec(DockerSettings(), "p", project), DockerSettings(skip_build=True), project,
+        image_spec(DockerSettings(), "p", project),
+        DockerSettings(skip_build=True),
+        project,
         work_directory=tmp_path,
     )
     assert record.message == "not built: DockerSettings.skip_build is set"
@@ -265,7 +275,8 @@ def test_a_failing_build_names_the_engine_output(
     _fake_engine(
         bin_dir,
         "buildah",
-        'case "$1" in version) exit 0;; inspect) exit 1;; *) echo "no space left" >&2; exit 3;; esac\n',
+        'case "$1" in version) exit 0;; inspect) exit 1;;\n'
+        '  *) echo "no space left" >&2; exit 3;;\nesac\n',
     )
     monkeypatch.setenv("PATH", str(bin_dir))
     spec = image_spec(DockerSettings(), "p", project)
