@@ -161,16 +161,29 @@ def test_a_failing_materializer_leaves_no_keys(s3_stack: str, s3_endpoint: str) 
     assert _s3(s3_endpoint).find(uri.removeprefix("s3://")) == []
 
 
-def test_save_load_artifact_and_artifact_show(s3_stack: str) -> None:
+def test_save_load_artifact_and_artifact_show(
+    s3_stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from headrace import load_artifact, save_artifact
 
     version = save_artifact(np.ones((3, 3)), name="ones")
     assert version.uri.startswith(s3_stack)
     assert load_artifact("ones").sum() == 9.0
-    shown = ok("artifact", "show", "ones")
-    assert version.uri in " ".join(shown.split()) or "ones" in shown
+    shown = ok("artifact", "show", "ones", "--value")
+    assert "s3://" in shown and "array([[1., 1., 1.]" in " ".join(shown.split())
     frame = save_artifact(pd.DataFrame({"a": [1, 2]}), name="frame")
     assert frame.load()["a"].tolist() == [1, 2]
+    from headrace.types import MarkdownString
+
+    notes = save_artifact(MarkdownString("# Results on S3"), name="notes")
+    assert notes.visualizations[0].uri.startswith(s3_stack)
+    # A process that has not used the store yet finds it among the store's components
+    # (its endpoint and credentials), not through fsspec's defaults.
+    from headrace.artifact_stores import base
+
+    monkeypatch.setattr(base, "_REMOTE_ROOTS", {})
+    visualized = ok("artifact", "show", "notes", "--visualize")
+    assert "Results on S3" in visualized and "cannot be read" not in visualized
 
 
 PROJECT = textwrap.dedent(
