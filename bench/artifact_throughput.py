@@ -210,10 +210,21 @@ def _ratios(times: dict[str, float]) -> dict[str, float]:
     }
 
 
+def _print_figures(kind: str, size_mib: int, figures: dict[str, Any], target: float) -> None:
+    print(f"{kind} store, {size_mib} MiB (target: >= {target:.0%} of the baseline)")
+    for key, ratio in figures["ratio_to_baseline"].items():
+        speed = figures["mib_per_s"][key]
+        base = figures["mib_per_s"]["baseline_" + key.split("_")[1]]
+        mark = "ok" if ratio >= target else "BELOW"
+        print(f"  {key:12} {speed:8.1f} MiB/s  baseline {base:8.1f}  {ratio:6.1%}  {mark}")
+    print(f"  peak RSS, file artifact: {figures['peak_rss_mib_file_artifact']} MiB", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=1024, help="artifact size in MiB")
     parser.add_argument("--skip-s3", action="store_true", help="measure the local store only")
+    parser.add_argument("--skip-local", action="store_true", help="measure the S3 store only")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     parser.add_argument("--memory-child", choices=("local", "s3"), help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
@@ -226,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     results: dict[str, Any] = {"size_mib": args.size, "targets": {"local": 0.8, "s3": 0.7}}
-    kinds = ["local"] if args.skip_s3 else ["local", "s3"]
+    kinds = [k for k, skip in (("local", args.skip_local), ("s3", args.skip_s3)) if not skip]
     moto, endpoint = (None, None) if args.skip_s3 else _start_moto()
     try:
         for kind in kinds:
@@ -239,21 +250,12 @@ def main(argv: list[str] | None = None) -> int:
                 "ratio_to_baseline": {k: round(v, 3) for k, v in _ratios(times).items()},
                 "peak_rss_mib_file_artifact": round(memory, 1),
             }
+            if not args.json:  # as soon as measured: a later failure keeps these
+                _print_figures(kind, args.size, results[kind], results["targets"][kind])
     finally:
         if moto is not None:
             moto.terminate()
             moto.wait(timeout=30)
-    if not args.json:
-        for kind in kinds:
-            figures = results[kind]
-            target = results["targets"][kind]
-            print(f"{kind} store, {args.size} MiB (target: >= {target:.0%} of the baseline)")
-            for key, ratio in figures["ratio_to_baseline"].items():
-                speed = figures["mib_per_s"][key]
-                base = figures["mib_per_s"]["baseline_" + key.split("_")[1]]
-                mark = "ok" if ratio >= target else "BELOW"
-                print(f"  {key:12} {speed:8.1f} MiB/s  baseline {base:8.1f}  {ratio:6.1%}  {mark}")
-            print(f"  peak RSS, file artifact: {figures['peak_rss_mib_file_artifact']} MiB")
     print(json.dumps(results))
     return 0
 
