@@ -23,6 +23,9 @@ def _clean_headrace_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith(_ENV_PREFIX):
             monkeypatch.delenv(key, raising=False)
+    # Snapshots would build a container image wherever an engine works; tests of images
+    # choose their engine themselves.
+    monkeypatch.setenv("HEADRACE_CONTAINER_ENGINE", "none")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ Hierarchy::
      +-- StepInterruptedError       raised inside a running step that must stop
      +-- RunFailedError             a pipeline run ended failed (the step error chained)
      +-- SnapshotError              snapshots: archive, environment, version problems
+     |    +-- ImageBuildError       container image context, build or push
      +-- SecretError                missing or unreadable secrets
      +-- OrchestratorError          an orchestrator cannot run steps (e.g. its cluster
                                     is unreachable)
@@ -158,6 +159,10 @@ class RunFailedError(HeadraceError):
 
 class SnapshotError(HeadraceError):
     """A snapshot cannot be created, found or run."""
+
+
+class ImageBuildError(SnapshotError):
+    """A container image cannot be described, built or pushed."""
 
 
 class SecretError(HeadraceError):

@@ -79,11 +79,12 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
     return load(version, store)
 
 
-def read_text(uri: str) -> str:
-    """Read a text file (a step's log) from its artifact store."""
+def read_text(uri: str, store: Store | None = None) -> str:
+    """Read a text file (a step's log) from its artifact store (found in ``store`` for a
+    remote URL, so its endpoint and credentials apply)."""
     from headrace.artifacts.loading import read_text as read
 
-    return read(uri)
+    return read(uri, store)
 
 
 entry_points.provide(entry_points.RUN_PIPELINE, run_pipeline)

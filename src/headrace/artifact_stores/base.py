@@ -14,6 +14,7 @@ import hashlib
 import os
 import posixpath
 import shutil
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
@@ -22,14 +23,23 @@ from headrace.exceptions import ArtifactError
 
 _HASH_CHUNK = 1 << 20
 _FIRST_READ = 1 << 16  # most artifact files are small: no 1 MB buffer for them
+HASH_WHILE_COPYING = 8 << 20
+"""Files copied into a store from at least this size are hashed while they are copied."""
 
 
 class ArtifactStore(ABC):
     """A root URI under which artifacts are written, and file operations below it."""
 
+    atomic_rename: bool = True
+    """Whether ``rename`` moves a directory into place at once (local disks). Stores
+    without it (object storage) get artifacts written straight at their final URI."""
+
     def __init__(self, path: str, id: str | None = None) -> None:
         self.path = path
         self.id = id
+        # Hashes taken while large files were written (path -> (sha256, size)), used once
+        # by ``digest`` instead of reading the file again.
+        self._written: dict[str, tuple[str, int]] = {}
 
     @abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -132,14 +142,46 @@ class ArtifactStore(ABC):
         outer = hashlib.sha256()
         path = self.canonical(path)
         for file in sorted(self.files_below(path)):
-            inner = hashlib.sha256()
-            with self.open(file, "rb") as handle:
-                while chunk := handle.read(_HASH_CHUNK):
-                    inner.update(chunk)
-                    total += len(chunk)
+            known = self._written.pop(self._key(file), None) if self._written else None
+            if known is None:
+                known = self._hash_file(file)
             relative = file[len(path) :].lstrip("/")
-            outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
+            outer.update(f"{relative}\0{known[0]}\n".encode())
+            total += known[1]
         return outer.hexdigest(), total
+
+    def _key(self, path: str) -> str:
+        """``path`` as a key of the hashes remembered while writing."""
+        return path
+
+    def _hash_file(self, file: str) -> tuple[str, int]:
+        inner = hashlib.sha256()
+        size = 0
+        with self.open(file, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                inner.update(chunk)
+                size += len(chunk)
+        return inner.hexdigest(), size
+
+
+class FileHasher(threading.Thread):
+    """SHA-256 and size of a local file, computed beside a copy or upload of it."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(daemon=True)
+        self._path = path
+        self._hash = hashlib.sha256()
+        self._size = 0
+
+    def run(self) -> None:
+        with open(self._path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                self._hash.update(chunk)
+                self._size += len(chunk)
+
+    def result(self) -> tuple[str, int]:
+        """``(hex digest, size)``; call after ``join``."""
+        return self._hash.hexdigest(), self._size
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -237,6 +279,12 @@ class LocalArtifactStore(ArtifactStore):
         outer = hashlib.sha256()
         cut = len(path)
         for file in sorted(self._files_below(path)):
+            if self._written:  # a large file hashed while it was copied in
+                known = self._written.pop(self._key(file), None)
+                if known is not None:
+                    total += known[1]
+                    outer.update(f"{file[cut:].lstrip('/')}\0{known[0]}\n".encode())
+                    continue
             inner = hashlib.sha256()
             descriptor = os.open(file, os.O_RDONLY)
             try:
@@ -271,7 +319,19 @@ class LocalArtifactStore(ArtifactStore):
             parent = os.path.dirname(path)
             if parent:
                 os.makedirs(parent, exist_ok=True)
+            if os.path.getsize(local_path) < HASH_WHILE_COPYING:
+                shutil.copyfile(local_path, path)
+                return
+            # A large file is hashed by a second thread while it is copied (both release
+            # the GIL), so ``digest`` need not read it again afterwards.
+            hasher = FileHasher(local_path)
+            hasher.start()
             shutil.copyfile(local_path, path)
+            hasher.join()
+            self._written[self._key(path)] = hasher.result()
+
+    def _key(self, path: str) -> str:
+        return os.path.normpath(path)
 
     def copy_out(self, path: str, local_path: str) -> None:
         path = self.inside(path)
@@ -367,6 +427,26 @@ class FsspecArtifactStore(ArtifactStore):
 
 
 _STORES: dict[tuple[str, str | None], ArtifactStore] = {}
+_REMOTE_ROOTS: dict[str, ArtifactStore] = {}
+
+
+def register_remote_store(store: ArtifactStore) -> None:
+    """Make ``store`` serve every URL below its root (``fileio``, logs, visualizations),
+    so they are read with its credentials and endpoint instead of fsspec's defaults."""
+    _REMOTE_ROOTS[store.path.rstrip("/")] = store
+
+
+def registered_store_for(url: str) -> ArtifactStore | None:
+    """The registered remote store whose root ``url`` is below, if any (longest root)."""
+    if not _REMOTE_ROOTS:
+        return None
+    best: ArtifactStore | None = None
+    for root, store in _REMOTE_ROOTS.items():
+        if (url == root or url.startswith(root + "/")) and (
+            best is None or len(root) > len(best.path)
+        ):
+            best = store
+    return best
 
 
 def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
@@ -375,7 +455,7 @@ def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
     store = _STORES.get(key)
     if store is None:
         if "://" in path and not path.startswith("file://"):
-            store = FsspecArtifactStore(path, id)
+            store = registered_store_for(path) or FsspecArtifactStore(path, id)
         else:
             local = path[len("file://") :] if path.startswith("file://") else path
             store = LocalArtifactStore(local, id)

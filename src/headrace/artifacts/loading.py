@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
+from headrace.artifact_stores.base import ArtifactStore
+from headrace.artifact_stores.components import (
+    artifact_store_for_url,
+    artifact_store_from_component,
+)
 from headrace.artifacts.integrity import verify_artifact
 from headrace.exceptions import MaterializerError
 from headrace.materializers.cloudpickle_materializer import (
@@ -30,8 +34,7 @@ def artifact_store_of(store: Store, stack_id: str) -> ArtifactStore:
     found = _ARTIFACT_STORES.get(key)
     if found is None:
         stack = store.get_stack(stack_id)
-        config = stack.artifact_store.validated_configuration()
-        found = artifact_store_for(str(config.path), stack.id)
+        found = artifact_store_from_component(stack.artifact_store, store, stack.id)
         _ARTIFACT_STORES[key] = found
     return found
 
@@ -97,9 +100,17 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
     )
 
 
-def read_text(uri: str) -> str:
-    """Read a text file the run wrote into its artifact store (logs)."""
+def read_text(uri: str, store: Store | None = None) -> str:
+    """Read a text file the run wrote into its artifact store (logs, visualizations).
+
+    A remote URL is read through the artifact store component it is below (found in
+    ``store``), so that store's endpoint and credentials apply.
+    """
     if "://" in uri and not uri.startswith("file://"):
+        remote = artifact_store_for_url(uri, store)
+        if remote is not None:
+            with remote.open(uri, "r") as text:
+                return str(text.read())
         import fsspec
 
         with fsspec.open(uri, "r") as handle:

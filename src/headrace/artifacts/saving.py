@@ -160,7 +160,9 @@ def save_value(
     ``uri`` only once it is complete and hashed; on any error (or interrupt) the
     temporary directory is removed and the error propagates.
     """
-    temporary = f"{uri}.tmp-{uuid.uuid4().hex[:12]}"
+    # Object stores cannot rename: they write at ``uri`` directly (see remote.py).
+    direct = not artifact_store.atomic_rename
+    temporary = uri if direct else f"{uri}.tmp-{uuid.uuid4().hex[:12]}"
     try:
         artifact_store.makedirs(temporary)
         materializer = materializer_class(temporary, artifact_store)
@@ -170,7 +172,8 @@ def save_value(
         )
         content_hash, size = artifact_store.digest(temporary)
         metadata = _metadata(materializer, value, size) if collect_metadata else {}
-        artifact_store.rename(temporary, uri)
+        if not direct:
+            artifact_store.rename(temporary, uri)
     except BaseException:
         artifact_store.rmtree(temporary)
         raise

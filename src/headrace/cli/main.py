@@ -30,6 +30,7 @@ from typer.core import TyperGroup
 
 from headrace.cli import (
     artifacts,
+    images,
     logs,
     models,
     pipelines,
@@ -125,6 +126,7 @@ def init(
 
 
 app.add_typer(pipelines.app, name="pipeline")
+pipelines.app.command("build")(images.build_pipeline_image)
 pipelines.app.add_typer(runs.runs_app, name="runs")
 pipelines.app.add_typer(
     snapshots.app, name="snapshot", callback=store_note.note_store_outside_repository

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from headrace.models import ArtifactVersionResponse, ArtifactVisualization
+    from headrace.store.base import Store
 
 _MAX_ROWS = 50
 
@@ -29,18 +30,24 @@ def print_visualizations(console: Console, version: ArtifactVersionResponse) -> 
     if not version.visualizations:
         console.print(Text("This artifact version has no visualizations."))
         return
+    from headrace.exceptions import StoreError
+
+    try:
+        store: Store | None = version.store  # remote files are read with its stack's store
+    except StoreError:
+        store = None
     for item in version.visualizations:
         console.print(Rule(f"{item.type.value}: {item.uri}", style="dim"))
-        console.print(_renderable(item))
+        console.print(_renderable(item, store))
 
 
-def _renderable(item: ArtifactVisualization) -> Any:
+def _renderable(item: ArtifactVisualization, store: Store | None = None) -> Any:
     from headrace.artifacts.loading import read_text
 
     if item.type is VisualizationType.IMAGE:
         return Text(f"(an image; open {item.uri})")
     try:
-        text = read_text(item.uri)
+        text = read_text(item.uri, store)
     except OSError as exc:
         return Text(f"(cannot be read: {exc})", style="red")
     if item.type is VisualizationType.MARKDOWN:

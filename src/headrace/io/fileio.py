@@ -15,7 +15,11 @@ import shutil
 from collections.abc import Iterator
 from typing import IO, Any
 
-from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
+from headrace.artifact_stores.base import (
+    ArtifactStore,
+    artifact_store_for,
+    registered_store_for,
+)
 
 _LOCAL_ROOT = "/"
 _COPY_CHUNK = 1 << 20
@@ -25,6 +29,9 @@ def _split(path: str | Any) -> tuple[ArtifactStore, str]:
     """The store serving ``path`` and the path in the form that store takes."""
     path = str(path)
     if "://" in path and not path.startswith("file://"):
+        registered = registered_store_for(path)
+        if registered is not None:
+            return registered, path
         protocol = path.split("://", 1)[0]
         return artifact_store_for(f"{protocol}://"), path
     return artifact_store_for(_LOCAL_ROOT), path.removeprefix("file://")

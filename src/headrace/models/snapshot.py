@@ -71,6 +71,12 @@ class SnapshotResponse(ResponseModel):
         return dict(self.extra.get("environment", {}))
 
     @property
+    def image(self) -> dict[str, Any]:
+        """The container image: tag, context digest, Dockerfile, engine, and whether it was
+        built, reused or pushed (``message`` says why not, when it was not)."""
+        return dict(self.extra.get("image") or {})
+
+    @property
     def runs(self) -> list[Any]:
         """Runs made from this snapshot, newest first."""
         from headrace.models.filters import PipelineRunFilter

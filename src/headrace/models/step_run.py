@@ -144,7 +144,7 @@ class StepRunResponse(RunResponseBase):
             return ""
         from headrace.utils.entry_points import READ_TEXT, entry_point
 
-        return str(entry_point(READ_TEXT)(self.logs_uri))
+        return str(entry_point(READ_TEXT)(self.logs_uri, self.store))
 
     @property
     def run(self) -> Any:

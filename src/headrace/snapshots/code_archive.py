@@ -140,6 +140,11 @@ def project_files(root: Path, exclude: Sequence[str | Path] = ()) -> list[str]:
     return sorted(kept)
 
 
+def project_digest(root: Path) -> str:
+    """Content hash of the project's files under ``root`` (as a code archive of them has)."""
+    return manifest_digest(root, project_files(root))[0]
+
+
 def manifest_digest(root: Path, files: list[str]) -> tuple[str, int]:
     """The archive digest of ``files`` (relative to ``root``) and their total size: a hash
     over each relative path and the hash of its bytes, in the order given."""

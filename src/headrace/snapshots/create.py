@@ -12,11 +12,13 @@ from headrace.exceptions import SnapshotError
 from headrace.models import SnapshotRequest, SnapshotResponse
 from headrace.snapshots.code_archive import archive_code
 from headrace.snapshots.environment import capture_environment
+from headrace.snapshots.images import snapshot_image
 from headrace.snapshots.parameters import parameter_schema
 from headrace.stacks.settings import orchestrator_configuration
 from headrace.version import __version__
 
 if TYPE_CHECKING:
+    from headrace.artifact_stores.base import ArtifactStore
     from headrace.dsl.compiler import CompiledPipeline
     from headrace.store.base import Store
 
@@ -42,6 +44,11 @@ def _sources(spec: PipelineSpec) -> list[str]:
         if s
     ]
     return sources
+
+
+def _read(artifact_store: ArtifactStore, uri: str) -> bytes:
+    with artifact_store.open(uri, "rb") as handle:
+        return bytes(handle.read())
 
 
 def check_importable(compiled: CompiledPipeline) -> None:
@@ -105,6 +112,14 @@ def create_snapshot(
         "source_root": str(get_source_root()),
         "environment": capture_environment(spec.config.settings),
         "parameter_schema": parameter_schema(spec, resolve),
+        "image": snapshot_image(
+            spec.config.settings,
+            spec.name,
+            get_source_root(),
+            archive.digest,
+            tuple(component.flavor for component in target.components.values()),
+            lambda: _read(artifact_store, archive.uri),
+        ),
         "headrace_version": __version__,
         "spec_schema_version": SPEC_SCHEMA_VERSION,
         "run_config": compiled.run_config.set_fields_json(),

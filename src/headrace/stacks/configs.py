@@ -5,7 +5,7 @@ ignored (``flavors.validate_configuration`` turns pydantic's error into one that
 the closest valid key).
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -91,3 +91,101 @@ class WebhookAlerterConfig(ComponentConfig):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
         return value
+
+
+class RemoteArtifactStoreConfig(ComponentConfig):
+    """What every object-storage artifact store shares (served through fsspec).
+
+    Attributes:
+        path: the root URL (``s3://bucket/prefix``, ``gs://...``, ``az://...``).
+        authentication_secret: name of a headrace secret holding the credentials (the
+            keys each flavor reads are listed in its docs); without it the provider's
+            usual environment variables and files are used.
+        chunk_size_mb: size of the parts large files are uploaded and downloaded in
+            (S3 needs at least 5).
+        max_concurrency: how many parts of one file travel at once. Memory in flight is
+            about three times ``chunk_size_mb * max_concurrency`` (the client copies
+            each part while signing and sending it): the defaults keep a transfer of
+            any size under 100 MiB.
+    """
+
+    path: str = Field(min_length=1)
+    authentication_secret: str | None = None
+    chunk_size_mb: int = Field(default=8, ge=5, le=5120)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+
+    # Each subclass names the URL schemes it serves; the first is the canonical one.
+    SCHEMES: ClassVar[tuple[str, ...]] = ()
+
+    @field_validator("path")
+    @classmethod
+    def _remote_url(cls, value: str) -> str:
+        schemes = cls.SCHEMES
+        scheme, separator, rest = value.partition("://")
+        if not separator or scheme not in schemes:
+            allowed = " or ".join(f"{s}://" for s in schemes)
+            raise ValueError(f"must be a URL starting with {allowed}, got {value!r}")
+        bucket = rest.split("/", 1)[0]
+        if not bucket:
+            raise ValueError(f"names no bucket or container: {value!r}")
+        return value.rstrip("/")
+
+
+class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
+    """Artifacts in Amazon S3 or an S3-compatible server (MinIO, Ceph, moto, ...).
+
+    Credentials come from ``authentication_secret`` (keys ``aws_access_key_id``,
+    ``aws_secret_access_key`` and optionally ``aws_session_token``) or else from the
+    standard AWS variables and files.
+
+    Attributes:
+        client_kwargs: passed to the botocore client, e.g. ``{"endpoint_url":
+            "http://127.0.0.1:9000", "region_name": "eu-west-1"}``.
+        config_kwargs: passed to ``botocore.config.Config``.
+        s3_additional_kwargs: added to every S3 request (e.g. ``ServerSideEncryption``).
+    """
+
+    SCHEMES: ClassVar[tuple[str, ...]] = ("s3", "s3a")
+
+    client_kwargs: dict[str, Any] = Field(default_factory=new_dict)
+    config_kwargs: dict[str, Any] = Field(default_factory=new_dict)
+    s3_additional_kwargs: dict[str, Any] = Field(default_factory=new_dict)
+
+    @field_validator("client_kwargs")
+    @classmethod
+    def _endpoint(cls, value: dict[str, Any]) -> dict[str, Any]:
+        endpoint = value.get("endpoint_url")
+        if endpoint is not None and not str(endpoint).startswith(("http://", "https://")):
+            raise ValueError(f"endpoint_url must be an http:// or https:// URL, got {endpoint!r}")
+        return value
+
+
+class GCSArtifactStoreConfig(RemoteArtifactStoreConfig):
+    """Artifacts in Google Cloud Storage (through ``gcsfs``).
+
+    Credentials come from ``authentication_secret`` (key ``token``: a service-account
+    JSON document) or else from the application-default credentials.
+
+    Attributes:
+        project: the Google Cloud project billed for requests.
+    """
+
+    SCHEMES: ClassVar[tuple[str, ...]] = ("gs", "gcs")
+
+    project: str | None = None
+
+
+class AzureArtifactStoreConfig(RemoteArtifactStoreConfig):
+    """Artifacts in Azure Blob Storage (through ``adlfs``).
+
+    Credentials come from ``authentication_secret`` (keys ``account_name`` with
+    ``account_key`` or ``sas_token``, or ``connection_string``) or else from the
+    ``AZURE_STORAGE_*`` variables.
+
+    Attributes:
+        account_name: the storage account (when the secret does not name it).
+    """
+
+    SCHEMES: ClassVar[tuple[str, ...]] = ("az", "abfs", "abfss")
+
+    account_name: str | None = None

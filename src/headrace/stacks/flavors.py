@@ -20,9 +20,12 @@ from pydantic import BaseModel, ValidationError
 from headrace.enums import StackComponentType
 from headrace.exceptions import StackComponentError
 from headrace.stacks.configs import (
+    AzureArtifactStoreConfig,
+    GCSArtifactStoreConfig,
     LocalArtifactStoreConfig,
     LocalOrchestratorConfig,
     RayOrchestratorConfig,
+    S3ArtifactStoreConfig,
     WebhookAlerterConfig,
 )
 from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig
@@ -204,6 +207,27 @@ for _flavor in (
         "local",
         LocalArtifactStoreConfig,
         "headrace.artifact_stores.base.LocalArtifactStore",
+    ),
+    Flavor(
+        StackComponentType.ARTIFACT_STORE,
+        "s3",
+        S3ArtifactStoreConfig,
+        "headrace.artifact_stores.remote.S3ArtifactStore",
+        install_hint="pip install 'headrace[s3]'",
+    ),
+    Flavor(
+        StackComponentType.ARTIFACT_STORE,
+        "gcs",
+        GCSArtifactStoreConfig,
+        "headrace.artifact_stores.remote.GCSArtifactStore",
+        install_hint="pip install 'headrace[gcs]'",
+    ),
+    Flavor(
+        StackComponentType.ARTIFACT_STORE,
+        "azure",
+        AzureArtifactStoreConfig,
+        "headrace.artifact_stores.remote.AzureArtifactStore",
+        install_hint="pip install 'headrace[azure]'",
     ),
     Flavor(
         StackComponentType.ALERTER,

@@ -28,6 +28,9 @@ def test_the_built_in_flavors_are_registered() -> None:
         (ORCHESTRATOR, "ray"),
         (ORCHESTRATOR, "kubernetes"),
         (StackComponentType.ARTIFACT_STORE, "local"),
+        (StackComponentType.ARTIFACT_STORE, "s3"),
+        (StackComponentType.ARTIFACT_STORE, "gcs"),
+        (StackComponentType.ARTIFACT_STORE, "azure"),
         (StackComponentType.ALERTER, "webhook"),
     }
     assert get_flavor("orchestrator", "local").config_class is LocalOrchestratorConfig

@@ -1,0 +1,264 @@
+"""Artifact throughput: headrace's artifact writes and reads against plain copies.
+
+Measured in one run, on the same disk and the same server:
+
+* local store: ``save_value``/``load_value`` of a numpy array and of a file (a ``Path``
+  artifact) against ``shutil.copyfile`` of the same number of bytes (target >= 80 %);
+* S3 store on a moto server (a ``moto.server`` process on 127.0.0.1): the same artifacts
+  against ``s3fs``'s own ``put_file``/``get_file`` of the same bytes (target >= 70 %);
+* peak memory (max RSS) of a process that writes and reads a file artifact of the size,
+  on each store (target <= 200 MiB for 1 GiB).
+
+Writes include what headrace does for every artifact: the content hash. Usage::
+
+    python bench/artifact_throughput.py [--size MIB] [--skip-s3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+MIB = 1 << 20
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _timed(function: Any, *args: Any) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def _write_random_file(path: Path, size: int) -> None:
+    block = os.urandom(4 * MIB)
+    with open(path, "wb") as handle:
+        left = size
+        while left > 0:
+            handle.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+def _store_for(kind: str, root: str, endpoint: str | None) -> Any:
+    if kind == "local":
+        from headrace.artifact_stores.base import LocalArtifactStore
+
+        return LocalArtifactStore(root)
+    from headrace.artifact_stores.remote import S3ArtifactStore
+    from headrace.stacks.configs import S3ArtifactStoreConfig
+
+    return S3ArtifactStore.from_config(
+        S3ArtifactStoreConfig(path=root, client_kwargs={"endpoint_url": endpoint})
+    )
+
+
+def _artifact_round_trip(
+    store: Any, uri: str, value: Any, materializer: Any
+) -> tuple[float, float, Any]:
+    from headrace.artifacts.loading import load_value
+    from headrace.artifacts.saving import save_value
+
+    start = time.perf_counter()
+    saved = save_value(value, artifact_store=store, uri=uri, materializer_class=materializer)
+    write = time.perf_counter() - start
+    start = time.perf_counter()
+    loaded = load_value(
+        uri=saved.uri,
+        materializer=saved.materializer,
+        data_type=saved.data_type,
+        python_version_written=saved.python_version,
+        artifact_store=store,
+        content_hash=saved.content_hash,  # checked on every load, as for a recorded version
+    )
+    read = time.perf_counter() - start
+    return write, read, loaded
+
+
+def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[str, float]:
+    """Seconds for the baseline copy and for each artifact write and read."""
+    import numpy as np
+
+    from headrace.materializers.numpy_materializer import NumpyMaterializer
+    from headrace.materializers.path_materializer import PathMaterializer
+
+    source = scratch / "source.bin"
+    _write_random_file(source, size)
+    times: dict[str, float] = {}
+    if kind == "local":
+        root = str(scratch / "store")
+        os.makedirs(root)
+        times["baseline_write"] = _timed(shutil.copyfile, source, scratch / "copy.bin")
+        times["baseline_read"] = _timed(shutil.copyfile, scratch / "copy.bin", scratch / "back.bin")
+        for name in ("copy.bin", "back.bin"):
+            os.remove(scratch / name)
+    else:
+        import s3fs
+
+        bucket = f"bench-{os.getpid()}"
+        fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True)
+        fs.mkdir(bucket)
+        root = f"s3://{bucket}/store"
+        times["baseline_write"] = _timed(fs.put_file, str(source), f"{bucket}/plain.bin")
+        times["baseline_read"] = _timed(fs.get_file, f"{bucket}/plain.bin", str(scratch / "b.bin"))
+        fs.rm(f"{bucket}/plain.bin")
+        os.remove(scratch / "b.bin")
+    store = _store_for(kind, root, endpoint)
+    # Warm-up: imports and first-call costs are not what is measured.
+    small = scratch / "small.bin"
+    small.write_bytes(b"x" * 1000)
+    _artifact_round_trip(store, f"{root}/warm-file", small, PathMaterializer)
+    _artifact_round_trip(store, f"{root}/warm-array", np.zeros(10), NumpyMaterializer)
+
+    write, read, loaded = _artifact_round_trip(store, f"{root}/file", source, PathMaterializer)
+    times["file_write"], times["file_read"] = write, read
+    shutil.rmtree(Path(loaded).parent, ignore_errors=True)
+    store.rmtree(f"{root}/file")
+
+    array = np.frombuffer(source.read_bytes(), dtype=np.uint8)
+    os.remove(source)
+    write, read, loaded = _artifact_round_trip(store, f"{root}/array", array, NumpyMaterializer)
+    assert loaded.nbytes == array.nbytes
+    times["numpy_write"], times["numpy_read"] = write, read
+    del loaded, array
+    store.rmtree(f"{root}/array")
+    return times
+
+
+def peak_memory_child(kind: str, size: int, scratch: str, endpoint: str | None) -> None:
+    """In a fresh process: write and read a file artifact; print the peak RSS in MiB."""
+    from headrace.materializers.path_materializer import PathMaterializer
+
+    directory = Path(scratch)
+    source = directory / "memory-source.bin"
+    _write_random_file(source, size)
+    if kind == "local":
+        root = str(directory / "memory-store")
+    else:
+        import s3fs
+
+        bucket = f"bench-memory-{os.getpid()}"
+        s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}).mkdir(bucket)
+        root = f"s3://{bucket}/store"
+    store = _store_for(kind, root, endpoint)
+    _, _, loaded = _artifact_round_trip(store, f"{root}/file", source, PathMaterializer)
+    shutil.rmtree(Path(loaded).parent, ignore_errors=True)
+    print(_peak_rss_mib())
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory. ``VmHWM`` starts afresh at ``exec``, where
+    ``ru_maxrss`` can keep the high-water mark of the (forked) parent."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _peak_memory(kind: str, size: int, scratch: Path, endpoint: str | None) -> float:
+    command = [sys.executable, __file__, "--memory-child", kind, "--size", str(size // MIB)]
+    command += ["--scratch", str(scratch)] + (["--endpoint", endpoint] if endpoint else [])
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the moto server did not start within 60 s")
+
+
+def _ratios(times: dict[str, float]) -> dict[str, float]:
+    return {
+        f"{what}_{direction}": times[f"baseline_{direction}"] / times[f"{what}_{direction}"]
+        for what in ("numpy", "file")
+        for direction in ("write", "read")
+    }
+
+
+def _print_figures(kind: str, size_mib: int, figures: dict[str, Any], target: float) -> None:
+    print(f"{kind} store, {size_mib} MiB (target: >= {target:.0%} of the baseline)")
+    for key, ratio in figures["ratio_to_baseline"].items():
+        speed = figures["mib_per_s"][key]
+        base = figures["mib_per_s"]["baseline_" + key.split("_")[1]]
+        mark = "ok" if ratio >= target else "BELOW"
+        print(f"  {key:12} {speed:8.1f} MiB/s  baseline {base:8.1f}  {ratio:6.1%}  {mark}")
+    print(f"  peak RSS, file artifact: {figures['peak_rss_mib_file_artifact']} MiB", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=1024, help="artifact size in MiB")
+    parser.add_argument("--skip-s3", action="store_true", help="measure the local store only")
+    parser.add_argument("--skip-local", action="store_true", help="measure the S3 store only")
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--memory-child", choices=("local", "s3"), help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    size = args.size * MIB
+    os.environ.update({k: os.environ.get(k, v) for k, v in FAKE_AWS.items()})
+    if args.memory_child:
+        peak_memory_child(args.memory_child, size, args.scratch, args.endpoint)
+        return 0
+
+    results: dict[str, Any] = {"size_mib": args.size, "targets": {"local": 0.8, "s3": 0.7}}
+    kinds = [k for k, skip in (("local", args.skip_local), ("s3", args.skip_s3)) if not skip]
+    moto, endpoint = (None, None) if args.skip_s3 else _start_moto()
+    try:
+        for kind in kinds:
+            with tempfile.TemporaryDirectory(prefix="headrace-bench-") as scratch:
+                times = measure(kind, size, Path(scratch), endpoint)
+                memory = _peak_memory(kind, size, Path(scratch), endpoint)
+            results[kind] = {
+                "seconds": {k: round(v, 3) for k, v in times.items()},
+                "mib_per_s": {k: round(args.size / v, 1) for k, v in times.items()},
+                "ratio_to_baseline": {k: round(v, 3) for k, v in _ratios(times).items()},
+                "peak_rss_mib_file_artifact": round(memory, 1),
+            }
+            if not args.json:  # as soon as measured: a later failure keeps these
+                _print_figures(kind, args.size, results[kind], results["targets"][kind])
+    finally:
+        if moto is not None:
+            moto.terminate()
+            moto.wait(timeout=30)
+    print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
