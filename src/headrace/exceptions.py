@@ -25,6 +25,9 @@ Hierarchy::
      +-- RunFailedError             a pipeline run ended failed (the step error chained)
      +-- SnapshotError              snapshots: archive, environment, version problems
      +-- SecretError                missing or unreadable secrets
+     +-- AuthenticationError        no valid credentials or token (HTTP 401)
+     |    +-- TooManyAttemptsError      login locked for a while after failures (HTTP 429)
+     +-- PermissionDeniedError      the account's role or a snapshot's rule forbids it (403)
 """
 
 from __future__ import annotations
@@ -150,3 +153,27 @@ class SnapshotError(HeadraceError):
 
 class SecretError(HeadraceError):
     """A secret is missing or cannot be decrypted."""
+
+
+class AuthenticationError(HeadraceError):
+    """Credentials or a token were missing, wrong, expired, revoked or deactivated.
+
+    Messages never say whether a user name exists: a wrong name and a wrong password
+    read the same.
+    """
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Logins for this user or from this address failed too often; wait and retry.
+
+    Attributes:
+        retry_after: seconds until a login is accepted again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermissionDeniedError(HeadraceError):
+    """The account is known, but its role (or a snapshot's access rule) does not allow this."""

@@ -4,6 +4,20 @@ Table rows never leave the SQL layer; everything above the Store sees these mode
 the wire format does not move when a column does.
 """
 
+from headrace.models.account import (
+    APIKeyFilter,
+    APIKeyRequest,
+    APIKeyResponse,
+    Principal,
+    ServiceAccountFilter,
+    ServiceAccountRequest,
+    ServiceAccountResponse,
+    ServiceAccountUpdate,
+    UserFilter,
+    UserRequest,
+    UserResponse,
+    UserUpdate,
+)
 from headrace.models.artifact import (
     ArtifactResponse,
     ArtifactVersionList,
@@ -28,12 +42,15 @@ from headrace.models.model import (
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
 from headrace.models.secret import SecretResponse
-from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
+from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, SnapshotUpdate
 from headrace.models.stack import StackResponse
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
 
 __all__ = [
+    "APIKeyFilter",
+    "APIKeyRequest",
+    "APIKeyResponse",
     "ArtifactResponse",
     "ArtifactVersionFilter",
     "ArtifactVersionList",
@@ -52,15 +69,25 @@ __all__ = [
     "PipelineRunRequest",
     "PipelineRunResponse",
     "PipelineRunUpdate",
+    "Principal",
     "ResponseContext",
     "SecretResponse",
+    "ServiceAccountFilter",
+    "ServiceAccountRequest",
+    "ServiceAccountResponse",
+    "ServiceAccountUpdate",
     "SnapshotFilter",
     "SnapshotRequest",
     "SnapshotResponse",
+    "SnapshotUpdate",
     "StackResponse",
     "StepRunError",
     "StepRunRequest",
     "StepRunResponse",
     "StepRunUpdate",
     "TagResponse",
+    "UserFilter",
+    "UserRequest",
+    "UserResponse",
+    "UserUpdate",
 ]

@@ -83,6 +83,8 @@ snapshots = Table(
     Column("runnable", Boolean, nullable=False, default=False),
     Column("extra", JSON, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    Column("allowed_users", JSON),
+    Column("allowed_roles", JSON),
     Index("ix_snapshots_pipeline_hash", "pipeline_id", "spec_hash"),
 )
 
@@ -297,4 +299,50 @@ tag_resources = Table(
     Column("resource_id", ID, primary_key=True),
     Column("created", UTCDateTime, nullable=False),
     Index("ix_tag_resources_resource", "resource_type", "resource_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("description", Text),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+)
+
+# The key's secret part is stored only as a SHA-256 hash; the row id travels in clear
+# inside the key, so a login finds the row by primary key and compares one hash.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "service_account_id",
+        ID,
+        ForeignKey("service_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("key_hash", String(64), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime),
+    Column("last_used", UTCDateTime),
+    Column("revoked", Boolean, nullable=False),
+    UniqueConstraint("service_account_id", "name", name="uq_api_keys_name"),
 )

@@ -47,7 +47,8 @@ from headrace.models import (
 )
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError
-from headrace.store.base import Store
+from headrace.store.base import CredentialStore, Store
+from headrace.store.sql.accounts import AccountMethods
 from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
@@ -137,7 +138,7 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-class SqlStore(RegistryMethods, Store):
+class SqlStore(AccountMethods, RegistryMethods, Store, CredentialStore):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -342,6 +343,8 @@ class SqlStore(RegistryMethods, Store):
             spec_hash=row.spec_hash,
             runnable=row.runnable,
             extra=row.extra,
+            allowed_users=row.allowed_users or [],
+            allowed_roles=row.allowed_roles or [],
         ).attach(self._context)
 
     @staticmethod
@@ -376,6 +379,7 @@ class SqlStore(RegistryMethods, Store):
                         "choose another name, or replace it explicitly (replace=True, "
                         "--replace)."
                     )
+                values.update(_kept_access(conn, taken.id, values))
                 conn.run(
                     update_sql("snapshots", ("name", "runnable")),
                     {"_id": taken.id, "name": None, "runnable": False},
@@ -1023,6 +1027,18 @@ def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, A
         "after": created_after or _EPOCH,
         "status": ExecutionStatus.COMPLETED.value,
     }
+
+
+def _kept_access(conn: Connection, old_id: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Who may run a snapshot that replaces ``old_id`` under the same name: the old
+    snapshot's rule, unless the new one brings its own (replacing a restricted snapshot
+    must not open it to everyone)."""
+    if values.get("allowed_users") or values.get("allowed_roles"):
+        return {}
+    old = conn.one(
+        "SELECT allowed_users, allowed_roles FROM snapshots WHERE id = :id", {"id": old_id}
+    )
+    return {"allowed_users": old.allowed_users or [], "allowed_roles": old.allowed_roles or []}
 
 
 def _check_secret_values(name: str, values: dict[str, str]) -> None:
