@@ -1,0 +1,1 @@
+"""The headrace server: a thin HTTP layer over the Store, with accounts and tokens."""
