@@ -12,6 +12,10 @@ tree is visible here::
     headrace artifact list [--tag TAG] | show
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
+    headrace pipeline snapshot access NAME [--user U] [--role R] [--clear]
+    headrace user create | list | update | deactivate
+    headrace service-account create | list | update | deactivate
+    headrace service-account api-key NAME create | list | revoke
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -26,7 +30,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, snapshots
+from headrace.cli import (
+    accounts,
+    artifacts,
+    logs,
+    models,
+    pipelines,
+    runs,
+    secrets,
+    snapshot_access,
+    snapshots,
+)
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
@@ -109,6 +123,10 @@ app.add_typer(artifacts.app, name="artifact")
 app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
+snapshots.app.command("access")(snapshot_access.snapshot_access)
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.service_account_app, name="service-account")
+accounts.service_account_app.add_typer(accounts.api_key_app, name="api-key")
 
 
 def main() -> None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 
-from headrace.enums import AccountRole
 from pydantic import ValidationError
 
+from headrace.enums import AccountRole
 from headrace.exceptions import ConfigurationError, EntityExistsError
 from headrace.models import UserFilter, UserRequest
 from headrace.store.base import Store
@@ -51,5 +51,5 @@ def first_admin_banner(password: str) -> str:
         f"Created the first user {DEFAULT_ADMIN_NAME!r} (role admin) with the one-time "
         f"password:\n\n    {password}\n\nIt is shown only now. Log in with "
         f"'headrace login URL --username {DEFAULT_ADMIN_NAME}', then change it with "
-        f"'headrace user update {DEFAULT_ADMIN_NAME} --password'."
+        f"'headrace user update {DEFAULT_ADMIN_NAME} --prompt-password'."
     )
