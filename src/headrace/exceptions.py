@@ -16,6 +16,7 @@ Hierarchy::
      |    +-- EntityExistsError
      |    +-- StoreVersionError         the database schema is newer than this code
      |    +-- StoreConflictError        a write broke a uniqueness or reference rule
+     |    +-- InvalidFilterError        a list filter or sort order that cannot apply
      +-- ArtifactError              artifact bytes cannot be written or read
      |    +-- MaterializerError
      |    +-- ArtifactIncompatibleError  e.g. a pickle from another Python version
@@ -104,6 +105,10 @@ class StoreConflictError(StoreError):
     def __init__(self, message: str, *, unique: bool) -> None:
         super().__init__(message)
         self.unique = unique
+
+
+class InvalidFilterError(StoreError, ValueError):
+    """A list filter, operator or sort order that cannot be applied (names the field)."""
 
 
 class ArtifactError(HeadraceError):

@@ -205,6 +205,11 @@ class Store(ABC):
         """An artifact version by id, or by artifact name and version (latest if omitted)."""
 
     @abstractmethod
+    def get_artifact_versions(self, ids: Sequence[str]) -> dict[str, ArtifactVersionResponse]:
+        """Several artifact versions by exact id, in one call (ids not found are left out):
+        what a run's outputs and a step's inputs read at once."""
+
+    @abstractmethod
     def list_artifact_versions(
         self, filter_model: ArtifactVersionFilter
     ) -> Page[ArtifactVersionResponse]:

@@ -149,7 +149,7 @@ class TokenIssuer:
         except jwt.PyJWTError as exc:
             raise AuthenticationError("The token is not valid; log in again.") from exc
         try:
-            kind = AccountKind(claims.get("kind"))
+            kind = AccountKind(str(claims.get("kind")))
         except ValueError as exc:
             raise AuthenticationError("The token is not valid; log in again.") from exc
         key = claims.get("key")
