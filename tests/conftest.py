@@ -16,11 +16,16 @@ _ENV_PREFIX = "HEADRACE_"
 
 
 @pytest.fixture(autouse=True)
-def _clean_headrace_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No HEADRACE_* variable of the developer's shell leaks into a test."""
+def _clean_headrace_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No HEADRACE_* variable of the developer's shell leaks into a test, and no login
+    of the developer's (``headrace login``) either: each test gets an empty config
+    directory."""
     for key in list(os.environ):
         if key.startswith(_ENV_PREFIX):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HEADRACE_CONFIG_PATH", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ tree is visible here::
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
     headrace pipeline snapshot access NAME [--user U] [--role R] [--clear]
+    headrace login URL [--username NAME | --api-key KEY] | logout | status
     headrace user create | list | update | deactivate
     headrace service-account create | list | update | deactivate
     headrace service-account api-key NAME create | list | revoke
@@ -38,6 +39,7 @@ from headrace.cli import (
     pipelines,
     runs,
     secrets,
+    session,
     snapshot_access,
     snapshots,
 )
@@ -124,6 +126,9 @@ app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
 snapshots.app.command("access")(snapshot_access.snapshot_access)
+app.command("login")(session.login)
+app.command("logout")(session.logout)
+app.command("status")(session.status)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.service_account_app, name="service-account")
 accounts.service_account_app.add_typer(accounts.api_key_app, name="api-key")

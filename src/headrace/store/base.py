@@ -394,6 +394,11 @@ class Store(ABC):
             EntityNotFoundError: a named user or service account does not exist.
         """
 
+    def current_principal(self) -> Principal | None:
+        """Who this store acts as on a server; ``None`` for a local store, which has no
+        logins (whoever can open the database file may do anything)."""
+        return None
+
     # -- lifecycle ----------------------------------------------------------------------
     def after_fork(self) -> None:  # noqa: B027 - optional hook
         """Called in a forked child: drop connections inherited from the parent."""
