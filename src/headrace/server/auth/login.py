@@ -55,6 +55,21 @@ class Authenticator:
         self.limiter.succeeded(user)
         return self.issuer.issue(principal)
 
+    def api_key_principal(self, key: str, address: str | None) -> Principal:
+        """The principal of an API key sent with a request (``X-API-Key``); wrong keys
+        count against the address like failed logins.
+
+        Raises:
+            TooManyAttemptsError: too many recent failures from this address.
+            AuthenticationError: the key is not (or no longer) valid.
+        """
+        self.limiter.check(None, address)
+        try:
+            return self.store.authenticate_api_key(key)
+        except AuthenticationError:
+            self.limiter.failed(None, address)
+            raise
+
     def principal(self, token: str) -> Principal:
         """The principal a bearer token stands for, as the store has it now.
 

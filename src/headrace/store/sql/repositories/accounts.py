@@ -7,6 +7,7 @@ without theirs; a new API key's own text is returned once, by ``APIKeyRepository
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from headrace.enums import AccountKind, AccountRole
@@ -51,6 +52,9 @@ _KEY_BY_ID = f"{_KEY_SELECT} WHERE api_keys.id = :id"
 _KEY_OF_ACCOUNT = f"{_KEY_BY_ID} AND api_keys.service_account_id = :sa"
 _USER_BY_ID = "SELECT id, name, role, active FROM users WHERE id = :id"
 _USER_BY_NAME = "SELECT * FROM users WHERE name = :name"
+# A key presented on every request (X-API-Key) would otherwise cost a write per request;
+# "last used" to the minute is what an admin needs to see.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def insert_named(sql: SqlContext, table: str, values: dict[str, Any], kind: str) -> None:
@@ -360,8 +364,10 @@ class APIKeyRepository(Repository):
         if row is None or not credentials.api_key_matches(secret, row.key_hash):
             raise AuthenticationError(BAD_API_KEY)
         principal = _key_principal(row)
-        with self.sql.write() as conn:
-            conn.run(update_sql(self.table, ("last_used",)), {"last_used": now(), "_id": row.id})
+        at = now()
+        if row.last_used is None or at - row.last_used >= LAST_USED_RESOLUTION:
+            with self.sql.write() as conn:
+                conn.run(update_sql(self.table, ("last_used",)), {"last_used": at, "_id": row.id})
         return principal
 
     def principal(self, service_account_id: str, api_key_id: str | None) -> Principal:
