@@ -12,6 +12,7 @@ tree is visible here::
     headrace artifact list [--tag TAG] | show
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
+    headrace server start [--host H] [--port P] [--database-url URL]
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -26,7 +27,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, snapshots
+from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, server, snapshots
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
@@ -109,6 +110,7 @@ app.add_typer(artifacts.app, name="artifact")
 app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
+app.add_typer(server.app, name="server")
 
 
 def main() -> None:
