@@ -158,11 +158,13 @@ class Client:
 
             run_configuration = validate_yaml(PipelineRunConfiguration, config_path)
         context = _STEP_CONTEXT.get()
-        run = trigger_snapshot(
-            self.store,
-            snapshot,
-            run_configuration,
-            triggered_by_step_run_id=context.step_run_id if context is not None else None,
+        triggered_by = context.step_run_id if context is not None else None
+        # A server validates, records and starts the run on its own machine.
+        started = self.store.start_snapshot_run(
+            snapshot.id, run_configuration, triggered_by_step_run_id=triggered_by
+        )
+        run = started or trigger_snapshot(
+            self.store, snapshot, run_configuration, triggered_by_step_run_id=triggered_by
         )
         return run.wait() if synchronous else run
 

@@ -13,6 +13,7 @@ tree is visible here::
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
     headrace pipeline snapshot access NAME [--user U] [--role R] [--clear]
+    headrace server start [--host H] [--port P] [--database-url URL]
     headrace login URL [--username NAME | --api-key KEY] | logout | status
     headrace user create | list | update | deactivate
     headrace service-account create | list | update | deactivate
@@ -39,6 +40,7 @@ from headrace.cli import (
     pipelines,
     runs,
     secrets,
+    server,
     session,
     snapshot_access,
     snapshots,
@@ -126,6 +128,7 @@ app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
 snapshots.app.command("access")(snapshot_access.snapshot_access)
+app.add_typer(server.app, name="server")
 app.command("login")(session.login)
 app.command("logout")(session.logout)
 app.command("status")(session.status)

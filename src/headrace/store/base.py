@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.enums import AccountKind, MetadataResourceType, TaggableResourceType
 from headrace.models import (
@@ -62,6 +62,9 @@ from headrace.models import (
     UserUpdate,
 )
 from headrace.models.step_run import CacheHit
+
+if TYPE_CHECKING:
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 
 
 class Store(ABC):
@@ -120,6 +123,20 @@ class Store(ABC):
     @abstractmethod
     def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
         """Snapshots matching the filter."""
+
+    def start_snapshot_run(
+        self,
+        snapshot_id: str,
+        run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+        *,
+        triggered_by_step_run_id: str | None = None,
+    ) -> PipelineRunResponse | None:
+        """Start a run of a stored snapshot where the store lives, if the store can.
+
+        A server starts runs on its own machine and returns the new run; a local store
+        returns ``None`` and the caller starts the runner process itself.
+        """
+        return None
 
     # -- runs ---------------------------------------------------------------------------
     @abstractmethod

@@ -86,12 +86,9 @@ def get_store(url: str | None = None, artifact_path: str | None = None) -> Store
 
 def _open(url: str, artifact_path: str) -> Store:
     if url.startswith(("http://", "https://")):
-        from headrace.exceptions import StoreError
+        from headrace.store.rest import RestStore
 
-        raise StoreError(
-            f"{ENV_STORE_URL}={url!r} points at a server; connecting to a headrace server "
-            "is not available in this version. Use a sqlite:/// or postgresql:// URL."
-        )
+        return RestStore(url)
     from headrace.store.sql.store import SqlStore
 
     return SqlStore(url, default_artifact_path=artifact_path)

@@ -308,7 +308,9 @@ def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, A
 
 def _update_values(update_model: StepRunUpdate) -> dict[str, Any]:
     """Column values of a step-run update; metadata is merged separately, with types."""
-    values = update_model.model_dump(exclude_unset=True, exclude={"run_metadata"}, mode="json")
+    values = update_model.model_dump(
+        exclude_unset=True, exclude={"run_metadata", "run_metadata_types"}, mode="json"
+    )
     if "end_time" in values:  # JSON dumping made a string of it; keep the real object
         values["end_time"] = update_model.end_time
     return values

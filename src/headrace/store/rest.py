@@ -1,0 +1,564 @@
+"""``RestStore``: the Store interface over HTTP to ``headrace server``.
+
+Chosen when ``HEADRACE_STORE_URL`` is ``http(s)://...``. ``HEADRACE_STORE_API_KEY`` is
+sent as ``X-API-Key`` and ``HEADRACE_STORE_API_TOKEN`` as a bearer token. The server
+answers errors with the name of the ``headrace.exceptions`` class, so a caller catches
+the same exceptions as with a local store. One keep-alive connection pool per process
+(a fresh one after a fork); each Store verb is one request, and the per-step verbs
+(``complete_step_run``, ``create_step_runs``, ``find_cache_hit``) carry everything a
+step records at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import BaseModel, TypeAdapter
+
+from headrace import exceptions
+from headrace.enums import MetadataResourceType, TaggableResourceType
+from headrace.exceptions import StoreError
+from headrace.models import (
+    ArtifactResponse,
+    ArtifactVersionFilter,
+    ArtifactVersionRequest,
+    ArtifactVersionResponse,
+    ModelFilter,
+    ModelResponse,
+    ModelVersionFilter,
+    ModelVersionRequest,
+    ModelVersionResponse,
+    ModelVersionUpdate,
+    Page,
+    PipelineFilter,
+    PipelineResponse,
+    PipelineRunFilter,
+    PipelineRunRequest,
+    PipelineRunResponse,
+    PipelineRunUpdate,
+    ResponseContext,
+    SecretResponse,
+    SnapshotFilter,
+    SnapshotRequest,
+    SnapshotResponse,
+    StackResponse,
+    StepRunRequest,
+    StepRunResponse,
+    StepRunUpdate,
+    TagResponse,
+)
+from headrace.models.base import ResponseModel
+from headrace.models.filters import BaseFilter
+from headrace.models.step_run import CacheHit
+from headrace.store.base import Store
+
+if TYPE_CHECKING:
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+
+ENV_API_KEY = "HEADRACE_STORE_API_KEY"
+ENV_API_TOKEN = "HEADRACE_STORE_API_TOKEN"
+API_PREFIX = "/api/v1"
+DEFAULT_TIMEOUT_S = 30.0
+
+R = TypeVar("R", bound=ResponseModel)
+
+
+def auth_headers() -> dict[str, str]:
+    """The credentials of this process, as request headers."""
+    headers: dict[str, str] = {}
+    key = os.environ.get(ENV_API_KEY)
+    token = os.environ.get(ENV_API_TOKEN)
+    if key:
+        headers["X-API-Key"] = key
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+class RestStore(Store):
+    """Metadata kept by a headrace server, reached over HTTP.
+
+    Args:
+        url: the server's base URL, e.g. ``http://127.0.0.1:8237``.
+        timeout: seconds to wait for one answer.
+    """
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+        self.url = url.rstrip("/")
+        self._timeout = timeout
+        self._context = ResponseContext(self)
+        self._lock = threading.Lock()
+        self._http: Any = None
+        self._default_stack: StackResponse | None = None
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _client(self) -> Any:
+        client = self._http
+        if client is None:
+            with self._lock:
+                if self._http is None:
+                    import httpx
+
+                    self._http = httpx.Client(
+                        base_url=self.url + API_PREFIX,
+                        headers=auth_headers(),
+                        timeout=self._timeout,
+                    )
+                client = self._http
+        return client
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def after_fork(self) -> None:
+        """Open a fresh pool: sockets inherited from the parent are the parent's."""
+        self._http = None
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Send one request; returns the response, raises the server's error."""
+        import httpx
+
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        try:
+            response = self._client().request(
+                method, path, json=json, content=content, params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"Cannot reach the headrace server at {self.url} ({type(exc).__name__}: {exc}); "
+                "is `headrace server start` running there?"
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_of(response, method, path)
+        return response
+
+    def _model(self, kind: type[R], method: str, path: str, **kwargs: Any) -> R:
+        response = self._request(method, path, **kwargs)
+        model = kind.model_validate_json(response.content)
+        model.attach(self._context)
+        return model
+
+    def _page(self, kind: type[R], path: str, filter_model: BaseFilter) -> Page[R]:
+        response = self._request("GET", path, params=_query(filter_model))
+        page = _page_adapter(kind).validate_json(response.content)
+        for item in page.items:
+            item.attach(self._context)
+        return page
+
+    def _list(self, kind: type[R], path: str) -> list[R]:
+        response = self._request("GET", path)
+        items: list[R] = TypeAdapter(list[kind]).validate_json(response.content)  # type: ignore[valid-type]
+        for item in items:
+            item.attach(self._context)
+        return items
+
+    # -- stacks -------------------------------------------------------------------------
+    def get_default_stack(self) -> StackResponse:
+        if self._default_stack is None:
+            self._default_stack = self._model(StackResponse, "GET", "/stacks/default")
+        return self._default_stack
+
+    def get_stack(self, name_or_id: str) -> StackResponse:
+        return self._model(StackResponse, "GET", f"/stacks/{_part(name_or_id)}")
+
+    # -- pipelines ----------------------------------------------------------------------
+    def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:
+        return self._model(
+            PipelineResponse, "POST", "/pipelines", json={"name": name, "docstring": docstring}
+        )
+
+    def get_pipeline(self, name_or_id: str) -> PipelineResponse:
+        return self._model(PipelineResponse, "GET", f"/pipelines/{_part(name_or_id)}")
+
+    def list_pipelines(self, filter_model: PipelineFilter) -> Page[PipelineResponse]:
+        return self._page(PipelineResponse, "/pipelines", filter_model)
+
+    # -- snapshots ----------------------------------------------------------------------
+    def create_snapshot(
+        self, request: SnapshotRequest, *, replace: bool = False
+    ) -> SnapshotResponse:
+        return self._model(
+            SnapshotResponse,
+            "POST",
+            "/pipeline_snapshots",
+            content=_body(request),
+            params={"replace": "true"} if replace else None,
+        )
+
+    def ensure_snapshot(self, request: SnapshotRequest) -> str:
+        response = self._request("POST", "/pipeline_snapshots/ensure", content=_body(request))
+        return str(response.json()["id"])
+
+    def delete_snapshot(self, name_or_id: str) -> None:
+        self._request("DELETE", f"/pipeline_snapshots/{_part(name_or_id)}")
+
+    def get_snapshot(self, name_or_id: str) -> SnapshotResponse:
+        return self._model(SnapshotResponse, "GET", f"/pipeline_snapshots/{_part(name_or_id)}")
+
+    def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
+        return self._page(SnapshotResponse, "/pipeline_snapshots", filter_model)
+
+    def start_snapshot_run(
+        self,
+        snapshot_id: str,
+        run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+        *,
+        triggered_by_step_run_id: str | None = None,
+    ) -> PipelineRunResponse | None:
+        """The server validates, records and starts the run (its runner, its machine)."""
+        return self._model(
+            PipelineRunResponse,
+            "POST",
+            f"/pipeline_snapshots/{_part(snapshot_id)}/runs",
+            json={
+                "run_configuration": _configuration_json(run_configuration),
+                "step_run": triggered_by_step_run_id,
+            },
+        )
+
+    # -- runs ---------------------------------------------------------------------------
+    def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
+        return self._model(PipelineRunResponse, "POST", "/runs", content=_body(request))
+
+    def update_run(self, run_id: str, update: PipelineRunUpdate) -> PipelineRunResponse:
+        return self._model(
+            PipelineRunResponse, "PUT", f"/runs/{_part(run_id)}", content=_body(update)
+        )
+
+    def get_run(self, name_or_id: str) -> PipelineRunResponse:
+        return self._model(
+            PipelineRunResponse, "GET", f"/runs/{_part(name_or_id)}", params={"hydrate": "false"}
+        )
+
+    def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
+        return self._page(PipelineRunResponse, "/runs", filter_model)
+
+    # -- step runs ----------------------------------------------------------------------
+    def create_step_run(self, request: StepRunRequest) -> str:
+        self.create_step_runs([request])
+        return request.id
+
+    def create_step_runs(self, requests: Sequence[StepRunRequest]) -> None:
+        if requests:
+            from headrace.models.wire import StepRunBatch
+
+            self._request("POST", "/steps", content=_body(StepRunBatch(step_runs=list(requests))))
+
+    def update_step_run(self, step_run_id: str, update: StepRunUpdate) -> None:
+        self._request("PUT", f"/steps/{_part(step_run_id)}", content=_body(update.for_the_wire()))
+
+    def complete_step_run(
+        self,
+        step_run_id: str,
+        update: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
+    ) -> dict[str, list[str]]:
+        from headrace.models.wire import StepRunCompletion
+
+        body = StepRunCompletion(
+            update=update.for_the_wire(),
+            outputs={
+                name: [request.for_the_wire() for request in requests]
+                for name, requests in outputs.items()
+            },
+            create=list(create),
+            model_version_id=model_version_id,
+        )
+        response = self._request(
+            "POST", f"/steps/{_part(step_run_id)}/complete", content=_body(body)
+        )
+        created: dict[str, list[str]] = response.json()["outputs"]
+        return created
+
+    def get_step_run(self, step_run_id: str) -> StepRunResponse:
+        return self._model(StepRunResponse, "GET", f"/steps/{_part(step_run_id)}")
+
+    def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
+        response = self._request("GET", f"/runs/{_part(pipeline_run_id)}/steps")
+        steps = _STEPS.validate_json(response.content)
+        return {name: step.attach(self._context) for name, step in steps.items()}
+
+    def find_cache_hit(
+        self, cache_key: str, created_after: datetime | None = None
+    ) -> CacheHit | None:
+        response = self._request("GET", "/steps/cache_hit", params=_cache(cache_key, created_after))
+        return _CACHE_HIT.validate_json(response.content)
+
+    def find_cached_step_run(
+        self, cache_key: str, created_after: datetime | None = None
+    ) -> StepRunResponse | None:
+        response = self._request("GET", "/steps/cached", params=_cache(cache_key, created_after))
+        step = _CACHED_STEP.validate_json(response.content)
+        return step.attach(self._context) if step is not None else None
+
+    # -- artifacts ----------------------------------------------------------------------
+    def get_artifact(self, name_or_id: str) -> ArtifactResponse:
+        return self._model(ArtifactResponse, "GET", f"/artifacts/{_part(name_or_id)}")
+
+    def create_artifact_version(self, request: ArtifactVersionRequest) -> ArtifactVersionResponse:
+        return self._model(
+            ArtifactVersionResponse,
+            "POST",
+            "/artifact_versions",
+            content=_body(request.for_the_wire()),
+        )
+
+    def get_artifact_version(
+        self, name_or_id: str, version: str | int | None = None
+    ) -> ArtifactVersionResponse:
+        return self._model(
+            ArtifactVersionResponse,
+            "GET",
+            f"/artifact_versions/{_part(name_or_id)}",
+            params={"version": str(version)} if version is not None else None,
+        )
+
+    def get_artifact_versions(self, ids: Sequence[str]) -> dict[str, ArtifactVersionResponse]:
+        if not ids:
+            return {}
+        response = self._request("POST", "/artifact_versions/lookup", json={"ids": list(ids)})
+        found = _VERSIONS.validate_json(response.content)
+        return {key: version.attach(self._context) for key, version in found.items()}
+
+    def list_artifact_versions(
+        self, filter_model: ArtifactVersionFilter
+    ) -> Page[ArtifactVersionResponse]:
+        return self._page(ArtifactVersionResponse, "/artifact_versions", filter_model)
+
+    # -- secrets ------------------------------------------------------------------------
+    def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:
+        _check_secret_values(name, values)
+        return self._model(
+            SecretResponse, "POST", "/secrets", json={"name": name, "values": values}
+        )
+
+    def get_secret(self, name_or_id: str, *, with_values: bool = False) -> SecretResponse:
+        suffix = "/values" if with_values else ""
+        return self._model(SecretResponse, "GET", f"/secrets/{_part(name_or_id)}{suffix}")
+
+    def list_secrets(self) -> list[SecretResponse]:
+        return self._list(SecretResponse, "/secrets")
+
+    def update_secret(
+        self, name_or_id: str, values: dict[str, str], *, replace: bool = False
+    ) -> SecretResponse:
+        _check_secret_values(name_or_id, values, allow_empty=not replace)
+        return self._model(
+            SecretResponse,
+            "PUT",
+            f"/secrets/{_part(name_or_id)}",
+            json={"values": values, "replace": replace},
+        )
+
+    def delete_secret(self, name_or_id: str) -> None:
+        self._request("DELETE", f"/secrets/{_part(name_or_id)}")
+
+    # -- models -------------------------------------------------------------------------
+    def resolve_model_version(self, request: ModelVersionRequest) -> ModelVersionResponse:
+        return self._model(
+            ModelVersionResponse, "POST", "/model_versions/resolve", content=_body(request)
+        )
+
+    def get_model(self, name_or_id: str) -> ModelResponse:
+        return self._model(ModelResponse, "GET", f"/models/{_part(name_or_id)}")
+
+    def list_models(self, filter_model: ModelFilter) -> Page[ModelResponse]:
+        return self._page(ModelResponse, "/models", filter_model)
+
+    def get_model_version(
+        self, model_name_or_id: str, version: str | int | None = None
+    ) -> ModelVersionResponse:
+        if version is None:
+            path = f"/model_versions/{_part(model_name_or_id)}"
+        else:
+            path = f"/models/{_part(model_name_or_id)}/versions/{_part(str(version))}"
+        return self._model(ModelVersionResponse, "GET", path)
+
+    def list_model_versions(self, filter_model: ModelVersionFilter) -> Page[ModelVersionResponse]:
+        return self._page(ModelVersionResponse, "/model_versions", filter_model)
+
+    def update_model_version(
+        self, model_version_id: str, update: ModelVersionUpdate
+    ) -> ModelVersionResponse:
+        return self._model(
+            ModelVersionResponse,
+            "PUT",
+            f"/model_versions/{_part(model_version_id)}",
+            content=_body(update),
+        )
+
+    def link_model_version(
+        self,
+        model_version_id: str,
+        *,
+        pipeline_run_ids: Sequence[str] = (),
+        artifact_version_ids: Sequence[str] = (),
+    ) -> None:
+        self._request(
+            "POST",
+            f"/model_versions/{_part(model_version_id)}/links",
+            json={
+                "pipeline_run_ids": list(pipeline_run_ids),
+                "artifact_version_ids": list(artifact_version_ids),
+            },
+        )
+
+    # -- tags ---------------------------------------------------------------------------
+    def add_tags(
+        self, resource_type: TaggableResourceType, resource_id: str, tags: Sequence[str]
+    ) -> None:
+        self._tags("add", resource_type, resource_id, tags)
+
+    def remove_tags(
+        self, resource_type: TaggableResourceType, resource_id: str, tags: Sequence[str]
+    ) -> None:
+        self._tags("remove", resource_type, resource_id, tags)
+
+    def _tags(
+        self, verb: str, resource_type: TaggableResourceType, resource_id: str, tags: Sequence[str]
+    ) -> None:
+        from headrace.models.tag import clean_tags
+
+        names = clean_tags(tags)  # refused here as by the SQL store, before any request
+        self._request(
+            "POST",
+            f"/tags/{verb}",
+            json={"resource_type": resource_type.value, "resource_id": resource_id, "tags": names},
+        )
+
+    def list_tags(self) -> list[TagResponse]:
+        return self._list(TagResponse, "/tags")
+
+    # -- metadata -----------------------------------------------------------------------
+    def add_run_metadata(
+        self,
+        resource_type: MetadataResourceType,
+        resource_id: str,
+        metadata: Mapping[str, Any],
+    ) -> None:
+        if not metadata:
+            return
+        from headrace.metadata.metadata_types import encode_metadata
+
+        values, types = encode_metadata(metadata)
+        self._request(
+            "POST",
+            "/run_metadata",
+            json={
+                "resource_type": resource_type.value,
+                "resource_id": resource_id,
+                "metadata": values,
+                "metadata_types": types,
+            },
+        )
+
+
+_STEPS: TypeAdapter[dict[str, StepRunResponse]] = TypeAdapter(dict[str, StepRunResponse])
+_VERSIONS: TypeAdapter[dict[str, ArtifactVersionResponse]] = TypeAdapter(
+    dict[str, ArtifactVersionResponse]
+)
+_CACHE_HIT: TypeAdapter[CacheHit | None] = TypeAdapter(CacheHit | None)
+_CACHED_STEP: TypeAdapter[StepRunResponse | None] = TypeAdapter(StepRunResponse | None)
+_PAGE_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def _page_adapter(kind: type[R]) -> TypeAdapter[Page[R]]:
+    adapter = _PAGE_ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _PAGE_ADAPTERS[kind] = TypeAdapter(Page[kind])  # type: ignore[valid-type]
+    return adapter
+
+
+def _part(value: str) -> str:
+    """One path segment, quoted (a name may hold characters a URL gives meaning to)."""
+    return quote(str(value), safe="")
+
+
+def _body(model: BaseModel) -> bytes:
+    # Only what was set: an update applies the fields its sender gave, nothing more.
+    return model.model_dump_json(exclude_unset=True).encode()
+
+
+def _query(filter_model: BaseFilter) -> dict[str, str]:
+    """The query string of a filter: the fields that were set, as the server reads them."""
+    values = filter_model.model_dump(mode="json", exclude_defaults=True)
+    return {
+        key: ("true" if value else "false") if isinstance(value, bool) else str(value)
+        for key, value in values.items()
+        if value is not None
+    }
+
+
+def _cache(cache_key: str, created_after: datetime | None) -> dict[str, str]:
+    params = {"cache_key": cache_key}
+    if created_after is not None:
+        params["created_after"] = created_after.isoformat()
+    return params
+
+
+def _configuration_json(
+    run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A run configuration as the JSON a server takes (only what was set)."""
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+
+    if run_configuration is None:
+        return {}
+    if isinstance(run_configuration, PipelineRunConfiguration):
+        return run_configuration.set_fields_json()
+    from headrace.dsl.compiler import to_json_value
+
+    value = to_json_value(dict(run_configuration), what="The run configuration")
+    return dict(value)
+
+
+def _check_secret_values(name: str, values: dict[str, str], *, allow_empty: bool = False) -> None:
+    if not values and not allow_empty:
+        raise StoreError(f"Secret {name!r} needs at least one key=value pair.")
+
+
+def _error_of(response: Any, method: str, path: str) -> Exception:
+    """The exception the server's error answer stands for."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    detail = str(body.get("detail") or response.text or f"HTTP {response.status_code}")
+    name = str(body.get("error", ""))
+    kind = getattr(exceptions, name, None)
+    if name == "RunConfigurationError" and isinstance(body.get("problems"), list):
+        return exceptions.RunConfigurationError([str(p) for p in body["problems"]])
+    if name == "StoreConflictError":
+        return exceptions.StoreConflictError(detail, unique=bool(body.get("unique")))
+    if isinstance(kind, type) and issubclass(kind, exceptions.HeadraceError):
+        try:
+            return kind(detail)
+        except TypeError:
+            pass
+    if response.status_code == 404:
+        return exceptions.EntityNotFoundError(detail)
+    if response.status_code in (401, 403):
+        return StoreError(f"The server at {response.url} refused {method} {path}: {detail}")
+    if response.status_code == 422:
+        return exceptions.ConfigurationError(detail)
+    return StoreError(f"The server answered {response.status_code} to {method} {path}: {detail}")
