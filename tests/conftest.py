@@ -86,7 +86,7 @@ def contract_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
     from headrace.store.rest import RestStore
 
     server = HeadraceServer(tmp_path, template=request.getfixturevalue("migrated_sqlite"))
-    rest = RestStore(server.url)
+    rest = RestStore(server.url, token=server.token())
     try:
         yield rest
     finally:

@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 _SOURCES = str(Path(__file__).resolve().parents[1] / "src")
+# The first admin's password in every test server (HEADRACE_DEFAULT_PASSWORD, and the
+# admin already in the migrated template database).
+ADMIN_PASSWORD = "headrace-test-admin-password"
 
 
 def free_port() -> int:
@@ -51,7 +54,9 @@ class HeadraceServer:
         environment["PYTHONPATH"] = os.pathsep.join(
             [_SOURCES, *filter(None, [os.environ.get("PYTHONPATH")])]
         )
+        environment["HEADRACE_DEFAULT_PASSWORD"] = ADMIN_PASSWORD
         environment.update(env or {})
+        self._tokens: dict[tuple[str, str], str] = {}
         command = [
             sys.executable,
             "-m",
@@ -93,6 +98,23 @@ class HeadraceServer:
         self.stop()
         raise RuntimeError(f"headrace server did not answer within {timeout} s:\n{self.log()}")
 
+    def token(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        """A bearer token for the user (``POST /api/v1/login``), fetched once."""
+        key = (username, password)
+        if key not in self._tokens:
+            answer = httpx.post(
+                f"{self.url}/api/v1/login",
+                data={"username": username, "password": password},
+                timeout=60.0,
+            )
+            answer.raise_for_status()
+            self._tokens[key] = str(answer.json()["access_token"])
+        return self._tokens[key]
+
+    def headers(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> dict[str, str]:
+        """The ``Authorization`` header of the user's token (the admin by default)."""
+        return {"Authorization": f"Bearer {self.token(username, password)}"}
+
     def log(self) -> str:
         """What the server printed."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -111,11 +133,20 @@ class HeadraceServer:
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty SQLite database at the newest schema (no stack), to copy per server."""
+    """An empty SQLite database at the newest schema (no stack) with the first admin
+    (password ``ADMIN_PASSWORD``, hashed once for the session), to copy per server."""
+    from headrace.enums import AccountRole
+    from headrace.models import UserRequest
     from headrace.store.sql.store import SqlStore
 
     path = tmp_path_factory.mktemp("template") / "migrated.db"
-    SqlStore(f"sqlite:///{path}").close()
+    store = SqlStore(f"sqlite:///{path}")
+    try:
+        store.create_user(
+            UserRequest(name="admin", role=AccountRole.ADMIN, password=ADMIN_PASSWORD)
+        )
+    finally:
+        store.close()
     return path
 
 

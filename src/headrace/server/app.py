@@ -7,6 +7,7 @@ dependencies in ``deps.py``. Two apps in one process share nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,11 +16,13 @@ from fastapi import FastAPI
 
 from headrace.exceptions import ConfigurationError
 from headrace.server.api.v1 import api_router, info
+from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
+from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
 from headrace.server.errors import install_error_handlers
 from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
 from headrace.server.settings import ServerSettings
-from headrace.store.base import Store
+from headrace.store.base import CredentialStore, Store
 from headrace.version import __version__
 
 
@@ -60,6 +63,29 @@ def open_store(settings: ServerSettings) -> Store:
     return store
 
 
+def data_directory(settings: ServerSettings) -> Path:
+    """Where the server keeps its own files (the token signing secret): beside a SQLite
+    database, else in the user data directory."""
+    from headrace.store.factory import user_data_directory
+    from headrace.store.sql.database import sqlite_path
+
+    url, _ = database_location(settings)
+    path = sqlite_path(url) if url.startswith("sqlite") else None
+    return Path(path).resolve().parent if path else user_data_directory()
+
+
+def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
+    """The login and token checks over ``store``; creates the first admin at the first
+    start, and prints its one-time password if one was generated."""
+    if not isinstance(store, CredentialStore):  # pragma: no cover - open_store makes SQL
+        raise ConfigurationError("The server's store cannot check credentials.")
+    password = ensure_first_admin(store)
+    if password is not None:
+        print(first_admin_banner(password), file=sys.stderr, flush=True)
+    issuer = TokenIssuer(load_or_create_secret(data_directory(settings)))
+    return Authenticator(store, issuer, LoginLimiter.from_environment())
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """A new application serving the REST API over the settings' database."""
     settings = settings or ServerSettings()
@@ -67,6 +93,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = open_store(settings)
+        app.state.authenticator = open_authenticator(settings, app.state.store)
         app.state.launcher = RunLauncher(settings.max_concurrent_runs)
         try:
             yield

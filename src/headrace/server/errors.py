@@ -20,6 +20,9 @@ logger = logging.getLogger("headrace.server")
 
 # Most specific first: the first class an exception is an instance of decides.
 STATUS_CODES: tuple[tuple[type[errors.HeadraceError], int], ...] = (
+    (errors.TooManyAttemptsError, 429),
+    (errors.AuthenticationError, 401),
+    (errors.PermissionDeniedError, 403),
     (errors.EntityNotFoundError, 404),
     (errors.EntityExistsError, 409),
     (errors.StoreConflictError, 409),
@@ -54,7 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def headrace_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.HeadraceError)
-        return JSONResponse(error_body(exc), status_code=status_of(exc))
+        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=_headers(exc))
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -80,6 +83,15 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ValueError, value_error)
+
+
+def _headers(error: errors.HeadraceError) -> dict[str, str] | None:
+    """What RFC 6750 and RFC 6585 ask of 401 and 429 answers."""
+    if isinstance(error, errors.TooManyAttemptsError):
+        return {"Retry-After": str(max(1, round(error.retry_after)))}
+    if isinstance(error, errors.AuthenticationError):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
 
 
 def _problem(error: dict[str, object]) -> str:

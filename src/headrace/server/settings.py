@@ -21,7 +21,8 @@ class ServerSettings:
         max_body_bytes: requests with a larger body are refused with 413.
         max_concurrent_runs: runner processes started at once; later triggers wait
             (recorded, ``initializing``) for a slot.
-        auth_scheme: what ``/api/v1/info`` reports (``none`` until accounts exist).
+        auth_scheme: what ``/api/v1/info`` reports: OAuth2 password login for bearer
+            tokens (API keys also work as the password, or in ``X-API-Key``).
     """
 
     host: str = DEFAULT_HOST
@@ -30,4 +31,4 @@ class ServerSettings:
     artifact_path: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_concurrent_runs: int = 4
-    auth_scheme: str = "none"
+    auth_scheme: str = "oauth2_password_bearer"

@@ -11,19 +11,22 @@ step records at once.
 
 from __future__ import annotations
 
-import os
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from headrace import exceptions
 from headrace.enums import MetadataResourceType, TaggableResourceType
 from headrace.exceptions import StoreError
 from headrace.models import (
+    APIKeyFilter,
+    APIKeyRequest,
+    APIKeyResponse,
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionRequest,
@@ -41,43 +44,40 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
+    Principal,
     ResponseContext,
     SecretResponse,
+    ServiceAccountFilter,
+    ServiceAccountRequest,
+    ServiceAccountResponse,
+    ServiceAccountUpdate,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
+    SnapshotUpdate,
     StackResponse,
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
     TagResponse,
+    UserFilter,
+    UserRequest,
+    UserResponse,
+    UserUpdate,
 )
 from headrace.models.base import ResponseModel
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
 from headrace.store.base import Store
+from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 
-ENV_API_KEY = "HEADRACE_STORE_API_KEY"
-ENV_API_TOKEN = "HEADRACE_STORE_API_TOKEN"
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
 
 R = TypeVar("R", bound=ResponseModel)
-
-
-def auth_headers() -> dict[str, str]:
-    """The credentials of this process, as request headers."""
-    headers: dict[str, str] = {}
-    key = os.environ.get(ENV_API_KEY)
-    token = os.environ.get(ENV_API_TOKEN)
-    if key:
-        headers["X-API-Key"] = key
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return headers
 
 
 class RestStore(Store):
@@ -86,11 +86,27 @@ class RestStore(Store):
     Args:
         url: the server's base URL, e.g. ``http://127.0.0.1:8237``.
         timeout: seconds to wait for one answer.
+        api_key: an API key to send (``X-API-Key``), or
+        token: a bearer token to send; without either, ``HEADRACE_STORE_API_KEY`` /
+            ``HEADRACE_STORE_API_TOKEN``, else the ``headrace login`` session for ``url``.
     """
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        api_key: str | None = None,
+        token: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self._timeout = timeout
+        if api_key:
+            self._headers = {"X-API-Key": api_key}
+        elif token:
+            self._headers = {"Authorization": f"Bearer {token}"}
+        else:
+            self._headers = credential_headers(self.url)
         self._context = ResponseContext(self)
         self._lock = threading.Lock()
         self._http: Any = None
@@ -106,7 +122,7 @@ class RestStore(Store):
 
                     self._http = httpx.Client(
                         base_url=self.url + API_PREFIX,
-                        headers=auth_headers(),
+                        headers=self._headers,
                         timeout=self._timeout,
                     )
                 client = self._http
@@ -470,6 +486,70 @@ class RestStore(Store):
             },
         )
 
+    # -- accounts -----------------------------------------------------------------------
+    def current_principal(self) -> Principal | None:
+        response = self._request("GET", "/current-user")
+        return Principal.model_validate_json(response.content)
+
+    def create_user(self, request: UserRequest) -> UserResponse:
+        return self._model(UserResponse, "POST", "/users", content=_secret_body(request))
+
+    def get_user(self, name_or_id: str) -> UserResponse:
+        return self._model(UserResponse, "GET", f"/users/{_part(name_or_id)}")
+
+    def list_users(self, filter_model: UserFilter) -> Page[UserResponse]:
+        return self._page(UserResponse, "/users", filter_model)
+
+    def update_user(self, name_or_id: str, update: UserUpdate) -> UserResponse:
+        return self._model(
+            UserResponse, "PUT", f"/users/{_part(name_or_id)}", content=_secret_body(update)
+        )
+
+    def create_service_account(self, request: ServiceAccountRequest) -> ServiceAccountResponse:
+        return self._model(
+            ServiceAccountResponse, "POST", "/service_accounts", content=_body(request)
+        )
+
+    def get_service_account(self, name_or_id: str) -> ServiceAccountResponse:
+        return self._model(ServiceAccountResponse, "GET", f"/service_accounts/{_part(name_or_id)}")
+
+    def list_service_accounts(
+        self, filter_model: ServiceAccountFilter
+    ) -> Page[ServiceAccountResponse]:
+        return self._page(ServiceAccountResponse, "/service_accounts", filter_model)
+
+    def update_service_account(
+        self, name_or_id: str, update: ServiceAccountUpdate
+    ) -> ServiceAccountResponse:
+        return self._model(
+            ServiceAccountResponse,
+            "PUT",
+            f"/service_accounts/{_part(name_or_id)}",
+            content=_body(update),
+        )
+
+    def create_api_key(self, service_account: str, request: APIKeyRequest) -> APIKeyResponse:
+        path = f"/service_accounts/{_part(service_account)}/api_keys"
+        return self._model(APIKeyResponse, "POST", path, content=_body(request))
+
+    def get_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        path = f"/service_accounts/{_part(service_account)}/api_keys/{_part(name_or_id)}"
+        return self._model(APIKeyResponse, "GET", path)
+
+    def list_api_keys(
+        self, service_account: str, filter_model: APIKeyFilter
+    ) -> Page[APIKeyResponse]:
+        path = f"/service_accounts/{_part(service_account)}/api_keys"
+        return self._page(APIKeyResponse, path, filter_model)
+
+    def revoke_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        path = f"/service_accounts/{_part(service_account)}/api_keys/{_part(name_or_id)}/revoke"
+        return self._model(APIKeyResponse, "POST", path)
+
+    def update_snapshot(self, name_or_id: str, update: SnapshotUpdate) -> SnapshotResponse:
+        path = f"/pipeline_snapshots/{_part(name_or_id)}/access"
+        return self._model(SnapshotResponse, "PUT", path, content=_body(update))
+
 
 _STEPS: TypeAdapter[dict[str, StepRunResponse]] = TypeAdapter(dict[str, StepRunResponse])
 _VERSIONS: TypeAdapter[dict[str, ArtifactVersionResponse]] = TypeAdapter(
@@ -490,6 +570,17 @@ def _page_adapter(kind: type[R]) -> TypeAdapter[Page[R]]:
 def _part(value: str) -> str:
     """One path segment, quoted (a name may hold characters a URL gives meaning to)."""
     return quote(str(value), safe="")
+
+
+def _secret_body(model: BaseModel) -> bytes:
+    """Like :func:`_body`, with ``SecretStr`` fields (passwords) in clear: the server
+    must receive them to hash them."""
+    data = model.model_dump(mode="json", exclude_unset=True)
+    for field in data:
+        value = getattr(model, field)
+        if isinstance(value, SecretStr):
+            data[field] = value.get_secret_value()
+    return json.dumps(data).encode()
 
 
 def _body(model: BaseModel) -> bytes:
@@ -548,6 +639,9 @@ def _error_of(response: Any, method: str, path: str) -> Exception:
     kind = getattr(exceptions, name, None)
     if name == "RunConfigurationError" and isinstance(body.get("problems"), list):
         return exceptions.RunConfigurationError([str(p) for p in body["problems"]])
+    if name == "TooManyAttemptsError":
+        retry = float(response.headers.get("Retry-After", "60"))
+        return exceptions.TooManyAttemptsError(detail, retry_after=retry)
     if name == "StoreConflictError":
         return exceptions.StoreConflictError(detail, unique=bool(body.get("unique")))
     if isinstance(kind, type) and issubclass(kind, exceptions.HeadraceError):

@@ -22,6 +22,7 @@ from headrace.server.auth.permissions import (
     may_run_snapshot,
     require,
     require_run_snapshot,
+    require_set_snapshot_access,
 )
 from headrace.server.auth.tokens import IssuedToken, TokenClaims, TokenIssuer, load_or_create_secret
 from headrace.store.credentials import (
@@ -49,5 +50,6 @@ __all__ = [
     "parse_api_key",
     "require",
     "require_run_snapshot",
+    "require_set_snapshot_access",
     "verify_password",
 ]

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from headrace.enums import AccountRole
 from headrace.exceptions import PermissionDeniedError
-from headrace.models import Principal, SnapshotResponse
+from headrace.models import Principal, SnapshotRequest, SnapshotResponse
 
 
 class Permission(StrEnum):
@@ -89,3 +89,19 @@ def require_run_snapshot(principal: Principal, snapshot: SnapshotResponse) -> No
         f"{str(principal).capitalize()} may not run snapshot {label}: it may be run "
         f"only by {', '.join(who)} (and admins)."
     )
+
+
+def require_set_snapshot_access(principal: Principal, request: SnapshotRequest) -> None:
+    """Raise if a new snapshot names who may run it and the principal is no admin:
+    deciding who runs what is an admin's call.
+
+    Raises:
+        PermissionDeniedError: naming the fields.
+    """
+    if (request.allowed_users or request.allowed_roles) and not has_permission(
+        principal, Permission.MANAGE_ACCOUNTS
+    ):
+        raise PermissionDeniedError(
+            f"{str(principal).capitalize()} may not set allowed_users or allowed_roles of a "
+            "snapshot; that needs the admin role."
+        )

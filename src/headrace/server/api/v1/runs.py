@@ -15,6 +15,7 @@ from headrace.models import (
     PipelineRunUpdate,
     StepRunResponse,
 )
+from headrace.server.auth import require_run_snapshot
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId, check_name
 from headrace.server.queries import RunQuery, to_filter
@@ -43,8 +44,11 @@ def list_runs(
 def create_run(
     store: StoreDep, caller: WriteAccess, body: PipelineRunRequest
 ) -> PipelineRunResponse:
-    """Record a run that a client executes itself (``RestStore``)."""
+    """Record a run that a client executes itself (``RestStore``); a run of a snapshot
+    that names who may run it is refused to everyone else."""
     check_name(body.name, "pipeline run")
+    if body.snapshot_id is not None:
+        require_run_snapshot(caller, store.get_snapshot(body.snapshot_id))
     return store.create_run(body)
 
 

@@ -14,17 +14,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, status
 from pydantic import BaseModel
 
-from headrace.exceptions import ConfigurationError
+from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
     Page,
     PipelineRunResponse,
+    Principal,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
 )
+from headrace.server.auth import require_run_snapshot, require_set_snapshot_access
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId, check_name
 from headrace.server.queries import SnapshotQuery, to_filter
+from headrace.store.base import Store
 
 router = APIRouter(tags=["snapshots"])
 _WRAPPER_KEYS = frozenset({"run_configuration", "step_run"})
@@ -85,15 +88,20 @@ def list_snapshots(
 def create_snapshot(
     store: StoreDep, caller: WriteAccess, body: SnapshotRequest, replace: bool = False
 ) -> SnapshotResponse:
-    """Store a snapshot (``replace`` takes a taken name over)."""
+    """Store a snapshot (``replace`` takes a taken name over, if the caller may run the
+    snapshot holding it; only admins set who may run a snapshot)."""
+    require_set_snapshot_access(caller, body)
     if body.name is not None:
         check_name(body.name, "snapshot")
+        if replace:
+            _guard_restricted(store, caller, body.name)
     return store.create_snapshot(body, replace=replace)
 
 
 @_route("POST", "/ensure", response_model=EnsuredSnapshot)
 def ensure_snapshot(store: StoreDep, caller: WriteAccess, body: SnapshotRequest) -> EnsuredSnapshot:
     """The id of the unnamed snapshot equal to the body, stored if it is new."""
+    require_set_snapshot_access(caller, body)
     return EnsuredSnapshot(id=store.ensure_snapshot(body))
 
 
@@ -105,8 +113,19 @@ def get_snapshot(store: StoreDep, caller: ReadAccess, name_or_id: NameOrId) -> S
 
 @_route("DELETE", "/{name_or_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_snapshot(store: StoreDep, caller: WriteAccess, name_or_id: NameOrId) -> None:
-    """Delete a snapshot; its runs stay readable."""
+    """Delete a snapshot (if the caller may run it); its runs stay readable."""
+    _guard_restricted(store, caller, name_or_id)
     store.delete_snapshot(name_or_id)
+
+
+def _guard_restricted(store: Store, caller: Principal, name_or_id: str) -> None:
+    """Only who may run a snapshot may replace or delete it: otherwise removing it
+    would lift its limits."""
+    try:
+        snapshot = store.get_snapshot(name_or_id)
+    except EntityNotFoundError:
+        return  # nothing to guard; the store answers for a missing one
+    require_run_snapshot(caller, snapshot)
 
 
 @_route(
@@ -128,6 +147,7 @@ def trigger_snapshot_run(
 
     configuration, step_run = _split_body(body)
     snapshot = store.get_snapshot(name_or_id)
+    require_run_snapshot(caller, snapshot)  # the snapshot may name who runs it
     if step_run is not None:
         store.get_step_run(step_run)  # 404 for an unknown step run, before anything
     return trigger_snapshot(

@@ -1,8 +1,10 @@
-"""Accounts in the SQL store (SQLite and PostgreSQL): users, service accounts, API keys,
-credential checks, and who may run a snapshot."""
+"""Accounts in the store: users, service accounts, API keys and who may run a snapshot
+through the Store verbs (SQLite, PostgreSQL, and a RestStore against a real server, as
+its admin), and the credential checks of the SQL store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +32,7 @@ from headrace.models import (
     UserUpdate,
 )
 from headrace.store.base import CredentialStore, Store
+from headrace.store.sql.store import SqlStore
 
 PASSWORD = "correct horse battery"
 
@@ -43,32 +46,36 @@ def _credentials(store: Store) -> CredentialStore:
     return store
 
 
-def test_users_are_created_listed_and_updated(sql_store: Store) -> None:
-    user = sql_store.create_user(UserRequest(name="alice", role="editor", password=PASSWORD))
+def _names(page: object) -> list[str]:
+    """Names in a page, without the server's own first admin (REST backend)."""
+    return [item.name for item in page if item.name != "admin"]  # type: ignore[attr-defined]
+
+
+def test_users_are_created_listed_and_updated(contract_store: Store) -> None:
+    store = contract_store
+    user = store.create_user(UserRequest(name="alice", role="editor", password=PASSWORD))
     assert (user.name, user.role, user.active) == ("alice", AccountRole.EDITOR, True)
     assert "password" not in user.model_dump_json() and "argon2" not in user.model_dump_json()
-    _user(sql_store, "bob")
-    assert sql_store.get_user("alice").id == user.id
-    assert sql_store.get_user(user.id[:8]).name == "alice"
-    assert [u.name for u in sql_store.list_users(UserFilter(sort_by="asc:name"))] == [
-        "alice",
-        "bob",
-    ]
-    assert [u.name for u in sql_store.list_users(UserFilter(role="viewer"))] == ["bob"]
-    changed = sql_store.update_user("bob", UserUpdate(role=AccountRole.ADMIN, active=False))
+    _user(store, "bob")
+    assert store.get_user("alice").id == user.id
+    assert store.get_user(user.id[:8]).name == "alice"
+    assert _names(store.list_users(UserFilter(sort_by="asc:name"))) == ["alice", "bob"]
+    assert _names(store.list_users(UserFilter(role="viewer"))) == ["bob"]
+    assert _names(store.list_users(UserFilter(name="in:bob,carol"))) == ["bob"]
+    changed = store.update_user("bob", UserUpdate(role=AccountRole.ADMIN, active=False))
     assert (changed.role, changed.active) == (AccountRole.ADMIN, False)
     assert changed.updated >= user.updated
-    assert [u.name for u in sql_store.list_users(UserFilter(active=True))] == ["alice"]
+    assert _names(store.list_users(UserFilter(active=True))) == ["alice"]
 
 
-def test_user_names_are_unique_and_lookups_name_what_is_missing(sql_store: Store) -> None:
-    _user(sql_store, "alice")
+def test_user_names_are_unique_and_lookups_name_what_is_missing(contract_store: Store) -> None:
+    _user(contract_store, "alice")
     with pytest.raises(EntityExistsError, match="user named 'alice' already exists"):
-        _user(sql_store, "alice")
+        _user(contract_store, "alice")
     with pytest.raises(EntityNotFoundError, match="No user has the name or id 'carol'"):
-        sql_store.get_user("carol")
+        contract_store.get_user("carol")
     with pytest.raises(EntityNotFoundError, match="carol"):
-        sql_store.update_user("carol", UserUpdate(active=False))
+        contract_store.update_user("carol", UserUpdate(active=False))
 
 
 @pytest.mark.parametrize(
@@ -135,7 +142,8 @@ def test_the_last_active_admin_cannot_be_demoted_or_deactivated(sql_store: Store
         sql_store.update_user("second", UserUpdate(role=AccountRole.VIEWER))
 
 
-def test_service_accounts_are_created_listed_and_updated(sql_store: Store) -> None:
+def test_service_accounts_are_created_listed_and_updated(contract_store: Store) -> None:
+    sql_store = contract_store
     account = sql_store.create_service_account(
         ServiceAccountRequest(name="ci", role=AccountRole.EDITOR, description="CI runner")
     )
@@ -149,20 +157,42 @@ def test_service_accounts_are_created_listed_and_updated(sql_store: Store) -> No
     assert not changed.active and changed.description == "CI runner"
 
 
-def test_api_keys_are_shown_once_stored_hashed_and_found_by_name(sql_store: Store) -> None:
+def test_api_keys_are_shown_once_and_found_by_name(contract_store: Store) -> None:
+    store = contract_store
+    account = store.create_service_account(ServiceAccountRequest(name="ci", role="editor"))
+    created = store.create_api_key("ci", APIKeyRequest(name="deploy", description="CD"))
+    assert created.key is not None and created.key.startswith("hrk_")
+    assert created.key not in repr(created)
+    fetched = store.get_api_key("ci", "deploy")
+    assert (fetched.id, fetched.key, fetched.description) == (created.id, None, "CD")
+    assert store.get_api_key(account.id, created.id[:6]).name == "deploy"
+    with pytest.raises(EntityExistsError, match="already has an API key named 'deploy'"):
+        store.create_api_key("ci", APIKeyRequest(name="deploy"))
+    with pytest.raises(EntityNotFoundError, match="'ci' has no API key .* 'other'"):
+        store.get_api_key("ci", "other")
+    assert store.revoke_api_key("ci", "deploy").revoked
+    store.create_api_key("ci", APIKeyRequest(name="second"))
+    page = store.list_api_keys("ci", APIKeyFilter(sort_by="asc:name"))
+    assert [(k.name, k.revoked, k.key) for k in page] == [
+        ("deploy", True, None),
+        ("second", False, None),
+    ]
+    assert [k.name for k in store.list_api_keys("ci", APIKeyFilter(include_revoked=False))] == [
+        "second"
+    ]
+
+
+def test_api_keys_are_stored_hashed_and_log_in(sql_store: Store) -> None:
     store = _credentials(sql_store)
     account = sql_store.create_service_account(ServiceAccountRequest(name="ci", role="editor"))
     created = sql_store.create_api_key("ci", APIKeyRequest(name="deploy"))
-    assert created.key is not None and created.key.startswith("hrk_")
-    assert created.key not in repr(created)
-    fetched = sql_store.get_api_key("ci", "deploy")
-    assert fetched.id == created.id and fetched.key is None
-    assert sql_store.get_api_key(account.id, created.id[:6]).name == "deploy"
-    with pytest.raises(EntityExistsError, match="already has an API key named 'deploy'"):
-        sql_store.create_api_key("ci", APIKeyRequest(name="deploy"))
-    with pytest.raises(EntityNotFoundError, match="'ci' has no API key .* 'other'"):
-        sql_store.get_api_key("ci", "other")
-
+    assert created.key is not None
+    secret = created.key[len("hrk_") + 32 + 1 :]  # after the clear key id
+    assert isinstance(sql_store, SqlStore)
+    with sql_store._db.read() as conn:
+        stored = conn.one("SELECT key_hash FROM api_keys WHERE id = :id", {"id": created.id})
+    assert stored.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in stored.key_hash
     principal = store.authenticate_api_key(created.key)
     assert (principal.kind, principal.name, principal.role, principal.api_key_id) == (
         AccountKind.SERVICE_ACCOUNT,
@@ -170,7 +200,10 @@ def test_api_keys_are_shown_once_stored_hashed_and_found_by_name(sql_store: Stor
         AccountRole.EDITOR,
         created.id,
     )
-    assert sql_store.get_api_key("ci", "deploy").last_used is not None
+    used = sql_store.get_api_key("ci", "deploy").last_used
+    assert used is not None
+    store.authenticate_api_key(created.key)  # within a minute: no write per request
+    assert sql_store.get_api_key("ci", "deploy").last_used == used
     assert store.get_principal(AccountKind.SERVICE_ACCOUNT, account.id, created.id).name == "ci"
 
 
@@ -241,7 +274,8 @@ def _snapshot(store: Store, name: str, **fields: object) -> SnapshotRequest:
     )
 
 
-def test_snapshot_access_is_set_checked_and_kept_on_replace(sql_store: Store) -> None:
+def test_snapshot_access_is_set_checked_and_kept_on_replace(contract_store: Store) -> None:
+    sql_store = contract_store
     snapshot = sql_store.create_snapshot(_snapshot(sql_store, "train"))
     assert (snapshot.allowed_users, snapshot.allowed_roles, snapshot.restricted) == ([], [], False)
     _user(sql_store, "alice")
