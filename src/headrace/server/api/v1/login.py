@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.models import Principal
-from headrace.server.deps import AuthenticatorDep, CurrentPrincipal
+from headrace.server.deps import AuthenticatorDep, ReadAccess
 
 router = APIRouter(tags=["accounts"])
 
@@ -55,6 +55,7 @@ def login(
 
 
 @router.get("/current-user", response_model=Principal)
-def current_user(principal: CurrentPrincipal) -> Principal:
-    """The account the request's credentials stand for, with its role."""
+def current_user(principal: ReadAccess) -> Principal:
+    """The account the request's credentials stand for, with its role (every role may
+    read; a request without valid credentials gets 401)."""
     return principal
