@@ -7,6 +7,7 @@ dependencies in ``deps.py``. Two apps in one process share nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,9 +19,12 @@ from headrace.server.api.v1 import api_router, info
 from headrace.server.errors import install_error_handlers
 from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
+from headrace.server.openapi import install_openapi
 from headrace.server.settings import ServerSettings
 from headrace.store.base import Store
 from headrace.version import __version__
+
+logger = logging.getLogger("headrace.server")
 
 
 def database_location(settings: ServerSettings) -> tuple[str, str]:
@@ -68,11 +72,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = open_store(settings)
         app.state.launcher = RunLauncher(settings.max_concurrent_runs)
+        logger.info("headrace server ready (database: %s)", app.state.store.url.split("://")[0])
         try:
             yield
         finally:
             app.state.launcher.close()
             app.state.store.close()
+            logger.info("headrace server stopped cleanly")
 
     app = FastAPI(
         title="headrace",
@@ -82,6 +88,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(info.health_router)
     app.include_router(api_router())

@@ -151,22 +151,37 @@ class RestStore(Store):
     def _model(self, kind: type[R], method: str, path: str, **kwargs: Any) -> R:
         response = self._request(method, path, **kwargs)
         model = kind.model_validate_json(response.content)
-        model.attach(self._context)
+        self._attach(model)
         return model
 
     def _page(self, kind: type[R], path: str, filter_model: BaseFilter) -> Page[R]:
         response = self._request("GET", path, params=_query(filter_model))
         page = _page_adapter(kind).validate_json(response.content)
         for item in page.items:
-            item.attach(self._context)
+            self._attach(item)
         return page
 
     def _list(self, kind: type[R], path: str) -> list[R]:
         response = self._request("GET", path)
         items: list[R] = TypeAdapter(list[kind]).validate_json(response.content)  # type: ignore[valid-type]
         for item in items:
-            item.attach(self._context)
+            self._attach(item)
         return items
+
+    def _attach(self, value: Any) -> None:
+        """Attach a response and the responses inside it (a step's input and output
+        versions) to this store, so their links and ``.load()`` work."""
+        if isinstance(value, ResponseModel):
+            value.attach(self._context)
+            for item in value.__dict__.values():
+                if isinstance(item, ResponseModel | list | dict):
+                    self._attach(item)
+        elif isinstance(value, list):
+            for item in value:
+                self._attach(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._attach(item)
 
     # -- stacks -------------------------------------------------------------------------
     def get_default_stack(self) -> StackResponse:
@@ -294,7 +309,9 @@ class RestStore(Store):
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         response = self._request("GET", f"/runs/{_part(pipeline_run_id)}/steps")
         steps = _STEPS.validate_json(response.content)
-        return {name: step.attach(self._context) for name, step in steps.items()}
+        for step in steps.values():
+            self._attach(step)
+        return steps
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
@@ -307,7 +324,9 @@ class RestStore(Store):
     ) -> StepRunResponse | None:
         response = self._request("GET", "/steps/cached", params=_cache(cache_key, created_after))
         step = _CACHED_STEP.validate_json(response.content)
-        return step.attach(self._context) if step is not None else None
+        if step is not None:
+            self._attach(step)
+        return step
 
     # -- artifacts ----------------------------------------------------------------------
     def get_artifact(self, name_or_id: str) -> ArtifactResponse:
@@ -336,7 +355,9 @@ class RestStore(Store):
             return {}
         response = self._request("POST", "/artifact_versions/lookup", json={"ids": list(ids)})
         found = _VERSIONS.validate_json(response.content)
-        return {key: version.attach(self._context) for key, version in found.items()}
+        for version in found.values():
+            self._attach(version)
+        return found
 
     def list_artifact_versions(
         self, filter_model: ArtifactVersionFilter

@@ -141,7 +141,9 @@ def test_artifact_versions_number_up_and_named_versions(contract_store: Store) -
         contract_store.create_artifact_version(_version(contract_store, "data", version="gold"))
     with pytest.raises(EntityNotFoundError, match="has no version 9"):
         contract_store.get_artifact_version("data", 9)
-    page = contract_store.list_artifact_versions(ArtifactVersionFilter(artifact_name="data", size=10))
+    page = contract_store.list_artifact_versions(
+        ArtifactVersionFilter(artifact_name="data", size=10)
+    )
     assert page.total == 4
 
 

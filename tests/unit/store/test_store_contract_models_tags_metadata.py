@@ -158,7 +158,9 @@ def test_model_filters(contract_store: SqlStore) -> None:
         contract_store.list_model_versions(ModelVersionFilter(model_name="c"))
 
 
-def test_completing_a_step_links_outputs_and_cache_hits_link_again(contract_store: SqlStore) -> None:
+def test_completing_a_step_links_outputs_and_cache_hits_link_again(
+    contract_store: SqlStore,
+) -> None:
     run_id = _run(contract_store, "r")
     version_id = _resolve(contract_store, pipeline_run_id=run_id)
     step_id = _id()
@@ -178,7 +180,9 @@ def test_completing_a_step_links_outputs_and_cache_hits_link_again(contract_stor
         ],
         model_version_id=version_id,
     )
-    linked = contract_store.list_artifact_versions(ArtifactVersionFilter(model_version_id=version_id))
+    linked = contract_store.list_artifact_versions(
+        ArtifactVersionFilter(model_version_id=version_id)
+    )
     assert [v.id for v in linked] == created["out"]
     step = contract_store.get_step_run(step_id)
     assert step.model_version_id == version_id and step.run_metadata == {"loss": 0.1}
