@@ -11,6 +11,7 @@ step records at once.
 
 from __future__ import annotations
 
+import json as _json
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ from headrace.models.base import ResponseModel
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
 from headrace.store.base import Store
+from headrace.store.http_session import HttpSession, Reply
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -93,34 +95,29 @@ class RestStore(Store):
         self._timeout = timeout
         self._context = ResponseContext(self)
         self._lock = threading.Lock()
-        self._http: Any = None
+        self._http: HttpSession | None = None
         self._default_stack: StackResponse | None = None
 
     # -- plumbing -----------------------------------------------------------------------
-    def _client(self) -> Any:
-        client = self._http
-        if client is None:
+    def _session(self) -> HttpSession:
+        session = self._http
+        if session is None:
             with self._lock:
                 if self._http is None:
-                    import httpx
-
-                    self._http = httpx.Client(
-                        base_url=self.url + API_PREFIX,
-                        headers=auth_headers(),
-                        timeout=self._timeout,
-                    )
-                client = self._http
-        return client
+                    self._http = HttpSession(self.url + API_PREFIX, auth_headers(), self._timeout)
+                session = self._http
+        return session
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connections."""
         if self._http is not None:
             self._http.close()
             self._http = None
 
     def after_fork(self) -> None:
-        """Open a fresh pool: sockets inherited from the parent are the parent's."""
-        self._http = None
+        """Forget the parent's connections; the child opens its own."""
+        if self._http is not None:
+            self._http.forget()
 
     def _request(
         self,
@@ -130,16 +127,13 @@ class RestStore(Store):
         json: Any = None,
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """Send one request; returns the response, raises the server's error."""
-        import httpx
-
-        headers = {"Content-Type": "application/json"} if content is not None else None
+    ) -> Reply:
+        """Send one request; returns the answer, raises the server's error."""
+        if json is not None:
+            content = _json.dumps(json).encode()
         try:
-            response = self._client().request(
-                method, path, json=json, content=content, params=params, headers=headers
-            )
-        except httpx.HTTPError as exc:
+            response = self._session().request(method, path, body=content, params=params)
+        except OSError as exc:
             raise StoreError(
                 f"Cannot reach the headrace server at {self.url} ({type(exc).__name__}: {exc}); "
                 "is `headrace server start` running there?"
