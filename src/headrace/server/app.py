@@ -7,6 +7,7 @@ dependencies in ``deps.py``. Two apps in one process share nothing.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,9 +22,12 @@ from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banne
 from headrace.server.errors import install_error_handlers
 from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
+from headrace.server.openapi import install_openapi
 from headrace.server.settings import ServerSettings
 from headrace.store.base import CredentialStore, Store
 from headrace.version import __version__
+
+logger = logging.getLogger("headrace.server")
 
 
 def database_location(settings: ServerSettings) -> tuple[str, str]:
@@ -95,11 +99,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.state.store = open_store(settings)
         app.state.authenticator = open_authenticator(settings, app.state.store)
         app.state.launcher = RunLauncher(settings.max_concurrent_runs)
+        logger.info("headrace server ready (database: %s)", app.state.store.url.split("://")[0])
         try:
             yield
         finally:
             app.state.launcher.close()
             app.state.store.close()
+            logger.info("headrace server stopped cleanly")
 
     app = FastAPI(
         title="headrace",
@@ -109,6 +115,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(info.health_router)
     app.include_router(api_router())

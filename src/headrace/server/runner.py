@@ -15,9 +15,18 @@ logger = logging.getLogger("headrace.server")
 
 def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
     """Run the server in this process until it is told to stop."""
+    import warnings
+
     import uvicorn
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
 
     from headrace.server.app import create_app
+
+    # FastAPI's reading of query-parameter models triggers this pydantic warning on
+    # every first request of a route; it does not concern what the server does.
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
+    logging.basicConfig(format="%(levelname)s:     %(message)s")
+    logger.setLevel(logging.INFO)
 
     config = uvicorn.Config(
         create_app(settings),

@@ -11,7 +11,7 @@ step records at once.
 
 from __future__ import annotations
 
-import json
+import json as _json
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -69,6 +69,7 @@ from headrace.models.base import ResponseModel
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
 from headrace.store.base import Store
+from headrace.store.http_session import HttpSession, Reply
 from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
@@ -109,34 +110,29 @@ class RestStore(Store):
             self._headers = credential_headers(self.url)
         self._context = ResponseContext(self)
         self._lock = threading.Lock()
-        self._http: Any = None
+        self._http: HttpSession | None = None
         self._default_stack: StackResponse | None = None
 
     # -- plumbing -----------------------------------------------------------------------
-    def _client(self) -> Any:
-        client = self._http
-        if client is None:
+    def _session(self) -> HttpSession:
+        session = self._http
+        if session is None:
             with self._lock:
                 if self._http is None:
-                    import httpx
-
-                    self._http = httpx.Client(
-                        base_url=self.url + API_PREFIX,
-                        headers=self._headers,
-                        timeout=self._timeout,
-                    )
-                client = self._http
-        return client
+                    self._http = HttpSession(self.url + API_PREFIX, self._headers, self._timeout)
+                session = self._http
+        return session
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connections."""
         if self._http is not None:
             self._http.close()
             self._http = None
 
     def after_fork(self) -> None:
-        """Open a fresh pool: sockets inherited from the parent are the parent's."""
-        self._http = None
+        """Forget the parent's connections; the child opens its own."""
+        if self._http is not None:
+            self._http.forget()
 
     def _request(
         self,
@@ -146,16 +142,13 @@ class RestStore(Store):
         json: Any = None,
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """Send one request; returns the response, raises the server's error."""
-        import httpx
-
-        headers = {"Content-Type": "application/json"} if content is not None else None
+    ) -> Reply:
+        """Send one request; returns the answer, raises the server's error."""
+        if json is not None:
+            content = _json.dumps(json).encode()
         try:
-            response = self._client().request(
-                method, path, json=json, content=content, params=params, headers=headers
-            )
-        except httpx.HTTPError as exc:
+            response = self._session().request(method, path, body=content, params=params)
+        except OSError as exc:
             raise StoreError(
                 f"Cannot reach the headrace server at {self.url} ({type(exc).__name__}: {exc}); "
                 "is `headrace server start` running there?"
@@ -167,22 +160,37 @@ class RestStore(Store):
     def _model(self, kind: type[R], method: str, path: str, **kwargs: Any) -> R:
         response = self._request(method, path, **kwargs)
         model = kind.model_validate_json(response.content)
-        model.attach(self._context)
+        self._attach(model)
         return model
 
     def _page(self, kind: type[R], path: str, filter_model: BaseFilter) -> Page[R]:
         response = self._request("GET", path, params=_query(filter_model))
         page = _page_adapter(kind).validate_json(response.content)
         for item in page.items:
-            item.attach(self._context)
+            self._attach(item)
         return page
 
     def _list(self, kind: type[R], path: str) -> list[R]:
         response = self._request("GET", path)
         items: list[R] = TypeAdapter(list[kind]).validate_json(response.content)  # type: ignore[valid-type]
         for item in items:
-            item.attach(self._context)
+            self._attach(item)
         return items
+
+    def _attach(self, value: Any) -> None:
+        """Attach a response and the responses inside it (a step's input and output
+        versions) to this store, so their links and ``.load()`` work."""
+        if isinstance(value, ResponseModel):
+            value.attach(self._context)
+            for item in value.__dict__.values():
+                if isinstance(item, ResponseModel | list | dict):
+                    self._attach(item)
+        elif isinstance(value, list):
+            for item in value:
+                self._attach(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                self._attach(item)
 
     # -- stacks -------------------------------------------------------------------------
     def get_default_stack(self) -> StackResponse:
@@ -310,7 +318,9 @@ class RestStore(Store):
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         response = self._request("GET", f"/runs/{_part(pipeline_run_id)}/steps")
         steps = _STEPS.validate_json(response.content)
-        return {name: step.attach(self._context) for name, step in steps.items()}
+        for step in steps.values():
+            self._attach(step)
+        return steps
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
@@ -323,7 +333,9 @@ class RestStore(Store):
     ) -> StepRunResponse | None:
         response = self._request("GET", "/steps/cached", params=_cache(cache_key, created_after))
         step = _CACHED_STEP.validate_json(response.content)
-        return step.attach(self._context) if step is not None else None
+        if step is not None:
+            self._attach(step)
+        return step
 
     # -- artifacts ----------------------------------------------------------------------
     def get_artifact(self, name_or_id: str) -> ArtifactResponse:
@@ -352,7 +364,9 @@ class RestStore(Store):
             return {}
         response = self._request("POST", "/artifact_versions/lookup", json={"ids": list(ids)})
         found = _VERSIONS.validate_json(response.content)
-        return {key: version.attach(self._context) for key, version in found.items()}
+        for version in found.values():
+            self._attach(version)
+        return found
 
     def list_artifact_versions(
         self, filter_model: ArtifactVersionFilter
@@ -580,7 +594,7 @@ def _secret_body(model: BaseModel) -> bytes:
         value = getattr(model, field)
         if isinstance(value, SecretStr):
             data[field] = value.get_secret_value()
-    return json.dumps(data).encode()
+    return _json.dumps(data).encode()
 
 
 def _body(model: BaseModel) -> bytes:
@@ -640,7 +654,8 @@ def _error_of(response: Any, method: str, path: str) -> Exception:
     if name == "RunConfigurationError" and isinstance(body.get("problems"), list):
         return exceptions.RunConfigurationError([str(p) for p in body["problems"]])
     if name == "TooManyAttemptsError":
-        retry = float(response.headers.get("Retry-After", "60"))
+        headers = getattr(response, "headers", None) or {}
+        retry = float(headers.get("Retry-After", "60"))
         return exceptions.TooManyAttemptsError(detail, retry_after=retry)
     if name == "StoreConflictError":
         return exceptions.StoreConflictError(detail, unique=bool(body.get("unique")))

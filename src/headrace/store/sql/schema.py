@@ -113,6 +113,7 @@ pipeline_runs = Table(
     Column("run_metadata", JSON),
     Column("run_metadata_types", JSON),
     Index("ix_pipeline_runs_pipeline_created", "pipeline_id", "created"),
+    Index("ix_pipeline_runs_created", "created", "id"),
 )
 
 step_runs = Table(
@@ -179,6 +180,7 @@ artifact_versions = Table(
     Column("created", UTCDateTime, nullable=False),
     Column("metadata_types", JSON),
     UniqueConstraint("artifact_id", "version", name="uq_artifact_versions_version"),
+    Index("ix_artifact_versions_created", "created", "id"),
 )
 
 step_run_inputs = Table(

@@ -1,7 +1,7 @@
 """Accounts: users, service accounts and API keys; who may run a snapshot.
 
 Revision ID: 0005_accounts
-Revises: 0003_models_tags_metadata
+Revises: 0004_list_indexes
 
 ``users`` hold an argon2 hash of the password, a role (admin, editor, viewer) and an
 active flag: deactivating keeps the row, so runs and audit trails still name the user.
@@ -22,7 +22,7 @@ from alembic import op
 from headrace.store.sql.schema import UTCDateTime
 
 revision = "0005_accounts"
-down_revision = "0003_models_tags_metadata"
+down_revision = "0004_list_indexes"
 branch_labels = None
 depends_on = None
 
