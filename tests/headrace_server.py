@@ -57,6 +57,7 @@ class HeadraceServer:
         environment["HEADRACE_DEFAULT_PASSWORD"] = ADMIN_PASSWORD
         environment.update(env or {})
         self._tokens: dict[tuple[str, str], str] = {}
+        self._http: httpx.Client | None = None
         command = [
             sys.executable,
             "-m",
@@ -115,12 +116,22 @@ class HeadraceServer:
         """The ``Authorization`` header of the user's token (the admin by default)."""
         return {"Authorization": f"Bearer {self.token(username, password)}"}
 
+    @property
+    def http(self) -> httpx.Client:
+        """An HTTP client that sends the admin's token with every request."""
+        if self._http is None:
+            self._http = httpx.Client(headers=self.headers(), timeout=60.0)
+        return self._http
+
     def log(self) -> str:
         """What the server printed."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, then wait; SIGKILL the group only if it hangs. Returns the exit code."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:

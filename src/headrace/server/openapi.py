@@ -20,6 +20,14 @@ ERROR_STATUSES = {
     "413": "The request body is larger than the server accepts.",
     "422": "The request is malformed or its values do not fit (every problem listed).",
 }
+# Answers of the routes that take credentials (and of the login itself).
+AUTH_STATUSES = {
+    "401": "No valid credentials: a missing, bad or expired token or API key, or a "
+    "deactivated account.",
+    "403": "The account's role (or the snapshot's rule) does not allow this.",
+    "429": "Too many failed logins from this address or for this user; retry later.",
+}
+LOGIN_PATH = "/api/v1/login"
 
 
 class ErrorBody(BaseModel):
@@ -54,10 +62,15 @@ def _with_errors(document: dict[str, Any]) -> dict[str, Any]:
     schemas.pop("ValidationError", None)
     schemas["ErrorBody"] = ErrorBody.model_json_schema()
     reference = {"$ref": "#/components/schemas/ErrorBody"}
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for status, description in ERROR_STATUSES.items():
+            statuses = dict(ERROR_STATUSES)
+            if operation.get("security"):
+                statuses.update(AUTH_STATUSES)
+            elif path == LOGIN_PATH:
+                statuses.update({k: AUTH_STATUSES[k] for k in ("401", "429")})
+            for status, description in statuses.items():
                 responses[status] = {
                     "description": responses.get(status, {}).get("description", description),
                     "content": {"application/json": {"schema": reference}},

@@ -64,6 +64,7 @@ def client_environment(server: HeadraceServer, **extra: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
     environment["PYTHONPATH"] = SOURCES
     environment["HEADRACE_STORE_URL"] = server.url
+    environment["HEADRACE_STORE_API_TOKEN"] = server.token()  # the admin's
     environment.update(extra)
     return environment
 

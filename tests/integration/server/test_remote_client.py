@@ -8,7 +8,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import httpx
 from server_project import client_environment, create_snapshot_remotely, write_project
 
 from headrace_server import HeadraceServer
@@ -70,7 +69,7 @@ def test_a_pipeline_run_on_a_client_is_recorded_by_the_server(
     artifacts = (headrace_server.directory / "artifacts").resolve()
     assert Path(store_line[2]).resolve().is_relative_to(artifacts)
     assert "PREFIX True" in out
-    run = httpx.get(f"{headrace_server.url}/api/v1/runs/{run_id}").json()
+    run = headrace_server.http.get(f"{headrace_server.url}/api/v1/runs/{run_id}").json()
     assert run["status"] == "completed"
     assert set(run["steps"]) == {"data_loader", "model_trainer"}
     assert not (project / ".headrace").exists()  # nothing was stored on the client

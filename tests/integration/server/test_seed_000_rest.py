@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from server_project import create_snapshot_remotely, write_project
 
@@ -22,7 +21,6 @@ from headrace_server import HeadraceServer
 
 SEED = Path("/work/shared/seeds/000_5063e02d55fb7ff1.txt")
 SEED_FALLBACK = Path(__file__).with_name("seed_000_curl.txt")
-TOKEN = "accepted-until-accounts-exist"
 RUN_TIMEOUT = 180
 
 
@@ -66,7 +64,7 @@ def run_curl(command: str, values: dict[str, str]) -> dict[str, Any]:
 def wait_for_run(server: HeadraceServer, run_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + RUN_TIMEOUT
     while time.monotonic() < deadline:
-        run = httpx.get(f"{server.url}/api/v1/runs/{run_id}").json()
+        run = server.http.get(f"{server.url}/api/v1/runs/{run_id}").json()
         if run["status"] in ("completed", "failed", "stopped"):
             return dict(run)
         time.sleep(0.2)
@@ -87,7 +85,7 @@ def test_seed_000_curl_commands_find_and_trigger_a_snapshot(
         values = {
             "<YOUR_ZENML_SERVER_URL>": server.url,
             "<PIPELINE-NAME>": "training_pipeline",
-            "<YOUR-TOKEN>": TOKEN,
+            "<YOUR-TOKEN>": server.token(),  # the admin's, from POST /api/v1/login
         }
 
         pipelines = run_curl(first, values)
@@ -118,12 +116,14 @@ def test_the_hyphenated_path_and_the_wrapped_body_trigger_too(
 ) -> None:
     project = write_project(tmp_path)
     create_snapshot_remotely(headrace_server, project, "nightly")
-    snapshot = httpx.get(f"{headrace_server.url}/api/v1/pipeline_snapshots/nightly").json()
+    snapshot = headrace_server.http.get(
+        f"{headrace_server.url}/api/v1/pipeline_snapshots/nightly"
+    ).json()
     body = {
         "run_configuration": {"steps": {"data_loader": {"parameters": {"data_path": "s3://x/"}}}},
         "step_run": None,
     }
-    answer = httpx.post(
+    answer = headrace_server.http.post(
         f"{headrace_server.url}/api/v1/pipeline-snapshots/{snapshot['id']}/runs", json=body
     )
     assert answer.status_code == 201, answer.text
@@ -144,10 +144,10 @@ def test_a_bad_configuration_is_422_with_every_problem_and_creates_nothing(
             "no_such_step": {"parameters": {}},
         }
     }
-    answer = httpx.post(f"{base}/pipeline_snapshots/nightly/runs", json=body)
+    answer = headrace_server.http.post(f"{base}/pipeline_snapshots/nightly/runs", json=body)
     assert answer.status_code == 422
     problems = answer.json()["problems"]
     assert len(problems) >= 3, problems
     text = " ".join(problems)
     assert "learning_rate" in text and "epochs" in text and "no_such_step" in text
-    assert httpx.get(f"{base}/runs").json()["total"] == 0
+    assert headrace_server.http.get(f"{base}/runs").json()["total"] == 0

@@ -41,10 +41,12 @@ def test_sigterm_stops_the_server_cleanly(tmp_path: Path, migrated_sqlite: Path)
 def test_field_filters_with_operators_and_logical_or(headrace_server: HeadraceServer) -> None:
     api = f"{headrace_server.url}/api/v1"
     for name in ("train_small", "train_large", "evaluate", "100%_done"):
-        assert httpx.post(f"{api}/pipelines", json={"name": name}).status_code == 201
+        assert headrace_server.http.post(f"{api}/pipelines", json={"name": name}).status_code == 201
 
     def names(**params: str) -> list[str]:
-        answer = httpx.get(f"{api}/pipelines", params={"sort_by": "asc:name", **params})
+        answer = headrace_server.http.get(
+            f"{api}/pipelines", params={"sort_by": "asc:name", **params}
+        )
         assert answer.status_code == 200, answer.text
         return [item["name"] for item in answer.json()["items"]]
 
@@ -55,7 +57,7 @@ def test_field_filters_with_operators_and_logical_or(headrace_server: HeadraceSe
     assert names(name="in:evaluate,train_small") == ["evaluate", "train_small"]
     assert names(name="notequals:evaluate") == ["100%_done", "train_large", "train_small"]
     assert names(name="evaluate", id="startswith:0", logical_operator="or")[0] == "evaluate"
-    page = httpx.get(f"{api}/pipelines", params={"size": 1, "page": 2}).json()
+    page = headrace_server.http.get(f"{api}/pipelines", params={"size": 1, "page": 2}).json()
     assert (page["index"], page["max_size"], page["total_pages"], page["total"]) == (2, 1, 4, 4)
 
 
@@ -89,18 +91,18 @@ def test_field_filters_with_operators_and_logical_or(headrace_server: HeadraceSe
 def test_bad_input_is_a_4xx_with_a_message(
     headrace_server: HeadraceServer, method: str, path: str, kwargs: dict, status: int
 ) -> None:
-    answer = httpx.request(method, f"{headrace_server.url}/api/v1{path}", **kwargs)
+    answer = headrace_server.http.request(method, f"{headrace_server.url}/api/v1{path}", **kwargs)
     assert answer.status_code == status, answer.text
     assert answer.json()["detail"]
 
 
 def test_sql_metacharacters_in_filters_are_plain_text(headrace_server: HeadraceServer) -> None:
     api = f"{headrace_server.url}/api/v1"
-    httpx.post(f"{api}/pipelines", json={"name": "kept"})
+    headrace_server.http.post(f"{api}/pipelines", json={"name": "kept"})
     for value in ("x' OR '1'='1", "contains:'; DROP TABLE pipelines; --", 'in:a",b'):
-        answer = httpx.get(f"{api}/pipelines", params={"name": value})
+        answer = headrace_server.http.get(f"{api}/pipelines", params={"name": value})
         assert answer.status_code == 200 and answer.json()["total"] == 0, answer.text
-    assert httpx.get(f"{api}/pipelines").json()["total"] == 1
+    assert headrace_server.http.get(f"{api}/pipelines").json()["total"] == 1
 
 
 def test_oversize_bodies_are_refused(tmp_path: Path, migrated_sqlite: Path) -> None:
@@ -110,7 +112,7 @@ def test_oversize_bodies_are_refused(tmp_path: Path, migrated_sqlite: Path) -> N
     try:
         api = f"{server.url}/api/v1"
         big = {"name": "p", "docstring": "x" * 5000}
-        answer = httpx.post(f"{api}/pipelines", json=big)
+        answer = server.http.post(f"{api}/pipelines", json=big)
         assert answer.status_code == 413 and "1000 bytes" in answer.json()["detail"]
 
         def chunks():  # no Content-Length: counted as it arrives
@@ -121,7 +123,7 @@ def test_oversize_bodies_are_refused(tmp_path: Path, migrated_sqlite: Path) -> N
             f"{api}/pipelines", content=chunks(), headers={"content-type": "application/json"}
         )
         assert answer.status_code == 413
-        assert httpx.post(f"{api}/pipelines", json={"name": "small"}).status_code == 201
+        assert server.http.post(f"{api}/pipelines", json={"name": "small"}).status_code == 201
     finally:
         server.stop()
 
