@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -17,9 +17,6 @@ from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.enums import AccountRole, ExecutionStatus, ModelStages, TaggableResourceType
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
-    APIKeyFilter,
-    APIKeyRequest,
-    APIKeyResponse,
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionResponse,
@@ -34,21 +31,21 @@ from headrace.models import (
     PipelineRunFilter,
     PipelineRunResponse,
     SecretResponse,
-    ServiceAccountFilter,
-    ServiceAccountRequest,
-    ServiceAccountResponse,
-    ServiceAccountUpdate,
     SnapshotFilter,
     SnapshotResponse,
     SnapshotUpdate,
     StackResponse,
     StepRunResponse,
     TagResponse,
-    UserFilter,
-    UserRequest,
-    UserResponse,
-    UserUpdate,
 )
+
+if TYPE_CHECKING:
+    from headrace.models.account import (
+        APIKeyResponse,
+        ServiceAccountResponse,
+        UserResponse,
+    )
+
 from headrace.models.tag import clean_tags
 from headrace.store.base import Store
 from headrace.store.factory import active_store
@@ -307,6 +304,8 @@ class Client:
         self, name: str, password: str, role: AccountRole | str = AccountRole.VIEWER
     ) -> UserResponse:
         """Create a user who logs in to a server with ``password`` (stored as a hash)."""
+        from headrace.models.account import UserRequest
+
         return self.store.create_user(
             _request(UserRequest, name=name, password=password, role=role)
         )
@@ -317,6 +316,8 @@ class Client:
 
     def list_users(self, **filters: Any) -> Page[UserResponse]:
         """Users (filters: ``name``, ``role``, ``active``, ``page``, ``size``, ``sort_by``)."""
+        from headrace.models.account import UserFilter
+
         return self.store.list_users(_request(UserFilter, **filters))
 
     def update_user(
@@ -327,6 +328,8 @@ class Client:
         active: bool | None = None,
     ) -> UserResponse:
         """Change a user's role, password or active flag (the last active admin stays)."""
+        from headrace.models.account import UserUpdate
+
         update = _request(UserUpdate, role=role, password=password, active=active)
         return self.store.update_user(str(name_id_or_prefix), update)
 
@@ -342,6 +345,8 @@ class Client:
         description: str | None = None,
     ) -> ServiceAccountResponse:
         """Create a service account: an identity for a program, which logs in with API keys."""
+        from headrace.models.account import ServiceAccountRequest
+
         request = _request(ServiceAccountRequest, name=name, role=role, description=description)
         return self.store.create_service_account(request)
 
@@ -351,6 +356,8 @@ class Client:
 
     def list_service_accounts(self, **filters: Any) -> Page[ServiceAccountResponse]:
         """Service accounts (filters: ``name``, ``role``, ``active``, ``page``, ``size``)."""
+        from headrace.models.account import ServiceAccountFilter
+
         return self.store.list_service_accounts(_request(ServiceAccountFilter, **filters))
 
     def update_service_account(
@@ -361,6 +368,8 @@ class Client:
         active: bool | None = None,
     ) -> ServiceAccountResponse:
         """Change a service account's role, description or active flag."""
+        from headrace.models.account import ServiceAccountUpdate
+
         update = _request(ServiceAccountUpdate, role=role, description=description, active=active)
         return self.store.update_service_account(str(name_id_or_prefix), update)
 
@@ -376,6 +385,8 @@ class Client:
         expires_in: timedelta | None = None,
     ) -> APIKeyResponse:
         """Create an API key; the response's ``key`` is the only time the key is shown."""
+        from headrace.models.account import APIKeyRequest
+
         if expires_in is not None and expires_in <= timedelta(0):
             raise ConfigurationError(f"expires_in must be positive, not {expires_in}.")
         expires = None if expires_in is None else datetime.now(UTC) + expires_in
@@ -394,6 +405,8 @@ class Client:
         self, service_account_name_id_or_prefix: str, **filters: Any
     ) -> Page[APIKeyResponse]:
         """API keys of a service account (filters: ``name``, ``include_revoked``, ...)."""
+        from headrace.models.account import APIKeyFilter
+
         return self.store.list_api_keys(
             str(service_account_name_id_or_prefix), _request(APIKeyFilter, **filters)
         )

@@ -2,22 +2,14 @@
 
 Table rows never leave the SQL layer; everything above the Store sees these models, so
 the wire format does not move when a column does.
+
+The account models (users, service accounts, API keys, principals) load on first access
+(module ``__getattr__``): a pipeline run never needs them, and defining their pydantic
+classes costs milliseconds.
 """
 
-from headrace.models.account import (
-    APIKeyFilter,
-    APIKeyRequest,
-    APIKeyResponse,
-    Principal,
-    ServiceAccountFilter,
-    ServiceAccountRequest,
-    ServiceAccountResponse,
-    ServiceAccountUpdate,
-    UserFilter,
-    UserRequest,
-    UserResponse,
-    UserUpdate,
-)
+from typing import TYPE_CHECKING, Any
+
 from headrace.models.artifact import (
     ArtifactResponse,
     ArtifactVersionList,
@@ -46,6 +38,51 @@ from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, Snapshot
 from headrace.models.stack import StackResponse
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
+from headrace.utils.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
+
+_LAZY = dict.fromkeys(
+    (
+        "APIKeyFilter",
+        "APIKeyRequest",
+        "APIKeyResponse",
+        "Principal",
+        "ServiceAccountFilter",
+        "ServiceAccountRequest",
+        "ServiceAccountResponse",
+        "ServiceAccountUpdate",
+        "UserFilter",
+        "UserRequest",
+        "UserResponse",
+        "UserUpdate",
+    ),
+    "account",
+)
+_load = lazy_attributes(__name__, _LAZY)
+
+
+def __getattr__(name: str) -> Any:  # a def, so type checkers see lazily loaded names
+    return _load(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "APIKeyFilter",

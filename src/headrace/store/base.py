@@ -21,9 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.enums import AccountKind, MetadataResourceType, TaggableResourceType
 from headrace.models import (
-    APIKeyFilter,
-    APIKeyRequest,
-    APIKeyResponse,
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionRequest,
@@ -41,12 +38,7 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
-    Principal,
     SecretResponse,
-    ServiceAccountFilter,
-    ServiceAccountRequest,
-    ServiceAccountResponse,
-    ServiceAccountUpdate,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
@@ -56,15 +48,25 @@ from headrace.models import (
     StepRunResponse,
     StepRunUpdate,
     TagResponse,
-    UserFilter,
-    UserRequest,
-    UserResponse,
-    UserUpdate,
 )
 from headrace.models.step_run import CacheHit
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
 
 
 class Store(ABC):

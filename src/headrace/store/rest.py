@@ -24,9 +24,6 @@ from headrace import exceptions
 from headrace.enums import MetadataResourceType, TaggableResourceType
 from headrace.exceptions import StoreError
 from headrace.models import (
-    APIKeyFilter,
-    APIKeyRequest,
-    APIKeyResponse,
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionRequest,
@@ -44,13 +41,8 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
-    Principal,
     ResponseContext,
     SecretResponse,
-    ServiceAccountFilter,
-    ServiceAccountRequest,
-    ServiceAccountResponse,
-    ServiceAccountUpdate,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
@@ -60,10 +52,6 @@ from headrace.models import (
     StepRunResponse,
     StepRunUpdate,
     TagResponse,
-    UserFilter,
-    UserRequest,
-    UserResponse,
-    UserUpdate,
 )
 from headrace.models.base import ResponseModel
 from headrace.models.filters import BaseFilter
@@ -74,6 +62,20 @@ from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
@@ -502,39 +504,57 @@ class RestStore(Store):
 
     # -- accounts -----------------------------------------------------------------------
     def current_principal(self) -> Principal | None:
+        from headrace.models.account import Principal
+
         response = self._request("GET", "/current-user")
         return Principal.model_validate_json(response.content)
 
     def create_user(self, request: UserRequest) -> UserResponse:
+        from headrace.models.account import UserResponse
+
         return self._model(UserResponse, "POST", "/users", content=_secret_body(request))
 
     def get_user(self, name_or_id: str) -> UserResponse:
+        from headrace.models.account import UserResponse
+
         return self._model(UserResponse, "GET", f"/users/{_part(name_or_id)}")
 
     def list_users(self, filter_model: UserFilter) -> Page[UserResponse]:
+        from headrace.models.account import UserResponse
+
         return self._page(UserResponse, "/users", filter_model)
 
     def update_user(self, name_or_id: str, update: UserUpdate) -> UserResponse:
+        from headrace.models.account import UserResponse
+
         return self._model(
             UserResponse, "PUT", f"/users/{_part(name_or_id)}", content=_secret_body(update)
         )
 
     def create_service_account(self, request: ServiceAccountRequest) -> ServiceAccountResponse:
+        from headrace.models.account import ServiceAccountResponse
+
         return self._model(
             ServiceAccountResponse, "POST", "/service_accounts", content=_body(request)
         )
 
     def get_service_account(self, name_or_id: str) -> ServiceAccountResponse:
+        from headrace.models.account import ServiceAccountResponse
+
         return self._model(ServiceAccountResponse, "GET", f"/service_accounts/{_part(name_or_id)}")
 
     def list_service_accounts(
         self, filter_model: ServiceAccountFilter
     ) -> Page[ServiceAccountResponse]:
+        from headrace.models.account import ServiceAccountResponse
+
         return self._page(ServiceAccountResponse, "/service_accounts", filter_model)
 
     def update_service_account(
         self, name_or_id: str, update: ServiceAccountUpdate
     ) -> ServiceAccountResponse:
+        from headrace.models.account import ServiceAccountResponse
+
         return self._model(
             ServiceAccountResponse,
             "PUT",
@@ -543,20 +563,28 @@ class RestStore(Store):
         )
 
     def create_api_key(self, service_account: str, request: APIKeyRequest) -> APIKeyResponse:
+        from headrace.models.account import APIKeyResponse
+
         path = f"/service_accounts/{_part(service_account)}/api_keys"
         return self._model(APIKeyResponse, "POST", path, content=_body(request))
 
     def get_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        from headrace.models.account import APIKeyResponse
+
         path = f"/service_accounts/{_part(service_account)}/api_keys/{_part(name_or_id)}"
         return self._model(APIKeyResponse, "GET", path)
 
     def list_api_keys(
         self, service_account: str, filter_model: APIKeyFilter
     ) -> Page[APIKeyResponse]:
+        from headrace.models.account import APIKeyResponse
+
         path = f"/service_accounts/{_part(service_account)}/api_keys"
         return self._page(APIKeyResponse, path, filter_model)
 
     def revoke_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        from headrace.models.account import APIKeyResponse
+
         path = f"/service_accounts/{_part(service_account)}/api_keys/{_part(name_or_id)}/revoke"
         return self._model(APIKeyResponse, "POST", path)
 

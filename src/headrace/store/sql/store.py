@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from headrace.enums import AccountKind, MetadataResourceType, TaggableResourceType
 from headrace.exceptions import StoreError
 from headrace.models import (
-    APIKeyFilter,
-    APIKeyRequest,
-    APIKeyResponse,
     ArtifactResponse,
     ArtifactVersionFilter,
     ArtifactVersionRequest,
@@ -36,13 +34,8 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
-    Principal,
     ResponseContext,
     SecretResponse,
-    ServiceAccountFilter,
-    ServiceAccountRequest,
-    ServiceAccountResponse,
-    ServiceAccountUpdate,
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
@@ -52,20 +45,33 @@ from headrace.models import (
     StepRunResponse,
     StepRunUpdate,
     TagResponse,
-    UserFilter,
-    UserRequest,
-    UserResponse,
-    UserUpdate,
 )
+
+if TYPE_CHECKING:
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
+    from headrace.store.sql.repositories.accounts import (
+        APIKeyRepository,
+        ServiceAccountRepository,
+        UserRepository,
+    )
+
 from headrace.models.step_run import CacheHit
 from headrace.store.base import CredentialStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
-from headrace.store.sql.repositories.accounts import (
-    APIKeyRepository,
-    ServiceAccountRepository,
-    UserRepository,
-)
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import SqlContext, find_row, new_id, now
 from headrace.store.sql.repositories.models import ModelRepository
@@ -108,7 +114,7 @@ class SqlStore(Store, CredentialStore):
             if database
             else Path(default_artifact_path or ".").resolve().parent
         )
-        sql = SqlContext(self._db, self._context)
+        sql = self._sql = SqlContext(self._db, self._context)
         self.pipelines = PipelineRepository(sql)
         self.snapshots = SnapshotRepository(sql)
         self.runs = RunRepository(sql)
@@ -117,9 +123,6 @@ class SqlStore(Store, CredentialStore):
         self.secrets = SecretRepository(sql, SecretCipher(key_directory))
         self.models = ModelRepository(sql)
         self.tags = TagRepository(sql)
-        self.users = UserRepository(sql)
-        self.service_accounts = ServiceAccountRepository(sql)
-        self.api_keys = APIKeyRepository(sql, self.service_accounts)
 
     # -- plumbing -----------------------------------------------------------------------
     @contextmanager
@@ -363,6 +366,29 @@ class SqlStore(Store, CredentialStore):
         self.tags.add_run_metadata(resource_type, resource_id, metadata)
 
     # -- accounts -----------------------------------------------------------------------
+    # Made on first use: a pipeline run never touches accounts, and their models cost
+    # milliseconds to define.
+    @cached_property
+    def users(self) -> UserRepository:
+        """The users' repository."""
+        from headrace.store.sql.repositories.accounts import UserRepository
+
+        return UserRepository(self._sql)
+
+    @cached_property
+    def service_accounts(self) -> ServiceAccountRepository:
+        """The service accounts' repository."""
+        from headrace.store.sql.repositories.accounts import ServiceAccountRepository
+
+        return ServiceAccountRepository(self._sql)
+
+    @cached_property
+    def api_keys(self) -> APIKeyRepository:
+        """The API keys' repository."""
+        from headrace.store.sql.repositories.accounts import APIKeyRepository
+
+        return APIKeyRepository(self._sql, self.service_accounts)
+
     def create_user(self, request: UserRequest) -> UserResponse:
         return self.users.create(request)
 

@@ -14,7 +14,6 @@ from headrace.models import (
 )
 from headrace.store.sql.database import Connection, Record
 from headrace.store.sql.query import Query, insert_sql, update_sql
-from headrace.store.sql.repositories.accounts import existing_account_names
 from headrace.store.sql.repositories.base import Repository, now
 
 _SELECT = (
@@ -126,6 +125,8 @@ class SnapshotRepository(Repository):
         with self.sql.write() as conn:
             row = self.find(conn, name_or_id)
             if update.allowed_users is not None:
+                from headrace.store.sql.repositories.accounts import existing_account_names
+
                 values["allowed_users"] = existing_account_names(conn, update.allowed_users)
             if values:
                 conn.run(update_sql(self.table, tuple(values)), {**values, "_id": row.id})
