@@ -75,9 +75,22 @@ def test_a_pipeline_run_on_a_client_is_recorded_by_the_server(
     assert not (project / ".headrace").exists()  # nothing was stored on the client
 
 
-def test_trigger_and_cli_through_the_server(
-    headrace_server: HeadraceServer, tmp_path: Path
-) -> None:
+def test_trigger_and_cli_through_the_server(tmp_path: Path, migrated_sqlite: Path) -> None:
+    markers = tmp_path / "imported-by"
+    markers.mkdir()
+    headrace_server = HeadraceServer(
+        tmp_path, template=migrated_sqlite, env={"IMPORT_MARKERS": str(markers)}
+    )
+    try:
+        _trigger_and_list(headrace_server, tmp_path)
+        runners = {int(marker.name) for marker in markers.iterdir()}
+        assert runners, "the run's process imported the pipeline module"
+        assert headrace_server.process.pid not in runners  # the server never imports it
+    finally:
+        headrace_server.stop()
+
+
+def _trigger_and_list(headrace_server: HeadraceServer, tmp_path: Path) -> None:
     project = write_project(tmp_path)
     create_snapshot_remotely(headrace_server, project, "nightly")
     out = _python(headrace_server, project, TRIGGER)

@@ -40,8 +40,11 @@ def test_sigterm_stops_the_server_cleanly(tmp_path: Path, migrated_sqlite: Path)
 
 def test_field_filters_with_operators_and_logical_or(headrace_server: HeadraceServer) -> None:
     api = f"{headrace_server.url}/api/v1"
+    ids = {}
     for name in ("train_small", "train_large", "evaluate", "100%_done"):
-        assert headrace_server.http.post(f"{api}/pipelines", json={"name": name}).status_code == 201
+        answer = headrace_server.http.post(f"{api}/pipelines", json={"name": name})
+        assert answer.status_code == 201
+        ids[name] = answer.json()["id"]
 
     def names(**params: str) -> list[str]:
         answer = headrace_server.http.get(
@@ -56,7 +59,9 @@ def test_field_filters_with_operators_and_logical_or(headrace_server: HeadraceSe
     assert names(name="contains:%") == ["100%_done"]  # a wildcard is a plain character
     assert names(name="in:evaluate,train_small") == ["evaluate", "train_small"]
     assert names(name="notequals:evaluate") == ["100%_done", "train_large", "train_small"]
-    assert names(name="evaluate", id="startswith:0", logical_operator="or")[0] == "evaluate"
+    either = names(name="evaluate", id=ids["train_small"], logical_operator="or")
+    assert either == ["evaluate", "train_small"]
+    assert names(name="evaluate", id=ids["train_small"]) == []  # and: both must hold
     page = headrace_server.http.get(f"{api}/pipelines", params={"size": 1, "page": 2}).json()
     assert (page["index"], page["max_size"], page["total_pages"], page["total"]) == (2, 1, 4, 4)
 
