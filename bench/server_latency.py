@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
+ADMIN_PASSWORD = "bench-admin-password"  # the server's first admin (HEADRACE_DEFAULT_PASSWORD)
 SOURCES = str(HERE.parent / "src")
 
 PROJECT = textwrap.dedent(
@@ -133,17 +134,25 @@ class Server:
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=directory, env=environment(), stdout=log, stderr=subprocess.STDOUT,
+                command, cwd=directory, env=environment(HEADRACE_DEFAULT_PASSWORD=ADMIN_PASSWORD),
+                stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError(self.log.read_text())
+        else:
+            raise RuntimeError(self.log.read_text())
+        # Every request below carries the admin's bearer token, as a real client would.
+        login = {"username": "admin", "password": ADMIN_PASSWORD}
+        answer = httpx.post(f"{self.url}/api/v1/login", data=login, timeout=60)
+        answer.raise_for_status()
+        self.token = str(answer.json()["access_token"])
+        self.headers = {"Authorization": f"Bearer {self.token}"}
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -154,18 +163,23 @@ def make_snapshot(server: Server, directory: Path) -> str:
     project = directory / "project"
     project.mkdir()
     (project / "run.py").write_text(PROJECT)
-    env = environment(HEADRACE_STORE_URL=server.url, HEADRACE_SOURCE_ROOT=str(project))
+    env = environment(
+        HEADRACE_STORE_URL=server.url,
+        HEADRACE_STORE_API_TOKEN=server.token,
+        HEADRACE_SOURCE_ROOT=str(project),
+    )
     subprocess.run(
         [sys.executable, "-m", "headrace.cli.main", "pipeline", "snapshot", "create",
          "run.tiny", "--name", "bench"],
         cwd=project, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    return str(httpx.get(f"{server.url}/api/v1/pipeline_snapshots/bench").json()["id"])
+    url = f"{server.url}/api/v1/pipeline_snapshots/bench"
+    return str(httpx.get(url, headers=server.headers).json()["id"])
 
 
 def page_latency(server: Server, requests: int = 400) -> dict[str, float]:
     times = []
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers=server.headers) as client:
         for index in range(requests + 20):
             start = time.perf_counter()
             answer = client.get(
@@ -182,7 +196,7 @@ def page_latency(server: Server, requests: int = 400) -> dict[str, float]:
 def trigger_latency(server: Server, snapshot_id: str, count: int = 30) -> dict[str, float]:
     times = []
     body = {"steps": {"answer": {"parameters": {"value": 1}}}}
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, headers=server.headers) as client:
         for _ in range(count):
             start = time.perf_counter()
             answer = client.post(f"/api/v1/pipeline_snapshots/{snapshot_id}/runs", json=body)
@@ -195,7 +209,8 @@ def chain_overhead(server: Server, directory: Path) -> dict[str, float]:
     def run(url: str) -> float:
         out = subprocess.run(
             [sys.executable, "-c", CHAIN_RUN, str(HERE)],
-            cwd=directory, env=environment(HEADRACE_STORE_URL=url),
+            cwd=directory,
+            env=environment(HEADRACE_STORE_URL=url, HEADRACE_STORE_API_TOKEN=server.token),
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         return float(out.stdout.strip().splitlines()[-1])
@@ -213,15 +228,16 @@ def burst(
     server: Server, snapshot_id: str, clients: int, per_client: int, wait: bool
 ) -> dict[str, Any]:
     api = f"{server.url}/api/v1"
-    before = httpx.get(f"{api}/runs", params={"snapshot_id": snapshot_id, "size": 1}).json()[
-        "total"
-    ]
+    headers = server.headers
+    before = httpx.get(
+        f"{api}/runs", params={"snapshot_id": snapshot_id, "size": 1}, headers=headers
+    ).json()["total"]
     ids: list[str] = []
     errors: list[str] = []
     lock = threading.Lock()
 
     def client_thread() -> None:
-        with httpx.Client(timeout=60) as client:
+        with httpx.Client(timeout=60, headers=headers) as client:
             for _ in range(per_client):
                 answer = client.post(f"{api}/pipeline_snapshots/{snapshot_id}/runs", json={})
                 with lock:
@@ -240,6 +256,7 @@ def burst(
     page = httpx.get(
         f"{api}/runs",
         params={"snapshot_id": snapshot_id, "size": 10_000, "created": "gte:2000-01-01"},
+        headers=headers,
     ).json()
     names = [run["name"] for run in page["items"]]
     result: dict[str, Any] = {
@@ -256,7 +273,7 @@ def burst(
         finished = 0
         while time.monotonic() < deadline:
             page = httpx.get(
-                f"{api}/runs", params={"snapshot_id": snapshot_id, "size": 10_000}
+                f"{api}/runs", params={"snapshot_id": snapshot_id, "size": 10_000}, headers=headers
             ).json()["items"]
             mine = [run for run in page if run["id"] in set(ids)]
             finished = sum(run["status"] in ("completed", "failed", "stopped") for run in mine)

@@ -28,7 +28,7 @@ def test_concurrent_triggers_all_become_runs_once(tmp_path: Path, migrated_sqlit
         lock = threading.Lock()
 
         def fire() -> None:
-            with httpx.Client(timeout=60) as client:
+            with httpx.Client(timeout=60, headers=server.headers()) as client:
                 for _ in range(PER_CLIENT):
                     answer = client.post(f"{api}/pipeline_snapshots/nightly/runs", json={})
                     with lock:
@@ -43,7 +43,7 @@ def test_concurrent_triggers_all_become_runs_once(tmp_path: Path, migrated_sqlit
         assert [a.status_code for a in answers] == [201] * CLIENTS * PER_CLIENT
         ids = {a.json()["id"] for a in answers}
         assert len(ids) == CLIENTS * PER_CLIENT
-        runs = httpx.get(f"{api}/runs", params={"size": 1000}).json()
+        runs = server.http.get(f"{api}/runs", params={"size": 1000}).json()
         assert runs["total"] == len(ids)
         assert {run["id"] for run in runs["items"]} == ids
         assert len({run["name"] for run in runs["items"]}) == len(ids)
@@ -51,7 +51,7 @@ def test_concurrent_triggers_all_become_runs_once(tmp_path: Path, migrated_sqlit
         deadline = time.monotonic() + FINISH_TIMEOUT
         statuses: list[str] = []
         while time.monotonic() < deadline:
-            items = httpx.get(f"{api}/runs", params={"size": 1000}).json()["items"]
+            items = server.http.get(f"{api}/runs", params={"size": 1000}).json()["items"]
             statuses = [run["status"] for run in items]
             if all(status in ("completed", "failed", "stopped") for status in statuses):
                 break
