@@ -285,3 +285,13 @@ def test_login_is_locked_after_repeated_failures_even_with_the_right_password(
     assert time.perf_counter() - started < 0.01  # refused before hashing anything
     clock.now += 61
     assert auth.login("alice", PASSWORD, "10.1.1.1").access_token
+
+
+def test_a_checked_token_is_remembered_only_until_it_expires() -> None:
+    issuer = TokenIssuer(SECRET, expire_minutes=1.5 / 60)  # 1 s (seconds are whole)
+    token = issuer.issue(_principal()).access_token
+    first = issuer.verify(token)
+    assert issuer.verify(token) is first  # no second signature check
+    time.sleep(1.6)
+    with pytest.raises(AuthenticationError, match="has expired"):
+        issuer.verify(token)
