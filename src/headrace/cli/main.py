@@ -27,7 +27,17 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from headrace.cli import artifacts, logs, models, pipelines, runs, secrets, server, snapshots
+from headrace.cli import (
+    artifacts,
+    logs,
+    models,
+    pipelines,
+    runs,
+    secrets,
+    server,
+    snapshots,
+    store_note,
+)
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
@@ -103,7 +113,9 @@ def init(
 
 app.add_typer(pipelines.app, name="pipeline")
 pipelines.app.add_typer(runs.runs_app, name="runs")
-pipelines.app.add_typer(snapshots.app, name="snapshot")
+pipelines.app.add_typer(
+    snapshots.app, name="snapshot", callback=store_note.note_store_outside_repository
+)
 app.add_typer(runs.run_app, name="run")
 app.command("logs")(logs.show_logs)
 app.add_typer(artifacts.app, name="artifact")
