@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from headrace.client_options import build_filter, method_options
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.enums import AccountRole, ExecutionStatus, ModelStages, TaggableResourceType
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
@@ -77,26 +78,32 @@ class Client:
         return self.store.get_default_stack()
 
     # -- pipelines ----------------------------------------------------------------------
-    def get_pipeline(self, name_or_id: str) -> PipelineResponse:
-        """A pipeline by name or id."""
-        return self.store.get_pipeline(str(name_or_id))
+    def get_pipeline(self, name_id_or_prefix: str, **options: Any) -> PipelineResponse:
+        """A pipeline by name or id (ZenML's ``project=``, ``hydrate=`` are accepted)."""
+        method_options("get_pipeline", options, frozenset())
+        return self.store.get_pipeline(str(name_id_or_prefix))
 
     def list_pipelines(self, **filters: Any) -> Page[PipelineResponse]:
         """Pipelines (filters: ``name``, ``tag``, ``page``, ``size``, ``sort_by``, ...)."""
-        return self.store.list_pipelines(PipelineFilter(**filters))
+        return self.store.list_pipelines(build_filter(PipelineFilter, "list_pipelines", filters))
 
     # -- runs ---------------------------------------------------------------------------
-    def get_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunResponse:
+    def get_pipeline_run(self, name_id_or_prefix: str, **options: Any) -> PipelineRunResponse:
         """A pipeline run by name, id or unique id prefix."""
+        method_options("get_pipeline_run", options, frozenset({"allow_name_prefix_match"}))
         return self.store.get_run(str(name_id_or_prefix))
 
     def list_pipeline_runs(self, **filters: Any) -> Page[PipelineRunResponse]:
         """Pipeline runs, newest first (filters: ``pipeline_id``, ``pipeline_name``,
         ``status``, ``tag``, ``model_version_id``, ``name``, ``page``, ``size``, ``sort_by``,
-        ...)."""
+        ``unlisted`` (``True``: only runs of single steps, ``False``: only pipeline runs),
+        ``pipeline`` (a name or id), ...)."""
         if isinstance(filters.get("status"), str):
-            filters["status"] = ExecutionStatus(filters["status"])
-        return self.store.list_runs(PipelineRunFilter(**filters))
+            filters["status"] = _status(filters["status"])
+        if filters.get("pipeline") is not None:
+            filters["pipeline_id"] = self.get_pipeline(str(filters.pop("pipeline"))).id
+        filters.pop("pipeline", None)
+        return self.store.list_runs(build_filter(PipelineRunFilter, "list_pipeline_runs", filters))
 
     def get_run_step(self, step_run_id: str) -> StepRunResponse:
         """A step run by id."""
@@ -115,15 +122,32 @@ class Client:
         return {name: step_run.logs for name, step_run in steps.items()}
 
     # -- snapshots ----------------------------------------------------------------------
-    def get_snapshot(self, name_id_or_prefix: str) -> SnapshotResponse:
-        """A snapshot by name, id or unique id prefix."""
+    def get_snapshot(self, name_id_or_prefix: str, **options: Any) -> SnapshotResponse:
+        """A snapshot by name, id or unique id prefix (ZenML's ``hydrate=``, ``project=``,
+        ``allow_name_prefix_match=`` and ``include_config_schema=`` are accepted)."""
+        method_options("get_snapshot", options, frozenset({"allow_name_prefix_match"}))
         return self.store.get_snapshot(str(name_id_or_prefix))
 
     def list_snapshots(self, pipeline: str | None = None, **filters: Any) -> Page[SnapshotResponse]:
         """Named snapshots, newest first (``pipeline``: a pipeline name or id)."""
         if pipeline is not None:
             filters["pipeline_id"] = self.get_pipeline(pipeline).id
-        return self.store.list_snapshots(SnapshotFilter(**filters))
+        return self.store.list_snapshots(build_filter(SnapshotFilter, "list_snapshots", filters))
+
+    def create_snapshot_from_run(
+        self,
+        run_name_id_or_prefix: str,
+        name: str,
+        description: str | None = None,
+        replace: bool = False,
+    ) -> SnapshotResponse:
+        """A named, runnable snapshot that runs exactly what a past run ran: its graph,
+        configuration and code (see ``headrace.execution.snapshot_from_run``)."""
+        from headrace.execution.snapshot_from_run import create_snapshot_from_run
+
+        return create_snapshot_from_run(
+            self.store, run_name_id_or_prefix, name, description=description, replace=replace
+        )
 
     def delete_snapshot(self, name_id_or_prefix: str) -> None:
         """Delete a snapshot; runs made from it stay readable."""
@@ -151,9 +175,13 @@ class Client:
         if config_path is not None:
             if run_configuration is not None:
                 raise ConfigurationError("Give run_configuration or config_path, not both.")
-            from headrace.config.yaml_loader import validate_yaml
+            from headrace.config.run_config_file import load_run_configuration
 
-            run_configuration = validate_yaml(PipelineRunConfiguration, config_path)
+            run_configuration = load_run_configuration(
+                config_path,
+                pipeline_parameters=snapshot.spec.parameters,
+                step_names=snapshot.spec.steps,
+            )
         context = _STEP_CONTEXT.get()
         triggered_by = context.step_run_id if context is not None else None
         # A server validates, records and starts the run on its own machine.
@@ -225,7 +253,9 @@ class Client:
     def list_artifact_versions(self, **filters: Any) -> Page[ArtifactVersionResponse]:
         """Artifact versions (filters: ``artifact_name``, ``artifact_id``, ``data_type``,
         ``tag`` (on the version or its artifact), ``model_version_id``, ...)."""
-        return self.store.list_artifact_versions(ArtifactVersionFilter(**filters))
+        return self.store.list_artifact_versions(
+            build_filter(ArtifactVersionFilter, "list_artifact_versions", filters)
+        )
 
     # -- models -------------------------------------------------------------------------
     def get_model(self, model_name_or_id: str) -> ModelResponse:
@@ -234,7 +264,7 @@ class Client:
 
     def list_models(self, **filters: Any) -> Page[ModelResponse]:
         """Models, newest first (filters: ``name``, ``tag``, ``page``, ``size``, ...)."""
-        return self.store.list_models(ModelFilter(**filters))
+        return self.store.list_models(build_filter(ModelFilter, "list_models", filters))
 
     def get_model_version(
         self,
@@ -257,7 +287,10 @@ class Client:
         model = self.get_model(model_name_or_id)
         if isinstance(filters.get("stage"), str):
             filters["stage"] = _stage(filters["stage"])
-        return self.store.list_model_versions(ModelVersionFilter(model_id=model.id, **filters))
+        filters["model_id"] = model.id
+        return self.store.list_model_versions(
+            build_filter(ModelVersionFilter, "list_model_versions", filters)
+        )
 
     def update_model_version(
         self,
@@ -450,6 +483,19 @@ def _request(model: type[R], **fields: Any) -> R:
             for error in exc.errors()
         ]
         raise ConfigurationError("Invalid input:\n  " + "\n  ".join(problems)) from exc
+
+
+def _status(value: str) -> ExecutionStatus:
+    """A run status from its name (any case).
+
+    Raises:
+        ConfigurationError: not a status.
+    """
+    try:
+        return ExecutionStatus(value.lower())
+    except ValueError:
+        names = ", ".join(status.value for status in ExecutionStatus)
+        raise ConfigurationError(f"Unknown run status {value!r}; statuses: {names}.") from None
 
 
 def _stage(value: str | ModelStages) -> ModelStages:

@@ -54,7 +54,9 @@ def test_precedence_code_configure_yaml_with_options(repo: Path, tmp_path: Path)
     assert both.compile().spec.config.tags == ["code"]
 
 
-def test_yaml_errors_name_file_line_and_key(repo: Path, tmp_path: Path) -> None:
+def test_yaml_errors_name_file_line_and_key(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     @pipeline
     def p() -> None:
         echo()
@@ -67,7 +69,9 @@ def test_yaml_errors_name_file_line_and_key(repo: Path, tmp_path: Path) -> None:
     assert str(config) in message and "line 4" in message and "steps.echo.enable_cache" in message
 
     config.write_text("enable_cash: true\n")
-    with pytest.raises(ConfigurationError, match=r"line 1, key 'enable_cash'"):
+    p.with_options(config_path=config)  # a top-level key only warns (see test_nothing_ignored)
+    monkeypatch.setenv("HEADRACE_STRICT_CONFIG", "true")
+    with pytest.raises(ConfigurationError, match=r"line 1: top-level key 'enable_cash'"):
         p.with_options(config_path=config)
 
     config.write_text("steps: [unclosed\n")

@@ -8,7 +8,6 @@ runs hash equal.
 
 from __future__ import annotations
 
-import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 from headrace.materializers.registry import materializer_registry, remember_source
 from headrace.utils.records import Record
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 PYTHON_VERSION = ".".join(str(v) for v in sys.version_info[:3])
 

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from headrace.cli.formatting import status_text
 from headrace.cli.output import stderr_console, stdout_console
+from headrace.cli.run_tree import hook_error_text
 from headrace.exceptions import HeadraceError
 
 if TYPE_CHECKING:
@@ -52,6 +53,12 @@ def show_logs(
         if index:
             typer.echo()  # a blank line between sections, none before the first header
         _print_section(name, step_run)
+    if pipeline_run.hook_errors:
+        typer.echo()
+        console = stdout_console()
+        console.print(Text.assemble(("==> ", "dim"), ("pipeline hooks", "bold")), soft_wrap=True)
+        for error in pipeline_run.hook_errors:
+            console.print(hook_error_text(error), soft_wrap=True)
 
 
 def _print_step_text(text: str) -> None:
@@ -70,6 +77,13 @@ def _print_section(name: str, step_run: StepRunResponse) -> None:
         Text.assemble(("==> ", "dim"), (name, "bold"), "  ", status_text(step_run.status)),
         soft_wrap=True,
     )
+    _print_step_log(step_run)
+    for error in step_run.hook_errors:  # hooks run after the step's log was written
+        console.print(hook_error_text(error), soft_wrap=True)
+
+
+def _print_step_log(step_run: StepRunResponse) -> None:
+    console = stdout_console()
     try:
         text = step_run.logs
     except (HeadraceError, OSError) as error:

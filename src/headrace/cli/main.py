@@ -44,6 +44,7 @@ from headrace.cli import (
     session,
     snapshot_access,
     snapshots,
+    store_note,
 )
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
@@ -120,7 +121,9 @@ def init(
 
 app.add_typer(pipelines.app, name="pipeline")
 pipelines.app.add_typer(runs.runs_app, name="runs")
-pipelines.app.add_typer(snapshots.app, name="snapshot")
+pipelines.app.add_typer(
+    snapshots.app, name="snapshot", callback=store_note.note_store_outside_repository
+)
 app.add_typer(runs.run_app, name="run")
 app.command("logs")(logs.show_logs)
 app.add_typer(artifacts.app, name="artifact")

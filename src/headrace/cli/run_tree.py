@@ -22,6 +22,7 @@ from headrace.cli.formatting import (
 
 if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse, PipelineRunResponse, StepRunResponse
+    from headrace.models.step_run import HookError
 
 RunSection = Callable[[Tree, "PipelineRunResponse"], None]
 StepSection = Callable[[Tree, "StepRunResponse"], None]
@@ -80,6 +81,12 @@ def add_run_origin(root: Tree, run: PipelineRunResponse) -> None:
             root.add(_fact("triggered by", f"step run {run.triggered_by_step_run_id[:8]}"))
 
 
+def add_run_hook_errors(root: Tree, run: PipelineRunResponse) -> None:
+    """Pipeline hooks (on_init, on_cleanup) that raised or could not be imported."""
+    for error in run.hook_errors:
+        root.add(hook_error_text(error))
+
+
 def add_steps(root: Tree, run: PipelineRunResponse) -> None:
     """A ``steps`` branch holding one subtree per step run."""
     steps = run.steps
@@ -120,11 +127,34 @@ def add_step_error(node: Tree, step: StepRunResponse) -> None:
     node.add(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
 
 
-RUN_SECTIONS: tuple[RunSection, ...] = (add_run_facts, add_run_origin, add_steps)
-STEP_SECTIONS: tuple[StepSection, ...] = (add_step_outputs, add_triggered_runs, add_step_error)
+def add_step_hook_errors(node: Tree, step: StepRunResponse) -> None:
+    """Success and failure hooks of the step that raised or could not be imported."""
+    for error in step.hook_errors:
+        node.add(hook_error_text(error))
+
+
+RUN_SECTIONS: tuple[RunSection, ...] = (
+    add_run_facts,
+    add_run_origin,
+    add_run_hook_errors,
+    add_steps,
+)
+STEP_SECTIONS: tuple[StepSection, ...] = (
+    add_step_outputs,
+    add_triggered_runs,
+    add_step_error,
+    add_step_hook_errors,
+)
 
 
 # -- pieces ------------------------------------------------------------------------------
+def hook_error_text(error: HookError) -> Text:
+    """``hook on_failure (module.fn) raised Type: message``, in yellow."""
+    return Text(
+        f"hook {error.hook} ({error.source}) raised {error.type}: {error.message}", style="yellow"
+    )
+
+
 def _fact(label: str, value: str) -> Text:
     return Text.assemble((f"{label}: ", "dim"), value)
 

@@ -68,14 +68,24 @@ PIPELINE_ROW = "(pipeline)"
 @app.command("create")
 def create_snapshot(
     source: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="The pipeline as module.name, e.g. run.my_pipeline for my_pipeline in "
             "run.py, relative to the repository root (else the current directory).",
             show_default=False,
         ),
-    ],
-    name: Annotated[str, typer.Option("--name", help="Name of the snapshot.", show_default=False)],
+    ] = None,
+    name: Annotated[
+        str, typer.Option("--name", help="Name of the snapshot.", show_default=False)
+    ] = "",
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            help="Make it from a past run (name or id): its graph, configuration and code.",
+            show_default=False,
+        ),
+    ] = None,
     config: ConfigOption = None,
     description: Annotated[
         str | None, typer.Option("--description", "-d", help="What the snapshot is for.")
@@ -87,16 +97,29 @@ def create_snapshot(
     """Store pipeline SOURCE, its code and its configuration as a named snapshot.
 
     Example: headrace pipeline snapshot create run.my_pipeline --name nightly
+    Or from a past run: headrace pipeline snapshot create --from-run RUN --name nightly
     """
+    from headrace.cli.snapshot_from_run import check_create_arguments, create_from_run
     from headrace.client import Client
 
+    check_create_arguments(source, name, from_run, config)
     client = Client()
     replaced = replace and _exists(client, name)
+    if from_run is not None:
+        with project_on_path(project_root()):
+            created = create_from_run(client, from_run, name, description, replace)
+        _print_created(created, replaced)
+        return
+    assert source is not None
     with project_on_path(project_root()):
         pipeline = load_pipeline(source)
         if config is not None:
             pipeline = pipeline.with_options(config_path=config)
         snapshot = pipeline.create_snapshot(name=name, description=description, replace=replace)
+    _print_created(snapshot, replaced)
+
+
+def _print_created(snapshot: SnapshotResponse, replaced: bool) -> None:
     verb = "Replaced" if replaced else "Created"
     console = stdout_console()
     console.print(Text(f"{verb} snapshot {snapshot.name!r}.", style="bold"))
@@ -140,8 +163,10 @@ def run_snapshot(
     if not wait and timeout is None:
         console.print(f"Follow it with: headrace run show {run.name}", markup=False)
         return
+    from headrace.cli.run_wait import wait_with_progress
+
     try:
-        final = run.wait(timeout=timeout)
+        final = wait_with_progress(run, timeout)
     except TimeoutError as error:
         stderr_console().print(
             f"{error} It goes on in the background: headrace run show {run.name}",
@@ -223,9 +248,9 @@ def describe_snapshot(snapshot: SnapshotArgument) -> None:
     table = parameters_table(found.parameter_schema)
     if table.row_count:
         table.caption = (
-            "Change step parameters with a file from `headrace pipeline snapshot config "
-            f"{found.name or found.id}` passed to `run --config`; pipeline parameters are "
-            "fixed by the snapshot."
+            "Change pipeline and step parameters with a file from `headrace pipeline snapshot "
+            f"config {found.name or found.id}` passed to `run --config`; new pipeline "
+            "parameters compile the pipeline again from the snapshot's code."
         )
     print_table(table, "This snapshot's pipeline and steps take no parameters.")
 

@@ -8,13 +8,37 @@ name a class defined later, or imported only for type checking, are quoted.
 
 from typing import Any, Self, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from headrace.utils.suggest import unknown_key_message
+
+
+def validation_problems(error: ValidationError) -> list[str]:
+    """One ``location: message`` line per problem of a pydantic error, without its noise."""
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return problems
 
 
 class ConfigModel(BaseModel):
-    """A configuration model that refuses unknown fields."""
+    """A configuration model that refuses unknown fields, naming the closest valid one."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        # Checked before pydantic's own "extra inputs are not permitted", which names the
+        # key but not what was meant.
+        if isinstance(data, dict):
+            fields = cls.model_fields
+            for key in data:
+                if isinstance(key, str) and key not in fields:
+                    raise ValueError(unknown_key_message("option", key, list(fields)))
+        return data
 
     @classmethod
     def empty(cls) -> Self:

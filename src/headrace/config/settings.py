@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from headrace.exceptions import ConfigurationError
+from headrace.utils.suggest import did_you_mean
 
 COMPONENT_KEYS = frozenset(
     {"orchestrator", "artifact_store", "step_operator", "experiment_tracker", "alerter"}
@@ -43,14 +44,21 @@ def validate_settings(settings: dict[str, Any] | None, *, owner: str) -> dict[st
             try:
                 obj = value if isinstance(value, model) else model.model_validate(value)
             except ValidationError as exc:
-                raise ConfigurationError(f"{owner}: invalid settings[{key!r}]: {exc}") from exc
+                from headrace.config.base import validation_problems
+
+                problems = "; ".join(validation_problems(exc))
+                raise ConfigurationError(
+                    f"{owner}: invalid settings[{key!r}]: {problems}."
+                ) from exc
             result[key] = obj.model_dump(mode="json", exclude_unset=True)
             continue
         if key.split(".", 1)[0] not in COMPONENT_KEYS:
-            known = ", ".join(sorted({*models, *COMPONENT_KEYS}))
+            known = sorted({*models, *COMPONENT_KEYS})
+            hint = did_you_mean(key.split(".", 1)[0], known)
             raise ConfigurationError(
-                f"{owner}: unknown settings key {key!r}; expected one of {known} "
-                "(component keys may carry a flavor, e.g. 'orchestrator.local')."
+                f"{owner}: unknown settings key {key!r}{hint}; expected one of "
+                f"{', '.join(known)} (component keys may carry a flavor, e.g. "
+                "'orchestrator.local')."
             )
         if isinstance(value, BaseModel):
             value = value.model_dump(mode="json", exclude_unset=True)

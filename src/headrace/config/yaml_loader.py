@@ -72,6 +72,17 @@ def validate_yaml(model: type[M], path: str | Path) -> M:
         ConfigurationError: one line per problem: ``file, line N, key a.b: message``.
     """
     data, index = read_yaml(path)
+    return validate_data(model, data, index, path)
+
+
+def validate_data(
+    model: type[M], data: dict[str, Any], index: dict[Location, int], path: str | Path
+) -> M:
+    """Validate YAML ``data`` read from ``path`` into ``model``; errors name lines and keys.
+
+    Raises:
+        ConfigurationError: one line per problem: ``file, line N, key a.b: message``.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -81,7 +92,8 @@ def validate_yaml(model: type[M], path: str | Path) -> M:
             line = _line_of(loc, index)
             key = ".".join(str(p) for p in loc) or "(top level)"
             where = f"line {line}, " if line else ""
-            problems.append(f"{path}, {where}key {key!r}: {error['msg']}")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{path}, {where}key {key!r}: {message}")
         raise ConfigurationError("Invalid configuration file:\n  " + "\n  ".join(problems)) from exc
     except ConfigurationError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc

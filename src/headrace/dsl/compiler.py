@@ -27,6 +27,7 @@ from headrace.config.spec import (
     StepSpec,
 )
 from headrace.config.step_configurations import StepConfiguration
+from headrace.dsl.cache_names import check_ignored_names
 from headrace.dsl.outputs import StepArtifact
 from headrace.exceptions import CompilationError, StepInterfaceError
 from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
@@ -404,6 +405,7 @@ def build_step_spec(
             data_type=type_source(info.annotation) if info.annotated else None,
             unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
         )
+    check_ignored_names(config.cache_policy, f"Step {invocation.id!r}", step.signature.inputs)
     config = config.model_copy(update={"parameters": {}, "outputs": {}, "name": None})
     return StepSpec(
         invocation_id=invocation.id,
@@ -513,12 +515,15 @@ def compile_pipeline(
         name: build_step_spec(builder, builder.invocations[name], run_config.steps.get(name))
         for name in builder.topological_order()
     }
+    config = pipeline.configuration.merged_with(run_config)
+    every_input = {name for step in steps.values() for name in step.input_types}
+    check_ignored_names(config.cache_policy, f"Pipeline {pipeline.name!r}", every_input)
     spec = PipelineSpec(
         name=pipeline.name,
         source=pipeline.source,
         code_hash=pipeline.code_hash,
         parameters=json_parameters,
-        config=pipeline.configuration.merged_with(run_config),
+        config=config,
         steps=steps,
         outputs=pipeline_outputs(pipeline, returned),
         docstring=pipeline.entrypoint.__doc__,

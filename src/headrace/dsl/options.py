@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from headrace.config.base import validation_problems
 from headrace.config.cache_policy import CachePolicy
 from headrace.config.model import Model
 from headrace.config.pipeline_configurations import PipelineConfiguration
@@ -19,6 +20,7 @@ from headrace.config.source import source_of
 from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionMode
 from headrace.exceptions import ConfigurationError, DefinitionError
+from headrace.utils.suggest import unknown_key_message
 
 HookSpec = Callable[..., Any] | str
 MaterializerSpec = type | str
@@ -85,13 +87,64 @@ def _coerce(value: Any, model: type, field: str, owner: str) -> Any:
     try:
         return model.model_validate(value)  # type: ignore[attr-defined]
     except ValidationError as exc:
-        raise ConfigurationError(f"{owner}: invalid {field}: {exc}") from exc
+        problems = "; ".join(validation_problems(exc))
+        raise ConfigurationError(f"{owner}: invalid {field}: {problems}.") from exc
+
+
+# How each kind of hook is called (execution/hooks.py): (positional args, keyword args).
+_HOOK_CALLS: dict[str, str] = {
+    "on_success": "with no arguments",
+    "on_cleanup": "with no arguments",
+    "on_failure": "with no arguments or with the step's exception",
+    "on_init": "with the on_init_kwargs as keyword arguments",
+}
+
+
+def check_hook_signature(
+    hook: Any, kind: str, owner: str, init_kwargs: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse, at definition, a hook that cannot be called the way ``kind`` hooks are.
+
+    Hooks given as ``"module.function"`` strings are checked when they are imported.
+
+    Raises:
+        DefinitionError: naming the hook, the step or pipeline, and how it is called.
+    """
+    if isinstance(hook, str) or not callable(hook):
+        return
+    import inspect
+
+    try:
+        signature = inspect.signature(hook)
+    except (TypeError, ValueError):
+        return  # a builtin without a readable signature: nothing to check
+    attempts: list[tuple[tuple[Any, ...], dict[str, Any]]] = [((), {})]
+    if kind == "on_failure":
+        attempts.append(((Exception(),), {}))
+    elif kind == "on_init":
+        attempts = [((), dict(init_kwargs or {}))]
+    for args, kwargs in attempts:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            continue
+        return
+    name = getattr(hook, "__name__", repr(hook))
+    parameters = ", ".join(
+        str(p.replace(annotation=p.empty)) for p in signature.parameters.values()
+    )
+    raise DefinitionError(
+        f"{owner}: the {kind} hook {name}({parameters}) cannot be called {_HOOK_CALLS[kind]}, "
+        f"which is how {kind} hooks are called."
+    )
 
 
 def _common_values(options: dict[str, Any], objects: dict[str, Any], owner: str) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in options.items():
         if key in _HOOK_FIELDS:
+            if value is not None:
+                check_hook_signature(value, key, owner, options.get("init_hook_kwargs"))
             values[_HOOK_FIELDS[key]] = (
                 None if value is None else register_object(value, objects, what=f"{owner}: {key}")
             )
@@ -130,14 +183,23 @@ def pipeline_configuration(
     return _validated(PipelineConfiguration, values, owner)
 
 
+def user_option_names(fields: Any) -> list[str]:
+    """Option names as the user writes them: hooks as ``on_*``, not their source fields."""
+    sources = {source: hook for hook, source in _HOOK_FIELDS.items()}
+    names = [sources.get(name, name) for name in fields]
+    if "outputs" in fields:  # a step
+        names.append("output_materializers")
+    return names
+
+
 def _validated(model: type, values: dict[str, Any], owner: str) -> Any:
-    unknown = sorted(set(values) - set(model.model_fields))  # type: ignore[attr-defined]
-    if unknown:
-        raise ConfigurationError(f"{owner}: unknown option(s) {', '.join(map(repr, unknown))}.")
+    fields = model.model_fields  # type: ignore[attr-defined]
+    for key in values:
+        if key not in fields:
+            valid = user_option_names(fields)
+            raise ConfigurationError(f"{owner}: {unknown_key_message('option', key, valid)}.")
     try:
         return model.model_validate(values)  # type: ignore[attr-defined]
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        details = "; ".join(validation_problems(exc))
         raise ConfigurationError(f"{owner}: invalid option value ({details}).") from exc

@@ -8,6 +8,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, get_args, get_origin, overload
 
+from pydantic import ValidationError
+
+from headrace.config.base import validation_problems
 from headrace.config.cache_policy import CachePolicy
 from headrace.config.model import Model
 from headrace.config.pipeline_configurations import PipelineConfiguration
@@ -15,9 +18,15 @@ from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.retry_config import StepRetryConfig
 from headrace.config.source import source_of
 from headrace.dsl.code_hash import code_hash
-from headrace.dsl.options import HookSpec, pipeline_configuration, register_object
+from headrace.dsl.options import (
+    HookSpec,
+    check_hook_signature,
+    pipeline_configuration,
+    register_object,
+)
 from headrace.enums import ExecutionMode
 from headrace.exceptions import ConfigurationError, DefinitionError
+from headrace.utils.suggest import unknown_key_message
 
 if TYPE_CHECKING:
     from headrace.config.schedule import Schedule
@@ -119,14 +128,15 @@ class Pipeline(Generic[P]):
         Layers, later winning: the decorator and ``configure()``, then the YAML file at
         ``config_path``, then the keyword arguments given here.
         """
-        from headrace.config.yaml_loader import validate_yaml
+        from headrace.config.run_config_file import load_run_configuration
 
         clone = copy.copy(self)
         clone.objects = dict(self.objects)
         run_config = self.run_configuration
         if config_path is not None:
+            parameters = inspect.signature(self.entrypoint).parameters
             run_config = run_config.merged_with(
-                validate_yaml(PipelineRunConfiguration, config_path)
+                load_run_configuration(config_path, pipeline_parameters=parameters)
             )
         explicit: dict[str, Any] = {
             "run_name": run_name,
@@ -137,6 +147,8 @@ class Pipeline(Generic[P]):
         pipeline_only: dict[str, Any] = {}
         for key, value in options.items():
             if key in _RUN_HOOKS:
+                if value is not None:
+                    check_hook_signature(value, key, f"pipeline {self.name!r}")
                 explicit[_RUN_HOOKS[key]] = (
                     None if value is None else register_object(value, clone.objects, what=key)
                 )
@@ -145,14 +157,19 @@ class Pipeline(Generic[P]):
             elif key in PipelineConfiguration.model_fields or key in ("on_init", "on_cleanup"):
                 pipeline_only[key] = value
             else:
+                valid = [*with_options_keywords(), *options_of_with_options()]
                 raise ConfigurationError(
-                    f"Pipeline {self.name!r}: unknown option {key!r} for with_options()."
+                    f"Pipeline {self.name!r}: with_options() got an "
+                    f"{unknown_key_message('option', key, valid)}."
                 )
         given = {k: v for k, v in explicit.items() if v is not None}
         try:
             update = PipelineRunConfiguration.model_validate(given)
-        except Exception as exc:
-            raise ConfigurationError(f"Pipeline {self.name!r}: invalid run option: {exc}") from exc
+        except ValidationError as exc:
+            problems = "; ".join(validation_problems(exc))
+            raise ConfigurationError(
+                f"Pipeline {self.name!r}: invalid run option: {problems}."
+            ) from exc
         clone.run_configuration = run_config.merged_with(update)
         if pipeline_only:
             clone.configure(**pipeline_only)
@@ -200,6 +217,19 @@ class Pipeline(Generic[P]):
         """Run once, or register a schedule when ``schedule`` is given."""
         target = self.with_options(schedule=schedule) if schedule is not None else self
         return target(*args, **kwargs)
+
+
+def with_options_keywords() -> list[str]:
+    """The named keywords of ``Pipeline.with_options``."""
+    return ["run_name", "schedule", "config_path", "steps", "synchronous"]
+
+
+def options_of_with_options() -> list[str]:
+    """Every other keyword ``with_options`` accepts (run and pipeline options)."""
+    hooks = ["on_failure", "on_success", "on_init", "on_cleanup"]
+    sources = {*_RUN_HOOKS.values(), "init_hook_source", "cleanup_hook_source"}
+    fields = {*PipelineRunConfiguration.model_fields, *PipelineConfiguration.model_fields}
+    return sorted({*hooks, *(f for f in fields if f not in sources)})
 
 
 def builder_compose(builder: Any, pipeline: Pipeline[Any], args: Any, kwargs: Any) -> Any:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
-import logging
 from typing import TYPE_CHECKING, Any
+
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.execution.run_state import RunState
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 
 def _accepts_argument(hook: Any) -> bool:

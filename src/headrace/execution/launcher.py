@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from headrace.execution.hooks import run_hook
 from headrace.execution.logs import capture_installed
 from headrace.execution.orchestrators.base import ExecutionPlan
 from headrace.execution.orchestrators.local import LocalOrchestrator
+from headrace.execution.progress import announce_background_run, open_progress
 from headrace.execution.run_names import default_run_name, format_run_name
 from headrace.execution.run_state import RunState
 from headrace.execution.step_runner import StepRunner, environment_applied
@@ -36,6 +36,7 @@ from headrace.models import (
 from headrace.models.step_run import HookError
 from headrace.store.base import Store
 from headrace.store.factory import get_store
+from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
     from headrace.dsl.step import BaseStep
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
 
@@ -139,6 +140,7 @@ def launch(
         unlisted=unlisted,
     )
     if not is_synchronous(spec, run_config, stack.orchestrator_flavor):
+        announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(
             target=_execute_quietly, args=(state,), name=f"headrace-run-{run.name}", daemon=False
         )
@@ -209,15 +211,37 @@ def plan_of(spec: PipelineSpec) -> ExecutionPlan:
 
 def _execute_quietly(state: RunState) -> None:
     try:
-        execute(state)
+        execute(state, report=False)
     except RunFailedError:
         pass  # recorded in the store; the caller reads it from there
     except Exception:
         logger.exception("Background run %s crashed", state.run.name)
 
 
-def execute(state: RunState) -> PipelineRunResponse:
-    """Run every step of ``state``'s run and record the outcome; raise if it failed."""
+def execute(state: RunState, *, report: bool = True) -> PipelineRunResponse:
+    """Run every step of ``state``'s run and record the outcome; raise if it failed.
+
+    With ``report``, the run's progress is shown on the terminal (execution/progress.py).
+    """
+    progress = open_progress() if report else None
+    if progress is None:
+        return _execute(state)
+    state.progress = progress
+    try:
+        progress.run_started(state.run, state.spec, state.store.get_stack(state.run.stack_id).name)
+        run = _execute(state)
+    except RunFailedError as error:
+        run = getattr(error, "run", None) or state.store.get_run(state.run.id)
+        progress.run_finished(run)
+        raise
+    except BaseException:
+        progress.close()
+        raise
+    progress.run_finished(run)
+    return run
+
+
+def _execute(state: RunState) -> PipelineRunResponse:
     store, spec = state.store, state.spec
     try:
         resolve_run_models(state)

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
+from headrace.utils.terminal import terminal_stream
+
 _BUFFER: ContextVar[list[str] | None] = ContextVar("headrace_step_log", default=None)
 _install_lock = threading.Lock()
 _installed = 0
@@ -29,6 +31,11 @@ class _Tee(io.TextIOBase):
 
     def __init__(self, target: TextIO) -> None:
         self.target = target
+
+    @property
+    def terminal_target(self) -> TextIO:
+        """Where output goes without being copied into a step's log (headrace's own lines)."""
+        return terminal_stream(self.target)
 
     def write(self, text: str) -> int:
         buffer = _BUFFER.get()
@@ -56,6 +63,8 @@ class _Tee(io.TextIOBase):
 class _StepLogHandler(logging.Handler):
     """Copies log records into the current step's buffer (the terminal gets them from
     whatever handlers the application configured)."""
+
+    _headrace_internal = True  # not a sign that the application set logging up
 
     def emit(self, record: logging.LogRecord) -> None:
         buffer = _BUFFER.get()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.model import Model
@@ -13,6 +13,9 @@ from headrace.enums import ExecutionStatus
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
 from headrace.utils.records import Record
+
+if TYPE_CHECKING:
+    from headrace.execution.progress import RunProgress
 
 # Values of these types are handed to downstream steps from memory: they cannot be
 # changed in place, so a reader cannot tell them from a freshly loaded copy.
@@ -123,6 +126,8 @@ class RunState:
         self.model_version = None
         self.model_versions = {}
         self.model_lock = threading.Lock()
+        # Where step events are shown (execution/progress.py); None shows nothing.
+        self.progress: RunProgress | None = None
 
     def resolve(self, source: str) -> Any:
         """The live object for a source reference, importing it only if it is not known."""

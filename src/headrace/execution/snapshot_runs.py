@@ -25,12 +25,18 @@ from headrace.enums import ExecutionStatus
 from headrace.exceptions import RunFailedError, SnapshotError
 from headrace.execution.launcher import create_run_record, execute
 from headrace.execution.run_state import RunState
+from headrace.execution.snapshot_compile import (
+    changed_step_parameters,
+    changes_parameters,
+    recompiled_spec,
+)
 from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResponse
 from headrace.snapshots.parameters import validate_run_configuration
 from headrace.store.base import Store
 from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 CODE_CACHE_DIRECTORY = "code-cache"
 
@@ -52,7 +58,7 @@ def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) ->
             update={"parameters": parameters, "config": step.config.merged_with(settings_only)}
         )
     update: dict[str, Any] = {"steps": steps, "config": spec.config.merged_with(run_config)}
-    if spec.config.dynamic and run_config.parameters:
+    if run_config.parameters:  # a static spec with new ones is compiled again first
         update["parameters"] = {
             **spec.parameters,
             **{
@@ -66,6 +72,9 @@ def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) ->
 def check_runnable(snapshot: SnapshotResponse) -> None:
     """Refuse snapshots this version cannot run, saying how to recreate them."""
     recorded = int(snapshot.extra.get("spec_schema_version", snapshot.spec.schema_version))
+    replaced_by = snapshot.extra.get("replaced_by")
+    if not snapshot.runnable and isinstance(replaced_by, dict):
+        raise SnapshotError(replaced_message(snapshot.id, replaced_by))
     if not snapshot.runnable or "code" not in snapshot.extra:
         raise SnapshotError(
             f"Snapshot {snapshot.name or snapshot.id!r} is not runnable (it was made for a "
@@ -78,6 +87,19 @@ def check_runnable(snapshot: SnapshotResponse) -> None:
             f"reads schema {SPEC_SCHEMA_VERSION} at most. Upgrade headrace, or recreate the "
             "snapshot from its source with `headrace pipeline snapshot create`."
         )
+
+
+def replaced_message(snapshot_id: str, replaced_by: dict[str, Any]) -> str:
+    """Why a replaced snapshot cannot run, and which one took its name."""
+    name, new_id = replaced_by.get("name"), replaced_by.get("id")
+    when = str(replaced_by.get("at") or "")[:19].replace("T", " ")
+    return (
+        f"Snapshot {snapshot_id} was replaced{f' on {when}' if when else ''} by snapshot "
+        f"{name!r} (id {new_id}), which now holds its name, so it no longer runs. Run the "
+        f"new one (`headrace pipeline snapshot run {name}`), or make the old one runnable "
+        f"again from one of its runs (`headrace pipeline snapshot create --from-run RUN "
+        "--name NEW_NAME`)."
+    )
 
 
 def trigger_snapshot(
@@ -157,8 +179,15 @@ def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
     sys.path.insert(0, str(code_directory))
     os.chdir(code_directory)
     config = PipelineRunConfiguration.model_validate(run.config)
-    spec = apply_overrides(snapshot.spec, config)
-    state = RunState(store=store, run=run, spec=spec, objects={}, artifact_store=artifact_store)
+    spec = snapshot.spec
+    objects: dict[str, Any] = {}
+    if changes_parameters(spec, config):
+        config = changed_step_parameters(spec, config)
+        spec, objects = recompiled_spec(store, snapshot, run, config)
+    spec = apply_overrides(spec, config)
+    state = RunState(
+        store=store, run=run, spec=spec, objects=objects, artifact_store=artifact_store
+    )
     return execute(state)
 
 

@@ -7,7 +7,6 @@ when ``run`` is called; everything a step run does happens here.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -28,13 +27,15 @@ from headrace.execution.context import StepContext, reset_step_context, set_step
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
+from headrace.execution.progress import error_line
 from headrace.execution.run_state import OutputRecord, RunState, is_immutable
 from headrace.execution.type_checks import check_input, check_output, coerce_parameter
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
+from headrace.utils.terminal import SHOWN_BY_PROGRESS, headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 _SIGNATURES: dict[Any, StepSignature] = {}
 
@@ -136,7 +137,7 @@ class StepRunner:
                 status_reason=reason,
             )
         )
-        self._finish(invocation_id, status)
+        self._finish(invocation_id, status, reason)
 
     # -- inputs -------------------------------------------------------------------------
     def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
@@ -291,6 +292,9 @@ class StepRunner:
         )
         if self.on_started is not None:
             self.on_started(step_run_id)
+        progress = state.progress
+        if progress is not None:
+            progress.step_started(step.invocation_id, step_run_id)
         context = StepContext(state, step, step_run_id)
         context.flush_records = self.flush
         context.log_buffer = [] if config.enable_step_logs else None
@@ -434,6 +438,12 @@ class StepRunner:
     ) -> dict[str, Any]:
         outputs = signature.outputs
         if not outputs:
+            if result is not None:
+                raise StepOutputTypeError(
+                    f"Step {step.invocation_id!r} is annotated '-> None' but returned a "
+                    f"{type(result).__name__}; annotate its output type (or drop the "
+                    "annotation) so the value is stored, or return nothing."
+                )
             return {}
         if len(outputs) == 1:
             values = {next(iter(outputs)): result}
@@ -575,7 +585,13 @@ class StepRunner:
     ) -> ExecutionStatus:
         state = self.state
         if status is ExecutionStatus.FAILED:
-            logger.error("Step %r failed: %s: %s", step.invocation_id, type(exc).__name__, exc)
+            logger.error(
+                "Step %r failed: %s: %s",
+                step.invocation_id,
+                type(exc).__name__,
+                exc,
+                extra=SHOWN_BY_PROGRESS,
+            )
         if status is ExecutionStatus.FAILED and config.failure_hook_source:
             context.exception = exc
             _, hook_error = run_hook(
@@ -631,7 +647,9 @@ class StepRunner:
                 error=step_error(exc),
             )
         )
-        logger.error("Step %r failed before it started: %s", step.invocation_id, exc)
+        logger.error(
+            "Step %r failed before it started: %s", step.invocation_id, exc, extra=SHOWN_BY_PROGRESS
+        )
         with self.state.lock:
             self.state.errors[step.invocation_id] = exc
         return self._finish(step.invocation_id, ExecutionStatus.FAILED)
@@ -640,9 +658,17 @@ class StepRunner:
         version = self.state.model_version_for(step)
         return None if version is None else version.id
 
-    def _finish(self, invocation_id: str, status: ExecutionStatus) -> ExecutionStatus:
-        with self.state.lock:
-            self.state.statuses[invocation_id] = status
+    def _finish(
+        self, invocation_id: str, status: ExecutionStatus, reason: str | None = None
+    ) -> ExecutionStatus:
+        """Every outcome of a step passes here once it is recorded (the progress hook)."""
+        state = self.state
+        with state.lock:
+            state.statuses[invocation_id] = status
+        progress = state.progress
+        if progress is not None:
+            error = error_line(state.errors.get(invocation_id))
+            progress.step_finished(invocation_id, status, error, reason)
         return status
 
 

@@ -50,6 +50,9 @@ def run_in_subprocess(runner: StepRunner, invocation_id: str) -> ExecutionStatus
                     received = reader.recv()
                     if received[0] == "started":
                         step_run_id = received[1]
+                        progress = runner.state.progress
+                        if progress is not None:  # the child reports nothing itself
+                            progress.step_started(invocation_id, step_run_id)
                     else:
                         message = received
                 elif not process.is_alive() and not reader.poll(0):
@@ -76,6 +79,7 @@ def _child_main(runner: StepRunner, invocation_id: str, connection: Connection) 
     try:
         runner.state.store.after_fork()
         runner.state.lock = threading.Lock()  # a lock held by another parent thread stays held
+        runner.state.progress = None  # the parent shows this step's progress
         runner.defer_start_records = False  # the parent may have to mark this row stopped
         runner.on_started = lambda step_run_id: connection.send(("started", step_run_id))
         status = runner.run(invocation_id)

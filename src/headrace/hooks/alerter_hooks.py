@@ -10,15 +10,15 @@ A failed post is logged, never raised: an alert must not turn a result into a fa
 from __future__ import annotations
 
 import json
-import logging
 import os
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from headrace.execution.context import get_step_context
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 ENV_WEBHOOK_URL = "HEADRACE_ALERTER_WEBHOOK_URL"
 TIMEOUT_S = 10.0

@@ -9,14 +9,14 @@ stored inside a container (one element of a list) is checked as well.
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any, ClassVar
 
 from headrace.exceptions import ArtifactIncompatibleError
 from headrace.materializers.base_materializer import BaseMaterializer
+from headrace.utils.terminal import headrace_logger
 
-logger = logging.getLogger("headrace")
+logger = headrace_logger()
 
 PICKLE_FILE = "artifact.pkl"
 VERSION_FILE = "python_version.txt"

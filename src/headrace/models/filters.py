@@ -71,6 +71,7 @@ class PipelineRunFilter(BaseFilter):
     triggered_by_step_run_id: str | None = None
     status: ExecutionStatus | str | None = None
     include_unlisted: bool = True
+    unlisted: bool | None = None  # True: only unlisted runs (single steps); False: only listed
     tag: str | None = None
     model_version_id: str | None = None
 

@@ -63,16 +63,18 @@ class SnapshotResponse(ResponseModel):
 
     @property
     def config_template(self) -> PipelineRunConfiguration:
-        """A fresh, editable run configuration with every step parameter's current value.
+        """A fresh, editable run configuration with the pipeline's parameters and every
+        step parameter's current value.
 
         Each access returns a new object, so editing one never changes the snapshot.
         """
-        return PipelineRunConfiguration(
-            steps={
-                name: StepConfiguration(parameters=copy.deepcopy(step.parameters))
-                for name, step in self.spec.steps.items()
-            }
-        )
+        steps = {
+            name: StepConfiguration(parameters=copy.deepcopy(step.parameters))
+            for name, step in self.spec.steps.items()
+        }
+        if not self.spec.parameters:
+            return PipelineRunConfiguration(steps=steps)
+        return PipelineRunConfiguration(parameters=copy.deepcopy(self.spec.parameters), steps=steps)
 
     @property
     def parameter_schema(self) -> dict[str, Any]:

@@ -14,11 +14,13 @@ import io
 import os
 import subprocess
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.exceptions import SnapshotError
+from headrace.utils.terminal import headrace_logger
 
 ALWAYS_SKIPPED = frozenset(
     {
@@ -37,6 +39,10 @@ ALWAYS_SKIPPED = frozenset(
     }
 )
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
+UPLOAD_CHUNK_BYTES = 1024 * 1024
+REPORTED_UPLOAD_BYTES = 4 * UPLOAD_CHUNK_BYTES  # smaller archives: a line before and after
+
+logger = headrace_logger()
 
 
 @dataclass(frozen=True)
@@ -123,11 +129,31 @@ def archive_code(root: Path, artifact_store: ArtifactStore) -> CodeArchive:
         )
     uri = artifact_store.join(artifact_store.path, "code", f"{digest}.tar.gz")
     if not artifact_store.exists(uri):
-        temporary = f"{uri}.tmp-{os.getpid()}"
-        with artifact_store.open(temporary, "wb") as handle:
-            handle.write(_tarball(root, files))
-        artifact_store.rename(temporary, uri)
+        _upload(_tarball(root, files), uri, artifact_store, len(files))
     return CodeArchive(digest=digest, uri=uri, files=len(files), size=size)
+
+
+def _upload(data: bytes, uri: str, artifact_store: ArtifactStore, files: int) -> None:
+    """Write the archive in chunks, saying on the terminal what is uploaded and how far
+    it got (every quarter, for archives large enough to take a while)."""
+    started = time.monotonic()
+    logger.info("Uploading the code archive (%d files, %s) to %s.", files, _size(len(data)), uri)
+    temporary = f"{uri}.tmp-{os.getpid()}"
+    shown = 0
+    with artifact_store.open(temporary, "wb") as handle:
+        for offset in range(0, len(data), UPLOAD_CHUNK_BYTES):
+            handle.write(data[offset : offset + UPLOAD_CHUNK_BYTES])
+            done = min(offset + UPLOAD_CHUNK_BYTES, len(data))
+            quarter = done * 4 // len(data)
+            if len(data) >= REPORTED_UPLOAD_BYTES and quarter > shown and done < len(data):
+                shown = quarter
+                logger.info("  %d%% of the code archive uploaded.", quarter * 25)
+    artifact_store.rename(temporary, uri)
+    logger.info("Uploaded the code archive in %.1f s.", time.monotonic() - started)
+
+
+def _size(count: int) -> str:
+    return f"{count / 1024:.1f} KiB" if count < 1024 * 1024 else f"{count / 1024**2:.1f} MiB"
 
 
 def extract_code(

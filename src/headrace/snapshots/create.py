@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.artifacts.loading import artifact_store_of
 from headrace.config.source import get_source_root, is_importable_source, load_source
-from headrace.config.spec import SPEC_SCHEMA_VERSION
+from headrace.config.spec import SPEC_SCHEMA_VERSION, PipelineSpec
 from headrace.exceptions import SnapshotError
 from headrace.models import SnapshotRequest, SnapshotResponse
 from headrace.snapshots.code_archive import archive_code
@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from headrace.store.base import Store
 
 
-def _sources(compiled: CompiledPipeline) -> list[str]:
-    spec = compiled.spec
+def _sources(spec: PipelineSpec) -> list[str]:
     sources = [spec.source]
     for step in spec.steps.values():
         sources.append(step.source)
@@ -46,7 +45,16 @@ def _sources(compiled: CompiledPipeline) -> list[str]:
 
 def check_importable(compiled: CompiledPipeline) -> None:
     """Every function the snapshot refers to must be importable from the archived code."""
-    bad = sorted({s for s in _sources(compiled) if not is_importable_source(s)})
+    check_sources_importable(compiled.spec)
+
+
+def check_sources_importable(spec: PipelineSpec) -> None:
+    """Every function ``spec`` refers to must be importable from the archived code.
+
+    Raises:
+        SnapshotError: naming the functions defined inside other functions or classes.
+    """
+    bad = sorted({s for s in _sources(spec) if not is_importable_source(s)})
     if bad:
         raise SnapshotError(
             "A snapshot runs in a fresh process, so everything it refers to must be defined "

@@ -37,7 +37,6 @@ def schema_type(schema: dict[str, Any]) -> str:
     return "any"
 
 
-# -- the configuration template ----------------------------------------------------------
 def config_template_yaml(snapshot: SnapshotResponse) -> str:
     """The snapshot's run configuration template as commented YAML.
 
@@ -52,16 +51,32 @@ def config_template_yaml(snapshot: SnapshotResponse) -> str:
     label = one_line(snapshot.name or snapshot.id)
     header = [
         f"# Run configuration of snapshot {label!r} (pipeline {snapshot.pipeline_name!r}).",
-        "# Edit the step parameters, then run:",
+        "# Edit the pipeline or step parameters, then run:",
         f"#   headrace pipeline snapshot run {label} --config THIS_FILE",
-        "# Steps and parameters left out keep the snapshot's values; pipeline parameters",
-        "# are fixed by the snapshot.",
+        "# Steps and parameters left out keep the snapshot's values; new pipeline",
+        "# parameters compile the pipeline again from the snapshot's code.",
     ]
-    body = _commented_steps(data.get("steps", {}), snapshot.parameter_schema)
+    body = _commented_parameters(data.get("parameters", {}), snapshot.parameter_schema)
+    if "steps" in data or not body:
+        body += _commented_steps(data.get("steps", {}), snapshot.parameter_schema)
     text = "\n".join(header + body) + "\n"
     if yaml.safe_load(text) != data:
         return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False)
     return text
+
+
+def _commented_parameters(parameters: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    """The pipeline's ``parameters:``, each with its type and description as a comment."""
+    import yaml
+
+    if not parameters:
+        return []
+    properties = schema.get("properties", {}).get("parameters", {}).get("properties", {})
+    lines = ["parameters:"]
+    for name, value in parameters.items():
+        lines.append(f"  # {_parameter_comment(properties.get(name, {}))}")
+        lines += _indented(yaml.safe_dump({name: value}, sort_keys=False), 2)
+    return lines
 
 
 def _commented_steps(steps: dict[str, Any], schema: dict[str, Any]) -> list[str]:

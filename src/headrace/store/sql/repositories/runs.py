@@ -120,6 +120,8 @@ class RunRepository(Repository):
         query = Query(_SELECT, "pipeline_runs")
         if not filter_model.include_unlisted:
             query.equal("pipeline_runs.unlisted", False)
+        if filter_model.unlisted is not None:
+            query.equal("pipeline_runs.unlisted", filter_model.unlisted)
         filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
         if filter_model.model_version_id:
             query.add(

@@ -69,7 +69,7 @@ class SnapshotRepository(Repository):
             taken = None
             if request.name is not None:
                 taken = conn.first(
-                    "SELECT id FROM snapshots WHERE name = :name", {"name": request.name}
+                    "SELECT id, extra FROM snapshots WHERE name = :name", {"name": request.name}
                 )
             if taken is not None:
                 if not replace:
@@ -79,9 +79,21 @@ class SnapshotRepository(Repository):
                         "--replace)."
                     )
                 values.update(_kept_access(conn, taken.id, values))
+                # The old one keeps a note of what replaced it, so triggering it by id
+                # can say so (execution/snapshot_runs.check_runnable).
+                replaced_by = {
+                    "id": request.id,
+                    "name": request.name,
+                    "at": values["created"].isoformat(),
+                }
                 conn.run(
-                    update_sql("snapshots", ("name", "runnable")),
-                    {"_id": taken.id, "name": None, "runnable": False},
+                    update_sql("snapshots", ("name", "runnable", "extra")),
+                    {
+                        "_id": taken.id,
+                        "name": None,
+                        "runnable": False,
+                        "extra": {**(taken.extra or {}), "replaced_by": replaced_by},
+                    },
                 )
             conn.run(insert_sql("snapshots", tuple(values)), values)
         return self.get(request.id)
