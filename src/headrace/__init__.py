@@ -3,12 +3,21 @@
 This module is the public API; everything a pipeline author needs is importable here.
 """
 
-from headrace.config.model import Model
+from headrace.config.artifact_config import ArtifactConfig
 from headrace.dsl.pipeline import Pipeline, pipeline
 from headrace.dsl.step import BaseStep, step
 from headrace.enums import ExecutionMode, ExecutionStatus
 from headrace.execution.context import get_step_context
+from headrace.execution.model_handle import Model
+from headrace.execution.pipeline_context import get_pipeline_context
 from headrace.version import __version__
+
+_SHORTCUTS = (
+    "link_artifact_to_model",
+    "log_artifact_metadata",
+    "log_model_metadata",
+    "log_step_metadata",
+)
 
 
 def __getattr__(name: str) -> object:
@@ -29,21 +38,36 @@ def __getattr__(name: str) -> object:
         from headrace.execution.metadata_logging import log_metadata
 
         return log_metadata
+    if name in _SHORTCUTS:
+        from headrace.execution import metadata_shortcuts
+
+        return getattr(metadata_shortcuts, name)
+    if name == "ExternalArtifact":
+        from headrace.artifacts.external_artifact import ExternalArtifact
+
+        return ExternalArtifact
     raise AttributeError(f"module 'headrace' has no attribute {name!r}")
 
 
 __all__ = [
+    "ArtifactConfig",
     "BaseStep",
     "Client",
     "ExecutionMode",
     "ExecutionStatus",
+    "ExternalArtifact",
     "Model",
     "Pipeline",
     "__version__",
     "add_tags",
+    "get_pipeline_context",
     "get_step_context",
+    "link_artifact_to_model",
     "load_artifact",
+    "log_artifact_metadata",
     "log_metadata",
+    "log_model_metadata",
+    "log_step_metadata",
     "pipeline",
     "remove_tags",
     "save_artifact",

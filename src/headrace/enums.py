@@ -68,6 +68,16 @@ class ArtifactType(StrEnum):
     BASE = "BaseArtifact"
 
 
+class VisualizationType(StrEnum):
+    """The format of a file that shows an artifact's value."""
+
+    HTML = "html"
+    IMAGE = "image"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
 class ModelStages(StrEnum):
     """Stages a model version can be promoted to."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.source import type_source
-from headrace.enums import ArtifactType
+from headrace.enums import ArtifactType, VisualizationType
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 from headrace.materializers.registry import materializer_registry, remember_source
@@ -39,6 +39,7 @@ class SavedArtifact(Record):
         "python_version",
         "size",
         "uri",
+        "visualizations",
     )
     uri: str
     materializer: str
@@ -48,6 +49,7 @@ class SavedArtifact(Record):
     artifact_type: ArtifactType
     python_version: str
     metadata: dict[str, Any]
+    visualizations: list[dict[str, str]]
 
     def __init__(
         self,
@@ -59,6 +61,7 @@ class SavedArtifact(Record):
         artifact_type: ArtifactType,
         python_version: str = PYTHON_VERSION,
         metadata: dict[str, Any] | None = None,
+        visualizations: list[dict[str, str]] | None = None,
     ) -> None:
         self.uri = uri
         self.materializer = materializer
@@ -68,6 +71,7 @@ class SavedArtifact(Record):
         self.artifact_type = artifact_type
         self.python_version = python_version
         self.metadata = {} if metadata is None else metadata
+        self.visualizations = [] if visualizations is None else visualizations
 
 
 def materializer_for_value(
@@ -117,6 +121,30 @@ def _metadata(materializer: BaseMaterializer, value: Any, size: int) -> dict[str
     return metadata
 
 
+def _visualizations(
+    materializer: BaseMaterializer, value: Any, temporary: str, uri: str
+) -> list[dict[str, str]]:
+    """The visualizations the materializer writes, with their final URIs; like metadata,
+    a failing one only warns."""
+    try:
+        written = materializer.save_visualizations(value) or {}
+    except Exception as exc:
+        logger.warning(
+            "%s.save_visualizations failed (%s: %s); the artifact is stored without them.",
+            type(materializer).__name__,
+            type(exc).__name__,
+            exc,
+        )
+        return []
+    return [
+        {
+            "uri": uri + path[len(temporary) :] if path.startswith(temporary) else path,
+            "type": VisualizationType(kind).value,
+        }
+        for path, kind in written.items()
+    ]
+
+
 def save_value(
     value: Any,
     *,
@@ -124,6 +152,7 @@ def save_value(
     uri: str,
     materializer_class: type[BaseMaterializer],
     collect_metadata: bool = True,
+    collect_visualizations: bool = True,
 ) -> SavedArtifact:
     """Materialize ``value`` at ``uri`` atomically and describe what was written.
 
@@ -136,6 +165,9 @@ def save_value(
         artifact_store.makedirs(temporary)
         materializer = materializer_class(temporary, artifact_store)
         materializer.save(value)
+        visualizations = (
+            _visualizations(materializer, value, temporary, uri) if collect_visualizations else []
+        )
         content_hash, size = artifact_store.digest(temporary)
         metadata = _metadata(materializer, value, size) if collect_metadata else {}
         artifact_store.rename(temporary, uri)
@@ -150,6 +182,7 @@ def save_value(
         size=size,
         artifact_type=materializer_class.ASSOCIATED_ARTIFACT_TYPE,
         metadata=metadata,
+        visualizations=visualizations,
     )
 
 

@@ -35,6 +35,11 @@ def load_artifact(name_or_id: str, version: str | int | None = None) -> Any:
     return load_artifact_version(store.get_artifact_version(str(name_or_id), version), store)
 
 
+def load_artifact_from_response(artifact: ArtifactVersionResponse) -> Any:
+    """Load the value of an artifact version you already hold (``artifact.load()``)."""
+    return artifact.load()
+
+
 def _refuse_existing_version(store: Store, name: str, version: str) -> None:
     """Fail before any bytes are written when ``name`` already has ``version``."""
     try:
@@ -104,6 +109,7 @@ def save_artifact(
                 metadata={**saved.metadata, **(user_metadata or {})},
                 tags=list(tags or []),
                 version=None if version is None else str(version),
+                visualizations=saved.visualizations,
             )
         )
     except BaseException:

@@ -75,6 +75,12 @@ def show_artifact_version(
     value: Annotated[
         bool, typer.Option("--value", help="Also load the value and print a short repr of it.")
     ] = False,
+    visualize: Annotated[
+        bool,
+        typer.Option(
+            "--visualize", help="Also show its visualizations (HTML, Markdown, CSV, JSON)."
+        ),
+    ] = False,
 ) -> None:
     """Show one artifact version: where it is, how it was written, its metadata."""
     from headrace.client import Client
@@ -86,6 +92,10 @@ def show_artifact_version(
     if value:
         console.print(Text("value:", style="bold"))
         console.print(short_repr(artifact_version.load()), markup=False, highlight=False)
+    if visualize:
+        from headrace.cli.visualizations import print_visualizations
+
+        print_visualizations(console, artifact_version)
 
 
 class _StepNames:
@@ -129,6 +139,10 @@ def _details(version: ArtifactVersionResponse, producer: str) -> Table:
         ("content hash", version.content_hash),
         ("python", version.python_version or MISSING),
         ("tags", ", ".join(version.tags) or MISSING),
+        (
+            "visualizations",
+            ", ".join(v.type.value for v in version.visualizations) or MISSING,
+        ),
     ]
     for label, text in rows:
         grid.add_row(label, Text(text))

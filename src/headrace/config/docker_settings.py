@@ -1,5 +1,7 @@
 """The container image a snapshot describes (a Dockerfile is generated from it)."""
 
+from typing import Any
+
 from pydantic import Field
 
 from headrace.config.base import ConfigModel
@@ -15,7 +17,9 @@ class DockerSettings(ConfigModel):
     requirements: list[str] | str | None = None
     required_integrations: list[str] = Field(default_factory=new_list)
     apt_packages: list[str] = Field(default_factory=new_list)
-    environment: dict[str, str] = Field(default_factory=new_dict)
+    # Any values, as written in the image's ENV lines (``None`` from an unset
+    # ``os.getenv`` included): checking them here would break code at import time.
+    environment: dict[str, Any] = Field(default_factory=new_dict)
     python_package_installer: str = "pip"
     install_stack_requirements: bool = True
     replicate_local_python_environment: bool = False

@@ -17,6 +17,7 @@ class EffectiveStepConfig(FrozenRecord):
     __slots__ = (
         "cache_policy",
         "enable_artifact_metadata",
+        "enable_artifact_visualization",
         "enable_cache",
         "enable_step_logs",
         "environment",
@@ -34,6 +35,7 @@ class EffectiveStepConfig(FrozenRecord):
     success_hook_source: str | None
     environment: dict[str, str]
     secrets: tuple[str, ...]
+    enable_artifact_visualization: bool
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class EffectiveStepConfig(FrozenRecord):
         success_hook_source: str | None,
         environment: dict[str, str] | None = None,
         secrets: tuple[str, ...] = (),
+        enable_artifact_visualization: bool = True,
     ) -> None:
         self._init(
             enable_cache=enable_cache,
@@ -57,6 +60,7 @@ class EffectiveStepConfig(FrozenRecord):
             success_hook_source=success_hook_source,
             environment={} if environment is None else environment,
             secrets=secrets,
+            enable_artifact_visualization=enable_artifact_visualization,
         )
 
 
@@ -83,4 +87,9 @@ def effective_step_config(
         success_hook_source=step.success_hook_source or pipeline.success_hook_source,
         environment={**pipeline.environment, **step.environment},
         secrets=tuple(dict.fromkeys([*pipeline.secrets, *step.secrets])),
+        enable_artifact_visualization=_first(
+            step.enable_artifact_visualization,
+            pipeline.enable_artifact_visualization,
+            default=True,
+        ),
     )

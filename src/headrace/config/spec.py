@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from headrace.config.pipeline_configurations import PipelineConfiguration
 from headrace.config.step_configurations import StepConfiguration
+from headrace.enums import ArtifactType
 from headrace.utils.factories import new_dict, new_list
 from headrace.utils.hashing import canonical_json, sha256_text
 
@@ -31,10 +32,15 @@ class OutputRef(SpecModel):
 
 
 class InputBinding(SpecModel):
-    """What feeds one step input: an upstream output, or a list or dict of them (fan-in)."""
+    """What feeds one step input: an upstream output, or a list or dict of them (fan-in).
+
+    ``artifact_version_id`` instead of ``ref``: an artifact version that exists before the
+    run (an artifact version or ``ExternalArtifact`` passed to the step call).
+    """
 
     kind: Literal["artifact", "list", "dict"] = "artifact"
     ref: OutputRef | None = None
+    artifact_version_id: str | None = None
     items: list[OutputRef] = Field(default_factory=new_list)
     keys: list[str] = Field(default_factory=new_list)
 
@@ -49,6 +55,11 @@ class OutputSpec(SpecModel):
     data_type: str | None = None  # source of the annotated type; None when unannotated
     materializer_source: list[str] | None = None
     artifact_name: str | None = None
+    # From ``Annotated[T, ArtifactConfig(...)]``: stored on each version the output makes.
+    artifact_version: str | None = None
+    tags: list[str] = Field(default_factory=new_list)
+    run_metadata: dict[str, Any] = Field(default_factory=new_dict)
+    artifact_type: ArtifactType | None = None
 
 
 class InputSpec(SpecModel):

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from headrace.config.artifact_config import ArtifactConfig
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.source import type_source
 from headrace.config.spec import (
@@ -34,12 +35,30 @@ from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
 from headrace.utils.records import Record
 
 if TYPE_CHECKING:
+    from headrace.config.pipeline_configurations import PipelineConfiguration
     from headrace.dsl.pipeline import Pipeline
     from headrace.dsl.step import BaseStep
 
 _ACTIVE: ContextVar[GraphBuilder | None] = ContextVar("headrace_graph_builder", default=None)
 
-Binding = StepArtifact | list[StepArtifact] | dict[str, StepArtifact]
+
+class VersionInput(Record):
+    """An artifact version that exists before the run, bound to a step input."""
+
+    __slots__ = ("artifact_version_id",)
+    artifact_version_id: str
+
+    def __init__(self, artifact_version_id: str) -> None:
+        self.artifact_version_id = artifact_version_id
+
+
+Binding = StepArtifact | VersionInput | list[StepArtifact] | dict[str, StepArtifact]
+
+# Objects passed to a step call that stand for an artifact version (an artifact version
+# response, an ``ExternalArtifact``) have this method; it returns the version's id,
+# storing the value first when there is one. The dsl asks for the id and knows nothing
+# of stores.
+INPUT_VERSION_HOOK = "_headrace_input_version_id"
 
 
 def active_builder() -> GraphBuilder | None:
@@ -103,6 +122,8 @@ class GraphBuilder:
 
     def __init__(self, pipeline_name: str) -> None:
         self.pipeline_name = pipeline_name
+        # What get_pipeline_context() reports while the pipeline function runs.
+        self.configuration: PipelineConfiguration | None = None
         self.invocations: dict[str, Invocation] = {}
         self.objects: dict[str, Any] = {}
         self._prefixes: list[str] = []
@@ -204,6 +225,17 @@ class GraphBuilder:
         if isinstance(value, StepArtifact):
             self._check_ours(invocation_id, name, value)
             return value
+        if _is_version(value):
+            resolve = getattr(value, INPUT_VERSION_HOOK)
+            default_name = f"{self.pipeline_name}::{invocation_id}::{name}"
+            return VersionInput(str(resolve(default_name)))
+        items = value.values() if isinstance(value, dict) else value
+        if isinstance(value, list | tuple | dict) and any(_is_version(v) for v in items):
+            raise CompilationError(
+                f"Step {invocation_id!r} input {name!r}: a list or dict of artifact versions "
+                "cannot be one input; pass each version to an input of its own, or load the "
+                "values in the step with load_artifact."
+            )
         if isinstance(value, list | tuple) and any(isinstance(v, StepArtifact) for v in value):
             if not all(isinstance(v, StepArtifact) for v in value):
                 raise CompilationError(
@@ -263,6 +295,8 @@ class GraphBuilder:
         """Upstream invocation ids: data inputs first, then ``after``, without repeats."""
         ups: list[str] = []
         for binding in invocation.artifacts.values():
+            if isinstance(binding, VersionInput):
+                continue
             items = (
                 [binding]
                 if isinstance(binding, StepArtifact)
@@ -300,6 +334,11 @@ class GraphBuilder:
                 "Check the after= arguments of these steps."
             )
         return order
+
+
+def _is_version(value: Any) -> bool:
+    """Whether ``value`` stands for an artifact version (see ``INPUT_VERSION_HOOK``)."""
+    return not isinstance(value, type) and hasattr(value, INPUT_VERSION_HOOK)
 
 
 def _as_list(after: Any) -> list[str | StepArtifact]:
@@ -341,6 +380,8 @@ def _binding_model(binding: Binding) -> InputBinding:
 
     if isinstance(binding, StepArtifact):
         return InputBinding(kind="artifact", ref=ref(binding))
+    if isinstance(binding, VersionInput):
+        return InputBinding(kind="artifact", artifact_version_id=binding.artifact_version_id)
     if isinstance(binding, dict):
         return InputBinding(
             kind="dict", items=[ref(a) for a in binding.values()], keys=list(binding)
@@ -364,8 +405,26 @@ def _output_specs(step: BaseStep[Any, Any], config: StepConfiguration) -> dict[s
             data_type=type_source(out.annotation) if out.annotated else None,
             materializer_source=materializers or None,
             artifact_name=artifact_name,
+            **_artifact_config_fields(step, name, out.config),
         )
     return specs
+
+
+def _artifact_config_fields(
+    step: BaseStep[Any, Any], output: str, config: ArtifactConfig | None
+) -> dict[str, Any]:
+    """What an output's ``ArtifactConfig`` adds to its ``OutputSpec``."""
+    if config is None:
+        return {}
+    return {
+        "artifact_version": None if config.version is None else str(config.version),
+        "tags": list(dict.fromkeys(config.tags or [])),
+        "run_metadata": to_json_value(
+            config.run_metadata or {},
+            what=f"Step {step.name!r} output {output!r} ArtifactConfig run_metadata",
+        ),
+        "artifact_type": config.artifact_type,
+    }
 
 
 def build_step_spec(
@@ -503,6 +562,7 @@ def compile_pipeline(
             objects=builder.objects,
             run_config=run_config,
         )
+    builder.configuration = pipeline.configuration.merged_with(run_config)
     with building(builder):
         returned = pipeline.entrypoint(**parameters)
     unknown = sorted(set(run_config.steps) - set(builder.invocations))

@@ -88,6 +88,18 @@ class Pipeline(Generic[P]):
         """Whether the pipeline function runs at run time (``dynamic=True``)."""
         return self.configuration.dynamic
 
+    @property
+    def model(self) -> Any:
+        """The stored pipeline of this name (``PipelineResponse``: ``.runs``,
+        ``.last_run``, ...), read from the store runs go to.
+
+        Raises:
+            EntityNotFoundError: the pipeline has not run (nor been snapshotted) yet.
+        """
+        from headrace.execution.launcher import stored_pipeline
+
+        return stored_pipeline(self.name)
+
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"
 

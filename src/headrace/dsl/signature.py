@@ -15,6 +15,7 @@ import typing
 from types import NoneType
 from typing import Annotated, Any, get_args, get_origin
 
+from headrace.config.artifact_config import ArtifactConfig
 from headrace.dsl.source_text import definition_source
 from headrace.exceptions import StepInterfaceError
 from headrace.utils.records import FrozenRecord
@@ -45,18 +46,30 @@ class InputInfo(FrozenRecord):
 
 
 class OutputInfo(FrozenRecord):
-    """One output of a step function."""
+    """One output of a step function (``config``: its ``ArtifactConfig``, if annotated so)."""
 
-    __slots__ = ("annotated", "annotation", "custom_name", "name")
+    __slots__ = ("annotated", "annotation", "config", "custom_name", "name")
     name: str
     annotation: Any
     annotated: bool
     custom_name: bool
+    config: ArtifactConfig | None
 
     def __init__(
-        self, name: str, annotation: Any, annotated: bool, custom_name: bool = False
+        self,
+        name: str,
+        annotation: Any,
+        annotated: bool,
+        custom_name: bool = False,
+        config: ArtifactConfig | None = None,
     ) -> None:
-        self._init(name=name, annotation=annotation, annotated=annotated, custom_name=custom_name)
+        self._init(
+            name=name,
+            annotation=annotation,
+            annotated=annotated,
+            custom_name=custom_name,
+            config=config,
+        )
 
 
 class StepSignature(FrozenRecord):
@@ -72,15 +85,22 @@ class StepSignature(FrozenRecord):
 
 def _strip_annotated(annotation: Any) -> tuple[Any, str | None]:
     """``Annotated[T, "name", ...]`` -> ``(T, "name")``; anything else -> ``(annotation, None)``."""
-    if get_origin(annotation) is Annotated:
-        base, *extras = get_args(annotation)
-        names = [e for e in extras if isinstance(e, str)]
-        for extra in extras:  # ArtifactConfig(name=...) style markers
-            name = getattr(extra, "name", None)
-            if isinstance(name, str):
-                names.append(name)
-        return base, (names[0] if names else None)
-    return annotation, None
+    base, name, _ = _annotation_parts(annotation)
+    return base, name
+
+
+def _annotation_parts(annotation: Any) -> tuple[Any, str | None, ArtifactConfig | None]:
+    """``Annotated[T, "name" | ArtifactConfig(...)]`` -> ``(T, name, config)``."""
+    if get_origin(annotation) is not Annotated:
+        return annotation, None, None
+    base, *extras = get_args(annotation)
+    names = [e for e in extras if isinstance(e, str)]
+    configs = [e for e in extras if isinstance(e, ArtifactConfig)]
+    for extra in extras:  # other markers with a name (ArtifactConfig included)
+        name = getattr(extra, "name", None)
+        if isinstance(name, str):
+            names.append(name)
+    return base, (names[0] if names else None), (configs[0] if configs else None)
 
 
 def _type_hints(func: Any) -> dict[str, Any]:
@@ -133,7 +153,7 @@ def inspect_outputs(func: Any, step_name: str) -> dict[str, OutputInfo]:
     annotation = hints.get("return", Any)
     if annotated and annotation in (None, NoneType):
         return {}
-    base, custom = _strip_annotated(annotation)
+    base, custom, config = _annotation_parts(annotation)
     # The return statements only decide the outputs of an unannotated function or of one
     # annotated with a fixed-length tuple; reading them means reading the source.
     tuple_length = None
@@ -148,16 +168,16 @@ def inspect_outputs(func: Any, step_name: str) -> dict[str, OutputInfo]:
             )
         outputs: dict[str, OutputInfo] = {}
         for i, element in enumerate(element_types):
-            element_base, element_name = _strip_annotated(element)
+            element_base, element_name, config = _annotation_parts(element)
             name = element_name or f"{SINGLE_OUTPUT_NAME}_{i}"
             if name in outputs:
                 raise StepInterfaceError(f"Step {step_name!r} has two outputs named {name!r}.")
             outputs[name] = OutputInfo(
-                name, element_base, annotated, custom_name=element_name is not None
+                name, element_base, annotated, element_name is not None, config
             )
         return outputs
     name = custom or SINGLE_OUTPUT_NAME
-    return {name: OutputInfo(name, base, annotated, custom_name=custom is not None)}
+    return {name: OutputInfo(name, base, annotated, custom is not None, config)}
 
 
 def inspect_inputs(func: Any, step_name: str) -> dict[str, InputInfo]:

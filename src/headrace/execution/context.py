@@ -11,8 +11,8 @@ from headrace.exceptions import HeadraceError
 from headrace.metadata.metadata_types import validate_metadata
 
 if TYPE_CHECKING:
-    from headrace.config.model import Model
     from headrace.config.spec import StepSpec
+    from headrace.execution.model_handle import Model
     from headrace.execution.run_state import RunState
     from headrace.models import ModelVersionResponse, PipelineRunResponse, StepRunResponse
     from headrace.models.step_run import HookError, StepRunError
@@ -29,8 +29,13 @@ class StepContext:
         self.step_run_id = step_run_id
         self.exception: BaseException | None = None
         self.output_uris: dict[str, str] = {}
-        self.output_metadata: dict[str, dict[str, Any]] = {}
-        self.output_tags: dict[str, list[str]] = {}
+        # Seeded from the outputs' ArtifactConfig; the step may add more while it runs.
+        self.output_metadata: dict[str, dict[str, Any]] = {
+            name: dict(out.run_metadata) for name, out in spec.outputs.items() if out.run_metadata
+        }
+        self.output_tags: dict[str, list[str]] = {
+            name: list(out.tags) for name, out in spec.outputs.items() if out.tags
+        }
         self.log_buffer: list[str] | None = None
         self.attempt_errors: list[StepRunError] = []
         self.hook_errors: list[HookError] = []
@@ -43,6 +48,7 @@ class StepContext:
         # metadata logged later goes to the store directly, outputs by their version ids.
         self.recorded = False
         self.output_version_ids: dict[str, str] = {}
+        self._model_handle: Model | None = None
 
     @property
     def step_name(self) -> str:
@@ -78,8 +84,24 @@ class StepContext:
 
     @property
     def model(self) -> Model | None:
-        """The model configured for this step or its pipeline."""
-        return self._spec.config.model or self._state.spec.config.model
+        """The model of this step (its own, else its pipeline's), as a handle on the
+        version this run works on: ``.number``, ``.get_artifact(...)``,
+        ``.set_stage(...)``, ``.log_metadata(...)`` ..."""
+        configured = self._spec.config.model or self._state.spec.config.model
+        if configured is None:
+            return None
+        if self.flush_records is not None:
+            # Cached upstream steps are recorded lazily; their outputs' links to the
+            # model version must be in the store before this step reads the version.
+            self.flush_records()
+        if self._model_handle is None:
+            from headrace.execution.model_handle import Model as ModelHandle
+
+            version = self.model_version
+            if version is None:  # a model without a version record: nothing to bind
+                return ModelHandle(**configured.model_dump())
+            self._model_handle = ModelHandle.bound(configured, version)
+        return self._model_handle
 
     @property
     def model_version(self) -> ModelVersionResponse | None:

@@ -61,6 +61,11 @@ def run_pipeline(pipeline: Pipeline[Any], args: Sequence[Any], kwargs: dict[str,
     return launch(get_store(), compiled)
 
 
+def stored_pipeline(name: str) -> Any:
+    """The stored pipeline ``name`` in the store runs go to (``Pipeline.model``)."""
+    return get_store().get_pipeline(name)
+
+
 def run_single_step(step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
     """Run one step as an unlisted one-step pipeline; returns its output value(s)."""
     from headrace.config.pipeline_configurations import PipelineConfiguration

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-from headrace.utils.terminal import terminal_stream
+from headrace.utils.terminal import INTERNAL_HANDLER_FLAG, LOGGER_NAME, terminal_stream
 
 _BUFFER: ContextVar[list[str] | None] = ContextVar("headrace_step_log", default=None)
 _install_lock = threading.Lock()
@@ -80,6 +80,133 @@ class _StepLogHandler(logging.Handler):
 _handler = _StepLogHandler()
 
 
+def _real_stderr() -> TextIO:
+    stream = sys.stderr
+    return stream.target if isinstance(stream, _Tee) else stream
+
+
+class _TerminalHandler(logging.Handler):
+    """Shows log records on the terminal while the application configured no logging.
+
+    On the root logger during runs: INFO and above inside a step (a step's
+    ``logging.info`` shows like its prints), WARNING and above elsewhere, as Python does
+    with no handler at all. On a logger made with ``get_logger``: what its level lets
+    through. Once
+    the application adds handlers to the root logger, those decide and this one is quiet.
+    """
+
+    _headrace_internal = True  # not a sign that the application set logging up
+
+    def __init__(self, everywhere: bool) -> None:
+        super().__init__()
+        self.everywhere = everywhere
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "_headrace_shown", False) or not _unconfigured(logging.getLogger()):
+            return
+        if record.name == LOGGER_NAME or record.name.startswith(LOGGER_NAME + "."):
+            return  # headrace's own records have their own terminal handler
+        inside_step = _BUFFER.get() is not None
+        # A get_logger logger's own level has decided already.
+        threshold = (
+            logging.NOTSET if self.everywhere else logging.INFO if inside_step else logging.WARNING
+        )
+        if record.levelno < threshold:
+            return
+        record._headrace_shown = True
+        try:
+            text = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                text = f"{record.levelname} {record.name}: {text}"
+            if record.exc_info:
+                text += "\n" + logging.Formatter().formatException(record.exc_info)
+            stream = _real_stderr()
+            stream.write(text + "\n")
+            stream.flush()
+        except Exception:
+            self.handleError(record)
+
+
+_terminal = _TerminalHandler(everywhere=False)
+_named_terminal = _TerminalHandler(everywhere=True)
+
+
+def _unconfigured(root: logging.Logger) -> bool:
+    """Whether the application left the root logger alone (only our handlers on it)."""
+    return all(getattr(h, INTERNAL_HANDLER_FLAG, False) for h in root.handlers)
+
+
+def show_info_logs(logger: logging.Logger) -> None:
+    """Let ``logger``'s INFO lines reach the terminal (while logging is unconfigured)."""
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if _named_terminal not in logger.handlers:
+        logger.addHandler(_named_terminal)
+
+
+class _LevelFloor(logging.Filter):
+    """Drops records below ``level``: what a handler would have shown before the root
+    logger's level was lowered for the run."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # A logger with a level of its own decided already, as it did before the run;
+        # only what relied on the root level is held to the old one.
+        logger: logging.Logger | None = logging.getLogger(record.name)
+        while logger is not None and logger.parent is not None:
+            if logger.level != logging.NOTSET:
+                return True
+            logger = logger.parent
+        return record.levelno >= self.level
+
+
+# While runs are going on: the root level before, whether we added _terminal, and the
+# filter put on the application's own root handlers.
+_root_saved: tuple[int, bool, _LevelFloor | None] | None = None
+
+
+def _route_step_logs(root: logging.Logger) -> None:
+    """While runs are going on, let INFO records reach the step's log buffer.
+
+    The root logger's level (WARNING unless configured) would drop a step's
+    ``logging.info`` before any handler sees it, so it is lowered to INFO; the
+    application's own root handlers get a filter at the old level, so they show exactly
+    what they showed before. With no logging configured, ``_terminal`` prints step
+    records like the step's prints.
+    """
+    global _root_saved
+    added = _unconfigured(root) and _terminal not in root.handlers
+    if added:
+        root.addHandler(_terminal)
+    floor = None
+    if root.level > logging.INFO:
+        floor = _LevelFloor(root.level)
+        for handler in root.handlers:
+            if handler is not _handler and handler is not _terminal:
+                handler.addFilter(floor)
+    _root_saved = (root.level, added, floor)
+    if floor is not None:
+        root.setLevel(logging.INFO)
+
+
+def _unroute_step_logs(root: logging.Logger) -> None:
+    global _root_saved
+    if _root_saved is None:
+        return
+    level, added, floor = _root_saved
+    _root_saved = None
+    if floor is not None:
+        for handler in root.handlers:
+            handler.removeFilter(floor)
+        if root.level == logging.INFO:  # unless someone chose a level meanwhile
+            root.setLevel(level)
+    if added:
+        root.removeHandler(_terminal)
+
+
 @contextmanager
 def capture_installed() -> Iterator[None]:
     """Install the tees and the log handler for the duration of a run (nesting is fine)."""
@@ -89,7 +216,9 @@ def capture_installed() -> Iterator[None]:
             _saved = (sys.stdout, sys.stderr)
             sys.stdout = _Tee(sys.stdout)
             sys.stderr = _Tee(sys.stderr)
-            logging.getLogger().addHandler(_handler)
+            root = logging.getLogger()
+            root.addHandler(_handler)
+            _route_step_logs(root)
         _installed += 1
     try:
         yield
@@ -102,7 +231,9 @@ def capture_installed() -> Iterator[None]:
                     sys.stdout = _saved[0]
                 if isinstance(sys.stderr, _Tee):
                     sys.stderr = _saved[1]
-                logging.getLogger().removeHandler(_handler)
+                root = logging.getLogger()
+                root.removeHandler(_handler)
+                _unroute_step_logs(root)
                 _saved = None
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.model import Model
 from headrace.config.source import load_source
-from headrace.config.spec import OutputRef, PipelineSpec, StepSpec
+from headrace.config.spec import InputBinding, OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
@@ -91,6 +91,8 @@ class RunState:
     pipeline_state: Any
     pipeline_error: BaseException | None  # raised by a dynamic pipeline's function
     outputs: dict[tuple[str, str], OutputRecord]
+    # Artifact versions made before the run that steps take as inputs, by version id.
+    version_inputs: dict[str, OutputRecord]
     statuses: dict[str, ExecutionStatus]
     errors: dict[str, BaseException]
     hook_errors: list[tuple[str, str, str, BaseException]]
@@ -119,6 +121,7 @@ class RunState:
         self.pipeline_state = None
         self.pipeline_error = None
         self.outputs = {}
+        self.version_inputs = {}
         self.statuses = {}
         self.errors = {}
         self.hook_errors = []
@@ -207,6 +210,27 @@ class RunState:
     def output(self, ref: OutputRef) -> OutputRecord:
         """A recorded output of an upstream step."""
         return self.outputs[(ref.step, ref.output)]
+
+    def input_records(self, binding: InputBinding) -> list[OutputRecord]:
+        """What feeds a step input: upstream outputs, or an artifact version made before
+        the run (read from the store once per run)."""
+        version_id = binding.artifact_version_id
+        if version_id is None:
+            return [self.outputs[(ref.step, ref.output)] for ref in binding.refs()]
+        record = self.version_inputs.get(version_id)
+        if record is None:
+            version = self.store.get_artifact_version(version_id)
+            record = OutputRecord(
+                artifact_version_id=version.id,
+                uri=version.uri,
+                materializer=version.materializer,
+                data_type=version.data_type,
+                content_hash=version.content_hash,
+                python_version=version.python_version,
+            )
+            with self.lock:
+                self.version_inputs[version_id] = record
+        return [record]
 
     def value_of(self, record: OutputRecord, what: str) -> Any:
         """The value of a recorded output: kept in memory, or loaded from the store."""

@@ -24,6 +24,7 @@ from headrace.enums import ExecutionStatus
 from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
+from headrace.execution.explicit_versions import refuse_taken_versions
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
@@ -141,10 +142,7 @@ class StepRunner:
 
     # -- inputs -------------------------------------------------------------------------
     def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
-        return {
-            name: [self.state.output(ref) for ref in binding.refs()]
-            for name, binding in step.inputs.items()
-        }
+        return {name: self.state.input_records(binding) for name, binding in step.inputs.items()}
 
     def _signature(self, step: StepSpec, func: Any) -> StepSignature:
         key = getattr(func, "__code__", func)
@@ -318,6 +316,7 @@ class StepRunner:
         attempts = 0
         try:
             func = state.resolve(step.source)
+            refuse_taken_versions(state, step)
             signature = self._signature(step, func)
             kwargs = self._arguments(step, signature, inputs)
             restore = self._step_environment(step)
@@ -482,6 +481,7 @@ class StepRunner:
                     uri=state.output_uri(step.invocation_id, name),
                     materializer_class=materializer_class,
                     collect_metadata=config.enable_artifact_metadata,
+                    collect_visualizations=config.enable_artifact_visualization,
                 )
         except BaseException as exc:
             for done in saved.values():  # nothing half-written stays behind
@@ -520,10 +520,12 @@ class StepRunner:
                     content_hash=artifact.content_hash,
                     size=artifact.size,
                     python_version=artifact.python_version,
-                    type=artifact.artifact_type,
+                    type=step.outputs[name].artifact_type or artifact.artifact_type,
                     artifact_store_id=state.run.stack_id,
                     metadata=metadata,
                     tags=context.output_tags.get(name, []),
+                    version=step.outputs[name].artifact_version,
+                    visualizations=artifact.visualizations,
                 )
             ]
         try:

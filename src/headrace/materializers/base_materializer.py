@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
-from headrace.enums import ArtifactType
+from headrace.enums import ArtifactType, VisualizationType
 
 
 class BaseMaterializer(ABC):
@@ -51,6 +51,14 @@ class BaseMaterializer(ABC):
     @abstractmethod
     def save(self, data: Any) -> None:
         """Write ``data`` below ``self.uri``."""
+
+    def save_visualizations(self, data: Any) -> dict[str, VisualizationType]:
+        """Write files that show ``data`` below ``self.uri``; returns their URIs and formats.
+
+        The files become part of the artifact (hashed with it) and are recorded with the
+        version, so ``headrace artifact show`` can display them.
+        """
+        return {}
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
         """Metadata worth recording about ``data`` (shape, dtype, rows, ...)."""

@@ -15,6 +15,7 @@ from headrace.models.artifact import (
     ArtifactVersionList,
     ArtifactVersionRequest,
     ArtifactVersionResponse,
+    ArtifactVisualization,
 )
 from headrace.models.base import Page, ResponseContext
 from headrace.models.filters import (
@@ -93,6 +94,7 @@ __all__ = [
     "ArtifactVersionList",
     "ArtifactVersionRequest",
     "ArtifactVersionResponse",
+    "ArtifactVisualization",
     "ModelFilter",
     "ModelResponse",
     "ModelVersionFilter",

@@ -2,12 +2,21 @@
 
 from typing import Any, Self
 
-from pydantic import Field, GetCoreSchemaHandler, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
 
-from headrace.enums import ArtifactType
+from headrace.enums import ArtifactType, VisualizationType
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
 from headrace.utils.factories import new_dict, new_list
+
+
+class ArtifactVisualization(BaseModel):
+    """A file that shows an artifact version's value, stored in its directory."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    uri: str
+    type: VisualizationType
 
 
 class ArtifactVersionRequest(RequestModel):
@@ -27,6 +36,7 @@ class ArtifactVersionRequest(RequestModel):
     metadata: dict[str, Any] = Field(default_factory=new_dict)
     tags: list[str] = Field(default_factory=new_list)
     version: str | None = None  # explicit name; otherwise the next number
+    visualizations: list[ArtifactVisualization] = Field(default_factory=new_list)
     # Type names of ``metadata`` values when it travels as JSON (RestStore to server).
     metadata_types: dict[str, str] = Field(default_factory=new_dict)
 
@@ -64,6 +74,7 @@ class ArtifactVersionResponse(ResponseModel):
     metadata: dict[str, Any] = Field(default_factory=new_dict)
     metadata_types: dict[str, str] = Field(default_factory=new_dict)
     tags: list[str] = Field(default_factory=new_list)
+    visualizations: list[ArtifactVisualization] = Field(default_factory=new_list)
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:
@@ -77,6 +88,10 @@ class ArtifactVersionResponse(ResponseModel):
         from headrace.artifacts.loading import load_artifact_version
 
         return load_artifact_version(self, self.store)
+
+    def _headrace_input_version_id(self, default_name: str) -> str:
+        """Passed to a step call, this version becomes the step's input artifact."""
+        return self.id
 
     def read(self) -> Any:
         """Alias of :meth:`load`."""
@@ -115,6 +130,10 @@ class ArtifactVersionList(list[ArtifactVersionResponse]):
                 f"This output has {len(self)} artifact versions; pick one, e.g. outputs[name][0]."
             )
         return self[0].load()
+
+    def _headrace_input_version_id(self, default_name: str) -> str:
+        """Passed to a step call, the single version becomes the step's input artifact."""
+        return self.id
 
     @property
     def id(self) -> str:

@@ -158,6 +158,44 @@ class ModelVersionResponse(ResponseModel):
             f"Model {self.model_name!r} version {self.name!r} has no linked artifact {wanted}."
         )
 
+    def load_artifact(self, name: str, version: str | None = None) -> Any:
+        """The value of a linked artifact version (see :meth:`get_artifact`)."""
+        return self.get_artifact(name, version).load()
+
+    def get_model_artifact(
+        self, name: str, version: str | None = None
+    ) -> "ArtifactVersionResponse":
+        """A linked artifact version of type ``ModelArtifact`` by artifact name."""
+        return _pick(self.model_artifacts, name, version, self)
+
+    def get_data_artifact(self, name: str, version: str | None = None) -> "ArtifactVersionResponse":
+        """A linked artifact version that is not a model, by artifact name."""
+        return _pick(self.data_artifacts, name, version, self)
+
+    def set_stage(self, stage: "str | ModelStages", force: bool = False) -> None:
+        """Put this version in ``stage``; with ``force`` the current holder is archived.
+
+        Raises:
+            StoreError: another version holds the stage and ``force`` is not set.
+            ValueError: ``stage`` is not a stage name.
+        """
+        stage = stage if isinstance(stage, ModelStages) else ModelStages(str(stage).lower())
+        updated = self.store.update_model_version(
+            self.id, ModelVersionUpdate(stage=stage, force=force)
+        )
+        self.stage = updated.stage
+
+    def log_metadata(self, metadata: dict[str, Any]) -> None:
+        """Merge ``metadata`` into this version's run metadata."""
+        from headrace.enums import MetadataResourceType
+        from headrace.metadata.metadata_types import validate_metadata
+
+        values = validate_metadata(
+            metadata, owner=f"Metadata of model {self.model_name!r} version {self.name!r}"
+        )
+        self.store.add_run_metadata(MetadataResourceType.MODEL_VERSION, self.id, values)
+        self.run_metadata = {**self.run_metadata, **values}
+
     def get_pipeline_run(self, name: str) -> "PipelineRunResponse":
         """A linked run by name.
 
@@ -181,3 +219,22 @@ def _by_name(
     for version in versions:
         result.setdefault(version.name, {})[version.version] = version
     return result
+
+
+def _pick(
+    versions: "dict[str, dict[str, ArtifactVersionResponse]]",
+    name: str,
+    version: str | None,
+    owner: ModelVersionResponse,
+) -> "ArtifactVersionResponse":
+    from headrace.exceptions import EntityNotFoundError
+
+    found = versions.get(name, {})
+    if version is not None and str(version) in found:
+        return found[str(version)]
+    if version is None and found:
+        return list(found.values())[-1]
+    raise EntityNotFoundError(
+        f"Model {owner.model_name!r} version {owner.name!r} has no linked artifact {name!r} "
+        "of that kind" + ("" if version is None else f" in version {version!r}") + "."
+    )

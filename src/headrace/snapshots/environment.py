@@ -60,7 +60,8 @@ def dockerfile(docker: DockerSettings) -> str:
     pip_packages = [f"headrace=={__version__}", *listed]
     lines.append("RUN pip install --no-cache-dir " + " ".join(f"'{p}'" for p in pip_packages))
     for key, value in sorted(docker.environment.items()):
-        lines.append(f"ENV {key}={value}")
+        if value is not None:  # an unset variable (os.getenv gave None) stays unset
+            lines.append(f"ENV {key}={value}")
     lines += ["WORKDIR /app", "COPY . /app"]
     if docker.user:
         lines.append(f"USER {docker.user}")

@@ -98,6 +98,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "tags",
         "created",
         "metadata_types",
+        "visualizations",
     ),
     "step_run_inputs": ("step_run_id", "name", "position", "artifact_version_id"),
     "step_run_outputs": ("step_run_id", "name", "position", "artifact_version_id"),
@@ -165,6 +166,7 @@ JSON_COLUMNS = frozenset(
         "run_metadata_types",
         "spec",
         "tags",
+        "visualizations",
     }
 )
 DATETIME_COLUMNS = frozenset(

@@ -179,6 +179,7 @@ artifact_versions = Table(
     Column("tags", JSON, nullable=False),
     Column("created", UTCDateTime, nullable=False),
     Column("metadata_types", JSON),
+    Column("visualizations", JSON),
     UniqueConstraint("artifact_id", "version", name="uq_artifact_versions_version"),
     Index("ix_artifact_versions_created", "created", "id"),
 )

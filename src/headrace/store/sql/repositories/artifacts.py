@@ -84,6 +84,7 @@ class ArtifactRepository(Repository):
             metadata=row.metadata,
             metadata_types=row.metadata_types or {},
             tags=row.tags,
+            visualizations=row.visualizations or [],
         ).attach(self.context)
 
     def artifact_model(self, row: Record, tags: list[str] | None = None) -> ArtifactResponse:
@@ -230,6 +231,7 @@ class ArtifactRepository(Repository):
                 "producer_step_run_id": producer_step_run_id,
                 "metadata": metadata,
                 "metadata_types": metadata_types,
+                "visualizations": [v.model_dump(mode="json") for v in req.visualizations] or None,
                 "tags": tags,
                 "created": at,
             },
