@@ -13,6 +13,8 @@ tree is visible here::
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
     headrace server start [--host H] [--port P] [--database-url URL]
+    headrace stack register | list | describe | set | update | delete
+    headrace orchestrator | artifact-store | alerter register | list | describe | update | delete
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -36,6 +38,8 @@ from headrace.cli import (
     secrets,
     server,
     snapshots,
+    stack_components,
+    stacks,
     store_note,
 )
 from headrace.cli.output import print_error, print_traceback
@@ -123,6 +127,9 @@ app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
 app.add_typer(server.app, name="server")
+app.add_typer(stacks.app, name="stack")
+for _type, _name in stack_components.COMMAND_NAMES.items():
+    app.add_typer(stack_components.component_app(_type), name=_name)
 
 
 def main() -> None:

@@ -30,7 +30,16 @@ from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
 from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
-from headrace.models.stack import StackResponse
+from headrace.models.stack import (
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
+    StackResponse,
+    StackUpdate,
+)
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
 
@@ -59,7 +68,14 @@ __all__ = [
     "SnapshotFilter",
     "SnapshotRequest",
     "SnapshotResponse",
+    "StackComponentFilter",
+    "StackComponentRequest",
+    "StackComponentResponse",
+    "StackComponentUpdate",
+    "StackFilter",
+    "StackRequest",
     "StackResponse",
+    "StackUpdate",
     "StepRunError",
     "StepRunRequest",
     "StepRunResponse",

@@ -14,7 +14,7 @@ column name alone, whatever join produced them.
 from __future__ import annotations
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "stacks": ("id", "name", "created", "components"),
+    "stacks": ("id", "name", "created"),
     "pipelines": ("id", "name", "created", "docstring"),
     "snapshots": (
         "id",
@@ -130,13 +130,24 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "model_version_artifacts": ("model_version_id", "artifact_version_id", "created"),
     "tags": ("id", "name", "created"),
     "tag_resources": ("tag_id", "resource_type", "resource_id", "created"),
+    "stack_components": (
+        "id",
+        "name",
+        "type",
+        "flavor",
+        "configuration",
+        "created",
+        "updated",
+    ),
+    "stack_composition": ("stack_id", "component_type", "component_id"),
+    "store_settings": ("name", "value"),
 }
 
 JSON_COLUMNS = frozenset(
     {
         "attempt_errors",
-        "components",
         "config",
+        "configuration",
         "error",
         "extra",
         "hook_errors",
