@@ -7,7 +7,7 @@ names with keyword filters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +15,13 @@ from pydantic import BaseModel, ValidationError
 
 from headrace.client_options import build_filter, method_options
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
-from headrace.enums import AccountRole, ExecutionStatus, ModelStages, TaggableResourceType
+from headrace.enums import (
+    AccountRole,
+    ExecutionStatus,
+    ModelStages,
+    StackComponentType,
+    TaggableResourceType,
+)
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
     ArtifactResponse,
@@ -35,7 +41,14 @@ from headrace.models import (
     SnapshotFilter,
     SnapshotResponse,
     SnapshotUpdate,
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
     StackResponse,
+    StackUpdate,
     StepRunResponse,
     TagResponse,
 )
@@ -48,6 +61,7 @@ if TYPE_CHECKING:
     )
 
 from headrace.models.tag import clean_tags
+from headrace.stacks.flavors import component_type_of
 from headrace.store.base import Store
 from headrace.store.factory import active_store
 
@@ -72,10 +86,119 @@ class Client:
             self._store = active_store()
         return self._store
 
+    # -- stacks -------------------------------------------------------------------------
     @property
     def active_stack(self) -> StackResponse:
-        """The stack runs use."""
-        return self.store.get_default_stack()
+        """The stack runs use, with ``.orchestrator``, ``.artifact_store`` and ``.alerter``."""
+        return self.store.get_active_stack()
+
+    @property
+    def active_stack_model(self) -> StackResponse:
+        """The active stack (ZenML's name for the same record)."""
+        return self.active_stack
+
+    def activate_stack(self, name_id_or_prefix: str) -> StackResponse:
+        """Make a stack the active one; later runs of this store use it."""
+        return self.store.set_active_stack(str(name_id_or_prefix))
+
+    def get_stack(self, name_id_or_prefix: str | None = None) -> StackResponse:
+        """A stack by name or id (default: the active stack)."""
+        if name_id_or_prefix is None:
+            return self.active_stack
+        return self.store.get_stack(str(name_id_or_prefix))
+
+    def list_stacks(self, **filters: Any) -> Page[StackResponse]:
+        """Stacks by name (filters: ``name``, ``component_id``, ``page``, ``size``, ...)."""
+        return self.store.list_stacks(StackFilter(**filters))
+
+    def create_stack(self, name: str, components: Mapping[Any, str]) -> StackResponse:
+        """Register a stack from component names or ids by type (a ``StackComponentType``
+        or its value, e.g. ``{"orchestrator": "ray", "artifact_store": "default"}``)."""
+        request = StackRequest(
+            name=name, components={component_type_of(t): str(c) for t, c in components.items()}
+        )
+        return self.store.create_stack(request)
+
+    def update_stack(
+        self,
+        name_id_or_prefix: str | None = None,
+        name: str | None = None,
+        component_updates: Mapping[Any, str | None] | None = None,
+    ) -> StackResponse:
+        """Rename a stack and/or set (name or id) or remove (``None``) its components."""
+        stack = self.get_stack(name_id_or_prefix)
+        updates = {component_type_of(t): c for t, c in (component_updates or {}).items()}
+        updated = self.store.update_stack(stack.id, StackUpdate(name=name, components=updates))
+        _forget_artifact_stores()
+        return updated
+
+    def delete_stack(self, name_id_or_prefix: str) -> None:
+        """Delete a stack that is neither the default, the active one, nor recorded by runs."""
+        self.store.delete_stack(str(name_id_or_prefix))
+        _forget_artifact_stores()
+
+    def create_stack_component(
+        self,
+        name: str,
+        flavor: str,
+        component_type: StackComponentType | str,
+        configuration: Mapping[str, Any] | None = None,
+    ) -> StackComponentResponse:
+        """Register a component; the configuration is checked against the flavor."""
+        request = StackComponentRequest(
+            name=name,
+            type=component_type_of(component_type),
+            flavor=flavor,
+            configuration=dict(configuration or {}),
+        )
+        return self.store.create_stack_component(request)
+
+    def get_stack_component(
+        self, component_type: StackComponentType | str, name_id_or_prefix: str | None = None
+    ) -> StackComponentResponse:
+        """A component by name or id (default: the active stack's component of the type)."""
+        type_ = component_type_of(component_type)
+        if name_id_or_prefix is None:
+            found = self.active_stack.component(type_)
+            if found is None:
+                raise EntityNotFoundError(f"The active stack has no {type_.label}.")
+            return found
+        return self.store.get_stack_component(str(name_id_or_prefix), type_)
+
+    def list_stack_components(self, **filters: Any) -> Page[StackComponentResponse]:
+        """Components by name (filters: ``type``, ``flavor``, ``name``, ``page``, ...)."""
+        if filters.get("type") is not None:
+            filters["type"] = component_type_of(filters["type"])
+        return self.store.list_stack_components(StackComponentFilter(**filters))
+
+    def update_stack_component(
+        self,
+        name_id_or_prefix: str,
+        component_type: StackComponentType | str,
+        name: str | None = None,
+        configuration: Mapping[str, Any] | None = None,
+    ) -> StackComponentResponse:
+        """Rename a component and/or change its configuration: given keys are set, keys
+        given as ``None`` return to their default."""
+        type_ = component_type_of(component_type)
+        new_configuration = None
+        if configuration is not None:
+            current = self.store.get_stack_component(str(name_id_or_prefix), type_)
+            merged = {**current.configuration, **configuration}
+            new_configuration = {k: v for k, v in merged.items() if v is not None}
+        updated = self.store.update_stack_component(
+            str(name_id_or_prefix),
+            StackComponentUpdate(name=name, configuration=new_configuration),
+            type_,
+        )
+        _forget_artifact_stores()
+        return updated
+
+    def delete_stack_component(
+        self, name_id_or_prefix: str, component_type: StackComponentType | str
+    ) -> None:
+        """Delete a component no stack uses."""
+        self.store.delete_stack_component(str(name_id_or_prefix), component_type_of(component_type))
 
     # -- pipelines ----------------------------------------------------------------------
     def get_pipeline(self, name_id_or_prefix: str, **options: Any) -> PipelineResponse:
@@ -511,3 +634,10 @@ def _stage(value: str | ModelStages) -> ModelStages:
     except ValueError:
         names = ", ".join(stage.value for stage in ModelStages)
         raise ConfigurationError(f"Unknown model stage {value!r}; stages: {names}.") from None
+
+
+def _forget_artifact_stores() -> None:
+    """Artifact stores are looked up once per stack; a changed stack must be read again."""
+    from headrace.artifacts.loading import forget_artifact_stores
+
+    forget_artifact_stores()

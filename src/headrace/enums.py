@@ -93,6 +93,17 @@ class StackComponentType(StrEnum):
 
     ORCHESTRATOR = "orchestrator"
     ARTIFACT_STORE = "artifact_store"
+    ALERTER = "alerter"
+
+    @property
+    def label(self) -> str:
+        """How people and the CLI name the type (``artifact store``)."""
+        return self.value.replace("_", " ")
+
+    @property
+    def required(self) -> bool:
+        """Whether every stack must have a component of this type."""
+        return self in (StackComponentType.ORCHESTRATOR, StackComponentType.ARTIFACT_STORE)
 
 
 class TaggableResourceType(StrEnum):

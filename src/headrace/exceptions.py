@@ -11,6 +11,7 @@ Hierarchy::
      +-- CompilationError           the pipeline graph cannot be built
      +-- ConfigurationError         a configuration value or file is invalid
      |    +-- RunConfigurationError     a run configuration does not fit a snapshot
+     |    +-- StackComponentError       an unknown flavor or an invalid component config
      +-- StoreError                 metadata store problems
      |    +-- EntityNotFoundError       (also a KeyError, so ``in``-style code works)
      |    +-- EntityExistsError
@@ -70,6 +71,10 @@ class RunConfigurationError(ConfigurationError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"Invalid {subject} ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class StackComponentError(ConfigurationError):
+    """A stack component's flavor is unknown or its configuration does not fit it."""
 
 
 class StoreError(HeadraceError):

@@ -5,7 +5,6 @@ from headrace.artifact_stores.base import (
     FsspecArtifactStore,
     LocalArtifactStore,
     artifact_store_for,
-    artifact_store_from_components,
 )
 
 __all__ = [
@@ -13,5 +12,4 @@ __all__ = [
     "FsspecArtifactStore",
     "LocalArtifactStore",
     "artifact_store_for",
-    "artifact_store_from_components",
 ]

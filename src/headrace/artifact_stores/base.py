@@ -17,8 +17,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
 
-from headrace.exceptions import ArtifactError
-
 _HASH_CHUNK = 1 << 20
 
 
@@ -301,11 +299,3 @@ def artifact_store_for(path: str, id: str | None = None) -> ArtifactStore:
             store = LocalArtifactStore(local, id)
         _STORES[key] = store
     return store
-
-
-def artifact_store_from_components(components: dict[str, Any], stack_id: str) -> ArtifactStore:
-    """The artifact store a stack's component configuration describes."""
-    config = components.get("artifact_store")
-    if not config or "path" not in config:
-        raise ArtifactError(f"Stack {stack_id} has no artifact store with a path.")
-    return artifact_store_for(str(config["path"]), stack_id)

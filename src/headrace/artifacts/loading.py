@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from headrace.artifact_stores.base import ArtifactStore, artifact_store_from_components
+from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
 from headrace.exceptions import ArtifactError, MaterializerError
 from headrace.materializers.cloudpickle_materializer import (
     CloudpickleMaterializer,
@@ -20,14 +20,24 @@ _ARTIFACT_STORES: dict[tuple[str, str], ArtifactStore] = {}
 
 
 def artifact_store_of(store: Store, stack_id: str) -> ArtifactStore:
-    """The artifact store of a stack (looked up once per store URL and stack)."""
+    """The artifact store component of a stack (looked up once per store URL and stack).
+
+    Artifact versions record the stack they were written through (``artifact_store_id``),
+    so their bytes are read through the same component.
+    """
     key = (store.url, stack_id)
     found = _ARTIFACT_STORES.get(key)
     if found is None:
         stack = store.get_stack(stack_id)
-        found = artifact_store_from_components(stack.components, stack.id)
+        config = stack.artifact_store.validated_configuration()
+        found = artifact_store_for(str(config.path), stack.id)
         _ARTIFACT_STORES[key] = found
     return found
+
+
+def forget_artifact_stores() -> None:
+    """Drop the looked-up artifact stores (after a stack or component changed)."""
+    _ARTIFACT_STORES.clear()
 
 
 def load_value(

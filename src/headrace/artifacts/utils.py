@@ -79,7 +79,7 @@ def save_artifact(
     store = _store()
     if version is not None:
         _refuse_existing_version(store, name, str(version))
-    stack = store.get_default_stack()
+    stack = store.get_active_stack()
     artifact_store = artifact_store_of(store, stack.id)
     version_id = str(uuid.uuid4())
     materializer_class = materializer_for_value(data, [materializer] if materializer else [])

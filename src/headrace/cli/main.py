@@ -18,6 +18,8 @@ tree is visible here::
     headrace user create | list | update | deactivate
     headrace service-account create | list | update | deactivate
     headrace service-account api-key NAME create | list | revoke
+    headrace stack register | list | describe | set | update | delete
+    headrace orchestrator | artifact-store | alerter register | list | describe | update | delete
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -44,6 +46,8 @@ from headrace.cli import (
     session,
     snapshot_access,
     snapshots,
+    stack_components,
+    stacks,
     store_note,
 )
 from headrace.cli.output import print_error, print_traceback
@@ -138,6 +142,9 @@ app.command("status")(session.status)
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.service_account_app, name="service-account")
 accounts.service_account_app.add_typer(accounts.api_key_app, name="api-key")
+app.add_typer(stacks.app, name="stack")
+for _type, _name in stack_components.COMMAND_NAMES.items():
+    app.add_typer(stack_components.component_app(_type), name=_name)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from headrace.cli.formatting import (
 )
 from headrace.cli.output import new_table, print_table, stderr_console, stdout_console
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import EntityNotFoundError
+from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.snapshots.project import load_pipeline, project_on_path, project_root
 from headrace.snapshots.template import config_template_yaml, one_line, schema_type
 
@@ -93,33 +93,54 @@ def create_snapshot(
     replace: Annotated[
         bool, typer.Option("--replace", help="Take the name over from an existing snapshot.")
     ] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            "-s",
+            help="Stack the snapshot runs on (name or id; default: the active stack).",
+        ),
+    ] = None,
 ) -> None:
     """Store pipeline SOURCE, its code and its configuration as a named snapshot.
 
-    Example: headrace pipeline snapshot create run.my_pipeline --name nightly
+    Example: headrace pipeline snapshot create run.my_pipeline --name nightly --stack big
     Or from a past run: headrace pipeline snapshot create --from-run RUN --name nightly
     """
     from headrace.cli.snapshot_from_run import check_create_arguments, create_from_run
     from headrace.client import Client
+    from headrace.dsl.compiler import compile_pipeline
+    from headrace.snapshots.create import create_snapshot as store_snapshot
 
     check_create_arguments(source, name, from_run, config)
+    if from_run is not None and stack is not None:
+        raise ConfigurationError(
+            "--stack does not go with --from-run: a snapshot of a run runs on that run's stack."
+        )
     client = Client()
     replaced = replace and _exists(client, name)
     if from_run is not None:
         with project_on_path(project_root()):
             created = create_from_run(client, from_run, name, description, replace)
-        _print_created(created, replaced)
+        _print_created(client, created, replaced)
         return
     assert source is not None
     with project_on_path(project_root()):
         pipeline = load_pipeline(source)
         if config is not None:
             pipeline = pipeline.with_options(config_path=config)
-        snapshot = pipeline.create_snapshot(name=name, description=description, replace=replace)
-    _print_created(snapshot, replaced)
+        snapshot = store_snapshot(
+            client.store,
+            compile_pipeline(pipeline, (), {}),
+            name,
+            description=description,
+            replace=replace,
+            stack=stack,
+        )
+    _print_created(client, snapshot, replaced)
 
 
-def _print_created(snapshot: SnapshotResponse, replaced: bool) -> None:
+def _print_created(client: Client, snapshot: SnapshotResponse, replaced: bool) -> None:
     verb = "Replaced" if replaced else "Created"
     console = stdout_console()
     console.print(Text(f"{verb} snapshot {snapshot.name!r}.", style="bold"))
@@ -127,6 +148,7 @@ def _print_created(snapshot: SnapshotResponse, replaced: bool) -> None:
         _facts(
             ("id", snapshot.id),
             ("pipeline", snapshot.pipeline_name or MISSING),
+            ("stack", _stack_name(client, snapshot.stack_id)),
             ("steps", str(len(snapshot.spec.steps))),
             ("code digest", snapshot.code_digest or MISSING),
         )
@@ -235,6 +257,7 @@ def describe_snapshot(snapshot: SnapshotArgument) -> None:
             ("id", found.id),
             ("pipeline", found.pipeline_name or MISSING),
             ("description", found.description or MISSING),
+            ("stack", _stack_name(client, found.stack_id)),
             ("created", format_time(found.created)),
             ("code digest", found.code_digest or MISSING),
             ("python", str(environment.get("python_version", MISSING))),
@@ -380,3 +403,11 @@ def _facts(*pairs: tuple[str, str | Text]) -> Group:
         for label, value in pairs
     ]
     return Group(*lines)
+
+
+def _stack_name(client: Client, stack_id: str) -> str:
+    """``name (id)`` of the stack a snapshot runs on."""
+    try:
+        return f"{client.get_stack(stack_id).name} ({short_id(stack_id)})"
+    except EntityNotFoundError:
+        return f"{stack_id} (deleted)"

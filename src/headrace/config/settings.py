@@ -64,5 +64,8 @@ def validate_settings(settings: dict[str, Any] | None, *, owner: str) -> dict[st
             value = value.model_dump(mode="json", exclude_unset=True)
         if not isinstance(value, dict):
             raise ConfigurationError(f"{owner}: settings[{key!r}] must be a mapping.")
+        from headrace.stacks.settings import check_component_settings
+
+        check_component_settings(key, value, owner=owner)
         result[key] = dict(value)
     return result

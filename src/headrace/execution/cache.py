@@ -3,7 +3,8 @@
 The key covers the step's source reference and code (with the project code it reaches),
 the code of explicitly chosen materializers, its parameters, the content hashes (or ids)
 of its input artifacts, its outputs' names, types and materializers, the configuration
-that changes its result (environment, secret names, settings), and any extra
+that changes its result (environment, secret names, settings), the artifact store the
+outputs are written to, and any extra
 ``source_dependencies`` and ``file_dependencies`` of its cache policy. Each part can be
 switched off or narrowed with ``CachePolicy``.
 """
@@ -78,6 +79,9 @@ def compute_cache_key(
         name: [out.data_type, out.materializer_source, out.artifact_name]
         for name, out in step.outputs.items()
     }
+    # A result is reused only where its bytes are: runs on a stack with another artifact
+    # store (another machine's directory, a bucket) recompute rather than point there.
+    parts["artifact_store"] = state.artifact_store.path
     parts["config"] = {
         "environment": environment,
         "secrets": list(secrets),

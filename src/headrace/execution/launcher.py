@@ -34,11 +34,14 @@ from headrace.models import (
     SnapshotRequest,
 )
 from headrace.models.step_run import HookError
+from headrace.stacks.settings import orchestrator_configuration
 from headrace.store.base import Store
 from headrace.store.factory import get_store
 from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.dsl.compiler import CompiledPipeline
     from headrace.dsl.pipeline import Pipeline
@@ -112,7 +115,9 @@ def launch(
             "trigger a snapshot of it from your own scheduler (cron: `headrace pipeline "
             "snapshot run NAME`)."
         )
-    stack = store.get_default_stack()
+    stack = store.get_active_stack()
+    # Checked before anything is recorded: a bad orchestrator setting starts nothing.
+    orchestrator_config = orchestrator_configuration(stack, spec.config.settings)
     pipeline_id = None
     if not unlisted:
         pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
@@ -144,7 +149,7 @@ def launch(
         artifact_store=artifact_store_of(store, stack.id),
         unlisted=unlisted,
     )
-    if not is_synchronous(spec, run_config, stack.orchestrator_flavor):
+    if not is_synchronous(run_config, orchestrator_config):
         announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(
             target=_execute_quietly, args=(state,), name=f"headrace-run-{run.name}", daemon=False
@@ -154,20 +159,15 @@ def launch(
     return execute(state)
 
 
-def is_synchronous(
-    spec: PipelineSpec, run_config: PipelineRunConfiguration, orchestrator_flavor: str
-) -> bool:
+def is_synchronous(run_config: PipelineRunConfiguration, orchestrator_config: BaseModel) -> bool:
     """Whether the caller waits for the run: the run configuration's ``synchronous``, else
-    ``synchronous`` in the orchestrator settings (``orchestrator`` or
-    ``orchestrator.<flavor>``); runs are synchronous by default.
+    ``synchronous`` in the orchestrator's configuration (the stack component's, with the
+    pipeline's ``orchestrator*`` settings applied); runs are synchronous by default.
     """
     if run_config.synchronous is not None:
         return run_config.synchronous
-    for key in ("orchestrator", f"orchestrator.{orchestrator_flavor}"):
-        value = spec.config.settings.get(key, {}).get("synchronous")
-        if value is not None:
-            return bool(value)
-    return True
+    value = getattr(orchestrator_config, "synchronous", None)
+    return True if value is None else bool(value)
 
 
 def create_run_record(
@@ -315,9 +315,12 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
             runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
         runner.flush()
         return dict(state.statuses)
-    orchestrator_settings = state.spec.config.settings.get("orchestrator", {})
+    config = orchestrator_configuration(
+        state.store.get_stack(state.run.stack_id), state.spec.config.settings
+    )
+    max_parallelism = getattr(config, "max_parallelism", None)
     parallel = None
-    if orchestrator_settings.get("processes"):
+    if getattr(config, "processes", False):
         from functools import partial
 
         from headrace.execution.subprocess_steps import run_in_subprocess
@@ -329,12 +332,10 @@ def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, E
         if state.spec.config.dynamic:
             from headrace.execution.dynamic import run_dynamic
 
-            statuses, state.pipeline_error = run_dynamic(
-                state, runner, mode, orchestrator_settings.get("max_parallelism")
-            )
+            statuses, state.pipeline_error = run_dynamic(state, runner, mode, max_parallelism)
             _record_dynamic_graph(state)
             return statuses
-        orchestrator = LocalOrchestrator(orchestrator_settings.get("max_parallelism"), parallel)
+        orchestrator = LocalOrchestrator(max_parallelism, parallel)
         return orchestrator.run(
             plan_of(state.spec),
             runner.run,

@@ -1,7 +1,9 @@
 """Alerter hooks: post a short JSON message about a step to a webhook URL.
 
-``alerter_success_hook`` and ``alerter_failure_hook`` post to the URL in
-``HEADRACE_ALERTER_WEBHOOK_URL``; ``webhook_alerter(url)`` makes a pair bound to a URL.
+``alerter_success_hook`` and ``alerter_failure_hook`` post through the alerter of the
+run's stack (``headrace alerter register ...``, ``headrace stack register ... -al NAME``),
+else to the URL in ``HEADRACE_ALERTER_WEBHOOK_URL``; ``webhook_alerter(url)`` makes a
+pair bound to a URL.
 The message works with chat webhooks that read a ``text`` field (Slack, Mattermost,
 Discord-compatible endpoints) and carries the details as fields for other receivers.
 A failed post is logged, never raised: an alert must not turn a result into a failure.
@@ -9,14 +11,16 @@ A failed post is logged, never raised: an alert must not turn a result into a fa
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.execution.context import get_step_context
+from headrace.stacks.alerters import post_json
 from headrace.utils.terminal import headrace_logger
+
+if TYPE_CHECKING:
+    from headrace.models import StackComponentResponse
 
 logger = headrace_logger()
 
@@ -44,39 +48,38 @@ def _message(status: str, exception: BaseException | None) -> dict[str, Any]:
 
 def post_alert(url: str, payload: dict[str, Any]) -> bool:
     """POST ``payload`` as JSON; returns whether the receiver accepted it."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            return 200 <= response.status < 300
-    except OSError as exc:
-        logger.warning("Could not post the alert to %s: %s", url, exc)
-        return False
+    return post_json(url, payload, timeout_s=TIMEOUT_S)
 
 
-def _url(explicit: str | None) -> str | None:
-    url = explicit or os.environ.get(ENV_WEBHOOK_URL)
+def _send(status: str, exception: BaseException | None) -> None:
+    """Post through the run's stack alerter, else to the environment's webhook URL."""
+    message = _message(status, exception)
+    alerter = _stack_alerter()
+    if alerter is not None:
+        alerter.post(message["text"], params=message)
+        return
+    url = os.environ.get(ENV_WEBHOOK_URL)
     if not url:
-        logger.warning("No alert sent: set %s or use webhook_alerter(url).", ENV_WEBHOOK_URL)
-    return url
+        logger.warning(
+            "No alert sent: the stack has no alerter and %s is not set.", ENV_WEBHOOK_URL
+        )
+        return
+    post_alert(url, message)
+
+
+def _stack_alerter() -> StackComponentResponse | None:
+    run = get_step_context().pipeline_run
+    return run.store.get_stack(run.stack_id).alerter
 
 
 def alerter_success_hook() -> None:
     """Success hook: post that the step succeeded."""
-    url = _url(None)
-    if url:
-        post_alert(url, _message("succeeded", None))
+    _send("succeeded", None)
 
 
 def alerter_failure_hook(exception: BaseException) -> None:
     """Failure hook: post that the step failed, with the error."""
-    url = _url(None)
-    if url:
-        post_alert(url, _message("failed", exception))
+    _send("failed", exception)
 
 
 def webhook_alerter(

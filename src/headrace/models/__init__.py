@@ -36,7 +36,16 @@ from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
 from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, SnapshotUpdate
-from headrace.models.stack import StackResponse
+from headrace.models.stack import (
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
+    StackResponse,
+    StackUpdate,
+)
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
 from headrace.utils.lazy import lazy_attributes
@@ -119,7 +128,14 @@ __all__ = [
     "SnapshotRequest",
     "SnapshotResponse",
     "SnapshotUpdate",
+    "StackComponentFilter",
+    "StackComponentRequest",
+    "StackComponentResponse",
+    "StackComponentUpdate",
+    "StackFilter",
+    "StackRequest",
     "StackResponse",
+    "StackUpdate",
     "StepRunError",
     "StepRunRequest",
     "StepRunResponse",

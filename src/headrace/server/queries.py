@@ -15,6 +15,8 @@ from headrace.models import (
     PipelineFilter,
     PipelineRunFilter,
     SnapshotFilter,
+    StackComponentFilter,
+    StackFilter,
 )
 from headrace.models.filters import BaseFilter
 
@@ -50,6 +52,14 @@ class ModelQuery(ModelFilter, _Hydrate):
 
 class ModelVersionQuery(ModelVersionFilter, _Hydrate):
     """``GET /api/v1/model_versions``."""
+
+
+class StackQuery(StackFilter, _Hydrate):
+    """``GET /api/v1/stacks``."""
+
+
+class ComponentQuery(StackComponentFilter, _Hydrate):
+    """``GET /api/v1/components``."""
 
 
 def to_filter(query: BaseFilter, kind: type[F]) -> F:

@@ -13,6 +13,7 @@ from headrace.models import SnapshotRequest, SnapshotResponse
 from headrace.snapshots.code_archive import archive_code
 from headrace.snapshots.environment import capture_environment
 from headrace.snapshots.parameters import parameter_schema
+from headrace.stacks.settings import orchestrator_configuration
 from headrace.version import __version__
 
 if TYPE_CHECKING:
@@ -69,8 +70,13 @@ def create_snapshot(
     *,
     description: str | None = None,
     replace: bool = False,
+    stack: str | None = None,
 ) -> SnapshotResponse:
-    """Store a named, runnable snapshot of a compiled pipeline."""
+    """Store a named, runnable snapshot of a compiled pipeline.
+
+    It runs on ``stack`` (a stack name or id; default: the active stack), whatever stack
+    is active when it is run later; its code is archived in that stack's artifact store.
+    """
     if not name or not name.strip():
         raise SnapshotError("A snapshot needs a non-empty name.")
     if store is None:
@@ -79,8 +85,9 @@ def create_snapshot(
         store = get_store()
     check_importable(compiled)
     spec = compiled.spec
-    stack = store.get_default_stack()
-    artifact_store = artifact_store_of(store, stack.id)
+    target = store.get_stack(stack) if stack else store.get_active_stack()
+    orchestrator_configuration(target, spec.config.settings)  # refuse bad settings now
+    artifact_store = artifact_store_of(store, target.id)
     archive = archive_code(get_source_root(), artifact_store)
 
     def resolve(source: str) -> Any:
@@ -108,7 +115,7 @@ def create_snapshot(
             name=name.strip(),
             description=description,
             pipeline_id=pipeline_id,
-            stack_id=stack.id,
+            stack_id=target.id,
             spec=spec,
             spec_hash=spec.content_hash(),
             runnable=True,

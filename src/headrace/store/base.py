@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from headrace.enums import AccountKind, MetadataResourceType, TaggableResourceType
+from headrace.enums import (
+    AccountKind,
+    MetadataResourceType,
+    StackComponentType,
+    TaggableResourceType,
+)
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -43,7 +48,14 @@ from headrace.models import (
     SnapshotRequest,
     SnapshotResponse,
     SnapshotUpdate,
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
     StackResponse,
+    StackUpdate,
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
@@ -77,11 +89,73 @@ class Store(ABC):
     # -- stacks -------------------------------------------------------------------------
     @abstractmethod
     def get_default_stack(self) -> StackResponse:
-        """The stack runs use unless told otherwise (created on first use)."""
+        """The stack named ``default`` (orchestrator and artifact store ``default``),
+        created on first use."""
+
+    @abstractmethod
+    def get_active_stack(self) -> StackResponse:
+        """The stack runs use: the one set with ``set_active_stack``, else the default."""
+
+    @abstractmethod
+    def set_active_stack(self, name_or_id: str) -> StackResponse:
+        """Make a stack the active one for everyone using this store."""
+
+    @abstractmethod
+    def create_stack(self, request: StackRequest) -> StackResponse:
+        """Register a stack; it needs an orchestrator and an artifact store.
+
+        Raises ``StackComponentError`` for a missing component type and
+        ``EntityNotFoundError`` for a component that does not exist.
+        """
 
     @abstractmethod
     def get_stack(self, name_or_id: str) -> StackResponse:
-        """A stack by name or id."""
+        """A stack by name or id, with its components."""
+
+    @abstractmethod
+    def list_stacks(self, filter_model: StackFilter) -> Page[StackResponse]:
+        """Stacks matching the filter, by name."""
+
+    @abstractmethod
+    def update_stack(self, name_or_id: str, update: StackUpdate) -> StackResponse:
+        """Rename a stack and/or set (id) or remove (``None``) components by type."""
+
+    @abstractmethod
+    def delete_stack(self, name_or_id: str) -> None:
+        """Remove a stack. The default stack, the active stack and a stack runs,
+        snapshots or artifact versions recorded are refused (``StackComponentError``)."""
+
+    @abstractmethod
+    def create_stack_component(self, request: StackComponentRequest) -> StackComponentResponse:
+        """Register a component; its configuration is checked against its flavor
+        (``StackComponentError`` naming an unknown key, the closest one and the allowed)."""
+
+    @abstractmethod
+    def get_stack_component(
+        self, name_or_id: str, type: StackComponentType | None = None
+    ) -> StackComponentResponse:
+        """A component by name (unique per type) or id."""
+
+    @abstractmethod
+    def list_stack_components(
+        self, filter_model: StackComponentFilter
+    ) -> Page[StackComponentResponse]:
+        """Components matching the filter, by name."""
+
+    @abstractmethod
+    def update_stack_component(
+        self,
+        name_or_id: str,
+        update: StackComponentUpdate,
+        type: StackComponentType | None = None,
+    ) -> StackComponentResponse:
+        """Rename a component and/or replace its configuration (checked by its flavor)."""
+
+    @abstractmethod
+    def delete_stack_component(
+        self, name_or_id: str, type: StackComponentType | None = None
+    ) -> None:
+        """Remove a component; one a stack uses is refused, naming the stacks."""
 
     # -- pipelines ----------------------------------------------------------------------
     @abstractmethod

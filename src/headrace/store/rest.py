@@ -21,7 +21,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, SecretStr, TypeAdapter
 
 from headrace import exceptions
-from headrace.enums import MetadataResourceType, TaggableResourceType
+from headrace.enums import MetadataResourceType, StackComponentType, TaggableResourceType
 from headrace.exceptions import StoreError
 from headrace.models import (
     ArtifactResponse,
@@ -47,7 +47,14 @@ from headrace.models import (
     SnapshotRequest,
     SnapshotResponse,
     SnapshotUpdate,
+    StackComponentFilter,
+    StackComponentRequest,
+    StackComponentResponse,
+    StackComponentUpdate,
+    StackFilter,
+    StackRequest,
     StackResponse,
+    StackUpdate,
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
@@ -113,7 +120,6 @@ class RestStore(Store):
         self._context = ResponseContext(self)
         self._lock = threading.Lock()
         self._http: HttpSession | None = None
-        self._default_stack: StackResponse | None = None
 
     # -- plumbing -----------------------------------------------------------------------
     def _session(self) -> HttpSession:
@@ -196,12 +202,69 @@ class RestStore(Store):
 
     # -- stacks -------------------------------------------------------------------------
     def get_default_stack(self) -> StackResponse:
-        if self._default_stack is None:
-            self._default_stack = self._model(StackResponse, "GET", "/stacks/default")
-        return self._default_stack
+        return self._model(StackResponse, "GET", "/stacks/default")
+
+    def get_active_stack(self) -> StackResponse:
+        return self._model(StackResponse, "GET", "/stacks/active")
+
+    def set_active_stack(self, name_or_id: str) -> StackResponse:
+        return self._model(
+            StackResponse, "PUT", "/stacks/active", json={"name_or_id": str(name_or_id)}
+        )
+
+    def create_stack(self, request: StackRequest) -> StackResponse:
+        return self._model(StackResponse, "POST", "/stacks", content=_body(request))
 
     def get_stack(self, name_or_id: str) -> StackResponse:
         return self._model(StackResponse, "GET", f"/stacks/{_part(name_or_id)}")
+
+    def list_stacks(self, filter_model: StackFilter) -> Page[StackResponse]:
+        return self._page(StackResponse, "/stacks", filter_model)
+
+    def update_stack(self, name_or_id: str, update: StackUpdate) -> StackResponse:
+        return self._model(
+            StackResponse, "PUT", f"/stacks/{_part(name_or_id)}", content=_body(update)
+        )
+
+    def delete_stack(self, name_or_id: str) -> None:
+        self._request("DELETE", f"/stacks/{_part(name_or_id)}")
+
+    def create_stack_component(self, request: StackComponentRequest) -> StackComponentResponse:
+        return self._model(StackComponentResponse, "POST", "/components", content=_body(request))
+
+    def get_stack_component(
+        self, name_or_id: str, type: StackComponentType | None = None
+    ) -> StackComponentResponse:
+        return self._model(
+            StackComponentResponse,
+            "GET",
+            f"/components/{_part(name_or_id)}",
+            params=_component_type(type),
+        )
+
+    def list_stack_components(
+        self, filter_model: StackComponentFilter
+    ) -> Page[StackComponentResponse]:
+        return self._page(StackComponentResponse, "/components", filter_model)
+
+    def update_stack_component(
+        self,
+        name_or_id: str,
+        update: StackComponentUpdate,
+        type: StackComponentType | None = None,
+    ) -> StackComponentResponse:
+        return self._model(
+            StackComponentResponse,
+            "PUT",
+            f"/components/{_part(name_or_id)}",
+            content=_body(update),
+            params=_component_type(type),
+        )
+
+    def delete_stack_component(
+        self, name_or_id: str, type: StackComponentType | None = None
+    ) -> None:
+        self._request("DELETE", f"/components/{_part(name_or_id)}", params=_component_type(type))
 
     # -- pipelines ----------------------------------------------------------------------
     def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:
@@ -607,6 +670,10 @@ def _page_adapter(kind: type[R]) -> TypeAdapter[Page[R]]:
     if adapter is None:
         adapter = _PAGE_ADAPTERS[kind] = TypeAdapter(Page[kind])  # type: ignore[valid-type]
     return adapter
+
+
+def _component_type(type: StackComponentType | None) -> dict[str, str] | None:
+    return {"type": StackComponentType(type).value} if type is not None else None
 
 
 def _part(value: str) -> str:

@@ -131,3 +131,52 @@ def test_a_new_in_memory_store_is_migrated_and_shared_by_its_connections() -> No
             assert two.scalar("SELECT id FROM stacks") == stack.id
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_stacks_of_0003_become_stacks_of_named_components(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import json
+    import uuid
+
+    from headrace.store.sql.database import open_database
+    from headrace.store.sql.engine import migration_engine
+
+    url = (
+        f"sqlite:///{tmp_path / 'old.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    database = open_database(url)
+    engine = migration_engine(database)
+    upgrade(engine, "0003_models_tags_metadata")
+    stack_id = str(uuid.uuid4())
+    components = {
+        "orchestrator": {"flavor": "local"},
+        "artifact_store": {"flavor": "local", "path": str(tmp_path / "old-artifacts")},
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stacks (id, name, created, components) "
+                "VALUES (:id, 'default', :created, :components)"
+            ),
+            {
+                "id": stack_id,
+                "created": "2026-01-01 00:00:00",
+                "components": json.dumps(components),
+            },
+        )
+    engine.dispose()
+    database.close()
+
+    store = SqlStore(url, default_artifact_path=str(tmp_path / "unused"))
+    try:
+        stack = store.get_active_stack()
+        assert stack.id == stack_id
+        assert stack.orchestrator.name == stack.artifact_store.name == "default"
+        assert stack.orchestrator.flavor == "local"
+        assert stack.artifact_store.configuration == {"path": str(tmp_path / "old-artifacts")}
+    finally:
+        store.close()

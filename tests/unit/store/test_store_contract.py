@@ -60,7 +60,8 @@ def _version(store: Store, name: str, version: str | None = None) -> ArtifactVer
 
 def test_default_stack_is_created_once(contract_store: Store) -> None:
     first = contract_store.get_default_stack()
-    assert first.components["orchestrator"]["flavor"] == "local"
+    assert first.orchestrator.flavor == "local"
+    assert first.orchestrator.name == first.artifact_store.name == "default"
     assert contract_store.get_stack("default").id == first.id
 
 

@@ -14,7 +14,7 @@ column name alone, whatever join produced them.
 from __future__ import annotations
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "stacks": ("id", "name", "created", "components"),
+    "stacks": ("id", "name", "created"),
     "pipelines": ("id", "name", "created", "docstring"),
     "snapshots": (
         "id",
@@ -145,6 +145,17 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "last_used",
         "revoked",
     ),
+    "stack_components": (
+        "id",
+        "name",
+        "type",
+        "flavor",
+        "configuration",
+        "created",
+        "updated",
+    ),
+    "stack_composition": ("stack_id", "component_type", "component_id"),
+    "store_settings": ("name", "value"),
 }
 
 JSON_COLUMNS = frozenset(
@@ -152,8 +163,8 @@ JSON_COLUMNS = frozenset(
         "allowed_roles",
         "allowed_users",
         "attempt_errors",
-        "components",
         "config",
+        "configuration",
         "error",
         "extra",
         "hook_errors",

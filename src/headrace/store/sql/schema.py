@@ -58,7 +58,6 @@ stacks = Table(
     Column("id", ID, primary_key=True),
     Column("name", String(255), nullable=False, unique=True),
     Column("created", UTCDateTime, nullable=False),
-    Column("components", JSON, nullable=False),
 )
 
 pipelines = Table(
@@ -348,4 +347,35 @@ api_keys = Table(
     Column("last_used", UTCDateTime),
     Column("revoked", Boolean, nullable=False),
     UniqueConstraint("service_account_id", "name", name="uq_api_keys_name"),
+)
+
+# -- stack components (0004) -------------------------------------------------------------
+
+stack_components = Table(
+    "stack_components",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("flavor", String(255), nullable=False),
+    Column("configuration", JSON, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    UniqueConstraint("type", "name", name="uq_stack_components_type_name"),
+)
+
+stack_composition = Table(
+    "stack_composition",
+    metadata,
+    Column("stack_id", ID, ForeignKey("stacks.id", ondelete="CASCADE"), primary_key=True),
+    Column("component_type", String(64), primary_key=True),
+    Column("component_id", ID, ForeignKey("stack_components.id"), nullable=False),
+    Index("ix_stack_composition_component", "component_id"),
+)
+
+store_settings = Table(
+    "store_settings",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
 )

@@ -8,14 +8,13 @@ class opens the database, wires the repositories together and delegates the verb
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from headrace.enums import AccountKind, MetadataResourceType, TaggableResourceType
-from headrace.exceptions import StoreError
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -40,7 +39,6 @@ from headrace.models import (
     SnapshotRequest,
     SnapshotResponse,
     SnapshotUpdate,
-    StackResponse,
     StepRunRequest,
     StepRunResponse,
     StepRunUpdate,
@@ -68,12 +66,14 @@ if TYPE_CHECKING:
         UserRepository,
     )
 
+from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
 from headrace.store.base import CredentialStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
+from headrace.store.sql.query import Query
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
-from headrace.store.sql.repositories.base import SqlContext, find_row, new_id, now
+from headrace.store.sql.repositories.base import SqlContext, find_row, page_of
 from headrace.store.sql.repositories.models import ModelRepository
 from headrace.store.sql.repositories.pipelines import PipelineRepository
 from headrace.store.sql.repositories.runs import RunRepository
@@ -81,12 +81,10 @@ from headrace.store.sql.repositories.secrets import SecretRepository
 from headrace.store.sql.repositories.snapshots import SnapshotRepository
 from headrace.store.sql.repositories.step_runs import StepRunRepository
 from headrace.store.sql.repositories.tags import TagRepository
-from headrace.store.sql.tagging import insert_ignoring_duplicates
-
-DEFAULT_STACK_NAME = "default"
+from headrace.store.sql.stacks import StackMethods
 
 
-class SqlStore(Store, CredentialStore):
+class SqlStore(StackMethods, Store, CredentialStore):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -107,7 +105,6 @@ class SqlStore(Store, CredentialStore):
         ensure_schema(self._db)
         self._context = ResponseContext(self)
         self._default_artifact_path = default_artifact_path
-        self._default_stack: StackResponse | None = None
         database = sqlite_path(url) if self._sqlite else None
         key_directory = (
             Path(database).resolve().parent
@@ -144,52 +141,21 @@ class SqlStore(Store, CredentialStore):
         """Open fresh connections without touching the parent's."""
         self._db.after_fork()
 
-    # -- stacks -------------------------------------------------------------------------
-    def _stack_model(self, row: Record) -> StackResponse:
-        return StackResponse(
-            id=row.id, created=row.created, name=row.name, components=row.components
-        ).attach(self._context)
+    def _find(
+        self, conn: Connection, table: str, name_or_id: str, kind: str, *, by_name: bool = True
+    ) -> Record:
+        """Row lookup for the stack verbs (``stacks.py``): the repositories' one."""
+        return find_row(conn, table, name_or_id, kind, by_name=by_name)
 
-    def _stack_row(self) -> Record | None:
-        with self._read() as conn:
-            return conn.first(
-                "SELECT * FROM stacks WHERE name = :name", {"name": DEFAULT_STACK_NAME}
-            )
-
-    def get_default_stack(self) -> StackResponse:
-        if self._default_stack is not None:
-            return self._default_stack
-        row = self._stack_row()
-        if row is None:
-            row = self._create_default_stack()
-        self._default_stack = self._stack_model(row)
-        return self._default_stack
-
-    def _create_default_stack(self) -> Record:
-        if not self._default_artifact_path:
-            raise StoreError(
-                "The store has no default stack and no artifact path to create one with."
-            )
-        components = {
-            "orchestrator": {"flavor": "local"},
-            "artifact_store": {"flavor": "local", "path": self._default_artifact_path},
-        }
-        values = {
-            "id": new_id(),
-            "name": DEFAULT_STACK_NAME,
-            "created": now(),
-            "components": components,
-        }
-        with self._write() as conn:  # another process may have created it first
-            insert_ignoring_duplicates(conn, "stacks", [values])
-        row = self._stack_row()
-        if row is None:  # pragma: no cover - inserted or found just above
-            raise StoreError("The default stack could not be created.")
-        return row
-
-    def get_stack(self, name_or_id: str) -> StackResponse:
-        with self._read() as conn:
-            return self._stack_model(find_row(conn, "stacks", name_or_id, "stack"))
+    def _page(
+        self,
+        conn: Connection,
+        query: Query,
+        filter_model: BaseFilter,
+        to_model: Callable[[Record], Any],
+    ) -> Page[Any]:
+        """Paging for the stack verbs (``stacks.py``): the repositories' one."""
+        return page_of(conn, query, filter_model, to_model)
 
     # -- pipelines ----------------------------------------------------------------------
     def get_or_create_pipeline(self, name: str, docstring: str | None = None) -> PipelineResponse:

@@ -1,7 +1,7 @@
 """Indexes for paged lists of runs and artifact versions, newest first.
 
 Revision ID: 0004_list_indexes
-Revises: 0004_artifact_visualizations
+Revises: 0005_stack_components
 
 Lists sort by ``created`` (ties broken by ``id``). Without an index on that order a
 page of 20 runs reads and sorts every run: about 18 ms with 10,000 runs on SQLite,
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004_list_indexes"
-down_revision = "0004_artifact_visualizations"
+down_revision = "0005_stack_components"
 branch_labels = None
 depends_on = None
 
