@@ -84,6 +84,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(ValueError, value_error)
 
+    async def overflow_error(request: Request, exc: Exception) -> JSONResponse:
+        # A well-typed integer the database cannot hold (the drivers raise OverflowError).
+        detail = f"A number in the request is too large to store: {exc}"
+        return JSONResponse({"detail": detail, "error": "ValidationError"}, status_code=422)
+
+    app.add_exception_handler(OverflowError, overflow_error)
+
 
 def _headers(error: errors.HeadraceError) -> dict[str, str] | None:
     """What RFC 6750 and RFC 6585 ask of 401 and 429 answers."""
