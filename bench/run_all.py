@@ -90,6 +90,10 @@ def main() -> None:
             [sys.executable, str(HERE / "snapshots.py")], cwd=repo, check=True, capture_output=True
         )
         results.update(json.loads(snapshot_figures.stdout.decode().strip().splitlines()[-1]))
+        long_run = subprocess.run(
+            [sys.executable, str(HERE / "long_run.py")], cwd=repo, check=True, capture_output=True
+        )
+        results.update(json.loads(long_run.stdout.decode().strip().splitlines()[-1]))
     per_step_ms = (results["chain100_s"] - results["chain10_s"]) / 90 * 1000
     rows = [
         ("per-step overhead (slope 10->100, in-process)", f"{per_step_ms:.3f} ms", "<= 1 ms"),
@@ -115,6 +119,18 @@ def main() -> None:
         ),
         ("trigger_pipeline returns", f"{results['trigger_s'] * 1000:.1f} ms", "< 100 ms"),
         ("trigger to first step running", f"{results['trigger_to_first_step_s']:.2f} s", "< 1.5 s"),
+        (
+            f"{results['long_chain_steps']:.0f}-step chain script (user CPU "
+            f"{results['long_chain_user_s']:.1f} s)",
+            f"{results['long_chain_s']:.2f} s",
+            "<= 5 s",
+        ),
+        (
+            "  peak RSS of that script",
+            f"{results['long_chain_peak_rss_mib']:.0f} MiB",
+            "<= 200 MiB",
+        ),
+        ("`headrace run show` of that run", f"{results['run_show_s']:.2f} s", "<= 1 s"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measure'.ljust(width)}  {'figure':>12}  target")

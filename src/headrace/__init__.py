@@ -3,6 +3,7 @@
 This module is the public API; everything a pipeline author needs is importable here.
 """
 
+from headrace import runs as _runs  # noqa: F401  (provides the run entry points)
 from headrace.config.artifact_config import ArtifactConfig
 from headrace.dsl.pipeline import Pipeline, pipeline
 from headrace.dsl.step import BaseStep, step

@@ -377,3 +377,30 @@ def test_help_lists_every_command_group() -> None:
     assert result.exit_code == 0
     for command in ("init", "pipeline", "run", "artifact", "--debug"):
         assert command in result.stdout
+
+
+def test_run_show_summarises_a_long_run_and_lists_all_on_request(repo: Path) -> None:
+    from headrace import pipeline, step
+    from headrace.cli.run_tree import EDGE_STEPS, FULL_LISTING_MAX_STEPS
+
+    @step(enable_cache=False)
+    def add_one(x: int) -> int:
+        return x + 1
+
+    @pipeline(enable_cache=False)
+    def long_chain() -> None:
+        x = add_one(0)
+        for _ in range(FULL_LISTING_MAX_STEPS):
+            x = add_one(x)
+
+    run = long_chain()
+    steps = FULL_LISTING_MAX_STEPS + 1
+    summary = CliRunner().invoke(app, ["run", "show", run.name])
+    assert summary.exit_code == 0, summary.output
+    assert f"steps ({steps}: {steps} completed)" in summary.output
+    assert f"... {steps - 2 * EDGE_STEPS} more steps (--all lists every step)" in summary.output
+    assert f"add_one_{steps}  completed" in summary.output
+    assert "add_one_100  " not in summary.output
+    everything = CliRunner().invoke(app, ["run", "show", run.name, "--all"])
+    assert everything.exit_code == 0, everything.output
+    assert "add_one_100  completed" in everything.output

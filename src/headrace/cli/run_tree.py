@@ -2,7 +2,11 @@
 
 The tree is assembled from small section functions so that more facts can be hung on a
 run or a step (what triggered the run, the runs a step triggered, its inputs) by adding
-one function to ``RUN_SECTIONS`` or ``STEP_SECTIONS``, without touching the rest.
+one function to ``RUN_SECTIONS`` or ``STEP_SECTIONS``, without touching the rest. What
+a step section needs beyond the step itself is fetched once per run (``RunFacts``), never
+once per step: a run of ten thousand steps is shown with a handful of store queries.
+A run with more than ``FULL_LISTING_MAX_STEPS`` steps lists the steps that did not
+succeed and the first and last few, unless everything is asked for.
 """
 
 from __future__ import annotations
@@ -24,19 +28,43 @@ if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse, PipelineRunResponse, StepRunResponse
     from headrace.models.step_run import HookError
 
-RunSection = Callable[[Tree, "PipelineRunResponse"], None]
-StepSection = Callable[[Tree, "StepRunResponse"], None]
+FULL_LISTING_MAX_STEPS = 200
+EDGE_STEPS = 10  # first and last steps listed of a long run
+MAX_UNSUCCESSFUL_LISTED = 50
 
 
-def build_run_tree(run: PipelineRunResponse) -> Tree:
-    """The whole run: its facts, then one branch per step in the order they started."""
+class RunFacts:
+    """What step sections need, read once for the whole run."""
+
+    def __init__(self, run: PipelineRunResponse, *, show_all: bool) -> None:
+        from headrace.client import Client
+
+        self.show_all = show_all
+        self.triggered: dict[str, list[PipelineRunResponse]] = {}
+        runs = Client(store=run.store).list_pipeline_runs(
+            triggered_by_run_id=run.id, size=1000, sort_by="asc:created"
+        )
+        for triggered in runs:
+            key = triggered.triggered_by_step_run_id or ""
+            self.triggered.setdefault(key, []).append(triggered)
+
+
+RunSection = Callable[[Tree, "PipelineRunResponse", RunFacts], None]
+StepSection = Callable[[Tree, "StepRunResponse", RunFacts], None]
+
+
+def build_run_tree(run: PipelineRunResponse, *, show_all: bool = False) -> Tree:
+    """The whole run: its facts, then one branch per step in the order they started
+    (for a long run, unless ``show_all``: the steps that did not succeed, the first and
+    the last few)."""
     root = Tree(Text.assemble(("Run ", "bold"), (run.name, "bold"), "  ", status_text(run.status)))
+    facts = RunFacts(run, show_all=show_all)
     for section in RUN_SECTIONS:
-        section(root, run)
+        section(root, run, facts)
     return root
 
 
-def step_tree(step: StepRunResponse) -> Tree:
+def step_tree(step: StepRunResponse, facts: RunFacts) -> Tree:
     """One step: its name, status and duration, then every step section."""
     node = Tree(
         Text.assemble(
@@ -48,12 +76,12 @@ def step_tree(step: StepRunResponse) -> Tree:
         )
     )
     for section in STEP_SECTIONS:
-        section(node, step)
+        section(node, step, facts)
     return node
 
 
 # -- run sections ------------------------------------------------------------------------
-def add_run_facts(root: Tree, run: PipelineRunResponse) -> None:
+def add_run_facts(root: Tree, run: PipelineRunResponse, facts: RunFacts) -> None:
     """Pipeline, id, start time and duration, and why the run ended as it did."""
     root.add(_fact("pipeline", run.pipeline_name or "- (single step)"))
     root.add(_fact("id", run.id))
@@ -63,14 +91,15 @@ def add_run_facts(root: Tree, run: PipelineRunResponse) -> None:
         root.add(_fact("reason", run.status_reason))
 
 
-def add_run_origin(root: Tree, run: PipelineRunResponse) -> None:
+def add_run_origin(root: Tree, run: PipelineRunResponse, facts: RunFacts) -> None:
     """The snapshot the run came from and the step that triggered it, when there are."""
     from headrace.client import Client
 
     client = Client(store=run.store)
-    if run.snapshot_id:
-        snapshot = client.get_snapshot(run.snapshot_id)
-        if snapshot.name:
+    if run.snapshot_id and run.pipeline_id:  # named snapshots only: a plain run's is not
+        named = client.list_snapshots(pipeline_id=run.pipeline_id, size=1000)
+        snapshot = next((s for s in named if s.id == run.snapshot_id), None)
+        if snapshot is not None:
             root.add(_fact("snapshot", f"{snapshot.name} ({snapshot.id[:8]})"))
     if run.triggered_by_step_run_id:
         try:
@@ -81,22 +110,43 @@ def add_run_origin(root: Tree, run: PipelineRunResponse) -> None:
             root.add(_fact("triggered by", f"step run {run.triggered_by_step_run_id[:8]}"))
 
 
-def add_run_hook_errors(root: Tree, run: PipelineRunResponse) -> None:
+def add_run_hook_errors(root: Tree, run: PipelineRunResponse, facts: RunFacts) -> None:
     """Pipeline hooks (on_init, on_cleanup) that raised or could not be imported."""
     for error in run.hook_errors:
         root.add(hook_error_text(error))
 
 
-def add_steps(root: Tree, run: PipelineRunResponse) -> None:
-    """A ``steps`` branch holding one subtree per step run."""
-    steps = run.steps
-    branch = root.add(Text(f"steps ({len(steps)})", style="bold"))
-    for step in steps.values():
-        branch.children.append(step_tree(step))
+def add_steps(root: Tree, run: PipelineRunResponse, facts: RunFacts) -> None:
+    """A ``steps`` branch holding one subtree per step run (of a long run: the steps
+    that did not succeed, then the first and last few)."""
+    steps = list(run.steps.values())
+    if facts.show_all or len(steps) <= FULL_LISTING_MAX_STEPS:
+        branch = root.add(Text(f"steps ({len(steps)})", style="bold"))
+        for step in steps:
+            branch.children.append(step_tree(step, facts))
+        return
+    counts: dict[str, int] = {}
+    for step in steps:
+        counts[step.status.value] = counts.get(step.status.value, 0) + 1
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    branch = root.add(Text(f"steps ({len(steps)}: {summary})", style="bold"))
+    unsuccessful = [s for s in steps if not s.status.is_successful]
+    if unsuccessful:
+        bad = branch.add(Text(f"did not succeed ({len(unsuccessful)})", style="bold"))
+        for step in unsuccessful[:MAX_UNSUCCESSFUL_LISTED]:
+            bad.children.append(step_tree(step, facts))
+        if len(unsuccessful) > MAX_UNSUCCESSFUL_LISTED:
+            bad.add(Text(f"... {len(unsuccessful) - MAX_UNSUCCESSFUL_LISTED} more", style="dim"))
+    for step in steps[:EDGE_STEPS]:
+        branch.children.append(step_tree(step, facts))
+    hidden = len(steps) - 2 * EDGE_STEPS
+    branch.add(Text(f"... {hidden} more steps (--all lists every step)", style="dim"))
+    for step in steps[-EDGE_STEPS:]:
+        branch.children.append(step_tree(step, facts))
 
 
 # -- step sections -----------------------------------------------------------------------
-def add_step_outputs(node: Tree, step: StepRunResponse) -> None:
+def add_step_outputs(node: Tree, step: StepRunResponse, facts: RunFacts) -> None:
     """``output name -> artifact (version, type) uri`` for every artifact the step made."""
     versions = [(name, v) for name, vs in step.outputs.items() for v in vs]
     if not versions:
@@ -106,28 +156,24 @@ def add_step_outputs(node: Tree, step: StepRunResponse) -> None:
         branch.add(_output_line(output_name, version))
 
 
-def add_triggered_runs(node: Tree, step: StepRunResponse) -> None:
+def add_triggered_runs(node: Tree, step: StepRunResponse, facts: RunFacts) -> None:
     """Runs this step started (``Client().trigger_pipeline`` inside the step)."""
-    from headrace.client import Client
-
-    runs = Client(store=step.store).list_pipeline_runs(
-        triggered_by_step_run_id=step.id, size=100, sort_by="asc:created"
-    )
-    if not runs.items:
+    runs = facts.triggered.get(step.id)
+    if not runs:
         return
-    branch = node.add(Text(f"triggered runs ({runs.total})", style="dim"))
+    branch = node.add(Text(f"triggered runs ({len(runs)})", style="dim"))
     for run in runs:
         branch.add(Text.assemble(run.name, "  ", status_text(run.status)))
 
 
-def add_step_error(node: Tree, step: StepRunResponse) -> None:
+def add_step_error(node: Tree, step: StepRunResponse, facts: RunFacts) -> None:
     """The exception type and message of a failed step."""
     if step.error is None:
         return
     node.add(Text(f"error: {step.error.type}: {step.error.message}", style="red"))
 
 
-def add_step_hook_errors(node: Tree, step: StepRunResponse) -> None:
+def add_step_hook_errors(node: Tree, step: StepRunResponse, facts: RunFacts) -> None:
     """Success and failure hooks of the step that raised or could not be imported."""
     for error in step.hook_errors:
         node.add(hook_error_text(error))

@@ -64,9 +64,13 @@ def list_runs(
 @run_app.command("show")
 def show_run(
     run: Annotated[str, typer.Argument(help="Run name, id or unique id prefix.")],
+    show_all: Annotated[
+        bool, typer.Option("--all", help="List every step of a long run, not a summary.")
+    ] = False,
 ) -> None:
     """Show a run as a tree: its steps, their status, duration, outputs and errors."""
     from headrace.cli.run_tree import build_run_tree
     from headrace.client import Client
 
-    stdout_console().print(build_run_tree(Client().get_pipeline_run(run)))
+    tree = build_run_tree(Client().get_pipeline_run(run), show_all=show_all)
+    stdout_console().print(tree)

@@ -96,9 +96,9 @@ class Pipeline(Generic[P]):
         Raises:
             EntityNotFoundError: the pipeline has not run (nor been snapshotted) yet.
         """
-        from headrace.execution.launcher import stored_pipeline
+        from headrace.utils.entry_points import STORED_PIPELINE, entry_point
 
-        return stored_pipeline(self.name)
+        return entry_point(STORED_PIPELINE)(self.name)
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"
@@ -201,9 +201,9 @@ class Pipeline(Generic[P]):
         builder = active_builder()
         if builder is not None:
             return builder_compose(builder, self, args, kwargs)
-        from headrace.execution.launcher import run_pipeline
+        from headrace.utils.entry_points import RUN_PIPELINE, entry_point
 
-        return run_pipeline(self, args, kwargs)
+        return entry_point(RUN_PIPELINE)(self, args, kwargs)
 
     def create_snapshot(
         self,
@@ -219,11 +219,9 @@ class Pipeline(Generic[P]):
         (``with_options(parameters=...)`` or YAML) and the signature's defaults. A taken
         name is an error unless ``replace`` is true.
         """
-        from headrace.dsl.compiler import compile_pipeline
-        from headrace.snapshots.create import create_snapshot
+        from headrace.utils.entry_points import CREATE_SNAPSHOT, entry_point
 
-        compiled = compile_pipeline(self, args, kwargs)
-        return create_snapshot(None, compiled, name, description=description, replace=replace)
+        return entry_point(CREATE_SNAPSHOT)(self, name, description, replace, args, kwargs)
 
     def run(self, *args: Any, schedule: Schedule | None = None, **kwargs: Any) -> Any:
         """Run once, or register a schedule when ``schedule`` is given."""

@@ -130,9 +130,9 @@ class BaseStep(Generic[P, R]):
             return builder.add_invocation(self, args, kwargs, custom_id=id, after=after)
         if env_flag(ENV_RUN_SINGLE_STEPS_WITHOUT_STACK):
             return self.entrypoint(*args, **kwargs)
-        from headrace.execution.launcher import run_single_step
+        from headrace.utils.entry_points import RUN_SINGLE_STEP, entry_point
 
-        return run_single_step(self, args, kwargs)
+        return entry_point(RUN_SINGLE_STEP)(self, args, kwargs)
 
 
 @overload

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from headrace.artifacts.loading import artifact_store_of
 from headrace.config.spec import PipelineSpec
-from headrace.enums import ExecutionMode, ExecutionStatus
+from headrace.enums import ExecutionStatus
 from headrace.exceptions import (
     ConfigurationError,
     EntityExistsError,
-    EntityNotFoundError,
     RunFailedError,
     SecretError,
     StoreError,
 )
 from headrace.execution.hooks import run_hook
 from headrace.execution.logs import capture_installed
-from headrace.execution.orchestrators.base import ExecutionPlan
-from headrace.execution.orchestrators.local import LocalOrchestrator
+from headrace.execution.orchestrators.base import BaseOrchestrator
+from headrace.execution.orchestrators.registry import build_orchestrator
 from headrace.execution.progress import announce_background_run, open_progress
 from headrace.execution.run_names import default_run_name, format_run_name
 from headrace.execution.run_state import RunState
-from headrace.execution.step_runner import StepRunner, environment_applied
+from headrace.execution.run_steps import mark_step, run_steps
+from headrace.execution.secrets import environment_applied, secret_environment
+from headrace.execution.step_runner import StepRunner
 from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
@@ -34,9 +34,7 @@ from headrace.models import (
     SnapshotRequest,
 )
 from headrace.models.step_run import HookError
-from headrace.stacks.settings import orchestrator_configuration
 from headrace.store.base import Store
-from headrace.store.factory import get_store
 from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
@@ -44,57 +42,12 @@ if TYPE_CHECKING:
 
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.dsl.compiler import CompiledPipeline
-    from headrace.dsl.pipeline import Pipeline
-    from headrace.dsl.step import BaseStep
 
 logger = headrace_logger()
-
-DEFAULT_EXECUTION_MODE = ExecutionMode.CONTINUE_ON_FAILURE
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def run_pipeline(pipeline: Pipeline[Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    """Compile and run a pipeline call; returns the run (raises if it failed)."""
-    from headrace.dsl.compiler import compile_pipeline
-
-    compiled = compile_pipeline(pipeline, args, kwargs)
-    return launch(get_store(), compiled)
-
-
-def stored_pipeline(name: str) -> Any:
-    """The stored pipeline ``name`` in the store runs go to (``Pipeline.model``)."""
-    return get_store().get_pipeline(name)
-
-
-def run_single_step(step: BaseStep[Any, Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
-    """Run one step as an unlisted one-step pipeline; returns its output value(s)."""
-    from headrace.config.pipeline_configurations import PipelineConfiguration
-    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
-    from headrace.dsl.compiler import GraphBuilder, build_step_spec, building
-
-    builder = GraphBuilder(step.name)
-    with building(builder):
-        step(*args, **kwargs)
-    (invocation,) = builder.invocations.values()
-    spec = PipelineSpec(
-        name=step.name,
-        source=step.source,
-        code_hash=step.code_hash,
-        config=PipelineConfiguration.empty(),
-        steps={invocation.id: build_step_spec(builder, invocation, None)},
-    )
-    from headrace.dsl.compiler import CompiledPipeline
-
-    compiled = CompiledPipeline(spec, builder.objects, PipelineRunConfiguration.empty())
-    run = launch(get_store(), compiled, unlisted=True)
-    outputs = run.steps[invocation.id].outputs
-    values = [outputs[name].load() for name in spec.steps[invocation.id].outputs]
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else tuple(values)
 
 
 def launch(
@@ -104,8 +57,13 @@ def launch(
     unlisted: bool = False,
     snapshot_id: str | None = None,
     triggered_by_step_run_id: str | None = None,
+    orchestrator: BaseOrchestrator | None = None,
 ) -> PipelineRunResponse:
-    """Record a run of a compiled pipeline and execute it (or start it in the background)."""
+    """Record a run of a compiled pipeline and execute it (or start it in the background).
+
+    ``orchestrator`` defaults to the one the active stack and the pipeline's settings
+    choose (``orchestrators.registry``).
+    """
     spec = compiled.spec
     run_config = compiled.run_config
     if run_config.schedule is not None:
@@ -116,8 +74,8 @@ def launch(
             "snapshot run NAME`)."
         )
     stack = store.get_active_stack()
-    # Checked before anything is recorded: a bad orchestrator setting starts nothing.
-    orchestrator_config = orchestrator_configuration(stack, spec.config.settings)
+    if orchestrator is None:  # bad settings are refused before a run is recorded
+        orchestrator = build_orchestrator(stack, spec.config.settings)
     pipeline_id = None
     if not unlisted:
         pipeline_id = store.get_or_create_pipeline(spec.name, spec.docstring).id
@@ -149,14 +107,17 @@ def launch(
         artifact_store=artifact_store_of(store, stack.id),
         unlisted=unlisted,
     )
-    if not is_synchronous(run_config, orchestrator_config):
+    if not is_synchronous(run_config, orchestrator.config):
         announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(
-            target=_execute_quietly, args=(state,), name=f"headrace-run-{run.name}", daemon=False
+            target=_execute_quietly,
+            args=(state, orchestrator),
+            name=f"headrace-run-{run.name}",
+            daemon=False,
         )
         thread.start()
         return run
-    return execute(state)
+    return execute(state, orchestrator)
 
 
 def is_synchronous(run_config: PipelineRunConfiguration, orchestrator_config: BaseModel) -> bool:
@@ -207,34 +168,31 @@ def create_run_record(
     raise EntityExistsError(f"Could not find a free run name for pipeline {spec.name!r}.")
 
 
-def plan_of(spec: PipelineSpec) -> ExecutionPlan:
-    """The orchestrator's view of a spec."""
-    return ExecutionPlan(
-        order=list(spec.steps), upstream={n: list(s.upstream) for n, s in spec.steps.items()}
-    )
-
-
-def _execute_quietly(state: RunState) -> None:
+def _execute_quietly(state: RunState, orchestrator: BaseOrchestrator) -> None:
     try:
-        execute(state, report=False)
+        execute(state, orchestrator, report=False)
     except RunFailedError:
         pass  # recorded in the store; the caller reads it from there
     except Exception:
         logger.exception("Background run %s crashed", state.run.name)
 
 
-def execute(state: RunState, *, report: bool = True) -> PipelineRunResponse:
+def execute(
+    state: RunState, orchestrator: BaseOrchestrator | None = None, *, report: bool = True
+) -> PipelineRunResponse:
     """Run every step of ``state``'s run and record the outcome; raise if it failed.
 
-    With ``report``, the run's progress is shown on the terminal (execution/progress.py).
+    ``orchestrator`` defaults to the one the run's stack and the pipeline's settings
+    choose. With ``report``, the run's progress is shown on the terminal
+    (execution/progress.py).
     """
     progress = open_progress() if report else None
     if progress is None:
-        return _execute(state)
+        return _execute(state, orchestrator)
     state.progress = progress
     try:
         progress.run_started(state.run, state.spec, state.store.get_stack(state.run.stack_id).name)
-        run = _execute(state)
+        run = _execute(state, orchestrator)
     except RunFailedError as error:
         run = getattr(error, "run", None) or state.store.get_run(state.run.id)
         progress.run_finished(run)
@@ -246,12 +204,16 @@ def execute(state: RunState, *, report: bool = True) -> PipelineRunResponse:
     return run
 
 
-def _execute(state: RunState) -> PipelineRunResponse:
+def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> PipelineRunResponse:
     store, spec = state.store, state.spec
     try:
+        if orchestrator is None:
+            orchestrator = build_orchestrator(
+                store.get_stack(state.run.stack_id), spec.config.settings
+            )
         resolve_run_models(state)
         environment = {**spec.config.environment, **secret_environment(store, spec)}
-    except (SecretError, StoreError) as exc:
+    except (SecretError, StoreError, ConfigurationError) as exc:
         run = store.update_run(
             state.run.id,
             PipelineRunUpdate(
@@ -267,7 +229,7 @@ def _execute(state: RunState) -> PipelineRunResponse:
         )
         with capture_installed():
             init_error = _run_init_hook(state)
-            statuses = _run_steps(state, init_error)
+            statuses = _run_steps(state, init_error, orchestrator)
     finally:
         try:
             if spec.config.cleanup_hook_source:
@@ -292,6 +254,24 @@ def _execute(state: RunState) -> PipelineRunResponse:
     return run
 
 
+def _run_steps(
+    state: RunState, init_error: BaseException | None, orchestrator: BaseOrchestrator
+) -> dict[str, ExecutionStatus]:
+    if init_error is None:
+        statuses = run_steps(state, orchestrator)
+        if state.spec.config.dynamic:
+            _record_dynamic_graph(state)
+        return statuses
+    runner = StepRunner(state)
+    for name in state.spec.steps:
+        mark_step(
+            state, runner, name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed"
+        )
+    runner.flush()
+    orchestrator.close()
+    return dict(state.statuses)
+
+
 def resolve_run_models(state: RunState) -> None:
     """Find or create the versions of the run's models once, before any step runs, and
     link the run to them; a stage no version is in fails the run before it starts.
@@ -306,102 +286,6 @@ def resolve_run_models(state: RunState) -> None:
     for step in spec.steps.values():
         if step.config.model is not None:
             state.resolve_model(step.config.model)
-
-
-def _run_steps(state: RunState, init_error: BaseException | None) -> dict[str, ExecutionStatus]:
-    runner = StepRunner(state)
-    if init_error is not None:
-        for name in state.spec.steps:
-            runner.mark(name, ExecutionStatus.SKIPPED, "not started: the on_init hook failed")
-        runner.flush()
-        return dict(state.statuses)
-    config = orchestrator_configuration(
-        state.store.get_stack(state.run.stack_id), state.spec.config.settings
-    )
-    max_parallelism = getattr(config, "max_parallelism", None)
-    parallel = None
-    if getattr(config, "processes", False):
-        from functools import partial
-
-        from headrace.execution.subprocess_steps import run_in_subprocess
-
-        parallel = partial(run_in_subprocess, runner)
-    flusher = _Flusher(runner)
-    mode = state.spec.config.execution_mode or DEFAULT_EXECUTION_MODE
-    try:
-        if state.spec.config.dynamic:
-            from headrace.execution.dynamic import run_dynamic
-
-            statuses, state.pipeline_error = run_dynamic(state, runner, mode, max_parallelism)
-            _record_dynamic_graph(state)
-            return statuses
-        orchestrator = LocalOrchestrator(max_parallelism, parallel)
-        return orchestrator.run(
-            plan_of(state.spec),
-            runner.run,
-            runner.mark,
-            mode,
-        )
-    finally:
-        flusher.stop()
-        runner.flush()
-
-
-class _Flusher:
-    """Writes a step's deferred "running" record once the step has run for a while, so
-    long steps show as running while short ones cost no extra transaction."""
-
-    INTERVAL_S = 0.05
-
-    def __init__(self, runner: StepRunner) -> None:
-        self._runner = runner
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="headrace-flusher", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stopped.wait(self.INTERVAL_S):
-            try:
-                self._runner.flush(older_than=self.INTERVAL_S)
-            except Exception:  # the next completion writes them instead
-                logger.debug("Deferred step records not written yet", exc_info=True)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join()
-
-
-def secret_environment(store: Store, spec: PipelineSpec) -> dict[str, str]:
-    """Environment variables from the pipeline's secrets: each key, upper-cased.
-
-    Raises:
-        SecretError: a secret the pipeline names does not exist (nothing has run yet).
-    """
-    for step in spec.steps.values():  # step secrets must exist too, before anything runs
-        for name in step.config.secrets:
-            try:
-                store.get_secret(name)  # existence only: decrypted when the step runs
-            except EntityNotFoundError as exc:
-                raise SecretError(
-                    f"Step {step.invocation_id!r} needs secret {name!r}, which does not "
-                    f"exist; create it with `headrace secret create {name} --KEY=VALUE`."
-                ) from exc
-    environment: dict[str, str] = {}
-    for name in spec.config.secrets:
-        environment.update(secret_values(store, name, f"Pipeline {spec.name!r}"))
-    return environment
-
-
-def secret_values(store: Store, name: str, owner: str) -> dict[str, str]:
-    """A secret's values as environment variables (keys upper-cased)."""
-    try:
-        secret = store.get_secret(name, with_values=True)
-    except EntityNotFoundError as exc:
-        raise SecretError(
-            f"{owner} needs secret {name!r}, which does not exist; create it with "
-            f"`headrace secret create {name} --KEY=VALUE`."
-        ) from exc
-    return {key.upper(): value for key, value in secret.secret_values.items()}
 
 
 def _pipeline_hook_errors(state: RunState) -> list[HookError]:

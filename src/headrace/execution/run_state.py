@@ -10,79 +10,16 @@ from headrace.config.model import Model
 from headrace.config.source import load_source
 from headrace.config.spec import InputBinding, OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
+from headrace.execution.step_task import InputArtifact, is_immutable
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
-from headrace.utils.records import Record
 
 if TYPE_CHECKING:
     from headrace.execution.progress import RunProgress
 
-# Values of these types are handed to downstream steps from memory: they cannot be
-# changed in place, so a reader cannot tell them from a freshly loaded copy.
-_IMMUTABLE = (int, float, bool, str, bytes, type(None), complex)
-
-
-def is_immutable(value: Any) -> bool:
-    """Whether ``value`` can be shared between steps without copying."""
-    if isinstance(value, _IMMUTABLE):
-        return True
-    if isinstance(value, tuple | frozenset):
-        return all(is_immutable(v) for v in value)
-    return False
-
-
-class OutputRecord(Record):
-    """A produced (or cached) step output, as downstream steps need it."""
-
-    __slots__ = (
-        "artifact_version_id",
-        "content_hash",
-        "data_type",
-        "has_value",
-        "materializer",
-        "python_version",
-        "uri",
-        "value",
-    )
-    artifact_version_id: str
-    uri: str
-    materializer: str
-    data_type: str
-    content_hash: str
-    python_version: str | None
-    value: Any
-    has_value: bool
-
-    def __init__(
-        self,
-        artifact_version_id: str,
-        uri: str,
-        materializer: str,
-        data_type: str,
-        content_hash: str,
-        python_version: str | None,
-        value: Any = None,
-        has_value: bool = False,
-    ) -> None:
-        self.artifact_version_id = artifact_version_id
-        self.uri = uri
-        self.materializer = materializer
-        self.data_type = data_type
-        self.content_hash = content_hash
-        self.python_version = python_version
-        self.value = value
-        self.has_value = has_value
-
-    def without_value(self) -> OutputRecord:
-        """A copy that does not hold the value in memory (downstream steps load it)."""
-        return OutputRecord(
-            self.artifact_version_id,
-            self.uri,
-            self.materializer,
-            self.data_type,
-            self.content_hash,
-            self.python_version,
-        )
+# The record of an output as downstream steps need it is the step task's input artifact.
+OutputRecord = InputArtifact
+__all__ = ["OutputRecord", "RunState", "is_immutable"]
 
 
 class RunState:
@@ -129,6 +66,8 @@ class RunState:
         self.model_version = None
         self.model_versions = {}
         self.model_lock = threading.Lock()
+        # The run's scheduler while steps run (``stop`` it from any thread).
+        self.scheduler: Any = None
         # Where step events are shown (execution/progress.py); None shows nothing.
         self.progress: RunProgress | None = None
 
@@ -246,4 +185,5 @@ class RunState:
             artifact_store=self.artifact_store,
             objects=self.objects,
             name=what,
+            content_hash=record.content_hash,
         )

@@ -1,13 +1,19 @@
 """The StepRunner: what one step run does, wherever it runs.
 
-Protocol, one function each: gather inputs -> cache lookup -> record start -> call with
+Protocol, one function each: cache lookup -> record start -> load inputs -> call with
 retries -> materialize outputs -> record completion -> hooks. Orchestrators only decide
-when ``run`` is called; everything a step run does happens here.
+when and where ``run`` is called; everything a step run does happens here.
+
+The runner is handed a ``StepTask`` (its inputs already resolved to artifact versions)
+and returns a ``StepResult``; it never reads what other steps of the run did from
+memory. The ``RunState`` it holds is the driver's own when the step runs in the driver's
+process (live objects, ``pipeline_state``), or one built from the task elsewhere
+(``headrace.execution.task_state``).
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import threading
 import time
 import traceback
@@ -16,20 +22,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from headrace.artifacts.integrity import artifact_is_whole
 from headrace.artifacts.saving import SavedArtifact, materializer_for_value, save_value
 from headrace.config.resolution import EffectiveStepConfig, effective_step_config
 from headrace.config.spec import StepSpec
 from headrace.dsl.signature import StepSignature, inspect_step
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
+from headrace.exceptions import (
+    MaterializerError,
+    StepInterruptedError,
+    StepOutputTypeError,
+    StoreError,
+)
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
 from headrace.execution.explicit_versions import refuse_taken_versions
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
 from headrace.execution.logs import capturing
-from headrace.execution.progress import error_line
-from headrace.execution.run_state import OutputRecord, RunState, is_immutable
+from headrace.execution.run_state import OutputRecord, RunState
+from headrace.execution.secrets import environment_applied, secret_values
+from headrace.execution.step_task import StepResult, StepTask, is_immutable
 from headrace.execution.type_checks import check_input, check_output, coerce_parameter
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
@@ -72,7 +85,6 @@ class StepRunner:
         # Completed records and their artifacts are always durable before a dependent
         # step starts; these pending rows are bookkeeping nothing downstream reads.
         self._pending: list[tuple[float, StepRunRequest]] = []
-        self.on_started: Callable[[str], None] | None = None
         self.defer_start_records = True
         # Held from taking pending records until they are committed: a thread that finds
         # its own record gone knows it is in the store, never in someone's open transaction.
@@ -105,15 +117,17 @@ class StepRunner:
             self.state.store.create_step_runs([*self._take_pending(), request])
 
     # -- entry points -------------------------------------------------------------------
-    def run(self, invocation_id: str) -> ExecutionStatus:
-        """Run (or reuse from cache) one step; returns its final status."""
-        step = self.state.spec.steps[invocation_id]
-        config = effective_step_config(self.state.spec.config, step.config)
+    def run(self, task: StepTask) -> StepResult:
+        """Run (or reuse from cache) one step; returns how it ended."""
+        step = task.step
+        config = effective_step_config(task.pipeline_config, step.config)
+        inputs = task.inputs
         try:
-            inputs = self._input_records(step)
             cache_key = self._cache_key(step, config, inputs)
-            if cache_key is not None and self._try_cache(step, cache_key, inputs):
-                return self._finish(invocation_id, ExecutionStatus.CACHED)
+            if cache_key is not None:
+                cached = self._try_cache(step, cache_key, inputs)
+                if cached is not None:
+                    return cached
         except Exception as exc:
             return self._fail_before_start(step, exc)
         return self._execute(step, config, inputs, cache_key)
@@ -138,11 +152,8 @@ class StepRunner:
                 status_reason=reason,
             )
         )
-        self._finish(invocation_id, status, reason)
 
     # -- inputs -------------------------------------------------------------------------
-    def _input_records(self, step: StepSpec) -> dict[str, list[OutputRecord]]:
-        return {name: self.state.input_records(binding) for name, binding in step.inputs.items()}
 
     def _signature(self, step: StepSpec, func: Any) -> StepSignature:
         key = getattr(func, "__code__", func)
@@ -204,28 +215,32 @@ class StepRunner:
 
     def _try_cache(
         self, step: StepSpec, cache_key: str, inputs: dict[str, list[OutputRecord]]
-    ) -> bool:
+    ) -> StepResult | None:
+        """The result of reusing a cached run of this step; ``None`` on a miss."""
         policy = step.config.cache_policy or self.state.spec.config.cache_policy
         max_age = policy.max_age_seconds if policy is not None else None
         created_after = _now() - timedelta(seconds=max_age) if max_age else None
         hit = self.state.store.find_cache_hit(cache_key, created_after)
         if hit is None or set(hit.outputs) != set(step.outputs):
-            return False
+            return None
         versions = {name: list(vs) for name, vs in hit.outputs.items()}
         for vs in versions.values():
             for version in vs:
-                if not self.state.artifact_store.exists(version.uri):
+                if not artifact_is_whole(
+                    self.state.artifact_store, version.uri, version.content_hash
+                ):
                     logger.warning(
-                        "Step %r: the cached output %s is missing from the artifact store; "
-                        "running the step again.",
+                        "Step %r: the cached output %s is missing or was changed in the "
+                        "artifact store; running the step again.",
                         step.invocation_id,
                         version.uri,
                     )
-                    return False
+                    return None
         now = _now()
+        step_run_id = str(uuid.uuid4())
         self._record_later(
             StepRunRequest(
-                id=str(uuid.uuid4()),
+                id=step_run_id,
                 pipeline_run_id=self.state.run.id,
                 name=step.invocation_id,
                 step_name=step.step_name,
@@ -243,21 +258,18 @@ class StepRunner:
                 model_version_id=self._model_version_id(step),
             )
         )
+        outputs: dict[str, OutputRecord] = {}
         for name, vs in versions.items():
             version = vs[0]
-            self.state.record_output(
-                step.invocation_id,
-                name,
-                OutputRecord(
-                    artifact_version_id=version.id,
-                    uri=version.uri,
-                    materializer=version.materializer,
-                    data_type=version.data_type,
-                    content_hash=version.content_hash,
-                    python_version=version.python_version,
-                ),
+            outputs[name] = OutputRecord(
+                artifact_version_id=version.id,
+                uri=version.uri,
+                materializer=version.materializer,
+                data_type=version.data_type,
+                content_hash=version.content_hash,
+                python_version=version.python_version,
             )
-        return True
+        return StepResult(step.invocation_id, ExecutionStatus.CACHED, step_run_id, outputs)
 
     # -- execution ----------------------------------------------------------------------
     def _execute(
@@ -266,7 +278,7 @@ class StepRunner:
         config: EffectiveStepConfig,
         inputs: dict[str, list[OutputRecord]],
         cache_key: str | None,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         step_run_id = str(uuid.uuid4())
         start = _now()
@@ -288,10 +300,8 @@ class StepRunner:
                 model_version_id=self._model_version_id(step),
             )
         )
-        if self.on_started is not None:
-            self.on_started(step_run_id)
         progress = state.progress
-        if progress is not None:
+        if progress is not None:  # in the driver's process only
             progress.step_started(step.invocation_id, step_run_id)
         context = StepContext(state, step, step_run_id)
         context.flush_records = self.flush
@@ -311,7 +321,7 @@ class StepRunner:
         config: EffectiveStepConfig,
         inputs: dict[str, list[OutputRecord]],
         context: StepContext,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         attempts = 0
         try:
@@ -338,12 +348,21 @@ class StepRunner:
             return self._record_failure(
                 step, context, exc, attempts, ExecutionStatus.FAILED, config
             )
-        self._record_success(step, context, saved, values, attempts)
+        try:
+            outputs = self._record_success(step, context, saved, values, attempts)
+        except StoreError as exc:
+            # The store refused the completion (disk full, read-only): record the step as
+            # failed instead, so the run can still end, if the store takes that write.
+            return self._record_failure(
+                step, context, exc, attempts, ExecutionStatus.FAILED, config
+            )
         if config.success_hook_source:
             _, error = run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
             if error is not None:
                 self._record_hook_error(context, "on_success", config.success_hook_source, error)
-        return self._finish(step.invocation_id, ExecutionStatus.COMPLETED)
+        return StepResult(
+            step.invocation_id, ExecutionStatus.COMPLETED, context.step_run_id, outputs
+        )
 
     def _record_hook_error(
         self, context: StepContext, hook: str, source: str, error: BaseException
@@ -363,8 +382,16 @@ class StepRunner:
             return None
         store = self.state.artifact_store
         uri = store.join(store.path, "logs", self.state.run.id, f"{step.invocation_id}.log")
-        with store.open(uri, "w") as handle:
-            handle.write("".join(buffer))
+        try:
+            with store.open(uri, "w") as handle:
+                handle.write("".join(buffer))
+        except OSError as exc:
+            # A full or read-only disk must not cost the step its recorded outcome (or
+            # leave the run unended): the step's status matters more than its log.
+            logger.warning("Step %r: its log could not be stored (%s).", step.invocation_id, exc)
+            with contextlib.suppress(OSError):
+                store.remove(uri)
+            return None
         return uri
 
     def _call_with_retries(
@@ -423,8 +450,6 @@ class StepRunner:
         """
         if not step.config.environment and not step.config.secrets:
             return _nothing
-        from headrace.execution.launcher import secret_values
-
         environment = dict(step.config.environment)
         for name in step.config.secrets:
             environment.update(
@@ -502,7 +527,8 @@ class StepRunner:
         saved: dict[str, SavedArtifact],
         values: dict[str, Any],
         attempts: int,
-    ) -> None:
+    ) -> dict[str, OutputRecord]:
+        """Record the step's outputs and completion; returns the outputs for downstream."""
         state = self.state
         requests: dict[str, list[ArtifactVersionRequest]] = {}
         for name, artifact in saved.items():
@@ -558,23 +584,21 @@ class StepRunner:
                 state.artifact_store.rmtree(artifact.uri)
             raise
         context.mark_recorded({name: versions[0].id for name, versions in requests.items()})
+        outputs: dict[str, OutputRecord] = {}
         for name, artifact in saved.items():
             value = values[name]
             keep = is_immutable(value)
-            state.record_output(
-                step.invocation_id,
-                name,
-                OutputRecord(
-                    artifact_version_id=requests[name][0].id,
-                    uri=artifact.uri,
-                    materializer=artifact.materializer,
-                    data_type=artifact.data_type,
-                    content_hash=artifact.content_hash,
-                    python_version=artifact.python_version,
-                    value=value if keep else None,
-                    has_value=keep,
-                ),
+            outputs[name] = OutputRecord(
+                artifact_version_id=requests[name][0].id,
+                uri=artifact.uri,
+                materializer=artifact.materializer,
+                data_type=artifact.data_type,
+                content_hash=artifact.content_hash,
+                python_version=artifact.python_version,
+                value=value if keep else None,
+                has_value=keep,
             )
+        return outputs
 
     def _record_failure(
         self,
@@ -584,7 +608,7 @@ class StepRunner:
         attempts: int,
         status: ExecutionStatus,
         config: EffectiveStepConfig,
-    ) -> ExecutionStatus:
+    ) -> StepResult:
         state = self.state
         if status is ExecutionStatus.FAILED:
             logger.error(
@@ -626,16 +650,15 @@ class StepRunner:
             ),
         )
         context.mark_recorded({})
-        with state.lock:
-            state.errors[step.invocation_id] = exc
-        return self._finish(step.invocation_id, status)
+        return StepResult.from_exception(step.invocation_id, status, exc, context.step_run_id)
 
-    def _fail_before_start(self, step: StepSpec, exc: Exception) -> ExecutionStatus:
+    def _fail_before_start(self, step: StepSpec, exc: Exception) -> StepResult:
         """A failure before the step function was reached (inputs, cache key)."""
         now = _now()
+        step_run_id = str(uuid.uuid4())
         self._record_now(
             StepRunRequest(
-                id=str(uuid.uuid4()),
+                id=step_run_id,
                 pipeline_run_id=self.state.run.id,
                 name=step.invocation_id,
                 step_name=step.step_name,
@@ -652,26 +675,13 @@ class StepRunner:
         logger.error(
             "Step %r failed before it started: %s", step.invocation_id, exc, extra=SHOWN_BY_PROGRESS
         )
-        with self.state.lock:
-            self.state.errors[step.invocation_id] = exc
-        return self._finish(step.invocation_id, ExecutionStatus.FAILED)
+        return StepResult.from_exception(
+            step.invocation_id, ExecutionStatus.FAILED, exc, step_run_id
+        )
 
     def _model_version_id(self, step: StepSpec) -> str | None:
         version = self.state.model_version_for(step)
         return None if version is None else version.id
-
-    def _finish(
-        self, invocation_id: str, status: ExecutionStatus, reason: str | None = None
-    ) -> ExecutionStatus:
-        """Every outcome of a step passes here once it is recorded (the progress hook)."""
-        state = self.state
-        with state.lock:
-            state.statuses[invocation_id] = status
-        progress = state.progress
-        if progress is not None:
-            error = error_line(state.errors.get(invocation_id))
-            progress.step_finished(invocation_id, status, error, reason)
-        return status
 
 
 def _recorded_config(step: StepSpec) -> dict[str, Any]:
@@ -685,16 +695,4 @@ def _nothing() -> None:
     """Restores nothing."""
 
 
-def environment_applied(environment: dict[str, str]) -> Callable[[], None]:
-    """Set environment variables now; returns a function that restores the old values."""
-    previous = {key: os.environ.get(key) for key in environment}
-    os.environ.update(environment)
-
-    def restore() -> None:
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-    return restore
+__all__ = ["StepRunner", "environment_applied", "step_error"]

@@ -85,9 +85,9 @@ class ArtifactVersionResponse(ResponseModel):
 
     def load(self) -> Any:
         """Read the artifact's value back with the materializer that wrote it."""
-        from headrace.artifacts.loading import load_artifact_version
+        from headrace.utils.entry_points import LOAD_ARTIFACT_VERSION, entry_point
 
-        return load_artifact_version(self, self.store)
+        return entry_point(LOAD_ARTIFACT_VERSION)(self, self.store)
 
     def _headrace_input_version_id(self, default_name: str) -> str:
         """Passed to a step call, this version becomes the step's input artifact."""

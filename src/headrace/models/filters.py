@@ -69,6 +69,7 @@ class PipelineRunFilter(BaseFilter):
     pipeline_name: str | None = None
     snapshot_id: str | None = None
     triggered_by_step_run_id: str | None = None
+    triggered_by_run_id: str | None = None  # started by any step of this run
     status: ExecutionStatus | str | None = None
     include_unlisted: bool = True
     unlisted: bool | None = None  # True: only unlisted runs (single steps); False: only listed

@@ -162,9 +162,9 @@ class StepRunResponse(RunResponseBase):
         """What the step printed and logged (empty when nothing was captured)."""
         if not self.logs_uri:
             return ""
-        from headrace.artifacts.loading import read_text
+        from headrace.utils.entry_points import READ_TEXT, entry_point
 
-        return read_text(self.logs_uri)
+        return str(entry_point(READ_TEXT)(self.logs_uri))
 
     @property
     def run(self) -> Any:

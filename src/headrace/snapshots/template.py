@@ -47,6 +47,8 @@ def config_template_yaml(snapshot: SnapshotResponse) -> str:
     """
     import yaml
 
+    from headrace.config.yaml_loader import load_yaml_text
+
     data = snapshot.config_template.model_dump(mode="json", exclude_defaults=True)
     label = one_line(snapshot.name or snapshot.id)
     header = [
@@ -60,7 +62,7 @@ def config_template_yaml(snapshot: SnapshotResponse) -> str:
     if "steps" in data or not body:
         body += _commented_steps(data.get("steps", {}), snapshot.parameter_schema)
     text = "\n".join(header + body) + "\n"
-    if yaml.safe_load(text) != data:
+    if load_yaml_text(text, "the generated template") != data:
         return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False)
     return text
 
@@ -123,5 +125,8 @@ def _yaml_key(key: str) -> str:
 
 
 def one_line(text: str | None) -> str:
-    """``text`` with its whitespace (newlines too) collapsed, for one table cell or comment."""
-    return " ".join(text.split()) if text else ""
+    """``text`` with its whitespace (newlines too) collapsed and control characters
+    escaped, for one table cell or comment (the YAML template is written raw)."""
+    from headrace.utils.names import printable
+
+    return printable(" ".join(text.split())) if text else ""

@@ -1,41 +1,84 @@
-"""The orchestrator interface: a plan, a way to run one step, a way to record one that won't run."""
+"""The orchestrator interface: where and when step tasks run, nothing else.
+
+One scheduler (``headrace.execution.scheduler``) drives every orchestrator, for static
+and dynamic runs alike: it submits a step task as soon as the step's upstream steps are
+done, collects results with ``wait``, decides what a failure means for the rest of the
+run (execution modes), and records steps that never start. An orchestrator only runs
+the tasks it is handed, each with ``run_step_task`` (or, when ``runs_in_process``, with
+the driver's own step runner) and reports how each ended. It never materializes,
+caches, calls hooks or writes records itself.
+
+Threading: ``submit`` and ``stop`` may be called from any thread (a dynamic pipeline
+adds steps from its own thread; a run may be stopped from another); ``wait`` is called
+by one thread at a time, the scheduler's.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from headrace.enums import ExecutionMode, ExecutionStatus
-from headrace.utils.records import FrozenRecord
+from pydantic import BaseModel
 
-RunStep = Callable[[str], ExecutionStatus]
-MarkStep = Callable[[str, ExecutionStatus, str], None]
+if TYPE_CHECKING:
+    from headrace.execution.run_state import RunState
+    from headrace.execution.step_task import StepResult, StepTask
 
-
-class ExecutionPlan(FrozenRecord):
-    """Steps in topological order with their upstream steps."""
-
-    __slots__ = ("order", "upstream")
-    order: list[str]
-    upstream: dict[str, list[str]]
-
-    def __init__(self, order: list[str], upstream: dict[str, list[str]]) -> None:
-        self._init(order=order, upstream=upstream)
-
-    def downstream(self) -> dict[str, list[str]]:
-        """Each step's direct dependents."""
-        result: dict[str, list[str]] = {name: [] for name in self.order}
-        for name in self.order:
-            for up in self.upstream[name]:
-                result[up].append(name)
-        return result
+# How an orchestrator whose steps share the driver's memory runs a task: the driver's
+# step runner with the driver's run state (live objects, pipeline_state).
+RunInProcess = Callable[["StepTask"], "StepResult"]
 
 
 class BaseOrchestrator(ABC):
-    """Runs a plan; returns every step's final status."""
+    """Runs step tasks somewhere and reports their results.
+
+    Class flags (an orchestrator states what it is, it has no half-implemented methods):
+
+    - ``runs_in_process``: steps run in the driver's process and share its memory, so
+      immutable output values are handed downstream without a round trip through the
+      artifact store, and steps see the ``on_init`` hook's ``pipeline_state``. The
+      scheduler then hands the orchestrator ``run_in_process`` (via ``prepare``).
+    - ``needs_code_archive``: steps run where the driver's working tree is not, so every
+      task carries the run's code archive (``StepTask.code``); the launcher archives the
+      code once per run when the run is not already a snapshot with one.
+    """
+
+    runs_in_process: bool = False
+    needs_code_archive: bool = False
+
+    def __init__(self, config: BaseModel) -> None:
+        self.config = config
 
     @abstractmethod
-    def run(
-        self, plan: ExecutionPlan, run_step: RunStep, mark_step: MarkStep, mode: ExecutionMode
-    ) -> dict[str, ExecutionStatus]:
-        """Execute ``plan`` with ``run_step``; record steps that never start with ``mark_step``."""
+    def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
+        """Called once before any step of ``run`` is submitted.
+
+        Connect and check that steps can run (raise a clear error naming the address
+        and how to start what is missing). ``run_in_process`` runs a task with the
+        driver's step runner; orchestrators that are not ``runs_in_process`` ignore it.
+        """
+
+    @abstractmethod
+    def submit(self, task: StepTask) -> None:
+        """Run ``task``, whose inputs are all ready (now or when a slot is free)."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None) -> list[StepResult]:
+        """Results of tasks that finished since the last call; blocks until at least one
+        is there or ``timeout`` seconds passed (then it may return ``[]``).
+
+        A task that was submitted but never started because the orchestrator was
+        stopped is reported as ``SKIPPED`` with ``recorded=False``; a task whose process
+        died or was killed as ``FAILED``/``STOPPED`` with ``recorded=False``. The
+        scheduler records those.
+        """
+
+    @abstractmethod
+    def stop(self, graceful: bool) -> None:
+        """Start nothing new. ``graceful``: let running steps finish; otherwise interrupt
+        them (they end ``STOPPED``). Tasks not started yet are reported as skipped."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release everything (threads, processes, connections); called once at the end."""

@@ -1,173 +1,198 @@
-"""The local orchestrator: independent steps run at the same time in a thread pool.
+"""The local orchestrator: steps run on this machine, in threads or in child processes.
 
-A step starts as soon as all its upstream steps succeeded. When only one step can run
-and nothing else is running, it runs in the calling thread, so a chain pays no thread
-hand-off (nor the import of ``concurrent.futures``, which happens with the first pool).
-Execution modes decide what a failure does to the rest of the run.
+Threads (the default): a step that is alone (nothing else running or waiting) runs in
+the thread that waits for results, so a chain pays no thread hand-off (nor the import
+of ``concurrent.futures``, which happens with the first pool); steps that can overlap
+run in a pool of up to ``max_parallelism`` threads, sharing the driver's memory.
+
+Processes (``processes=True``): every step runs in a worker process started with
+``python -m headrace.execution.step_entrypoint --serve`` (spawned, never forked, so it
+works the same on macOS and with pipelines defined in ``__main__`` scripts, which the
+worker imports by their source root). Workers are reused for the run's later steps and
+end with the run; a worker never outlives its parent (see ``step_entrypoint``).
+Interrupting a run kills the workers running steps; what they had started writing is
+removed by the driver, which records the step as stopped.
 """
 
 from __future__ import annotations
 
-import heapq
 import os
 import threading
+from collections import deque
 from typing import TYPE_CHECKING
 
-from headrace.enums import ExecutionMode, ExecutionStatus
+from pydantic import BaseModel
+
+from headrace.enums import ExecutionStatus
 from headrace.execution.interrupts import interrupt
-from headrace.execution.orchestrators.base import BaseOrchestrator, ExecutionPlan, MarkStep, RunStep
+from headrace.execution.orchestrators.base import BaseOrchestrator, RunInProcess
+from headrace.execution.step_task import StepResult, StepTask
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
+
+    from headrace.execution.orchestrators.local_processes import ProcessWorkers
+    from headrace.execution.run_state import RunState
 
 DEFAULT_MAX_PARALLELISM = 32
 ENV_MAX_PARALLELISM = "HEADRACE_MAX_PARALLELISM"
 
 
-class LocalOrchestrator(BaseOrchestrator):
-    """Runs steps in this process, up to ``max_parallelism`` at once."""
+def default_max_parallelism(*, processes: bool = False) -> int:
+    """``HEADRACE_MAX_PARALLELISM``, else 32 threads, or one worker process per CPU (at
+    least 4): each worker is a whole interpreter."""
+    configured = os.environ.get(ENV_MAX_PARALLELISM)
+    if configured:
+        return int(configured)
+    if processes:
+        return max(4, os.cpu_count() or 1)
+    return DEFAULT_MAX_PARALLELISM
 
-    def __init__(
-        self, max_parallelism: int | None = None, run_parallel_step: RunStep | None = None
-    ) -> None:
-        """``run_parallel_step`` runs steps that overlap others (e.g. in a child process);
-        a step that runs alone always runs in the calling thread."""
-        self.run_parallel_step = run_parallel_step
+
+class LocalOrchestrator(BaseOrchestrator):
+    """Runs steps on this machine, up to ``max_parallelism`` at once.
+
+    ``runs_in_process`` is true for threads and false in process mode (an instance
+    setting: one flavor, two ways of running).
+    """
+
+    runs_in_process = True
+    needs_code_archive = False
+
+    def __init__(self, config: BaseModel) -> None:
+        super().__init__(config)
+        self.processes = bool(getattr(config, "processes", False))
+        max_parallelism = getattr(config, "max_parallelism", None)
         if max_parallelism is None:
-            max_parallelism = int(os.environ.get(ENV_MAX_PARALLELISM, DEFAULT_MAX_PARALLELISM))
+            max_parallelism = default_max_parallelism(processes=self.processes)
         if max_parallelism < 1:
             raise ValueError(f"max_parallelism must be at least 1, got {max_parallelism}.")
-        self.max_parallelism = max_parallelism
+        self.max_parallelism: int = max_parallelism
+        self.runs_in_process = not self.processes
+        self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
+        self._queue: deque[StepTask] = deque()
+        self._results: list[StepResult] = []
+        self._running = 0
+        self._threads: dict[str, int] = {}  # invocation -> thread running it
+        self._stopped = False
+        self._run_in_process: RunInProcess | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._workers: ProcessWorkers | None = None
 
-    def run(
-        self, plan: ExecutionPlan, run_step: RunStep, mark_step: MarkStep, mode: ExecutionMode
-    ) -> dict[str, ExecutionStatus]:
-        execution = _Execution(plan, run_step, mark_step, mode, self.max_parallelism)
-        execution.run_parallel_step = self.run_parallel_step or run_step
-        return execution.run()
+    def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
+        self._run_in_process = run_in_process
+        if self.processes:
+            from headrace.execution.orchestrators.local_processes import ProcessWorkers
 
+            self._workers = ProcessWorkers(self._completed)
 
-class _Execution:
-    """State of one orchestrated run."""
+    def submit(self, task: StepTask) -> None:
+        with self._lock:
+            if self._stopped:
+                self._results.append(_never_started(task))
+                self._finished.notify_all()
+                return
+            self._queue.append(task)
+            if self._running or self.processes:
+                self._dispatch()
 
-    def __init__(
-        self,
-        plan: ExecutionPlan,
-        run_step: RunStep,
-        mark_step: MarkStep,
-        mode: ExecutionMode,
-        max_parallelism: int,
-    ) -> None:
-        self.plan = plan
-        self.run_step = run_step
-        self.run_parallel_step = run_step
-        self.mark_step = mark_step
-        self.mode = mode
-        self.max_parallelism = max_parallelism
-        self.position = {name: i for i, name in enumerate(plan.order)}
-        self.downstream = plan.downstream()
-        self.waiting = {name: len(plan.upstream[name]) for name in plan.order}
-        self.statuses: dict[str, ExecutionStatus] = {}
-        self.ready: list[tuple[int, str]] = [
-            (self.position[n], n) for n in plan.order if self.waiting[n] == 0
-        ]
-        heapq.heapify(self.ready)
-        self.running: dict[Future[ExecutionStatus], str] = {}
-        self.threads: dict[str, int] = {}
-        self.threads_lock = threading.Lock()
-        self.halted = False  # no new steps start (FAIL_FAST / STOP_ON_FAILURE after a failure)
+    def wait(self, timeout: float | None) -> list[StepResult]:
+        inline: StepTask | None = None
+        with self._lock:
+            if (
+                not self._results
+                and len(self._queue) == 1
+                and not self._running
+                and not self.processes
+            ):
+                inline = self._queue.popleft()
+                self._running += 1
+            else:
+                self._dispatch()
+        if inline is not None:  # nothing to overlap: run it in this thread
+            result = self._in_thread(inline)
+            with self._lock:
+                self._running -= 1
+                self._dispatch()
+                results, self._results = [*self._results, result], []
+                return results
+        with self._lock:
+            while not self._results:
+                if not self._finished.wait(timeout) and timeout is not None:
+                    break
+            results, self._results = self._results, []
+            return results
 
-    def run(self) -> dict[str, ExecutionStatus]:
-        pool: ThreadPoolExecutor | None = None
+    def stop(self, graceful: bool) -> None:
+        with self._lock:
+            self._stopped = True
+            while self._queue:
+                self._results.append(_never_started(self._queue.popleft()))
+            self._finished.notify_all()
+            if graceful:
+                return
+            idents = list(self._threads.values())
+        for ident in idents:
+            interrupt(ident)
+        if self._workers is not None:
+            self._workers.kill_busy()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
+
+    # -- internals ----------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        """Start queued tasks while slots are free (lock held)."""
+        while self._queue and self._running < self.max_parallelism:
+            task = self._queue.popleft()
+            self._running += 1
+            if self._workers is not None:
+                self._workers.start(task)
+                continue
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.max_parallelism, thread_name_prefix="headrace-step"
+                )
+            self._pool.submit(self._in_pool, task)
+
+    def _in_thread(self, task: StepTask) -> StepResult:
+        run = self._run_in_process
+        if run is None:
+            raise RuntimeError("LocalOrchestrator.prepare() was not called before running steps.")
+        name = task.invocation_id
+        with self._lock:
+            self._threads[name] = threading.get_ident()
         try:
-            while self.ready or self.running:
-                if self.halted:
-                    self._skip_ready()
-                    if not self.running:
-                        break
-                while self.ready and not self.halted and len(self.running) < self.max_parallelism:
-                    _, name = heapq.heappop(self.ready)
-                    if not self.running and not self.ready:
-                        self._done(name, self.run_step(name))  # run inline: nothing to overlap
-                        break
-                    if pool is None:
-                        from concurrent.futures import ThreadPoolExecutor
-
-                        pool = ThreadPoolExecutor(
-                            max_workers=self.max_parallelism, thread_name_prefix="headrace-step"
-                        )
-                    self.running[pool.submit(self._in_thread, name)] = name
-                if self.running:
-                    from concurrent.futures import FIRST_COMPLETED, wait
-
-                    finished, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        name = self.running.pop(future)
-                        self._done(name, future.result())
+            return run(task)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-        for name in self.plan.order:  # anything never reached (after a halt) is skipped
-            if name not in self.statuses:
-                self._mark(name, ExecutionStatus.SKIPPED, "not started: the run stopped early")
-        return self.statuses
+            with self._lock:
+                self._threads.pop(name, None)
 
-    def _in_thread(self, name: str) -> ExecutionStatus:
-        with self.threads_lock:
-            self.threads[name] = threading.get_ident()
+    def _in_pool(self, task: StepTask) -> None:
         try:
-            return self.run_parallel_step(name)
-        finally:
-            with self.threads_lock:
-                self.threads.pop(name, None)
-
-    def _mark(self, name: str, status: ExecutionStatus, reason: str) -> None:
-        self.mark_step(name, status, reason)
-        self.statuses[name] = status
-
-    def _skip_ready(self) -> None:
-        while self.ready:
-            _, name = heapq.heappop(self.ready)
-            self._mark(
-                name,
-                ExecutionStatus.SKIPPED,
-                f"not started: the run is stopping ({self.mode.value})",
+            result = self._in_thread(task)
+        except BaseException as exc:  # the runner records step failures itself
+            result = StepResult.from_exception(
+                task.invocation_id, ExecutionStatus.FAILED, exc, recorded=False
             )
+        self._completed(result)
 
-    def _done(self, name: str, status: ExecutionStatus) -> None:
-        self.statuses[name] = status
-        if status is ExecutionStatus.FAILED:
-            self._on_failure()
-        self._release(name)
+    def _completed(self, result: StepResult) -> None:
+        with self._lock:
+            self._running -= 1
+            self._results.append(result)
+            if not self.processes:
+                self._dispatch()  # process workers are started by submit/wait only
+            self._finished.notify_all()
 
-    def _on_failure(self) -> None:
-        if self.mode is ExecutionMode.CONTINUE_ON_FAILURE:
-            return
-        self.halted = True
-        if self.mode is ExecutionMode.FAIL_FAST:
-            with self.threads_lock:
-                idents = list(self.threads.values())
-            for ident in idents:
-                interrupt(ident)
 
-    def _release(self, name: str) -> None:
-        """Let dependents of a finished step start, or skip them if it did not succeed."""
-        stack = [name]
-        while stack:
-            current = stack.pop()
-            for down in self.downstream[current]:
-                self.waiting[down] -= 1
-                if self.waiting[down] > 0:
-                    continue
-                failed_up = [
-                    u for u in self.plan.upstream[down] if not self.statuses[u].is_successful
-                ]
-                if failed_up:
-                    self._mark(
-                        down,
-                        ExecutionStatus.SKIPPED,
-                        f"not started: upstream step(s) {', '.join(failed_up)} did not succeed",
-                    )
-                    stack.append(down)
-                else:
-                    heapq.heappush(self.ready, (self.position[down], down))
+def _never_started(task: StepTask) -> StepResult:
+    return StepResult(task.invocation_id, ExecutionStatus.SKIPPED, recorded=False)

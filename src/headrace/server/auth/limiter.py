@@ -57,7 +57,7 @@ class LoginLimiter:
 
     @classmethod
     def from_environment(cls) -> LoginLimiter:
-        """Limits from ``HEADRACE_SERVER_LOGIN_*`` variables, else the defaults."""
+        """Limits from the login-limit environment variables, else the defaults."""
         return cls(
             max_user_failures=int(
                 env_number(ENV_SERVER_LOGIN_MAX_FAILURES, DEFAULT_MAX_USER_FAILURES, minimum=1)

@@ -97,7 +97,7 @@ class SqlStore(StackMethods, Store, CredentialStore):
     def __init__(self, url: str, *, default_artifact_path: str | None = None) -> None:
         from pathlib import Path
 
-        from headrace.store.sql.secrets import SecretCipher
+        from headrace.store.sql.secrets import KEY_FILE, SecretCipher
 
         self.url = url
         self._db = open_database(url)
@@ -120,6 +120,17 @@ class SqlStore(StackMethods, Store, CredentialStore):
         self.secrets = SecretRepository(sql, SecretCipher(key_directory))
         self.models = ModelRepository(sql)
         self.tags = TagRepository(sql)
+        self._key_file = str(key_directory / KEY_FILE)
+        self._database_file = str(Path(database).resolve()) if database else None
+
+    def local_files(self) -> list[str]:
+        """Files of this store that must never be archived or served (the database with
+        its journals, the secrets key)."""
+        files = [self._key_file]
+        if self._database_file:
+            suffixes = ("", "-wal", "-shm", "-journal", ".migrate.lock")
+            files += [self._database_file + suffix for suffix in suffixes]
+        return files
 
     # -- plumbing -----------------------------------------------------------------------
     @contextmanager

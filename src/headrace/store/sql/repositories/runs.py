@@ -122,6 +122,11 @@ class RunRepository(Repository):
             query.equal("pipeline_runs.unlisted", False)
         if filter_model.unlisted is not None:
             query.equal("pipeline_runs.unlisted", filter_model.unlisted)
+        if filter_model.triggered_by_run_id:  # started by any step of that run
+            query.add(
+                "pipeline_runs.triggered_by_step_run_id IN (SELECT id FROM step_runs "
+                f"WHERE pipeline_run_id = {query.param(filter_model.triggered_by_run_id)})"
+            )
         filtered_by_tag(query, filter_model, "pipeline_runs.id", TaggableResourceType.PIPELINE_RUN)
         if filter_model.model_version_id:
             query.add(

@@ -90,7 +90,13 @@ class SecretRepository(Repository):
 
 
 def check_secret_values(name: str, values: dict[str, str]) -> None:
-    """Refuse an empty secret and keys or values that are not non-empty strings."""
+    """Refuse a bad name, an empty secret and keys or values that are not non-empty
+    strings."""
+    from headrace.utils.names import secret_name_problem
+
+    problem = secret_name_problem(name)
+    if problem is not None:
+        raise StoreError(f"Secret name {name!r} {problem}.")
     if not values:
         raise StoreError(f"Secret {name!r} needs at least one key=value pair.")
     bad = [

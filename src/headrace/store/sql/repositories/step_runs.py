@@ -210,13 +210,40 @@ class StepRunRepository(Repository):
             )
         return links
 
+    def _links_of_run(
+        self, conn: Connection, table: str, pipeline_run_id: str
+    ) -> dict[str, dict[str, ArtifactVersionList]]:
+        """The links of every step of a run: one query on the run id, not thousands of
+        bound step ids."""
+        sql = _LINK_QUERIES[table].format(
+            ids="(SELECT id FROM step_runs WHERE pipeline_run_id = :_run)"
+        )
+        links: dict[str, dict[str, ArtifactVersionList]] = {}
+        for row in conn.execute(sql, {"_run": pipeline_run_id}):
+            per_step = links.setdefault(row.step_run_id, {})
+            per_step.setdefault(row.name, ArtifactVersionList()).append(
+                self.artifacts.version_model(row)
+            )
+        return links
+
     def to_models(
-        self, conn: Connection, rows: Sequence[Record], *, with_inputs: bool = True
+        self,
+        conn: Connection,
+        rows: Sequence[Record],
+        *,
+        with_inputs: bool = True,
+        pipeline_run_id: str | None = None,
     ) -> list[StepRunResponse]:
-        """Responses of step-run rows, their links read in two queries for all of them."""
-        ids = [row.id for row in rows]
-        inputs = self._links(conn, "step_run_inputs", ids) if with_inputs else {}
-        outputs = self._links(conn, "step_run_outputs", ids)
+        """Responses of step-run rows, their links read in two queries for all of them
+        (``pipeline_run_id``: the rows are all the steps of that run, so links are read by
+        run)."""
+        if pipeline_run_id is not None:
+            inputs = self._links_of_run(conn, "step_run_inputs", pipeline_run_id)
+            outputs = self._links_of_run(conn, "step_run_outputs", pipeline_run_id)
+        else:
+            ids = [row.id for row in rows]
+            inputs = self._links(conn, "step_run_inputs", ids) if with_inputs else {}
+            outputs = self._links(conn, "step_run_outputs", ids)
         return [
             StepRunResponse(
                 id=row.id,
@@ -261,7 +288,8 @@ class StepRunRepository(Repository):
                 "SELECT * FROM step_runs WHERE pipeline_run_id = :run ORDER BY created, id",
                 {"run": pipeline_run_id},
             )
-            return {model.name: model for model in self.to_models(conn, rows)}
+            models = self.to_models(conn, rows, pipeline_run_id=pipeline_run_id)
+            return {model.name: model for model in models}
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
