@@ -7,12 +7,21 @@ names with keyword filters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from headrace.client_options import build_filter, method_options
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
-from headrace.enums import ExecutionStatus, ModelStages, StackComponentType, TaggableResourceType
+from headrace.enums import (
+    AccountRole,
+    ExecutionStatus,
+    ModelStages,
+    StackComponentType,
+    TaggableResourceType,
+)
 from headrace.exceptions import ConfigurationError, EntityNotFoundError
 from headrace.models import (
     ArtifactResponse,
@@ -31,6 +40,7 @@ from headrace.models import (
     SecretResponse,
     SnapshotFilter,
     SnapshotResponse,
+    SnapshotUpdate,
     StackComponentFilter,
     StackComponentRequest,
     StackComponentResponse,
@@ -42,10 +52,20 @@ from headrace.models import (
     StepRunResponse,
     TagResponse,
 )
+
+if TYPE_CHECKING:
+    from headrace.models.account import (
+        APIKeyResponse,
+        ServiceAccountResponse,
+        UserResponse,
+    )
+
 from headrace.models.tag import clean_tags
 from headrace.stacks.flavors import component_type_of
 from headrace.store.base import Store
 from headrace.store.factory import active_store
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class Client:
@@ -286,11 +306,13 @@ class Client:
                 step_names=snapshot.spec.steps,
             )
         context = _STEP_CONTEXT.get()
-        run = trigger_snapshot(
-            self.store,
-            snapshot,
-            run_configuration,
-            triggered_by_step_run_id=context.step_run_id if context is not None else None,
+        triggered_by = context.step_run_id if context is not None else None
+        # A server validates, records and starts the run on its own machine.
+        started = self.store.start_snapshot_run(
+            snapshot.id, run_configuration, triggered_by_step_run_id=triggered_by
+        )
+        run = started or trigger_snapshot(
+            self.store, snapshot, run_configuration, triggered_by_step_run_id=triggered_by
         )
         return run.wait() if synchronous else run
 
@@ -432,6 +454,158 @@ class Client:
     def list_tags(self) -> list[TagResponse]:
         """Every tag, by name, with how many entities carry it."""
         return self.store.list_tags()
+
+    # -- users --------------------------------------------------------------------------
+    def create_user(
+        self, name: str, password: str, role: AccountRole | str = AccountRole.VIEWER
+    ) -> UserResponse:
+        """Create a user who logs in to a server with ``password`` (stored as a hash)."""
+        from headrace.models.account import UserRequest
+
+        return self.store.create_user(
+            _request(UserRequest, name=name, password=password, role=role)
+        )
+
+    def get_user(self, name_id_or_prefix: str) -> UserResponse:
+        """A user by name, id or unique id prefix."""
+        return self.store.get_user(str(name_id_or_prefix))
+
+    def list_users(self, **filters: Any) -> Page[UserResponse]:
+        """Users (filters: ``name``, ``role``, ``active``, ``page``, ``size``, ``sort_by``)."""
+        from headrace.models.account import UserFilter
+
+        return self.store.list_users(_request(UserFilter, **filters))
+
+    def update_user(
+        self,
+        name_id_or_prefix: str,
+        role: AccountRole | str | None = None,
+        password: str | None = None,
+        active: bool | None = None,
+    ) -> UserResponse:
+        """Change a user's role, password or active flag (the last active admin stays)."""
+        from headrace.models.account import UserUpdate
+
+        update = _request(UserUpdate, role=role, password=password, active=active)
+        return self.store.update_user(str(name_id_or_prefix), update)
+
+    def deactivate_user(self, name_id_or_prefix: str) -> UserResponse:
+        """Deactivate a user: logins and the user's tokens stop working at once."""
+        return self.update_user(name_id_or_prefix, active=False)
+
+    # -- service accounts and API keys --------------------------------------------------
+    def create_service_account(
+        self,
+        name: str,
+        role: AccountRole | str = AccountRole.VIEWER,
+        description: str | None = None,
+    ) -> ServiceAccountResponse:
+        """Create a service account: an identity for a program, which logs in with API keys."""
+        from headrace.models.account import ServiceAccountRequest
+
+        request = _request(ServiceAccountRequest, name=name, role=role, description=description)
+        return self.store.create_service_account(request)
+
+    def get_service_account(self, name_id_or_prefix: str) -> ServiceAccountResponse:
+        """A service account by name, id or unique id prefix."""
+        return self.store.get_service_account(str(name_id_or_prefix))
+
+    def list_service_accounts(self, **filters: Any) -> Page[ServiceAccountResponse]:
+        """Service accounts (filters: ``name``, ``role``, ``active``, ``page``, ``size``)."""
+        from headrace.models.account import ServiceAccountFilter
+
+        return self.store.list_service_accounts(_request(ServiceAccountFilter, **filters))
+
+    def update_service_account(
+        self,
+        name_id_or_prefix: str,
+        role: AccountRole | str | None = None,
+        description: str | None = None,
+        active: bool | None = None,
+    ) -> ServiceAccountResponse:
+        """Change a service account's role, description or active flag."""
+        from headrace.models.account import ServiceAccountUpdate
+
+        update = _request(ServiceAccountUpdate, role=role, description=description, active=active)
+        return self.store.update_service_account(str(name_id_or_prefix), update)
+
+    def deactivate_service_account(self, name_id_or_prefix: str) -> ServiceAccountResponse:
+        """Deactivate a service account: its keys and tokens stop working at once."""
+        return self.update_service_account(name_id_or_prefix, active=False)
+
+    def create_api_key(
+        self,
+        service_account_name_id_or_prefix: str,
+        name: str,
+        description: str | None = None,
+        expires_in: timedelta | None = None,
+    ) -> APIKeyResponse:
+        """Create an API key; the response's ``key`` is the only time the key is shown."""
+        from headrace.models.account import APIKeyRequest
+
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise ConfigurationError(f"expires_in must be positive, not {expires_in}.")
+        expires = None if expires_in is None else datetime.now(UTC) + expires_in
+        request = _request(APIKeyRequest, name=name, description=description, expires=expires)
+        return self.store.create_api_key(str(service_account_name_id_or_prefix), request)
+
+    def get_api_key(
+        self, service_account_name_id_or_prefix: str, name_id_or_prefix: str
+    ) -> APIKeyResponse:
+        """One API key of a service account (without the key itself)."""
+        return self.store.get_api_key(
+            str(service_account_name_id_or_prefix), str(name_id_or_prefix)
+        )
+
+    def list_api_keys(
+        self, service_account_name_id_or_prefix: str, **filters: Any
+    ) -> Page[APIKeyResponse]:
+        """API keys of a service account (filters: ``name``, ``include_revoked``, ...)."""
+        from headrace.models.account import APIKeyFilter
+
+        return self.store.list_api_keys(
+            str(service_account_name_id_or_prefix), _request(APIKeyFilter, **filters)
+        )
+
+    def revoke_api_key(
+        self, service_account_name_id_or_prefix: str, name_id_or_prefix: str
+    ) -> APIKeyResponse:
+        """Revoke an API key: it and the tokens made from it stop working at once."""
+        return self.store.revoke_api_key(
+            str(service_account_name_id_or_prefix), str(name_id_or_prefix)
+        )
+
+    def set_snapshot_access(
+        self,
+        name_id_or_prefix: str,
+        users: Sequence[str] | None = None,
+        roles: Sequence[AccountRole | str] | None = None,
+    ) -> SnapshotResponse:
+        """Limit who may run a snapshot on a server to named accounts or roles (``None``
+        keeps a list, an empty list clears it; both empty: every editor and admin)."""
+        update = _request(
+            SnapshotUpdate,
+            allowed_users=None if users is None else list(users),
+            allowed_roles=None if roles is None else list(roles),
+        )
+        return self.store.update_snapshot(str(name_id_or_prefix), update)
+
+
+def _request(model: type[R], **fields: Any) -> R:
+    """``model`` built from ``fields``, or a ``ConfigurationError`` naming each bad field.
+
+    Raises:
+        ConfigurationError: one line per problem, ``field: message``.
+    """
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'value'}: "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        ]
+        raise ConfigurationError("Invalid input:\n  " + "\n  ".join(problems)) from exc
 
 
 def _status(value: str) -> ExecutionStatus:

@@ -2,8 +2,9 @@
 
 Code written for ZenML passes options headrace has no use for (``hydrate=``: responses
 are always complete here; ``project=``: one store holds everything) and list filters in
-ZenML's spelling (``unlisted=True``, ``logical_operator="and"``, ``"equals:value"``).
-Those are translated or accepted here; anything else is a :class:`ConfigurationError`
+ZenML's spelling (``unlisted=True``, ``logical_operator="or"``, ``"contains:value"``,
+``"oneof:[...]"``). Those are translated or accepted here (the store applies the
+operators, see ``headrace.models.filters``); anything else is a :class:`ConfigurationError`
 naming the argument, the closest supported one and the full list, never a raw pydantic
 traceback.
 """
@@ -26,19 +27,8 @@ F = TypeVar("F", bound=BaseModel)
 NO_EFFECT = frozenset({"hydrate", "include_full_metadata", "include_config_schema"})
 # headrace has one namespace per store: a project is accepted, with a note once.
 PROJECT = "project"
-# ZenML's filter operators; ``equals:`` is what a plain value means here.
-_OPERATORS = (
-    "notequals:",
-    "contains:",
-    "startswith:",
-    "endswith:",
-    "oneof:",
-    "gte:",
-    "gt:",
-    "lte:",
-    "lt:",
-    "in:",
-)
+# ZenML's list operator, spelled ``in:a,b`` here.
+ONE_OF = "oneof:"
 _project_noted: set[str] = set()
 
 
@@ -75,12 +65,7 @@ def build_filter(model: type[F], method: str, filters: dict[str, Any]) -> F:
             _note_project(value)
             continue
         if key == "logical_operator":
-            if str(getattr(value, "value", value)).lower() != "and":
-                raise ConfigurationError(
-                    f"Client.{method}(): logical_operator={value!r} is not supported; "
-                    "filters are always combined with 'and'."
-                )
-            continue
+            value = str(getattr(value, "value", value)).lower()
         if key == "tags" and "tag" in model.model_fields:
             key, value = "tag", _one_tag(method, value)
         if key not in model.model_fields:
@@ -98,18 +83,25 @@ def build_filter(model: type[F], method: str, filters: dict[str, Any]) -> F:
 
 
 def _plain_value(method: str, key: str, value: Any) -> Any:
-    """``"equals:x"`` is ``"x"``; other ZenML operators are refused by name."""
+    """``"equals:x"`` is ``"x"``; ``"oneof:[...]"`` (a JSON list) is ``"in:a,b"``; the
+    other operators (``contains:``, ``gte:`` ...) go to the store as they are."""
     if not isinstance(value, str):
         return value
     if value.startswith("equals:"):
         return value.removeprefix("equals:")
-    for operator in _OPERATORS:
-        if value.startswith(operator):
+    if value.startswith(ONE_OF):
+        import json
+
+        try:
+            items = json.loads(value.removeprefix(ONE_OF))
+        except ValueError:
+            items = None
+        if not isinstance(items, list) or any("," in str(item) for item in items):
             raise ConfigurationError(
-                f"Client.{method}(): {key}={value!r} uses the filter operator "
-                f"{operator.rstrip(':')!r}, which headrace does not support; filters match "
-                "exact values (created_after / created_before for time ranges)."
+                f"Client.{method}(): {key}={value!r}: 'oneof:' takes a JSON list of values "
+                'without commas, e.g. oneof:["a", "b"].'
             )
+        return "in:" + ",".join(str(item) for item in items)
     return value
 
 

@@ -124,3 +124,21 @@ class MetadataResourceType(StrEnum):
     STEP_RUN = "step_run"
     ARTIFACT_VERSION = "artifact_version"
     MODEL_VERSION = "model_version"
+
+
+class AccountRole(StrEnum):
+    """What an account (a user or a service account) may do on a server.
+
+    Viewers read; editors also create and run; admins also manage accounts.
+    """
+
+    ADMIN = "admin"
+    EDITOR = "editor"
+    VIEWER = "viewer"
+
+
+class AccountKind(StrEnum):
+    """Who holds a token: a person with a password, or a service account with API keys."""
+
+    USER = "user"
+    SERVICE_ACCOUNT = "service_account"

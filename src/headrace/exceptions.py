@@ -17,6 +17,7 @@ Hierarchy::
      |    +-- EntityExistsError
      |    +-- StoreVersionError         the database schema is newer than this code
      |    +-- StoreConflictError        a write broke a uniqueness or reference rule
+     |    +-- InvalidFilterError        a list filter or sort order that cannot apply
      +-- ArtifactError              artifact bytes cannot be written or read
      |    +-- MaterializerError
      |    +-- ArtifactIncompatibleError  e.g. a pickle from another Python version
@@ -30,6 +31,9 @@ Hierarchy::
      +-- SecretError                missing or unreadable secrets
      +-- OrchestratorError          an orchestrator cannot run steps (e.g. its cluster
                                     is unreachable)
+     +-- AuthenticationError        no valid credentials or token (HTTP 401)
+     |    +-- TooManyAttemptsError      login locked for a while after failures (HTTP 429)
+     +-- PermissionDeniedError      the account's role or a snapshot's rule forbids it (403)
 """
 
 from __future__ import annotations
@@ -112,6 +116,10 @@ class StoreConflictError(StoreError):
         self.unique = unique
 
 
+class InvalidFilterError(StoreError, ValueError):
+    """A list filter, operator or sort order that cannot be applied (names the field)."""
+
+
 class ArtifactError(HeadraceError):
     """Artifact bytes could not be written or read."""
 
@@ -172,3 +180,27 @@ class SecretError(HeadraceError):
 class OrchestratorError(HeadraceError):
     """An orchestrator cannot run the run's steps: its cluster is unreachable, refused
     the connection, or cannot be asked for what a step needs."""
+
+
+class AuthenticationError(HeadraceError):
+    """Credentials or a token were missing, wrong, expired, revoked or deactivated.
+
+    Messages never say whether a user name exists: a wrong name and a wrong password
+    read the same.
+    """
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Logins for this user or from this address failed too often; wait and retry.
+
+    Attributes:
+        retry_after: seconds until a login is accepted again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermissionDeniedError(HeadraceError):
+    """The account is known, but its role (or a snapshot's access rule) does not allow this."""

@@ -42,6 +42,19 @@ def test_list_pipeline_runs_accepts_zenml_filters(client: Client) -> None:
     assert client.list_pipeline_runs(status="COMPLETED", project="default").total == 2
 
 
+def test_list_filters_take_zenml_operators(client: Client) -> None:
+    assert client.list_pipeline_runs(pipeline_name="contains:oubl").total == 1
+    assert client.list_pipeline_runs(pipeline_name='oneof:["doubling", "x"]').total == 1
+    run = client.list_pipeline_runs(pipeline_name="doubling").items[0]
+    either = client.list_pipeline_runs(
+        pipeline_name="doubling", name="startswith:double-", logical_operator="or"
+    )
+    assert either.total == 2  # the pipeline's run, or the single step's run by its name
+    both = client.list_pipeline_runs(pipeline_name="doubling", name=f"startswith:{run.name}")
+    assert both.total == 1
+    assert client.list_pipeline_runs(name="startswith:nothing-like-it").total == 0
+
+
 def test_get_methods_accept_hydrate_and_project(client: Client) -> None:
     run = client.list_pipeline_runs(pipeline_name="doubling").items[0]
     assert run.snapshot_id is not None  # the unnamed snapshot a plain run stores
@@ -65,8 +78,8 @@ def test_get_methods_accept_hydrate_and_project(client: Client) -> None:
             r"get_snapshot\(\): unknown argument 'hydrat' \(did you mean 'hydrate'\?\)",
         ),
         (lambda c: c.list_pipeline_runs(size="many"), r"invalid filter value: size: "),
-        (lambda c: c.list_pipeline_runs(name="contains:dou"), r"operator 'contains'"),
-        (lambda c: c.list_pipeline_runs(logical_operator="or"), r"logical_operator='or'"),
+        (lambda c: c.list_pipeline_runs(logical_operator="xor"), r"logical_operator"),
+        (lambda c: c.list_pipeline_runs(name="oneof:not-json"), r"'oneof:' takes a JSON list"),
         (lambda c: c.list_pipeline_runs(status="runing"), r"Unknown run status 'runing'"),
         (lambda c: c.list_pipelines(tags=["a", "b"]), r"one tag at a time"),
         (lambda c: c.list_snapshots(named=True), r"unknown filter 'named'"),

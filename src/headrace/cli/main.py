@@ -12,6 +12,12 @@ tree is visible here::
     headrace artifact list [--tag TAG] | show
     headrace model list | version list NAME | version update NAME VERSION --stage STAGE
     headrace secret create | list | describe | update | delete
+    headrace pipeline snapshot access NAME [--user U] [--role R] [--clear]
+    headrace server start [--host H] [--port P] [--database-url URL]
+    headrace login URL [--username NAME | --api-key KEY] | logout | status
+    headrace user create | list | update | deactivate
+    headrace service-account create | list | update | deactivate
+    headrace service-account api-key NAME create | list | revoke
     headrace stack register | list | describe | set | update | delete
     headrace orchestrator | artifact-store | alerter register | list | describe | update | delete
 
@@ -29,6 +35,7 @@ import typer
 from typer.core import TyperGroup
 
 from headrace.cli import (
+    accounts,
     artifacts,
     images,
     logs,
@@ -36,6 +43,9 @@ from headrace.cli import (
     pipelines,
     runs,
     secrets,
+    server,
+    session,
+    snapshot_access,
     snapshots,
     stack_components,
     stacks,
@@ -137,6 +147,14 @@ app.add_typer(artifacts.app, name="artifact")
 app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")
 app.add_typer(secrets.app, name="secret")
+snapshots.app.command("access")(snapshot_access.snapshot_access)
+app.add_typer(server.app, name="server")
+app.command("login")(session.login)
+app.command("logout")(session.logout)
+app.command("status")(session.status)
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.service_account_app, name="service-account")
+accounts.service_account_app.add_typer(accounts.api_key_app, name="api-key")
 app.add_typer(stacks.app, name="stack")
 for _type, _name in stack_components.COMMAND_NAMES.items():
     app.add_typer(stack_components.component_app(_type), name=_name)

@@ -15,11 +15,7 @@ the snapshot's archived code, so ``run`` returns at once unless ``--wait`` is gi
 from __future__ import annotations
 
 import json
-import os
-import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,12 +33,12 @@ from headrace.cli.formatting import (
 )
 from headrace.cli.output import new_table, print_table, stderr_console, stdout_console
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import ConfigurationError, EntityNotFoundError, HeadraceError
-from headrace.utils.names import printable
+from headrace.exceptions import ConfigurationError, EntityNotFoundError
+from headrace.snapshots.project import load_pipeline, project_on_path, project_root
+from headrace.snapshots.template import config_template_yaml, one_line, schema_type
 
 if TYPE_CHECKING:
     from headrace.client import Client
-    from headrace.dsl.pipeline import Pipeline
     from headrace.models import PipelineRunResponse, SnapshotResponse
 
 app = typer.Typer(
@@ -66,7 +62,6 @@ ConfigOption = Annotated[
 
 # Rows of the parameters table whose values belong to the pipeline, not to a step.
 PIPELINE_ROW = "(pipeline)"
-_PLAIN_YAML_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -229,7 +224,7 @@ def list_snapshots(
             format_time(snapshot.created),
             str(len(snapshot.spec.steps)),
             str(runs_total),
-            _one_line(snapshot.description) or MISSING,
+            one_line(snapshot.description) or MISSING,
             short_id(snapshot.id),
         )
     if page.total > len(page):
@@ -337,77 +332,6 @@ def delete_snapshot(
     )
 
 
-# -- loading the pipeline ----------------------------------------------------------------
-def project_root() -> Path:
-    """The directory pipeline sources are relative to.
-
-    ``HEADRACE_SOURCE_ROOT`` when set, else the repository root made by ``headrace init``,
-    else the current directory. (Not the directory of the running script, which for the
-    CLI is the virtualenv's ``bin``.)
-    """
-    from headrace.utils.env import ENV_SOURCE_ROOT
-    from headrace.utils.repository import find_repository_root
-
-    explicit = os.environ.get(ENV_SOURCE_ROOT)
-    if explicit:
-        return Path(explicit).resolve()
-    return find_repository_root() or Path.cwd().resolve()
-
-
-@contextmanager
-def project_on_path(root: Path) -> Iterator[None]:
-    """Import from ``root`` first and make it the source root while inside.
-
-    The source root is also what the snapshot archives and what its runs import from, so
-    both must be the directory the pipeline was loaded from. Both changes are undone on
-    exit, so an in-process caller (a test, a notebook) keeps its own settings.
-    """
-    from headrace.utils.env import ENV_SOURCE_ROOT
-
-    entry = str(root)
-    previous = os.environ.get(ENV_SOURCE_ROOT)
-    os.environ[ENV_SOURCE_ROOT] = entry
-    sys.path.insert(0, entry)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(ENV_SOURCE_ROOT, None)
-        else:
-            os.environ[ENV_SOURCE_ROOT] = previous
-        if entry in sys.path:
-            sys.path.remove(entry)
-
-
-def load_pipeline(source: str) -> Pipeline[Any]:
-    """Import the pipeline ``source`` (``module.name``) names.
-
-    Raises:
-        ConfigurationError: nothing of that name can be imported, importing the module
-            raised, or the object is not a ``@pipeline``.
-    """
-    from headrace.config.source import load_source
-    from headrace.dsl.pipeline import Pipeline
-    from headrace.dsl.step import BaseStep
-
-    try:
-        obj = load_source(source)
-    except HeadraceError:
-        raise
-    except Exception as error:  # the user's module raised while being imported
-        raise ConfigurationError(
-            f"Cannot load {source!r}: importing it raised {type(error).__name__}: {error} "
-            "(--debug shows the traceback)."
-        ) from error
-    if not isinstance(obj, Pipeline):
-        what = "a step" if isinstance(obj, BaseStep) else f"a {type(obj).__name__}"
-        raise ConfigurationError(
-            f"{source!r} is {what}, not a pipeline; give the module and the name of a "
-            "function decorated with @pipeline, e.g. run.my_pipeline."
-        )
-    return obj
-
-
 def _exists(client: Client, name: str) -> bool:
     try:
         client.get_snapshot(name)
@@ -465,118 +389,9 @@ def parameters_table(schema: dict[str, Any]) -> Table:
                 name,
                 schema_type(parameter),
                 json.dumps(parameter["default"]) if "default" in parameter else "(required)",
-                _one_line(parameter.get("description")) or MISSING,
+                one_line(parameter.get("description")) or MISSING,
             )
     return table
-
-
-def schema_type(schema: dict[str, Any]) -> str:
-    """A short name for the type a JSON Schema allows (``integer``, ``array[string]``)."""
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(value) for value in schema["enum"])
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return " | ".join(str(k) for k in kind)
-    if kind == "array" and isinstance(schema.get("items"), dict):
-        return f"array[{schema_type(schema['items'])}]"
-    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return f"object[{schema_type(schema['additionalProperties'])}]"
-    if kind:
-        return str(kind)
-    for key in ("anyOf", "oneOf"):
-        if isinstance(schema.get(key), list):
-            return " | ".join(schema_type(option) for option in schema[key])
-    if "$ref" in schema:
-        return str(schema["$ref"]).rsplit("/", 1)[-1]
-    return "any"
-
-
-# -- the configuration template ----------------------------------------------------------
-def config_template_yaml(snapshot: SnapshotResponse) -> str:
-    """The snapshot's run configuration template as commented YAML.
-
-    Each step parameter gets a comment with its type and description, so the file can be
-    edited without the code at hand. The comments are added line by line; if that ever
-    changes what the YAML means, the plain dump is returned instead, so the file always
-    loads back as the template.
-    """
-    import yaml
-
-    from headrace.config.yaml_loader import load_yaml_text
-
-    data = snapshot.config_template.model_dump(mode="json", exclude_defaults=True)
-    label = _one_line(snapshot.name or snapshot.id)
-    header = [
-        f"# Run configuration of snapshot {label!r} (pipeline {snapshot.pipeline_name!r}).",
-        "# Edit the pipeline or step parameters, then run:",
-        f"#   headrace pipeline snapshot run {label} --config THIS_FILE",
-        "# Steps and parameters left out keep the snapshot's values; new pipeline",
-        "# parameters compile the pipeline again from the snapshot's code.",
-    ]
-    body = _commented_parameters(data.get("parameters", {}), snapshot.parameter_schema)
-    if "steps" in data or not body:
-        body += _commented_steps(data.get("steps", {}), snapshot.parameter_schema)
-    text = "\n".join(header + body) + "\n"
-    if load_yaml_text(text, "the generated template") != data:
-        return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False)
-    return text
-
-
-def _commented_parameters(parameters: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    """The pipeline's ``parameters:``, each with its type and description as a comment."""
-    import yaml
-
-    if not parameters:
-        return []
-    properties = schema.get("properties", {}).get("parameters", {}).get("properties", {})
-    lines = ["parameters:"]
-    for name, value in parameters.items():
-        lines.append(f"  # {_parameter_comment(properties.get(name, {}))}")
-        lines += _indented(yaml.safe_dump({name: value}, sort_keys=False), 2)
-    return lines
-
-
-def _commented_steps(steps: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    import yaml
-
-    if not steps:
-        return ["steps: {}"]
-    step_schemas = schema.get("properties", {}).get("steps", {}).get("properties", {})
-    lines = ["steps:"]
-    for step_name, step_config in steps.items():
-        step_schema = step_schemas.get(step_name, {})
-        if step_schema.get("description"):
-            lines.append(f"  # {_one_line(step_schema['description'])}")
-        if not step_config:
-            lines.append(f"  {_yaml_key(step_name)}: {{}}")
-            continue
-        lines.append(f"  {_yaml_key(step_name)}:")
-        step_config = dict(step_config)
-        parameters = step_config.pop("parameters", {})
-        if parameters:
-            lines.append("    parameters:")
-            properties = step_schema.get("properties", {})
-            for name, value in parameters.items():
-                lines.append(f"      # {_parameter_comment(properties.get(name, {}))}")
-                lines += _indented(yaml.safe_dump({name: value}, sort_keys=False), 6)
-        if step_config:  # settings a template does not make today, kept for completeness
-            lines += _indented(yaml.safe_dump(step_config, sort_keys=False), 4)
-    return lines
-
-
-def _parameter_comment(schema: dict[str, Any]) -> str:
-    description = _one_line(schema.get("description"))
-    kind = schema_type(schema)
-    return f"{kind}: {description}" if description else kind
-
-
-def _indented(text: str, width: int) -> list[str]:
-    return [" " * width + line for line in text.splitlines()]
-
-
-def _yaml_key(key: str) -> str:
-    # JSON strings are YAML strings, so anything unusual is quoted the JSON way.
-    return key if _PLAIN_YAML_KEY.fullmatch(key) else json.dumps(key)
 
 
 # -- pieces ------------------------------------------------------------------------------
@@ -588,12 +403,6 @@ def _facts(*pairs: tuple[str, str | Text]) -> Group:
         for label, value in pairs
     ]
     return Group(*lines)
-
-
-def _one_line(text: str | None) -> str:
-    """``text`` with its whitespace (newlines too) collapsed and control characters
-    escaped, for one table cell or comment (the YAML template is written raw)."""
-    return printable(" ".join(text.split())) if text else ""
 
 
 def _stack_name(client: Client, stack_id: str) -> str:

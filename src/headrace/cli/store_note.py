@@ -22,6 +22,8 @@ def note_store_outside_repository() -> None:
     if os.environ.get(ENV_STORE_URL) or find_repository_root() is not None:
         return
     url, _ = store_location()
+    if url.startswith(("http://", "https://")):
+        return  # the server of `headrace login`: chosen on purpose, `headrace status` says so
     location = url.removeprefix("sqlite:///")
     stderr_console().print(
         f"No headrace repository in this directory or above, so the store in the user data "

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,13 @@ def trigger_snapshot(
     run_configuration: PipelineRunConfiguration | dict[str, Any] | None = None,
     *,
     triggered_by_step_run_id: str | None = None,
+    launch: Callable[[Store, PipelineRunResponse], Any] | None = None,
 ) -> PipelineRunResponse:
-    """Validate, record and start a run of ``snapshot``; returns the new run at once."""
+    """Validate, record and start a run of ``snapshot``; returns the new run at once.
+
+    ``launch`` starts the recorded run (default: :func:`spawn_runner` right away; the
+    server passes its launcher, which bounds how many runners run at once).
+    """
     check_runnable(snapshot)
     config = validate_run_configuration(
         snapshot.name or snapshot.id,
@@ -126,11 +132,12 @@ def trigger_snapshot(
         False,
         triggered_by_step_run_id,
     )
-    _spawn_runner(store, run)
+    (launch or spawn_runner)(store, run)
     return run
 
 
-def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
+def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[bytes]:
+    """Start ``python -m headrace.execution.snapshot_runs RUN_ID`` in a new session."""
     environment = dict(os.environ)
     environment[ENV_STORE_URL] = store.url
     artifact_root = Path(artifact_store_of(store, run.stack_id).path)
@@ -140,7 +147,7 @@ def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path or os.devnull, "ab") as log:
-        subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "headrace.execution.snapshot_runs", run.id],
             stdin=subprocess.DEVNULL,
             stdout=log,

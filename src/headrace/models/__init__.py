@@ -2,7 +2,13 @@
 
 Table rows never leave the SQL layer; everything above the Store sees these models, so
 the wire format does not move when a column does.
+
+The account models (users, service accounts, API keys, principals) load on first access
+(module ``__getattr__``): a pipeline run never needs them, and defining their pydantic
+classes costs milliseconds.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from headrace.models.artifact import (
     ArtifactResponse,
@@ -29,7 +35,7 @@ from headrace.models.model import (
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
 from headrace.models.secret import SecretResponse
-from headrace.models.snapshot import SnapshotRequest, SnapshotResponse
+from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, SnapshotUpdate
 from headrace.models.stack import (
     StackComponentFilter,
     StackComponentRequest,
@@ -42,8 +48,56 @@ from headrace.models.stack import (
 )
 from headrace.models.step_run import StepRunError, StepRunRequest, StepRunResponse, StepRunUpdate
 from headrace.models.tag import TagResponse
+from headrace.utils.lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
+
+_LAZY = dict.fromkeys(
+    (
+        "APIKeyFilter",
+        "APIKeyRequest",
+        "APIKeyResponse",
+        "Principal",
+        "ServiceAccountFilter",
+        "ServiceAccountRequest",
+        "ServiceAccountResponse",
+        "ServiceAccountUpdate",
+        "UserFilter",
+        "UserRequest",
+        "UserResponse",
+        "UserUpdate",
+    ),
+    "account",
+)
+_load = lazy_attributes(__name__, _LAZY)
+
+
+def __getattr__(name: str) -> Any:  # a def, so type checkers see lazily loaded names
+    return _load(name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
+    "APIKeyFilter",
+    "APIKeyRequest",
+    "APIKeyResponse",
     "ArtifactResponse",
     "ArtifactVersionFilter",
     "ArtifactVersionList",
@@ -63,11 +117,17 @@ __all__ = [
     "PipelineRunRequest",
     "PipelineRunResponse",
     "PipelineRunUpdate",
+    "Principal",
     "ResponseContext",
     "SecretResponse",
+    "ServiceAccountFilter",
+    "ServiceAccountRequest",
+    "ServiceAccountResponse",
+    "ServiceAccountUpdate",
     "SnapshotFilter",
     "SnapshotRequest",
     "SnapshotResponse",
+    "SnapshotUpdate",
     "StackComponentFilter",
     "StackComponentRequest",
     "StackComponentResponse",
@@ -81,4 +141,8 @@ __all__ = [
     "StepRunResponse",
     "StepRunUpdate",
     "TagResponse",
+    "UserFilter",
+    "UserRequest",
+    "UserResponse",
+    "UserUpdate",
 ]

@@ -37,6 +37,23 @@ class ArtifactVersionRequest(RequestModel):
     tags: list[str] = Field(default_factory=new_list)
     version: str | None = None  # explicit name; otherwise the next number
     visualizations: list[ArtifactVisualization] = Field(default_factory=new_list)
+    # Type names of ``metadata`` values when it travels as JSON (RestStore to server).
+    metadata_types: dict[str, str] = Field(default_factory=new_dict)
+
+    @model_validator(mode="after")
+    def _typed_metadata(self) -> Self:
+        if self.metadata_types:
+            self.metadata = decode_metadata(self.metadata, self.metadata_types)
+        return self
+
+    def for_the_wire(self) -> "ArtifactVersionRequest":
+        """A copy whose metadata is plain JSON with its type names beside it."""
+        if not self.metadata:
+            return self
+        from headrace.metadata.metadata_types import encode_metadata
+
+        values, types = encode_metadata(self.metadata)
+        return self.model_copy(update={"metadata": values, "metadata_types": types})
 
 
 class ArtifactVersionResponse(ResponseModel):

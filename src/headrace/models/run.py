@@ -71,11 +71,19 @@ class PipelineRunResponse(RunResponseBase):
 
     @property
     def outputs(self) -> dict[str, ArtifactVersionResponse]:
-        """The pipeline's return values, by output name."""
-        return {
-            name: self.store.get_artifact_version(version_id)
-            for name, version_id in self.output_ids.items()
-        }
+        """The pipeline's return values, by output name (read in one store call)."""
+        if not self.output_ids:
+            return {}
+        found = self.store.get_artifact_versions(list(self.output_ids.values()))
+        missing = [name for name, version_id in self.output_ids.items() if version_id not in found]
+        if missing:
+            from headrace.exceptions import EntityNotFoundError
+
+            raise EntityNotFoundError(
+                f"Run {self.name!r}: the artifact versions of output(s) {', '.join(missing)} "
+                "are gone from the store."
+            )
+        return {name: found[version_id] for name, version_id in self.output_ids.items()}
 
     @property
     def pipeline(self) -> Any:

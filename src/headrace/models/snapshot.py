@@ -8,8 +8,9 @@ from pydantic import Field
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import PipelineSpec
 from headrace.config.step_configurations import StepConfiguration
+from headrace.enums import AccountRole
 from headrace.models.base import RequestModel, ResponseModel
-from headrace.utils.factories import new_dict
+from headrace.utils.factories import new_dict, new_list
 
 
 class SnapshotRequest(RequestModel):
@@ -24,6 +25,20 @@ class SnapshotRequest(RequestModel):
     spec_hash: str
     runnable: bool = False
     extra: dict[str, Any] = Field(default_factory=new_dict)
+    allowed_users: list[str] = Field(default_factory=new_list)
+    allowed_roles: list[AccountRole] = Field(default_factory=new_list)
+
+
+class SnapshotUpdate(RequestModel):
+    """Who may run a snapshot on a server; ``None`` leaves a list as it is.
+
+    Both lists empty: every account whose role may run snapshots (editors, admins).
+    Otherwise only accounts named in ``allowed_users`` or holding a role in
+    ``allowed_roles`` (and admins, who can change the lists anyway).
+    """
+
+    allowed_users: list[str] | None = None
+    allowed_roles: list[AccountRole] | None = None
 
 
 class SnapshotResponse(ResponseModel):
@@ -38,6 +53,13 @@ class SnapshotResponse(ResponseModel):
     spec_hash: str
     runnable: bool = False
     extra: dict[str, Any] = Field(default_factory=new_dict)
+    allowed_users: list[str] = Field(default_factory=new_list)
+    allowed_roles: list[AccountRole] = Field(default_factory=new_list)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether running is limited to named users or roles."""
+        return bool(self.allowed_users or self.allowed_roles)
 
     @property
     def config_template(self) -> PipelineRunConfiguration:

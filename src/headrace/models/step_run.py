@@ -1,9 +1,9 @@
 """Step runs: one execution (or cache hit, skip, stop) of one step invocation."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionStatus
@@ -91,6 +91,26 @@ class StepRunUpdate(RequestModel):
     attempt_errors: list[StepRunError] | None = None
     hook_errors: list[HookError] | None = None
     run_metadata: dict[str, Any] | None = None  # merged into what the step run has
+    # Type names of ``run_metadata`` values when it travels as JSON (RestStore to server).
+    run_metadata_types: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _typed_metadata(self) -> Self:
+        if self.run_metadata and self.run_metadata_types:
+            from headrace.metadata.metadata_types import decode_metadata
+
+            self.run_metadata = decode_metadata(self.run_metadata, self.run_metadata_types)
+            self.run_metadata_types = None
+        return self
+
+    def for_the_wire(self) -> "StepRunUpdate":
+        """A copy whose metadata is plain JSON with its type names beside it."""
+        if not self.run_metadata:
+            return self
+        from headrace.metadata.metadata_types import encode_metadata
+
+        values, types = encode_metadata(self.run_metadata)
+        return self.model_copy(update={"run_metadata": values, "run_metadata_types": types})
 
 
 class StepRunResponse(RunResponseBase):

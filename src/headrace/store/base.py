@@ -17,9 +17,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from headrace.enums import MetadataResourceType, StackComponentType, TaggableResourceType
+from headrace.enums import (
+    AccountKind,
+    MetadataResourceType,
+    StackComponentType,
+    TaggableResourceType,
+)
 from headrace.models import (
     ArtifactResponse,
     ArtifactVersionFilter,
@@ -42,6 +47,7 @@ from headrace.models import (
     SnapshotFilter,
     SnapshotRequest,
     SnapshotResponse,
+    SnapshotUpdate,
     StackComponentFilter,
     StackComponentRequest,
     StackComponentResponse,
@@ -56,6 +62,23 @@ from headrace.models import (
     TagResponse,
 )
 from headrace.models.step_run import CacheHit
+
+if TYPE_CHECKING:
+    from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models.account import (
+        APIKeyFilter,
+        APIKeyRequest,
+        APIKeyResponse,
+        Principal,
+        ServiceAccountFilter,
+        ServiceAccountRequest,
+        ServiceAccountResponse,
+        ServiceAccountUpdate,
+        UserFilter,
+        UserRequest,
+        UserResponse,
+        UserUpdate,
+    )
 
 
 class Store(ABC):
@@ -185,6 +208,20 @@ class Store(ABC):
     def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
         """Snapshots matching the filter."""
 
+    def start_snapshot_run(
+        self,
+        snapshot_id: str,
+        run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+        *,
+        triggered_by_step_run_id: str | None = None,
+    ) -> PipelineRunResponse | None:
+        """Start a run of a stored snapshot where the store lives, if the store can.
+
+        A server starts runs on its own machine and returns the new run; a local store
+        returns ``None`` and the caller starts the runner process itself.
+        """
+        return None
+
     # -- runs ---------------------------------------------------------------------------
     @abstractmethod
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
@@ -267,6 +304,11 @@ class Store(ABC):
         self, name_or_id: str, version: str | int | None = None
     ) -> ArtifactVersionResponse:
         """An artifact version by id, or by artifact name and version (latest if omitted)."""
+
+    @abstractmethod
+    def get_artifact_versions(self, ids: Sequence[str]) -> dict[str, ArtifactVersionResponse]:
+        """Several artifact versions by exact id, in one call (ids not found are left out):
+        what a run's outputs and a step's inputs read at once."""
 
     @abstractmethod
     def list_artifact_versions(
@@ -383,9 +425,125 @@ class Store(ABC):
             EntityNotFoundError: no resource of that type has the id.
         """
 
+    # -- accounts -----------------------------------------------------------------------
+    @abstractmethod
+    def create_user(self, request: UserRequest) -> UserResponse:
+        """Create a user; the store keeps only a hash of the password."""
+
+    @abstractmethod
+    def get_user(self, name_or_id: str) -> UserResponse:
+        """A user by name or id."""
+
+    @abstractmethod
+    def list_users(self, filter_model: UserFilter) -> Page[UserResponse]:
+        """Users matching the filter."""
+
+    @abstractmethod
+    def update_user(self, name_or_id: str, update: UserUpdate) -> UserResponse:
+        """Change a user's role, password or active flag.
+
+        Raises:
+            StoreConflictError: the change would leave no active admin.
+        """
+
+    @abstractmethod
+    def create_service_account(self, request: ServiceAccountRequest) -> ServiceAccountResponse:
+        """Create a service account (an identity for a program; it logs in with API keys)."""
+
+    @abstractmethod
+    def get_service_account(self, name_or_id: str) -> ServiceAccountResponse:
+        """A service account by name or id."""
+
+    @abstractmethod
+    def list_service_accounts(
+        self, filter_model: ServiceAccountFilter
+    ) -> Page[ServiceAccountResponse]:
+        """Service accounts matching the filter."""
+
+    @abstractmethod
+    def update_service_account(
+        self, name_or_id: str, update: ServiceAccountUpdate
+    ) -> ServiceAccountResponse:
+        """Change a service account's role, description or active flag."""
+
+    @abstractmethod
+    def create_api_key(self, service_account: str, request: APIKeyRequest) -> APIKeyResponse:
+        """Create an API key for a service account (by name or id).
+
+        The response's ``key`` holds the key itself: the only time it is available.
+        """
+
+    @abstractmethod
+    def get_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        """One API key of a service account, by key name or id (never with its key)."""
+
+    @abstractmethod
+    def list_api_keys(
+        self, service_account: str, filter_model: APIKeyFilter
+    ) -> Page[APIKeyResponse]:
+        """API keys of a service account matching the filter."""
+
+    @abstractmethod
+    def revoke_api_key(self, service_account: str, name_or_id: str) -> APIKeyResponse:
+        """Revoke an API key: it and every token made from it stop working at once."""
+
+    @abstractmethod
+    def update_snapshot(self, name_or_id: str, update: SnapshotUpdate) -> SnapshotResponse:
+        """Change who may run a snapshot on a server.
+
+        Raises:
+            EntityNotFoundError: a named user or service account does not exist.
+        """
+
+    def current_principal(self) -> Principal | None:
+        """Who this store acts as on a server; ``None`` for a local store, which has no
+        logins (whoever can open the database file may do anything)."""
+        return None
+
     # -- lifecycle ----------------------------------------------------------------------
     def after_fork(self) -> None:  # noqa: B027 - optional hook
         """Called in a forked child: drop connections inherited from the parent."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release connections; the store must not be used afterwards."""
+
+
+class CredentialStore(ABC):
+    """Checks credentials against the accounts a store keeps: what a server needs to
+    log people and programs in and to check each request's token.
+
+    Kept apart from ``Store`` because only a store that holds the password and key
+    hashes can answer (the SQL store); a client talking to a server never checks
+    credentials itself.
+    """
+
+    @abstractmethod
+    def authenticate_user(self, name: str, password: str) -> Principal:
+        """The principal of an active user whose password matches.
+
+        Raises:
+            AuthenticationError: unknown name, wrong password (the same message for
+                both) or a deactivated user.
+        """
+
+    @abstractmethod
+    def authenticate_api_key(self, key: str) -> Principal:
+        """The principal of the active service account an API key belongs to; records
+        the key's use.
+
+        Raises:
+            AuthenticationError: the key is malformed, unknown, revoked or expired, or
+                its service account is deactivated.
+        """
+
+    @abstractmethod
+    def get_principal(
+        self, kind: AccountKind, account_id: str, api_key_id: str | None = None
+    ) -> Principal:
+        """The principal a token names, as it stands now (one indexed read), for the
+        check on every request.
+
+        Raises:
+            AuthenticationError: the account is gone or deactivated, or the API key the
+                token came from is revoked or expired.
+        """

@@ -1,8 +1,8 @@
 """Which store a process talks to, and one shared instance per store URL.
 
-Order: ``HEADRACE_STORE_URL``; else ``.headrace/headrace.db`` in the repository found by
-walking up from the current directory (``headrace init`` makes one); else a store in the
-user data directory.
+Order: ``HEADRACE_STORE_URL``; else the server of the current login (``headrace login``);
+else ``.headrace/headrace.db`` in the repository found by walking up from the current
+directory (``headrace init`` makes one); else a store in the user data directory.
 """
 
 from __future__ import annotations
@@ -57,6 +57,11 @@ def store_location() -> tuple[str, str]:
         else:
             base = user_data_directory()
         return url, str(base / ARTIFACTS_DIRECTORY)
+    from headrace.store.session import load_session
+
+    session = load_session()
+    if session is not None:
+        return session.url, str(user_data_directory() / ARTIFACTS_DIRECTORY)
     repository = find_repository_root()
     base = (
         repository / REPOSITORY_DIRECTORY_NAME if repository is not None else user_data_directory()
@@ -85,12 +90,9 @@ def get_store(url: str | None = None, artifact_path: str | None = None) -> Store
 
 def _open(url: str, artifact_path: str) -> Store:
     if url.startswith(("http://", "https://")):
-        from headrace.exceptions import StoreError
+        from headrace.store.rest import RestStore
 
-        raise StoreError(
-            f"{ENV_STORE_URL}={url!r} points at a server; connecting to a headrace server "
-            "is not available in this version. Use a sqlite:/// or postgresql:// URL."
-        )
+        return RestStore(url)
     from headrace.store.sql.store import SqlStore
 
     return SqlStore(url, default_artifact_path=artifact_path)

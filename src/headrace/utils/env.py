@@ -20,6 +20,14 @@ ENV_SQLITE_SYNCHRONOUS = "HEADRACE_SQLITE_SYNCHRONOUS"
 ENV_SECRETS_KEY = "HEADRACE_SECRETS_KEY"
 ENV_LOGGING_VERBOSITY = "HEADRACE_LOGGING_VERBOSITY"
 ENV_DEBUG = "HEADRACE_DEBUG"
+ENV_STORE_API_KEY = "HEADRACE_STORE_API_KEY"
+ENV_STORE_API_TOKEN = "HEADRACE_STORE_API_TOKEN"
+ENV_DEFAULT_PASSWORD = "HEADRACE_DEFAULT_PASSWORD"
+ENV_SERVER_JWT_SECRET = "HEADRACE_SERVER_JWT_SECRET"
+ENV_SERVER_JWT_EXPIRE_MINUTES = "HEADRACE_SERVER_JWT_TOKEN_EXPIRE_MINUTES"
+ENV_SERVER_LOGIN_MAX_FAILURES = "HEADRACE_SERVER_LOGIN_MAX_FAILURES"
+ENV_SERVER_LOGIN_MAX_ADDRESS_FAILURES = "HEADRACE_SERVER_LOGIN_MAX_ADDRESS_FAILURES"
+ENV_SERVER_LOGIN_LOCKOUT_SECONDS = "HEADRACE_SERVER_LOGIN_LOCKOUT_SECONDS"
 ENV_STRICT_CONFIG = "HEADRACE_STRICT_CONFIG"
 
 
@@ -40,3 +48,26 @@ def env_flag(name: str, default: bool = False) -> bool:
     raise ValueError(
         f"Environment variable {name}={raw!r} is not a boolean; use true/false, 1/0 or yes/no."
     )
+
+
+def env_number(name: str, default: float, *, minimum: float = 0) -> float:
+    """Read a number from the environment, refusing what is not one or is too small.
+
+    Raises:
+        ConfigurationError: the variable holds something that is not a number
+            ``>= minimum`` (also a ``ValueError``).
+    """
+    from headrace.exceptions import ConfigurationError
+
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum:  # also refuses NaN
+        raise ConfigurationError(
+            f"Environment variable {name}={raw!r} must be a number of at least {minimum:g}."
+        )
+    return value

@@ -27,6 +27,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "runnable",
         "extra",
         "created",
+        "allowed_users",
+        "allowed_roles",
     ),
     "pipeline_runs": (
         "id",
@@ -130,6 +132,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "model_version_artifacts": ("model_version_id", "artifact_version_id", "created"),
     "tags": ("id", "name", "created"),
     "tag_resources": ("tag_id", "resource_type", "resource_id", "created"),
+    "users": ("id", "name", "role", "active", "password_hash", "created", "updated"),
+    "service_accounts": ("id", "name", "role", "active", "description", "created", "updated"),
+    "api_keys": (
+        "id",
+        "service_account_id",
+        "name",
+        "description",
+        "key_hash",
+        "created",
+        "expires",
+        "last_used",
+        "revoked",
+    ),
     "stack_components": (
         "id",
         "name",
@@ -145,6 +160,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 JSON_COLUMNS = frozenset(
     {
+        "allowed_roles",
+        "allowed_users",
         "attempt_errors",
         "config",
         "configuration",
@@ -163,8 +180,10 @@ JSON_COLUMNS = frozenset(
         "visualizations",
     }
 )
-DATETIME_COLUMNS = frozenset({"created", "end_time", "start_time", "updated"})
-BOOLEAN_COLUMNS = frozenset({"has_custom_name", "runnable", "unlisted"})
+DATETIME_COLUMNS = frozenset(
+    {"created", "end_time", "expires", "last_used", "start_time", "updated"}
+)
+BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
 
 
 def columns(table: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from headrace.exceptions import StoreError
+from headrace.exceptions import InvalidFilterError
 from headrace.store.sql.columns import columns
 
 
@@ -72,7 +72,7 @@ class Query:
     def column(self, name: str) -> str:
         """A column of the main table, qualified; a clear error for an unknown one."""
         if name not in columns(self.table):
-            raise StoreError(
+            raise InvalidFilterError(
                 f"Cannot sort by {name!r}; sortable fields: {', '.join(columns(self.table))}."
             )
         return f"{self.table}.{name}"

@@ -82,6 +82,8 @@ snapshots = Table(
     Column("runnable", Boolean, nullable=False, default=False),
     Column("extra", JSON, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    Column("allowed_users", JSON),
+    Column("allowed_roles", JSON),
     Index("ix_snapshots_pipeline_hash", "pipeline_id", "spec_hash"),
 )
 
@@ -110,6 +112,7 @@ pipeline_runs = Table(
     Column("run_metadata", JSON),
     Column("run_metadata_types", JSON),
     Index("ix_pipeline_runs_pipeline_created", "pipeline_id", "created"),
+    Index("ix_pipeline_runs_created", "created", "id"),
 )
 
 step_runs = Table(
@@ -177,6 +180,7 @@ artifact_versions = Table(
     Column("metadata_types", JSON),
     Column("visualizations", JSON),
     UniqueConstraint("artifact_id", "version", name="uq_artifact_versions_version"),
+    Index("ix_artifact_versions_created", "created", "id"),
 )
 
 step_run_inputs = Table(
@@ -297,6 +301,52 @@ tag_resources = Table(
     Column("resource_id", ID, primary_key=True),
     Column("created", UTCDateTime, nullable=False),
     Index("ix_tag_resources_resource", "resource_type", "resource_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("description", Text),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+)
+
+# The key's secret part is stored only as a SHA-256 hash; the row id travels in clear
+# inside the key, so a login finds the row by primary key and compares one hash.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "service_account_id",
+        ID,
+        ForeignKey("service_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(255), nullable=False),
+    Column("description", Text),
+    Column("key_hash", String(64), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime),
+    Column("last_used", UTCDateTime),
+    Column("revoked", Boolean, nullable=False),
+    UniqueConstraint("service_account_id", "name", name="uq_api_keys_name"),
 )
 
 # -- stack components (0004) -------------------------------------------------------------

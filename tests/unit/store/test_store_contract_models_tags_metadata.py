@@ -75,97 +75,99 @@ def _resolve(store: SqlStore, version: str | int | None = None, **fields: object
 # -- models ------------------------------------------------------------------------------
 
 
-def test_versions_are_numbered_named_and_reused(sql_store: SqlStore) -> None:
-    first = _resolve(sql_store, description="first", license="MIT")
-    second = _resolve(sql_store)
-    named = _resolve(sql_store, "v1")
-    assert _resolve(sql_store, "v1") == named
-    assert _resolve(sql_store, 2) == second
-    assert _resolve(sql_store, "1") == first
-    assert _resolve(sql_store, "latest") == named
-    versions = sql_store.list_model_versions(
+def test_versions_are_numbered_named_and_reused(contract_store: SqlStore) -> None:
+    first = _resolve(contract_store, description="first", license="MIT")
+    second = _resolve(contract_store)
+    named = _resolve(contract_store, "v1")
+    assert _resolve(contract_store, "v1") == named
+    assert _resolve(contract_store, 2) == second
+    assert _resolve(contract_store, "1") == first
+    assert _resolve(contract_store, "latest") == named
+    versions = contract_store.list_model_versions(
         ModelVersionFilter(model_name="m", sort_by="asc:number")
     )
     assert [(v.name, v.number) for v in versions] == [("1", 1), ("2", 2), ("v1", 3)]
-    model = sql_store.get_model("m")
+    model = contract_store.get_model("m")
     assert (model.description, model.license, model.latest_version_number) == ("first", "MIT", 3)
-    assert sql_store.get_model_version(first).description == "first"
-    assert sql_store.get_model_version("m").name == "v1"  # latest when no version given
-    assert sql_store.get_model_version(first[:8]).number == 1  # an id prefix alone
+    assert contract_store.get_model_version(first).description == "first"
+    assert contract_store.get_model_version("m").name == "v1"  # latest when no version given
+    assert contract_store.get_model_version(first[:8]).number == 1  # an id prefix alone
 
 
-def test_missing_number_or_stage_creates_nothing(sql_store: SqlStore) -> None:
+def test_missing_number_or_stage_creates_nothing(contract_store: SqlStore) -> None:
     with pytest.raises(EntityNotFoundError, match="no version in stage 'production'"):
-        _resolve(sql_store, "production")
+        _resolve(contract_store, "production")
     with pytest.raises(EntityNotFoundError):
-        sql_store.get_model("m")  # the model's creation was rolled back too
-    _resolve(sql_store)
+        contract_store.get_model("m")  # the model's creation was rolled back too
+    _resolve(contract_store)
     with pytest.raises(EntityNotFoundError, match="no version number 5"):
-        _resolve(sql_store, 5)
+        _resolve(contract_store, 5)
     with pytest.raises(EntityNotFoundError, match="no version in stage 'staging'"):
-        sql_store.get_model_version("m", "staging")
-    assert sql_store.get_model("m").latest_version_number == 1
+        contract_store.get_model_version("m", "staging")
+    assert contract_store.get_model("m").latest_version_number == 1
 
 
-def test_resolving_links_the_run_and_tags(sql_store: SqlStore) -> None:
-    run_id = _run(sql_store, "r")
-    version_id = sql_store.resolve_model_version(
+def test_resolving_links_the_run_and_tags(contract_store: SqlStore) -> None:
+    run_id = _run(contract_store, "r")
+    version_id = contract_store.resolve_model_version(
         ModelVersionRequest(
             model_name="m", tags=["a", "b", "a"], pipeline_run_id=run_id, run_model=True
         )
     ).id
-    again = sql_store.resolve_model_version(
+    again = contract_store.resolve_model_version(
         ModelVersionRequest(model_name="m", version="1", tags=["a"], pipeline_run_id=run_id)
     )
     assert again.id == version_id and again.tags == ["a", "b"]
-    assert sql_store.get_run(run_id).model_version_id == version_id
-    linked = sql_store.list_runs(PipelineRunFilter(model_version_id=version_id))
+    assert contract_store.get_run(run_id).model_version_id == version_id
+    linked = contract_store.list_runs(PipelineRunFilter(model_version_id=version_id))
     assert [r.id for r in linked] == [run_id]  # linked once
-    assert sql_store.get_model("m").tags == ["a", "b"]
-    by_run = sql_store.list_model_versions(ModelVersionFilter(pipeline_run_id=run_id))
+    assert contract_store.get_model("m").tags == ["a", "b"]
+    by_run = contract_store.list_model_versions(ModelVersionFilter(pipeline_run_id=run_id))
     assert [v.id for v in by_run] == [version_id]
 
 
-def test_stages_are_exclusive_unless_forced(sql_store: SqlStore) -> None:
-    one, two = _resolve(sql_store), _resolve(sql_store)
-    sql_store.update_model_version(one, ModelVersionUpdate(stage=ModelStages.PRODUCTION))
+def test_stages_are_exclusive_unless_forced(contract_store: SqlStore) -> None:
+    one, two = _resolve(contract_store), _resolve(contract_store)
+    contract_store.update_model_version(one, ModelVersionUpdate(stage=ModelStages.PRODUCTION))
     with pytest.raises(StoreError, match="version '1' is in stage 'production' already"):
-        sql_store.update_model_version(two, ModelVersionUpdate(stage=ModelStages.PRODUCTION))
-    moved = sql_store.update_model_version(
+        contract_store.update_model_version(two, ModelVersionUpdate(stage=ModelStages.PRODUCTION))
+    moved = contract_store.update_model_version(
         two, ModelVersionUpdate(stage=ModelStages.PRODUCTION, force=True)
     )
     assert moved.stage is ModelStages.PRODUCTION
-    assert sql_store.get_model_version(one).stage is ModelStages.ARCHIVED
-    assert _resolve(sql_store, "production") == two
-    assert _resolve(sql_store, "archived") == one
+    assert contract_store.get_model_version(one).stage is ModelStages.ARCHIVED
+    assert _resolve(contract_store, "production") == two
+    assert _resolve(contract_store, "archived") == one
     # Archived is not exclusive: several versions may be archived at once.
-    sql_store.update_model_version(two, ModelVersionUpdate(stage=ModelStages.ARCHIVED))
-    archived = sql_store.list_model_versions(ModelVersionFilter(stage=ModelStages.ARCHIVED))
+    contract_store.update_model_version(two, ModelVersionUpdate(stage=ModelStages.ARCHIVED))
+    archived = contract_store.list_model_versions(ModelVersionFilter(stage=ModelStages.ARCHIVED))
     assert archived.total == 2
     with pytest.raises(StoreError, match="'latest' is not a stage"):
-        sql_store.update_model_version(one, ModelVersionUpdate(stage=ModelStages.LATEST))
+        contract_store.update_model_version(one, ModelVersionUpdate(stage=ModelStages.LATEST))
     with pytest.raises(EntityNotFoundError, match="No model version has the id"):
-        sql_store.update_model_version(_id(), ModelVersionUpdate(description="x"))
+        contract_store.update_model_version(_id(), ModelVersionUpdate(description="x"))
 
 
-def test_model_filters(sql_store: SqlStore) -> None:
-    sql_store.resolve_model_version(ModelVersionRequest(model_name="a", tags=["x"]))
-    sql_store.resolve_model_version(ModelVersionRequest(model_name="b"))
-    assert [m.name for m in sql_store.list_models(ModelFilter(tag="x"))] == ["a"]
-    assert sql_store.list_models(ModelFilter(sort_by="asc:name")).items[1].name == "b"
-    assert sql_store.list_model_versions(ModelVersionFilter(tag="x")).total == 1
+def test_model_filters(contract_store: SqlStore) -> None:
+    contract_store.resolve_model_version(ModelVersionRequest(model_name="a", tags=["x"]))
+    contract_store.resolve_model_version(ModelVersionRequest(model_name="b"))
+    assert [m.name for m in contract_store.list_models(ModelFilter(tag="x"))] == ["a"]
+    assert contract_store.list_models(ModelFilter(sort_by="asc:name")).items[1].name == "b"
+    assert contract_store.list_model_versions(ModelVersionFilter(tag="x")).total == 1
     with pytest.raises(EntityNotFoundError, match="No model has the name or id 'c'"):
-        sql_store.list_model_versions(ModelVersionFilter(model_name="c"))
+        contract_store.list_model_versions(ModelVersionFilter(model_name="c"))
 
 
-def test_completing_a_step_links_outputs_and_cache_hits_link_again(sql_store: SqlStore) -> None:
-    run_id = _run(sql_store, "r")
-    version_id = _resolve(sql_store, pipeline_run_id=run_id)
+def test_completing_a_step_links_outputs_and_cache_hits_link_again(
+    contract_store: SqlStore,
+) -> None:
+    run_id = _run(contract_store, "r")
+    version_id = _resolve(contract_store, pipeline_run_id=run_id)
     step_id = _id()
-    created = sql_store.complete_step_run(
+    created = contract_store.complete_step_run(
         step_id,
         StepRunUpdate(status=ExecutionStatus.COMPLETED, run_metadata={"loss": 0.1}),
-        {"out": [_version(sql_store, "a")]},
+        {"out": [_version(contract_store, "a")]},
         create=[
             StepRunRequest(
                 id=step_id,
@@ -178,19 +180,21 @@ def test_completing_a_step_links_outputs_and_cache_hits_link_again(sql_store: Sq
         ],
         model_version_id=version_id,
     )
-    linked = sql_store.list_artifact_versions(ArtifactVersionFilter(model_version_id=version_id))
+    linked = contract_store.list_artifact_versions(
+        ArtifactVersionFilter(model_version_id=version_id)
+    )
     assert [v.id for v in linked] == created["out"]
-    step = sql_store.get_step_run(step_id)
+    step = contract_store.get_step_run(step_id)
     assert step.model_version_id == version_id and step.run_metadata == {"loss": 0.1}
     # A cached record of the same outputs, for the same version, links nothing twice; for
     # a new version it links them there too.
-    new_version = _resolve(sql_store)
+    new_version = _resolve(contract_store)
     for target in (version_id, new_version):
-        sql_store.create_step_runs(
+        contract_store.create_step_runs(
             [
                 StepRunRequest(
                     id=_id(),
-                    pipeline_run_id=_run(sql_store, f"r-{target}"),
+                    pipeline_run_id=_run(contract_store, f"r-{target}"),
                     name="s",
                     step_name="s",
                     status=ExecutionStatus.CACHED,
@@ -200,82 +204,82 @@ def test_completing_a_step_links_outputs_and_cache_hits_link_again(sql_store: Sq
             ]
         )
     for target in (version_id, new_version):
-        page = sql_store.list_artifact_versions(ArtifactVersionFilter(model_version_id=target))
+        page = contract_store.list_artifact_versions(ArtifactVersionFilter(model_version_id=target))
         assert [v.id for v in page] == created["out"]
 
 
 # -- tags --------------------------------------------------------------------------------
 
 
-def test_run_tags_are_linked_and_kept_in_the_json_copy(sql_store: SqlStore) -> None:
-    tagged = _run(sql_store, "tagged", ["a", "b", "a"])
-    other = _run(sql_store, "other", ["b"])
-    assert sql_store.get_run(tagged).tags == ["a", "b"]
-    assert [r.id for r in sql_store.list_runs(PipelineRunFilter(tag="a"))] == [tagged]
-    sql_store.add_tags(TaggableResourceType.PIPELINE_RUN, other, ["a", "c"])
-    sql_store.remove_tags(TaggableResourceType.PIPELINE_RUN, tagged, ["a", "zzz"])
-    assert sql_store.get_run(other).tags == ["b", "a", "c"]
-    assert sql_store.get_run(tagged).tags == ["b"]
-    assert [r.id for r in sql_store.list_runs(PipelineRunFilter(tag="a"))] == [other]
-    counts = {tag.name: tag.count for tag in sql_store.list_tags()}
+def test_run_tags_are_linked_and_kept_in_the_json_copy(contract_store: SqlStore) -> None:
+    tagged = _run(contract_store, "tagged", ["a", "b", "a"])
+    other = _run(contract_store, "other", ["b"])
+    assert contract_store.get_run(tagged).tags == ["a", "b"]
+    assert [r.id for r in contract_store.list_runs(PipelineRunFilter(tag="a"))] == [tagged]
+    contract_store.add_tags(TaggableResourceType.PIPELINE_RUN, other, ["a", "c"])
+    contract_store.remove_tags(TaggableResourceType.PIPELINE_RUN, tagged, ["a", "zzz"])
+    assert contract_store.get_run(other).tags == ["b", "a", "c"]
+    assert contract_store.get_run(tagged).tags == ["b"]
+    assert [r.id for r in contract_store.list_runs(PipelineRunFilter(tag="a"))] == [other]
+    counts = {tag.name: tag.count for tag in contract_store.list_tags()}
     assert counts == {"a": 1, "b": 2, "c": 1}
     with pytest.raises(EntityNotFoundError, match="No pipeline run has the id"):
-        sql_store.add_tags(TaggableResourceType.PIPELINE_RUN, _id(), ["a"])
+        contract_store.add_tags(TaggableResourceType.PIPELINE_RUN, _id(), ["a"])
     with pytest.raises(StoreError, match="at most 255 characters"):
-        sql_store.add_tags(TaggableResourceType.PIPELINE_RUN, other, ["x" * 256])
+        contract_store.add_tags(TaggableResourceType.PIPELINE_RUN, other, ["x" * 256])
 
 
-def test_artifact_version_tags_and_artifact_tags_both_filter(sql_store: SqlStore) -> None:
-    one = sql_store.create_artifact_version(_version(sql_store, "data", tags=["raw"]))
-    two = sql_store.create_artifact_version(_version(sql_store, "data"))
-    sql_store.create_artifact_version(_version(sql_store, "other"))
+def test_artifact_version_tags_and_artifact_tags_both_filter(contract_store: SqlStore) -> None:
+    one = contract_store.create_artifact_version(_version(contract_store, "data", tags=["raw"]))
+    two = contract_store.create_artifact_version(_version(contract_store, "data"))
+    contract_store.create_artifact_version(_version(contract_store, "other"))
     assert one.tags == ["raw"]
 
     def tagged(tag: str) -> set[str]:
-        page = sql_store.list_artifact_versions(ArtifactVersionFilter(tag=tag))
+        page = contract_store.list_artifact_versions(ArtifactVersionFilter(tag=tag))
         return {v.id for v in page}
 
     assert tagged("raw") == {one.id}
-    sql_store.add_tags(TaggableResourceType.ARTIFACT, one.artifact_id, ["shared"])
+    contract_store.add_tags(TaggableResourceType.ARTIFACT, one.artifact_id, ["shared"])
     assert tagged("shared") == {one.id, two.id}
-    assert sql_store.get_artifact("data").tags == ["shared"]
-    sql_store.add_tags(TaggableResourceType.ARTIFACT_VERSION, two.id, ["raw"])
-    assert sql_store.get_artifact_version(two.id).tags == ["raw"]
+    assert contract_store.get_artifact("data").tags == ["shared"]
+    contract_store.add_tags(TaggableResourceType.ARTIFACT_VERSION, two.id, ["raw"])
+    assert contract_store.get_artifact_version(two.id).tags == ["raw"]
     assert tagged("raw") == {one.id, two.id}
 
 
-def test_pipeline_tags(sql_store: SqlStore) -> None:
-    first = sql_store.get_or_create_pipeline("first")
-    sql_store.get_or_create_pipeline("second")
-    sql_store.add_tags(TaggableResourceType.PIPELINE, first.id, ["team"])
-    assert sql_store.get_pipeline("first").tags == ["team"]
-    page = sql_store.list_pipelines(PipelineFilter(tag="team"))
+def test_pipeline_tags(contract_store: SqlStore) -> None:
+    first = contract_store.get_or_create_pipeline("first")
+    contract_store.get_or_create_pipeline("second")
+    contract_store.add_tags(TaggableResourceType.PIPELINE, first.id, ["team"])
+    assert contract_store.get_pipeline("first").tags == ["team"]
+    page = contract_store.list_pipelines(PipelineFilter(tag="team"))
     assert [(p.name, p.tags) for p in page] == [("first", ["team"])]
-    assert sql_store.list_pipelines(PipelineFilter()).total == 2
+    assert contract_store.list_pipelines(PipelineFilter()).total == 2
 
 
 # -- metadata ----------------------------------------------------------------------------
 
 
-def test_metadata_merges_and_keeps_types(sql_store: SqlStore) -> None:
-    run_id = _run(sql_store, "r")
+def test_metadata_merges_and_keeps_types(contract_store: SqlStore) -> None:
+    run_id = _run(contract_store, "r")
     kind = MetadataResourceType.PIPELINE_RUN
-    sql_store.add_run_metadata(kind, run_id, {"uri": Uri("s3://b/k"), "n": 1, "s": {1, 2}})
-    sql_store.add_run_metadata(kind, run_id, {"n": 2, "size": StorageSize(9)})
-    metadata = sql_store.get_run(run_id).run_metadata
+    contract_store.add_run_metadata(kind, run_id, {"uri": Uri("s3://b/k"), "n": 1, "s": {1, 2}})
+    contract_store.add_run_metadata(kind, run_id, {"n": 2, "size": StorageSize(9)})
+    metadata = contract_store.get_run(run_id).run_metadata
     assert metadata == {"uri": "s3://b/k", "n": 2, "s": {1, 2}, "size": 9}
     assert type(metadata["uri"]) is Uri and type(metadata["size"]) is StorageSize
     assert type(metadata["s"]) is set
     with pytest.raises(EntityNotFoundError, match="No step run has the id"):
-        sql_store.add_run_metadata(MetadataResourceType.STEP_RUN, _id(), {"a": 1})
+        contract_store.add_run_metadata(MetadataResourceType.STEP_RUN, _id(), {"a": 1})
 
 
-def test_artifact_metadata_from_creation_and_later(sql_store: SqlStore) -> None:
-    request = _version(sql_store, "data", metadata={"p": MetadataPath("/x"), "rows": 3})
-    created = sql_store.create_artifact_version(request)
+def test_artifact_metadata_from_creation_and_later(contract_store: SqlStore) -> None:
+    request = _version(contract_store, "data", metadata={"p": MetadataPath("/x"), "rows": 3})
+    created = contract_store.create_artifact_version(request)
     assert type(created.metadata["p"]) is MetadataPath
-    sql_store.add_run_metadata(MetadataResourceType.ARTIFACT_VERSION, created.id, {"rows": 4})
-    fresh = sql_store.get_artifact_version(created.id)
+    contract_store.add_run_metadata(MetadataResourceType.ARTIFACT_VERSION, created.id, {"rows": 4})
+    fresh = contract_store.get_artifact_version(created.id)
     assert fresh.run_metadata == fresh.metadata == {"p": "/x", "rows": 4}
     assert type(fresh.metadata["p"]) is MetadataPath
     # Responses carry the type names, so a copy made from their JSON is typed again.
@@ -283,10 +287,10 @@ def test_artifact_metadata_from_creation_and_later(sql_store: SqlStore) -> None:
     assert type(copy.metadata["p"]) is MetadataPath
 
 
-def test_model_version_metadata(sql_store: SqlStore) -> None:
-    version_id = _resolve(sql_store)
-    sql_store.add_run_metadata(MetadataResourceType.MODEL_VERSION, version_id, {"auc": 0.9})
-    assert sql_store.get_model_version(version_id).run_metadata == {"auc": 0.9}
+def test_model_version_metadata(contract_store: SqlStore) -> None:
+    version_id = _resolve(contract_store)
+    contract_store.add_run_metadata(MetadataResourceType.MODEL_VERSION, version_id, {"auc": 0.9})
+    assert contract_store.get_model_version(version_id).run_metadata == {"auc": 0.9}
 
 
 # -- migration ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Store contract on SqlStore (SQLite): verbs, not-found, uniqueness, prefixes, paging."""
+"""The Store contract (SqlStore on SQLite and PostgreSQL, RestStore over a real server):
+verbs, not-found, uniqueness, prefixes, paging."""
 
 from __future__ import annotations
 
@@ -57,45 +58,45 @@ def _version(store: Store, name: str, version: str | None = None) -> ArtifactVer
     )
 
 
-def test_default_stack_is_created_once(sql_store: Store) -> None:
-    first = sql_store.get_default_stack()
+def test_default_stack_is_created_once(contract_store: Store) -> None:
+    first = contract_store.get_default_stack()
     assert first.orchestrator.flavor == "local"
     assert first.orchestrator.name == first.artifact_store.name == "default"
-    assert sql_store.get_stack("default").id == first.id
+    assert contract_store.get_stack("default").id == first.id
 
 
-def test_pipelines_get_or_create_and_not_found(sql_store: Store) -> None:
-    created = sql_store.get_or_create_pipeline("p", "doc")
-    assert sql_store.get_or_create_pipeline("p").id == created.id
-    assert sql_store.get_pipeline(created.id[:6]).name == "p"
+def test_pipelines_get_or_create_and_not_found(contract_store: Store) -> None:
+    created = contract_store.get_or_create_pipeline("p", "doc")
+    assert contract_store.get_or_create_pipeline("p").id == created.id
+    assert contract_store.get_pipeline(created.id[:6]).name == "p"
     with pytest.raises(EntityNotFoundError, match="No pipeline has the name or id 'nope'"):
-        sql_store.get_pipeline("nope")
+        contract_store.get_pipeline("nope")
     with pytest.raises(KeyError):  # not-found is also a KeyError for mapping-style code
-        sql_store.get_pipeline("nope")
+        contract_store.get_pipeline("nope")
 
 
-def test_run_names_are_unique(sql_store: Store) -> None:
-    _run(sql_store, "r1")
+def test_run_names_are_unique(contract_store: Store) -> None:
+    _run(contract_store, "r1")
     with pytest.raises(EntityExistsError, match="'r1' already exists"):
-        _run(sql_store, "r1")
+        _run(contract_store, "r1")
 
 
-def test_run_update_and_filters(sql_store: Store) -> None:
-    pipeline_id = sql_store.get_or_create_pipeline("p").id
-    ids = [_run(sql_store, f"run-{i}", pipeline_id) for i in range(5)]
-    sql_store.update_run(ids[0], PipelineRunUpdate(status=ExecutionStatus.COMPLETED))
-    page = sql_store.list_runs(PipelineRunFilter(pipeline_name="p", size=2))
+def test_run_update_and_filters(contract_store: Store) -> None:
+    pipeline_id = contract_store.get_or_create_pipeline("p").id
+    ids = [_run(contract_store, f"run-{i}", pipeline_id) for i in range(5)]
+    contract_store.update_run(ids[0], PipelineRunUpdate(status=ExecutionStatus.COMPLETED))
+    page = contract_store.list_runs(PipelineRunFilter(pipeline_name="p", size=2))
     assert page.total == 5 and page.total_pages == 3 and len(page) == 2
     assert [r.name for r in page] == ["run-4", "run-3"]
-    done = sql_store.list_runs(PipelineRunFilter(status=ExecutionStatus.COMPLETED))
+    done = contract_store.list_runs(PipelineRunFilter(status=ExecutionStatus.COMPLETED))
     assert [r.id for r in done] == [ids[0]]
     with pytest.raises(EntityNotFoundError):
-        sql_store.update_run(_id(), PipelineRunUpdate(status=ExecutionStatus.FAILED))
+        contract_store.update_run(_id(), PipelineRunUpdate(status=ExecutionStatus.FAILED))
 
 
-def test_step_runs_outputs_and_cache_lookup(sql_store: Store) -> None:
-    run_id = _run(sql_store, "r")
-    step_id = sql_store.create_step_run(
+def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
+    run_id = _run(contract_store, "r")
+    step_id = contract_store.create_step_run(
         StepRunRequest(
             id=_id(),
             pipeline_run_id=run_id,
@@ -105,20 +106,20 @@ def test_step_runs_outputs_and_cache_lookup(sql_store: Store) -> None:
             cache_key="k" * 64,
         )
     )
-    assert sql_store.find_cached_step_run("k" * 64) is None  # not completed yet
-    created = sql_store.complete_step_run(
+    assert contract_store.find_cached_step_run("k" * 64) is None  # not completed yet
+    created = contract_store.complete_step_run(
         step_id,
         StepRunUpdate(status=ExecutionStatus.COMPLETED),
-        {"model": [_version(sql_store, "p::train::model")]},
+        {"model": [_version(contract_store, "p::train::model")]},
     )
-    hit = sql_store.find_cached_step_run("k" * 64)
+    hit = contract_store.find_cached_step_run("k" * 64)
     assert hit is not None and hit.id == step_id
     assert [v.id for v in hit.outputs["model"]] == created["model"]
-    steps = sql_store.list_step_runs(run_id)
+    steps = contract_store.list_step_runs(run_id)
     assert steps["train"].status is ExecutionStatus.COMPLETED
     assert steps["train"].outputs["model"][0].version == "1"
     with pytest.raises(EntityExistsError):
-        sql_store.create_step_run(
+        contract_store.create_step_run(
             StepRunRequest(
                 id=_id(),
                 pipeline_run_id=run_id,
@@ -129,29 +130,31 @@ def test_step_runs_outputs_and_cache_lookup(sql_store: Store) -> None:
         )
 
 
-def test_artifact_versions_number_up_and_named_versions(sql_store: Store) -> None:
+def test_artifact_versions_number_up_and_named_versions(contract_store: Store) -> None:
     for _ in range(3):
-        sql_store.create_artifact_version(_version(sql_store, "data"))
-    named = sql_store.create_artifact_version(_version(sql_store, "data", version="gold"))
+        contract_store.create_artifact_version(_version(contract_store, "data"))
+    named = contract_store.create_artifact_version(_version(contract_store, "data", version="gold"))
     assert named.version == "gold"
-    assert sql_store.get_artifact_version("data", 2).version == "2"
-    assert sql_store.get_artifact_version("data").id == named.id  # the latest
-    assert sql_store.get_artifact("data").latest_version_number == 3
+    assert contract_store.get_artifact_version("data", 2).version == "2"
+    assert contract_store.get_artifact_version("data").id == named.id  # the latest
+    assert contract_store.get_artifact("data").latest_version_number == 3
     with pytest.raises(EntityExistsError, match="'gold'"):
-        sql_store.create_artifact_version(_version(sql_store, "data", version="gold"))
+        contract_store.create_artifact_version(_version(contract_store, "data", version="gold"))
     with pytest.raises(EntityNotFoundError, match="has no version 9"):
-        sql_store.get_artifact_version("data", 9)
-    page = sql_store.list_artifact_versions(ArtifactVersionFilter(artifact_name="data", size=10))
+        contract_store.get_artifact_version("data", 9)
+    page = contract_store.list_artifact_versions(
+        ArtifactVersionFilter(artifact_name="data", size=10)
+    )
     assert page.total == 4
 
 
-def test_unnamed_snapshots_are_deduplicated_by_content(sql_store: Store) -> None:
-    pipeline_id = sql_store.get_or_create_pipeline("p").id
-    stack_id = sql_store.get_default_stack().id
+def test_unnamed_snapshots_are_deduplicated_by_content(contract_store: Store) -> None:
+    pipeline_id = contract_store.get_or_create_pipeline("p").id
+    stack_id = contract_store.get_default_stack().id
     spec = PipelineSpec(name="p", source="m.p", code_hash="h")
 
     def create(name: str | None = None) -> str:
-        return sql_store.create_snapshot(
+        return contract_store.create_snapshot(
             SnapshotRequest(
                 id=_id(),
                 name=name,
@@ -164,16 +167,16 @@ def test_unnamed_snapshots_are_deduplicated_by_content(sql_store: Store) -> None
 
     assert create() == create()
     named = create("nightly")
-    assert sql_store.get_snapshot("nightly").id == named
-    assert sql_store.get_snapshot(named).spec == spec
+    assert contract_store.get_snapshot("nightly").id == named
+    assert contract_store.get_snapshot(named).spec == spec
     with pytest.raises(EntityExistsError, match="'nightly' already exists"):
         create("nightly")
 
 
-def test_id_prefixes_resolve_and_ambiguity_is_reported(sql_store: Store) -> None:
-    stack_id = sql_store.get_default_stack().id
+def test_id_prefixes_resolve_and_ambiguity_is_reported(contract_store: Store) -> None:
+    stack_id = contract_store.get_default_stack().id
     for suffix, name in (("1", "first"), ("2", "second")):
-        sql_store.create_run(
+        contract_store.create_run(
             PipelineRunRequest(
                 id=f"abcd0000-0000-4000-8000-00000000000{suffix}",
                 name=name,
@@ -183,35 +186,35 @@ def test_id_prefixes_resolve_and_ambiguity_is_reported(sql_store: Store) -> None
             )
         )
     with pytest.raises(EntityNotFoundError, match="'abcd' matches more than one"):
-        sql_store.get_run("abcd")
-    assert sql_store.get_run("abcd0000-0000-4000-8000-000000000002").name == "second"
+        contract_store.get_run("abcd")
+    assert contract_store.get_run("abcd0000-0000-4000-8000-000000000002").name == "second"
 
 
-def test_a_step_run_of_a_missing_run_is_a_conflict_not_a_duplicate(sql_store: Store) -> None:
+def test_a_step_run_of_a_missing_run_is_a_conflict_not_a_duplicate(contract_store: Store) -> None:
     orphan = StepRunRequest(
         id=_id(), pipeline_run_id=_id(), name="s", step_name="s", status=ExecutionStatus.RUNNING
     )
     with pytest.raises(StoreConflictError) as caught:
-        sql_store.create_step_runs([orphan])
+        contract_store.create_step_runs([orphan])
     assert not caught.value.unique
     assert not isinstance(caught.value, EntityExistsError)
 
 
-def test_timestamps_round_trip_as_aware_utc_and_sort_by_time(sql_store: Store) -> None:
-    run_id = _run(sql_store, "timed")
+def test_timestamps_round_trip_as_aware_utc_and_sort_by_time(contract_store: Store) -> None:
+    run_id = _run(contract_store, "timed")
     on_the_second = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     later = on_the_second + timedelta(microseconds=1)
-    sql_store.update_run(run_id, PipelineRunUpdate(start_time=on_the_second, end_time=later))
-    run = sql_store.get_run(run_id)
+    contract_store.update_run(run_id, PipelineRunUpdate(start_time=on_the_second, end_time=later))
+    run = contract_store.get_run(run_id)
     assert run.start_time == on_the_second and run.start_time.tzinfo is not None
     assert run.end_time == later
-    page = sql_store.list_runs(PipelineRunFilter(sort_by="asc:start_time"))
+    page = contract_store.list_runs(PipelineRunFilter(sort_by="asc:start_time"))
     assert page.items[0].id == run_id  # the only run with a start time sorts first
 
 
-def test_sorting_by_an_unknown_field_names_the_sortable_ones(sql_store: Store) -> None:
+def test_sorting_by_an_unknown_field_names_the_sortable_ones(contract_store: Store) -> None:
     with pytest.raises(StoreError, match="Cannot sort by 'colour'.*created"):
-        sql_store.list_runs(PipelineRunFilter(sort_by="desc:colour"))
+        contract_store.list_runs(PipelineRunFilter(sort_by="desc:colour"))
 
 
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,0 +1,46 @@
+"""Version 1 of the HTTP API: one router per resource, mounted under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from headrace.server.api.v1 import (
+    accounts,
+    artifacts,
+    info,
+    login,
+    models,
+    pipelines,
+    runs,
+    secrets,
+    snapshot_access,
+    snapshots,
+    stacks,
+    steps,
+    tags,
+)
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    """Every ``/api/v1`` route (a new router each call: no state shared between apps)."""
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(login.router)
+    router.include_router(accounts.users)
+    router.include_router(accounts.service_accounts)
+    router.include_router(snapshot_access.router)
+    for module in (
+        info,
+        pipelines,
+        snapshots,
+        runs,
+        steps,
+        artifacts,
+        secrets,
+        models,
+        tags,
+        stacks,
+    ):
+        router.include_router(module.router)
+    return router

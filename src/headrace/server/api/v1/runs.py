@@ -1,0 +1,78 @@
+"""``/api/v1/runs``: pipeline runs with their steps and status."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from pydantic import Field
+
+from headrace.models import (
+    Page,
+    PipelineRunFilter,
+    PipelineRunRequest,
+    PipelineRunResponse,
+    PipelineRunUpdate,
+    StepRunResponse,
+)
+from headrace.server.auth import require_run_snapshot
+from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
+from headrace.server.names import NameOrId, check_name
+from headrace.server.queries import RunQuery, to_filter
+from headrace.utils.factories import new_dict
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+
+
+class PipelineRunDetail(PipelineRunResponse):
+    """A run with its step runs (by invocation id), when hydrated."""
+
+    steps_by_name: dict[str, StepRunResponse] | None = Field(
+        default_factory=new_dict, serialization_alias="steps", validation_alias="steps"
+    )
+
+
+@router.get("", response_model=Page[PipelineRunResponse])
+def list_runs(
+    store: StoreDep, caller: ReadAccess, query: Annotated[RunQuery, Query()]
+) -> Page[PipelineRunResponse]:
+    """Runs, newest first (``status=in:running,failed``, ``pipeline_id=...``, ...)."""
+    return store.list_runs(to_filter(query, PipelineRunFilter))
+
+
+@router.post("", response_model=PipelineRunResponse, status_code=status.HTTP_201_CREATED)
+def create_run(
+    store: StoreDep, caller: WriteAccess, body: PipelineRunRequest
+) -> PipelineRunResponse:
+    """Record a run that a client executes itself (``RestStore``); a run of a snapshot
+    that names who may run it is refused to everyone else."""
+    check_name(body.name, "pipeline run")
+    if body.snapshot_id is not None:
+        require_run_snapshot(caller, store.get_snapshot(body.snapshot_id))
+    return store.create_run(body)
+
+
+@router.get("/{name_or_id}", response_model=PipelineRunDetail, response_model_by_alias=True)
+def get_run(
+    store: StoreDep, caller: ReadAccess, name_or_id: NameOrId, hydrate: bool = True
+) -> PipelineRunDetail:
+    """A run by name, id or id prefix; with ``hydrate`` (default) its step runs too."""
+    run = store.get_run(name_or_id)
+    steps = store.list_step_runs(run.id) if hydrate else None
+    return PipelineRunDetail.model_validate({**run.model_dump(), "steps": steps})
+
+
+@router.put("/{run_id}", response_model=PipelineRunResponse)
+def update_run(
+    store: StoreDep, caller: WriteAccess, run_id: NameOrId, body: PipelineRunUpdate
+) -> PipelineRunResponse:
+    """Change a run's status, times or outputs."""
+    return store.update_run(run_id, body)
+
+
+@router.get("/{name_or_id}/steps", response_model=dict[str, StepRunResponse])
+def list_run_steps(
+    store: StoreDep, caller: ReadAccess, name_or_id: NameOrId
+) -> dict[str, StepRunResponse]:
+    """The run's step runs by invocation id, in the order they started."""
+    return store.list_step_runs(store.get_run(name_or_id).id)

@@ -1,0 +1,40 @@
+"""Serve an app with uvicorn until SIGINT or SIGTERM, then shut down cleanly.
+
+uvicorn handles both signals itself: it stops accepting connections, lets running
+requests finish, and runs the app's shutdown (closing the store and the launcher).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from headrace.server.settings import ServerSettings
+
+logger = logging.getLogger("headrace.server")
+
+
+def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+    """Run the server in this process until it is told to stop."""
+    import warnings
+
+    import uvicorn
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    from headrace.server.app import create_app
+
+    # FastAPI's reading of query-parameter models triggers this pydantic warning on
+    # every first request of a route; it does not concern what the server does.
+    warnings.filterwarnings("ignore", category=UnsupportedFieldAttributeWarning)
+    logging.basicConfig(format="%(levelname)s:     %(message)s")
+    logger.setLevel(logging.INFO)
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()

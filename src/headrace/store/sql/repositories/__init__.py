@@ -1,0 +1,1 @@
+"""One repository per aggregate of the SQL store; ``SqlStore`` delegates to them."""
