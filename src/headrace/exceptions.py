@@ -20,6 +20,7 @@ Hierarchy::
      +-- ArtifactError              artifact bytes cannot be written or read
      |    +-- MaterializerError
      |    +-- ArtifactIncompatibleError  e.g. a pickle from another Python version
+     |    +-- ArtifactIntegrityError     the bytes differ from the recorded content hash
      +-- StepExecutionError         a step run went wrong outside user code
      |    +-- StepInputTypeError / StepOutputTypeError
      +-- StepInterruptedError       raised inside a running step that must stop
@@ -118,6 +119,10 @@ class MaterializerError(ArtifactError):
 
 class ArtifactIncompatibleError(ArtifactError):
     """An artifact was written in a form this interpreter cannot read back."""
+
+
+class ArtifactIntegrityError(ArtifactError):
+    """An artifact's bytes no longer match the content hash recorded when it was written."""
 
 
 class StepExecutionError(HeadraceError):

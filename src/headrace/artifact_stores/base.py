@@ -12,12 +12,16 @@ from __future__ import annotations
 import glob as _glob
 import hashlib
 import os
+import posixpath
 import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
 
+from headrace.exceptions import ArtifactError
+
 _HASH_CHUNK = 1 << 20
+_FIRST_READ = 1 << 16  # most artifact files are small: no 1 MB buffer for them
 
 
 class ArtifactStore(ABC):
@@ -83,6 +87,24 @@ class ArtifactStore(ABC):
     def copy_out(self, path: str, local_path: str) -> None:
         """Copy a file or directory from the store to a local path."""
 
+    @abstractmethod
+    def inside(self, path: str) -> str:
+        """``path`` itself, once it is known to lie below the store's root.
+
+        Every file operation passes its store paths through this, so no name that reaches a
+        path (a step id, an output name, a file a materializer names) can make headrace
+        read or write outside the root, whatever the layers above checked.
+
+        Raises:
+            ArtifactError: ``path`` resolves outside the root.
+        """
+
+    def outside_error(self, path: str) -> ArtifactError:
+        """The error for a path that leaves the root."""
+        return ArtifactError(
+            f"Refusing to touch {path!r}: it lies outside the artifact store's root {self.path!r}."
+        )
+
     def join(self, *parts: str) -> str:
         """Join path parts with ``/``."""
         return "/".join(p.strip("/") if i else p.rstrip("/") for i, p in enumerate(parts) if p)
@@ -125,9 +147,22 @@ class LocalArtifactStore(ArtifactStore):
 
     def __init__(self, path: str, id: str | None = None) -> None:
         super().__init__(os.path.abspath(os.path.expanduser(path)), id)
+        self._prefix = self.path.rstrip(os.sep) + os.sep
+
+    def inside(self, path: str) -> str:
+        # The usual path (root + names joined below it, no parent step) costs two string
+        # tests; anything else is normalised before it is compared.
+        if path.startswith(self._prefix) and ".." not in path and "\0" not in path:
+            return path
+        if "\0" not in path:
+            full = os.path.normpath(os.path.abspath(path))
+            if full == self.path or full.startswith(self._prefix):
+                return path
+        raise self.outside_error(path)
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         encoding = None if "b" in mode else "utf-8"
+        path = self.inside(path)
         try:
             return open(path, mode, encoding=encoding)
         except FileNotFoundError:
@@ -140,27 +175,29 @@ class LocalArtifactStore(ArtifactStore):
             return open(path, mode, encoding=encoding)
 
     def exists(self, path: str) -> bool:
-        return os.path.exists(path)
+        return os.path.exists(self.inside(path))
 
     def isdir(self, path: str) -> bool:
-        return os.path.isdir(path)
+        return os.path.isdir(self.inside(path))
 
     def makedirs(self, path: str) -> None:
+        path = self.inside(path)
         try:
             os.mkdir(path)  # the usual case: the parent exists and the directory does not
         except (FileNotFoundError, FileExistsError):
             os.makedirs(path, exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
-        return sorted(os.listdir(path))
+        return sorted(os.listdir(self.inside(path)))
 
     def remove(self, path: str) -> None:
-        os.remove(path)
+        os.remove(self.inside(path))
 
     def rmtree(self, path: str) -> None:
-        shutil.rmtree(path, ignore_errors=True)
+        shutil.rmtree(self.inside(path), ignore_errors=True)
 
     def rename(self, src: str, dst: str) -> None:
+        src, dst = self.inside(src), self.inside(dst)
         try:
             os.rename(src, dst)
         except FileNotFoundError:
@@ -170,9 +207,12 @@ class LocalArtifactStore(ArtifactStore):
             os.rename(src, dst)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        yield from os.walk(path)
+        yield from os.walk(self.inside(path))
 
     def files_below(self, path: str) -> list[str]:
+        return self._files_below(self.inside(path))
+
+    def _files_below(self, path: str) -> list[str]:
         # One scandir per directory instead of os.walk's generator machinery: this runs
         # for every output of every step. Symlinked directories are not followed, as in
         # os.walk.
@@ -184,23 +224,47 @@ class LocalArtifactStore(ArtifactStore):
         for entry in entries:
             if entry.is_dir():
                 if not entry.is_symlink():
-                    files.extend(self.files_below(entry.path))
+                    files.extend(self._files_below(entry.path))
             else:
                 files.append(entry.path)
         return files
 
+    def digest(self, path: str) -> tuple[str, int]:
+        # The same hash as ArtifactStore.digest, with plain file descriptors: it runs for
+        # every output written and every artifact loaded, and most are one small file.
+        path = self.inside(path)
+        total = 0
+        outer = hashlib.sha256()
+        cut = len(path)
+        for file in sorted(self._files_below(path)):
+            inner = hashlib.sha256()
+            descriptor = os.open(file, os.O_RDONLY)
+            try:
+                size = _FIRST_READ
+                while chunk := os.read(descriptor, size):
+                    inner.update(chunk)
+                    total += len(chunk)
+                    size = _HASH_CHUNK
+            finally:
+                os.close(descriptor)
+            relative = file[cut:].lstrip("/")
+            outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
+        return outer.hexdigest(), total
+
     def copy(self, src: str, dst: str) -> None:
+        src, dst = self.inside(src), self.inside(dst)
         if os.path.isdir(dst) and not os.path.islink(dst):
             shutil.rmtree(dst)
         self.copy_in(src, dst)
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(_glob.glob(pattern, recursive=True))
+        return sorted(_glob.glob(self.inside(pattern), recursive=True))
 
     def size(self, path: str) -> int:
-        return os.path.getsize(path)
+        return os.path.getsize(self.inside(path))
 
     def copy_in(self, local_path: str, path: str) -> None:
+        path = self.inside(path)
         if os.path.isdir(local_path):
             shutil.copytree(local_path, path, dirs_exist_ok=True)
         else:
@@ -210,7 +274,14 @@ class LocalArtifactStore(ArtifactStore):
             shutil.copyfile(local_path, path)
 
     def copy_out(self, path: str, local_path: str) -> None:
-        self.copy_in(path, local_path)
+        path = self.inside(path)
+        if os.path.isdir(path):
+            shutil.copytree(path, local_path, dirs_exist_ok=True)
+        else:
+            parent = os.path.dirname(local_path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+            shutil.copyfile(path, local_path)
 
 
 class FsspecArtifactStore(ArtifactStore):
@@ -225,6 +296,14 @@ class FsspecArtifactStore(ArtifactStore):
             root = self._protocol + "://"  # the whole filesystem: keep the URL a URL
         super().__init__(root, id)
         self.fs, _ = fsspec.core.url_to_fs(path)
+        self._root = posixpath.normpath("/" + self.fs._strip_protocol(root).strip("/"))
+
+    def inside(self, path: str) -> str:
+        if "\0" not in path:
+            full = posixpath.normpath("/" + self.fs._strip_protocol(path).strip("/"))
+            if self._root == "/" or full == self._root or full.startswith(self._root + "/"):
+                return path
+        raise self.outside_error(path)
 
     def _url(self, path: str) -> str:
         if "://" in path or not self._protocol:
@@ -235,53 +314,56 @@ class FsspecArtifactStore(ArtifactStore):
         return self._url(self.fs._strip_protocol(path))
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
+        path = self.inside(path)
         if "b" in mode:
             return self.fs.open(path, mode)
         return self.fs.open(path, mode, encoding="utf-8")
 
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(path))
+        return bool(self.fs.exists(self.inside(path)))
 
     def isdir(self, path: str) -> bool:
-        return bool(self.fs.isdir(path))
+        return bool(self.fs.isdir(self.inside(path)))
 
     def makedirs(self, path: str) -> None:
-        self.fs.makedirs(path, exist_ok=True)
+        self.fs.makedirs(self.inside(path), exist_ok=True)
 
     def listdir(self, path: str) -> list[str]:
-        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False))
+        listed = self.fs.ls(self.inside(path), detail=False)
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listed)
 
     def remove(self, path: str) -> None:
-        self.fs.rm(path)
+        self.fs.rm(self.inside(path))
 
     def rmtree(self, path: str) -> None:
-        if self.fs.exists(path):
+        if self.fs.exists(self.inside(path)):
             self.fs.rm(path, recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
-        self.fs.mv(src, dst, recursive=True)
+        self.fs.mv(self.inside(src), self.inside(dst), recursive=True)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
-        for dirpath, dirs, files in self.fs.walk(path):
+        for dirpath, dirs, files in self.fs.walk(self.inside(path)):
             yield self._url(dirpath), list(dirs), list(files)
 
     def copy(self, src: str, dst: str) -> None:
+        src, dst = self.inside(src), self.inside(dst)
         recursive = self.fs.isdir(src)
         if recursive and self.fs.exists(dst):
             self.fs.rm(dst, recursive=True)  # else fsspec would copy *into* dst
         self.fs.copy(src, dst, recursive=recursive)
 
     def glob(self, pattern: str) -> list[str]:
-        return sorted(self._url(p) for p in self.fs.glob(pattern))
+        return sorted(self._url(p) for p in self.fs.glob(self.inside(pattern)))
 
     def size(self, path: str) -> int:
-        return int(self.fs.size(path))
+        return int(self.fs.size(self.inside(path)))
 
     def copy_in(self, local_path: str, path: str) -> None:
-        self.fs.put(local_path, path, recursive=os.path.isdir(local_path))
+        self.fs.put(local_path, self.inside(path), recursive=os.path.isdir(local_path))
 
     def copy_out(self, path: str, local_path: str) -> None:
-        self.fs.get(path, local_path, recursive=self.fs.isdir(path))
+        self.fs.get(self.inside(path), local_path, recursive=self.fs.isdir(path))
 
 
 _STORES: dict[tuple[str, str | None], ArtifactStore] = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from headrace.artifact_stores.base import ArtifactStore, artifact_store_for
-from headrace.exceptions import ArtifactError, MaterializerError
+from headrace.artifacts.integrity import verify_artifact
+from headrace.exceptions import MaterializerError
 from headrace.materializers.cloudpickle_materializer import (
     CloudpickleMaterializer,
     check_python_version,
@@ -49,14 +50,18 @@ def load_value(
     artifact_store: ArtifactStore,
     objects: dict[str, Any] | None = None,
     name: str = "artifact",
+    content_hash: str | None = None,
 ) -> Any:
     """Load the value at ``uri`` with the materializer (source) that wrote it.
 
     ``objects`` maps sources to live objects (a run's own steps and materializers), so
-    classes defined inside functions resolve without an import.
+    classes defined inside functions resolve without an import. Only ``materializer`` (the
+    record) decides how the bytes are read, and they are checked against ``content_hash``
+    (the record's hash) before the materializer opens them.
 
     Raises:
         ArtifactError: the files are gone from the artifact store.
+        ArtifactIntegrityError: the files differ from the recorded content hash.
         MaterializerError: the materializer that wrote the artifact cannot be imported.
         ArtifactIncompatibleError: a pickle written by another Python version.
     """
@@ -71,11 +76,7 @@ def load_value(
         materializer_class, CloudpickleMaterializer
     ):
         check_python_version(python_version_written, name[:1].upper() + name[1:])
-    if not artifact_store.exists(uri):
-        raise ArtifactError(
-            f"The files of {name} are missing from the artifact store (expected at {uri}). "
-            "They were deleted or the artifact store moved."
-        )
+    verify_artifact(artifact_store, uri, content_hash, name)
     try:
         dtype = resolve_source(data_type, objects)
     except Exception:
@@ -92,6 +93,7 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
         python_version_written=version.python_version,
         artifact_store=artifact_store_of(store, version.artifact_store_id),
         name=f"artifact {version.name!r} version {version.version}",
+        content_hash=version.content_hash,
     )
 
 

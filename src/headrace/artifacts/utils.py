@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.artifacts.loading import artifact_store_of, load_artifact_version
 from headrace.artifacts.saving import materializer_for_value, save_value
-from headrace.exceptions import EntityExistsError, EntityNotFoundError
+from headrace.exceptions import ArtifactError, EntityExistsError, EntityNotFoundError
 from headrace.models import ArtifactVersionRequest, ArtifactVersionResponse
 from headrace.store.factory import active_store
+from headrace.utils.names import label_problem, path_component
 
 if TYPE_CHECKING:
     from headrace.materializers.base_materializer import BaseMaterializer
@@ -76,6 +77,9 @@ def save_artifact(
     Raises:
         EntityExistsError: ``version`` already exists for ``name`` (nothing is written).
     """
+    problem = label_problem(name)
+    if problem is not None:
+        raise ArtifactError(f"Artifact name {name!r} {problem}.")
     store = _store()
     if version is not None:
         _refuse_existing_version(store, name, str(version))
@@ -86,9 +90,7 @@ def save_artifact(
     saved = save_value(
         data,
         artifact_store=artifact_store,
-        uri=artifact_store.join(
-            artifact_store.path, "artifacts", name.replace("/", "_"), version_id
-        ),
+        uri=artifact_store.join(artifact_store.path, "artifacts", path_component(name), version_id),
         materializer_class=materializer_class,
         collect_metadata=extract_metadata,
     )

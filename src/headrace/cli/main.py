@@ -43,6 +43,7 @@ from headrace.cli import (
 from headrace.cli.output import print_error, print_traceback
 from headrace.exceptions import HeadraceError
 from headrace.utils.env import ENV_DEBUG
+from headrace.utils.names import printable
 
 # Errors that come from the user's input or environment rather than from a bug:
 # headrace's own, and the operating system's (a missing file, a read-only directory).
@@ -97,20 +98,30 @@ def root(
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Directory to make a repository.")] = Path("."),
+    parents: Annotated[
+        bool,
+        typer.Option(
+            "--parents",
+            "-p",
+            help="Create PATH's missing parent directories too (else only PATH may be new).",
+        ),
+    ] = False,
 ) -> None:
     """Create a headrace repository (a .headrace directory) in PATH, or reuse the one there.
 
-    Safe to run again: an existing repository and its runs are kept.
+    Safe to run again: an existing repository and its runs are kept. The repository gets
+    a .gitignore, so its database, artifacts and secrets key never reach git.
     """
     from headrace.store.factory import init_repository
     from headrace.utils.repository import REPOSITORY_DIRECTORY_NAME
 
     existed = (path.resolve() / REPOSITORY_DIRECTORY_NAME).is_dir()
-    directory, _ = init_repository(path)
+    directory, _ = init_repository(path, parents=parents)
+    shown = printable(str(directory))
     if existed:
-        typer.echo(f"Found existing headrace repository in {directory}")
+        typer.echo(f"Found existing headrace repository in {shown}")
     else:
-        typer.echo(f"Initialized headrace repository in {directory}")
+        typer.echo(f"Initialized headrace repository in {shown}")
 
 
 app.add_typer(pipelines.app, name="pipeline")

@@ -13,6 +13,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from headrace.utils.safe_console import SafeConsole
+
 # Width used when stdout is not a terminal and COLUMNS is unset. Rich would pick 80 and
 # wrap or cut long names and URIs, which breaks `headrace ... | grep`.
 PIPE_WIDTH = 1000
@@ -26,12 +28,12 @@ def _fit(console: Console) -> Console:
 
 def stdout_console() -> Console:
     """The console commands print their results to."""
-    return _fit(Console(highlight=False))
+    return _fit(SafeConsole(highlight=False))
 
 
 def stderr_console() -> Console:
     """The console for errors and notes, so stdout stays clean for pipes."""
-    return _fit(Console(stderr=True, highlight=False))
+    return _fit(SafeConsole(stderr=True, highlight=False))
 
 
 def new_table(*columns: str, title: str | None = None) -> Table:

@@ -19,6 +19,7 @@ from rich.text import Text
 from headrace.cli.formatting import format_time, short_id
 from headrace.cli.output import new_table, print_table, stderr_console, stdout_console
 from headrace.exceptions import ConfigurationError
+from headrace.utils.names import secret_name_problem
 
 if TYPE_CHECKING:
     from headrace.client import Client
@@ -171,6 +172,9 @@ def _check_name(name: str, command: str) -> None:
             f"headrace secret {command} NAME --KEY=VALUE. "
             "A name cannot start with '-' or contain '='."
         )
+    problem = secret_name_problem(name)
+    if problem is not None:
+        raise ConfigurationError(f"Secret name {name!r} {problem}.")
 
 
 # -- lookups and output ------------------------------------------------------------------

@@ -38,6 +38,7 @@ from headrace.cli.formatting import (
 from headrace.cli.output import new_table, print_table, stderr_console, stdout_console
 from headrace.enums import ExecutionStatus
 from headrace.exceptions import ConfigurationError, EntityNotFoundError, HeadraceError
+from headrace.utils.names import printable
 
 if TYPE_CHECKING:
     from headrace.client import Client
@@ -501,6 +502,8 @@ def config_template_yaml(snapshot: SnapshotResponse) -> str:
     """
     import yaml
 
+    from headrace.config.yaml_loader import load_yaml_text
+
     data = snapshot.config_template.model_dump(mode="json", exclude_defaults=True)
     label = _one_line(snapshot.name or snapshot.id)
     header = [
@@ -514,7 +517,7 @@ def config_template_yaml(snapshot: SnapshotResponse) -> str:
     if "steps" in data or not body:
         body += _commented_steps(data.get("steps", {}), snapshot.parameter_schema)
     text = "\n".join(header + body) + "\n"
-    if yaml.safe_load(text) != data:
+    if load_yaml_text(text, "the generated template") != data:
         return "\n".join(header) + "\n" + yaml.safe_dump(data, sort_keys=False)
     return text
 
@@ -588,8 +591,9 @@ def _facts(*pairs: tuple[str, str | Text]) -> Group:
 
 
 def _one_line(text: str | None) -> str:
-    """``text`` with its whitespace (newlines too) collapsed, for one table cell or comment."""
-    return " ".join(text.split()) if text else ""
+    """``text`` with its whitespace (newlines too) collapsed and control characters
+    escaped, for one table cell or comment (the YAML template is written raw)."""
+    return printable(" ".join(text.split())) if text else ""
 
 
 def _stack_name(client: Client, stack_id: str) -> str:

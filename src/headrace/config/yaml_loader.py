@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,138 @@ def _line_index(node: Any, path: Location, index: dict[Location, int]) -> None:
             _line_index(item, (*path, i), index)
 
 
+# Configuration files are small and shallow. These limits refuse hostile ones (nested
+# aliases that expand to billions of nodes, thousands of nesting levels) before anything is
+# built from them, in one streaming pass over the parser's events.
+MAX_DEPTH = 100
+MAX_NODES = 1_000_000
+
+
+def _safe_loader() -> Any:
+    """PyYAML's safe loader, on libyaml when it is built in (many times faster on big files)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+_FLOW_SIGNIFICANT = re.compile(r"""[\[\]{}'"#\n\\]""")
+
+
+def _flow_depth(text: str) -> tuple[int, int]:
+    """The deepest ``[``/``{`` nesting outside quotes and comments, and its line.
+
+    PyYAML's scanner reads a whole flow collection before it yields the first event, in
+    time that grows with the square of its depth (5,000 levels take seconds), so flow
+    nesting is measured on the characters first. Only quote and comment characters and
+    brackets are looked at.
+    """
+    depth = deepest = 0
+    line = deepest_line = 1
+    quote = ""
+    comment = escaped = False
+    for match in _FLOW_SIGNIFICANT.finditer(text):
+        char = match.group()
+        if char == "\n":
+            line += 1
+            comment = False
+            continue
+        if comment:
+            continue
+        if quote:
+            if quote == '"' and char == "\\":
+                escaped = not escaped
+                continue
+            if char == quote and not escaped:
+                quote = ""
+            escaped = False
+            continue
+        if char in "'\"":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_line = depth, line
+        elif char in "]}" and depth:
+            depth -= 1
+    return deepest, deepest_line
+
+
+def _line(event: Any) -> int:
+    """The 1-based line an event starts on (0 when the parser gave no position)."""
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else 0
+
+
+def check_yaml_limits(text: str, file: str | Path) -> None:
+    """Refuse YAML deeper than ``MAX_DEPTH`` or larger than ``MAX_NODES`` once aliases
+    are expanded.
+
+    Every alias counts as the whole subtree it stands for, so a few hundred bytes of
+    nested aliases ("billion laughs") are refused as the billions of nodes they mean.
+
+    Raises:
+        ConfigurationError: names the file, the line and the limit that was exceeded.
+    """
+    import yaml
+
+    depth, line = _flow_depth(text)
+    if depth > MAX_DEPTH:
+        raise ConfigurationError(
+            f"{file}, line {line}: the YAML nests deeper than {MAX_DEPTH} levels; "
+            "refusing to load it."
+        )
+    anchored: dict[str, int] = {}  # anchor -> nodes it stands for, expanded
+    starts: list[tuple[str | None, int]] = []  # open collections: anchor, count at start
+    expanded = 0
+    try:
+        for event in yaml.parse(text, Loader=_safe_loader()):
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, began = starts.pop()
+                if anchor is not None:
+                    anchored[anchor] = expanded - began
+                continue
+            if isinstance(event, yaml.AliasEvent):
+                expanded += anchored.get(event.anchor or "", 1)
+            elif isinstance(event, yaml.ScalarEvent | yaml.CollectionStartEvent):
+                expanded += 1
+                if isinstance(event, yaml.CollectionStartEvent):
+                    starts.append((event.anchor, expanded - 1))
+                    if len(starts) > MAX_DEPTH:
+                        raise ConfigurationError(
+                            f"{file}, line {_line(event)}: the YAML nests deeper "
+                            f"than {MAX_DEPTH} levels; refusing to load it."
+                        )
+                elif event.anchor is not None:
+                    anchored[event.anchor] = 1
+            if expanded > MAX_NODES:
+                raise ConfigurationError(
+                    f"{file}, line {_line(event)}: the YAML expands to more than "
+                    f"{MAX_NODES:,} values (aliases counted in full); refusing to load it."
+                )
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigurationError(f"{file}{where}: not valid YAML: {exc}") from exc
+
+
+def load_yaml_text(text: str, file: str | Path) -> Any:
+    """``yaml.safe_load`` of ``text`` within the limits of :func:`check_yaml_limits`.
+
+    Every YAML headrace reads from outside goes through this.
+    """
+    import yaml
+
+    check_yaml_limits(text, file)
+    try:
+        return yaml.load(text, Loader=_safe_loader())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark is not None else ""
+        raise ConfigurationError(f"{file}{where}: not valid YAML: {exc}") from exc
+
+
 def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict[Location, int]]:
     """Load a YAML mapping and the line number of each key in it."""
     import yaml
@@ -38,9 +171,9 @@ def read_yaml(path: str | Path) -> tuple[dict[str, Any], dict[Location, int]]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"Cannot read configuration file {str(file)!r}: {exc}") from exc
+    data = load_yaml_text(text, file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_safe_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""

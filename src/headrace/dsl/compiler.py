@@ -32,6 +32,8 @@ from headrace.dsl.cache_names import check_ignored_names
 from headrace.dsl.outputs import StepArtifact
 from headrace.exceptions import CompilationError, StepInterfaceError
 from headrace.utils.env import ENV_ENFORCE_TYPE_ANNOTATIONS, env_flag
+from headrace.utils.names import label_problem, name_problem
+from headrace.utils.numbers import non_finite_problem
 from headrace.utils.records import Record
 
 if TYPE_CHECKING:
@@ -80,6 +82,9 @@ def to_json_value(value: Any, *, what: str) -> Any:
     """The JSON form of a parameter value, or a ``CompilationError`` naming ``what``."""
     from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+    problem = non_finite_problem(value)
+    if problem is not None:
+        raise CompilationError(f"{what}: {problem}.")
     try:
         jsonable = to_jsonable_python(value)
         json.dumps(jsonable)
@@ -143,6 +148,18 @@ class GraphBuilder:
 
     # -- recording ----------------------------------------------------------------------
     def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
+        invocation_id = self._new_invocation_id(step, custom_id)
+        problem = name_problem(invocation_id)
+        if problem is not None:
+            # Ids name files (outputs, logs): one that reaches another directory or a
+            # terminal is refused here, for static and dynamic pipelines alike.
+            raise CompilationError(
+                f"Step {step.name!r}: the invocation id {invocation_id!r} {problem}; "
+                "use letters, digits, '_', '-' and single dots."
+            )
+        return invocation_id
+
+    def _new_invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
         prefix = "".join(f"{p}." for p in self._prefixes)
         if custom_id is not None:
             if not isinstance(custom_id, str) or not custom_id:
@@ -392,6 +409,9 @@ def _binding_model(binding: Binding) -> InputBinding:
 def _output_specs(step: BaseStep[Any, Any], config: StepConfiguration) -> dict[str, OutputSpec]:
     specs = {}
     for name, out in step.signature.outputs.items():
+        problem = name_problem(name)
+        if problem is not None:
+            raise CompilationError(f"Step {step.name!r}: the output name {name!r} {problem}.")
         configured = config.outputs.get(name)
         materializers = (
             (configured.materializer_source if configured else None)
@@ -401,6 +421,12 @@ def _output_specs(step: BaseStep[Any, Any], config: StepConfiguration) -> dict[s
         artifact_name = (configured.artifact_name if configured else None) or (
             name if out.custom_name else None
         )
+        problem = label_problem(artifact_name) if artifact_name is not None else None
+        if problem is not None:
+            raise CompilationError(
+                f"Step {step.name!r} output {name!r}: the artifact name {artifact_name!r} "
+                f"{problem}."
+            )
         specs[name] = OutputSpec(
             data_type=type_source(out.annotation) if out.annotated else None,
             materializer_source=materializers or None,

@@ -204,9 +204,9 @@ class LiveProgress(RunProgress):
 
     def __init__(self, level: int) -> None:
         super().__init__(level)
-        from rich.console import Console
+        from headrace.utils.safe_console import SafeConsole
 
-        self.console = Console(file=terminal.terminal_stream(sys.stderr), highlight=False)
+        self.console = SafeConsole(file=terminal.terminal_stream(sys.stderr), highlight=False)
         self.live: Any = None
         self.spinners: dict[str, Any] = {}
         self._previous_writer: terminal.LiveWriter | None = None

@@ -7,6 +7,7 @@ import string
 from datetime import UTC, datetime
 
 from headrace.exceptions import ConfigurationError
+from headrace.utils.names import name_problem
 
 
 def default_run_name(pipeline_name: str) -> str:
@@ -20,7 +21,8 @@ def format_run_name(
     """Fill ``{date}``, ``{time}`` and custom placeholders into a run name template.
 
     Raises:
-        ConfigurationError: the template uses a placeholder that has no value.
+        ConfigurationError: the template uses a placeholder that has no value, or the
+            name it gives is not a safe name (path separators, ``..``, control characters).
     """
     now = datetime.now(UTC)
     values = {
@@ -39,6 +41,12 @@ def format_run_name(
         name = template.format(**values)
     except (ValueError, IndexError) as exc:
         raise ConfigurationError(f"Run name {template!r} is not a valid template: {exc}") from exc
+    problem = name_problem(name)
+    if problem is not None:
+        raise ConfigurationError(
+            f"Run name {name!r} (from template {template!r}) {problem}; run names are "
+            "printed and may name files."
+        )
     if unique_suffix:
         name = f"{name}-{os.urandom(3).hex()}"
     return name

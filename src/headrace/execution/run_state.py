@@ -185,4 +185,5 @@ class RunState:
             artifact_store=self.artifact_store,
             objects=self.objects,
             name=what,
+            content_hash=record.content_hash,
         )

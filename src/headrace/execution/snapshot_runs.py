@@ -37,8 +37,6 @@ from headrace.utils.terminal import headrace_logger
 
 logger = headrace_logger()
 
-CODE_CACHE_DIRECTORY = "code-cache"
-
 
 def apply_overrides(spec: PipelineSpec, run_config: PipelineRunConfiguration) -> PipelineSpec:
     """The spec a run of a snapshot executes: the snapshot's, with the run's overrides."""
@@ -115,6 +113,7 @@ def trigger_snapshot(
         snapshot.spec,
         snapshot.extra["parameter_schema"],
         run_configuration,
+        snapshot.extra["code"].get("modules"),
     )
     spec = apply_overrides(snapshot.spec, config)
     run = create_run_record(
@@ -160,14 +159,11 @@ def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
     snapshot = store.get_snapshot(run.snapshot_id)
     check_runnable(snapshot)
     artifact_store = artifact_store_of(store, run.stack_id)
-    cache_root = Path(artifact_store.path).parent / CODE_CACHE_DIRECTORY
-    if not cache_root.is_absolute():
-        import tempfile
+    from headrace.snapshots.code_cache import default_code_cache, extract_code
 
-        cache_root = Path(tempfile.gettempdir()) / "headrace-code-cache"
-    from headrace.snapshots.code_archive import extract_code
-
-    code_directory = extract_code(snapshot.extra["code"], artifact_store, cache_root)
+    code_directory = extract_code(
+        snapshot.extra["code"], artifact_store, default_code_cache(artifact_store)
+    )
     os.environ[ENV_SOURCE_ROOT] = str(code_directory)
     sys.path.insert(0, str(code_directory))
     os.chdir(code_directory)

@@ -13,6 +13,7 @@ process (live objects, ``pipeline_state``), or one built from the task elsewhere
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -21,12 +22,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from headrace.artifacts.integrity import artifact_is_whole
 from headrace.artifacts.saving import SavedArtifact, materializer_for_value, save_value
 from headrace.config.resolution import EffectiveStepConfig, effective_step_config
 from headrace.config.spec import StepSpec
 from headrace.dsl.signature import StepSignature, inspect_step
 from headrace.enums import ExecutionStatus
-from headrace.exceptions import MaterializerError, StepInterruptedError, StepOutputTypeError
+from headrace.exceptions import (
+    MaterializerError,
+    StepInterruptedError,
+    StepOutputTypeError,
+    StoreError,
+)
 from headrace.execution.cache import compute_cache_key
 from headrace.execution.context import StepContext, reset_step_context, set_step_context
 from headrace.execution.explicit_versions import refuse_taken_versions
@@ -219,10 +226,12 @@ class StepRunner:
         versions = {name: list(vs) for name, vs in hit.outputs.items()}
         for vs in versions.values():
             for version in vs:
-                if not self.state.artifact_store.exists(version.uri):
+                if not artifact_is_whole(
+                    self.state.artifact_store, version.uri, version.content_hash
+                ):
                     logger.warning(
-                        "Step %r: the cached output %s is missing from the artifact store; "
-                        "running the step again.",
+                        "Step %r: the cached output %s is missing or was changed in the "
+                        "artifact store; running the step again.",
                         step.invocation_id,
                         version.uri,
                     )
@@ -339,7 +348,14 @@ class StepRunner:
             return self._record_failure(
                 step, context, exc, attempts, ExecutionStatus.FAILED, config
             )
-        outputs = self._record_success(step, context, saved, values, attempts)
+        try:
+            outputs = self._record_success(step, context, saved, values, attempts)
+        except StoreError as exc:
+            # The store refused the completion (disk full, read-only): record the step as
+            # failed instead, so the run can still end, if the store takes that write.
+            return self._record_failure(
+                step, context, exc, attempts, ExecutionStatus.FAILED, config
+            )
         if config.success_hook_source:
             _, error = run_hook(state, config.success_hook_source, "on_success", step.invocation_id)
             if error is not None:
@@ -366,8 +382,16 @@ class StepRunner:
             return None
         store = self.state.artifact_store
         uri = store.join(store.path, "logs", self.state.run.id, f"{step.invocation_id}.log")
-        with store.open(uri, "w") as handle:
-            handle.write("".join(buffer))
+        try:
+            with store.open(uri, "w") as handle:
+                handle.write("".join(buffer))
+        except OSError as exc:
+            # A full or read-only disk must not cost the step its recorded outcome (or
+            # leave the run unended): the step's status matters more than its log.
+            logger.warning("Step %r: its log could not be stored (%s).", step.invocation_id, exc)
+            with contextlib.suppress(OSError):
+                store.remove(uri)
+            return None
         return uri
 
     def _call_with_retries(

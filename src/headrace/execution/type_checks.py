@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any
 
 from headrace.exceptions import StepInputTypeError, StepOutputTypeError
+from headrace.utils.numbers import non_finite_problem
 
 _ADAPTERS: dict[Any, Any] = {}
 
@@ -25,12 +27,16 @@ def coerce_parameter(value: Any, annotation: Any, *, step: str, name: str) -> An
     """Validate a JSON parameter value into its annotated type (``tuple``, models, ...)."""
     if annotation is Any or annotation is None:
         return value
-    if type(value) is annotation and annotation in (int, str, bool, float):
+    if (
+        type(value) is annotation
+        and annotation in (int, str, bool, float)
+        and (annotation is not float or math.isfinite(value))
+    ):
         return value
     from pydantic import ValidationError
 
     try:
-        return _adapter(annotation).validate_python(value)
+        coerced = _adapter(annotation).validate_python(value)
     except ValidationError as exc:
         raise StepInputTypeError(
             f"Step {step!r} parameter {name!r}: expected {_describe(annotation)}, got "
@@ -38,6 +44,11 @@ def coerce_parameter(value: Any, annotation: Any, *, step: str, name: str) -> An
         ) from exc
     except Exception:
         return value
+    # Strings such as "1e5000" or "nan" validate as floats; a number must be finite.
+    problem = non_finite_problem(coerced) if type(coerced) is not str else None
+    if problem is not None:
+        raise StepInputTypeError(f"Step {step!r} parameter {name!r}: {problem}.")
+    return coerced
 
 
 def matches(value: Any, annotation: Any) -> bool:

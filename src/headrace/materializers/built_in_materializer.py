@@ -214,11 +214,14 @@ class BuiltInContainerMaterializer(BaseMaterializer):
             json.dump(document, handle)
 
     def load(self, data_type: type[Any]) -> Any:
-        if self.artifact_store.exists(self.join(MANIFEST_FILE)):
-            value = self._load_elementwise()
-        else:
-            with self.artifact_store.open(self.join(DATA_FILE), "r") as handle:
-                value = decode(json.load(handle))
+        # A save writes exactly one of the two files. The JSON document wins whenever it is
+        # there, so files added next to it (a manifest naming a pickle) are never read.
+        try:
+            handle = self.artifact_store.open(self.join(DATA_FILE), "r")
+        except FileNotFoundError:
+            return rebuild(self._load_elementwise(), data_type)
+        with handle:
+            value = decode(json.load(handle))
         return rebuild(value, data_type)
 
     def extract_metadata(self, data: Any) -> dict[str, Any]:
@@ -265,6 +268,14 @@ class BuiltInContainerMaterializer(BaseMaterializer):
         values = []
         for index, entry in enumerate(manifest["items"]):
             materializer_class = resolve_source(entry["materializer"])
+            if not (
+                isinstance(materializer_class, type)
+                and issubclass(materializer_class, BaseMaterializer)
+            ):
+                raise MaterializerError(
+                    f"The manifest at {self.uri} names {entry['materializer']!r} for element "
+                    f"{index}, which is not a materializer."
+                )
             try:
                 data_type = resolve_source(entry["data_type"]) if entry["data_type"] else object
             except Exception:

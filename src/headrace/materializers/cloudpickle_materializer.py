@@ -73,10 +73,19 @@ class CloudpickleMaterializer(BaseMaterializer):
     def load(self, data_type: type[Any]) -> Any:
         import cloudpickle
 
-        version_file = self.join(VERSION_FILE)
-        if self.artifact_store.exists(version_file):
-            with self.artifact_store.open(version_file, "r") as handle:
-                check_python_version(handle.read().strip(), f"The pickle at {self.uri}")
+        # The version file is written with every pickle; without it nothing says the
+        # pickle is safe to load here, so its absence refuses rather than skips the check.
+        try:
+            with self.artifact_store.open(self.join(VERSION_FILE), "r") as handle:
+                written = handle.read().strip()
+        except FileNotFoundError:
+            written = ""
+        if not written:
+            raise ArtifactIncompatibleError(
+                f"The pickle at {self.uri} has no record of the Python version that wrote it "
+                f"({VERSION_FILE} is missing), so it is not unpickled."
+            )
+        check_python_version(written, f"The pickle at {self.uri}")
         with self.artifact_store.open(self.join(PICKLE_FILE), "rb") as handle:
             return cloudpickle.load(handle)
 

@@ -15,6 +15,7 @@ import os
 import subprocess
 import tarfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,23 @@ ALWAYS_SKIPPED = frozenset(
     }
 )
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024
+# Files that hold credentials are never archived, whatever git says about them: a snapshot
+# is shared with everyone who may run it.
+SECRET_SUFFIXES = (".key", ".pem", ".p12", ".pfx", ".keystore")
+SECRET_NAMES = frozenset({"id_rsa", "id_ecdsa", "id_ed25519", "id_dsa", ".netrc", ".pgpass"})
+
+
+def is_secret_file(name: str) -> bool:
+    """Whether a file name looks like credentials: ``.env`` files, keys, certificates."""
+    lowered = name.lower()
+    return (
+        lowered == ".env"
+        or lowered.startswith(".env.")
+        or lowered.endswith(SECRET_SUFFIXES)
+        or lowered in SECRET_NAMES
+    )
+
+
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 REPORTED_UPLOAD_BYTES = 4 * UPLOAD_CHUNK_BYTES  # smaller archives: a line before and after
 
@@ -53,6 +71,21 @@ class CodeArchive:
     uri: str
     files: int
     size: int
+    modules: tuple[str, ...] = ()
+
+
+def top_level_modules(files: Sequence[str]) -> tuple[str, ...]:
+    """The importable top-level module and package names among archived files, sorted:
+    what code of the snapshot itself may be named (``x.py`` -> ``x``, ``pkg/m.py`` -> ``pkg``)."""
+    names = set()
+    for relative in files:
+        parts = Path(relative).parts
+        if not parts[-1].endswith(".py"):
+            continue
+        head = parts[0].removesuffix(".py") if len(parts) == 1 else parts[0]
+        if head.isidentifier():
+            names.add(head)
+    return tuple(sorted(names))
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -80,21 +113,36 @@ def _walk_files(root: Path) -> list[str]:
     return files
 
 
-def project_files(root: Path) -> list[str]:
-    """Relative paths of the files that make up the project at ``root``, sorted."""
+def project_files(root: Path, exclude: Sequence[str | Path] = ()) -> list[str]:
+    """Relative paths of the files that make up the project at ``root``, sorted.
+
+    Never included: ``.headrace`` and the other always-skipped directories, credential
+    files (:func:`is_secret_file`), and whatever lies at or below a path in ``exclude``
+    (the store's database, key and artifact directory when they sit inside the project).
+    """
     listed = _git_files(root) if (root / ".git").exists() else None
     files = listed if listed is not None else _walk_files(root)
+    resolved_root = root.resolve()
+    excluded = set()
+    for path in exclude:
+        full = Path(path).resolve()
+        if full.is_relative_to(resolved_root):
+            excluded.add(full.relative_to(resolved_root).parts)
     kept = []
     for relative in files:
         parts = Path(relative).parts
-        if any(part in ALWAYS_SKIPPED for part in parts):
+        if any(part in ALWAYS_SKIPPED for part in parts) or is_secret_file(parts[-1]):
+            continue
+        if any(parts[: len(prefix)] == prefix for prefix in excluded):
             continue
         if (root / relative).is_file():
             kept.append(relative)
     return sorted(kept)
 
 
-def _manifest(root: Path, files: list[str]) -> tuple[str, int]:
+def manifest_digest(root: Path, files: list[str]) -> tuple[str, int]:
+    """The archive digest of ``files`` (relative to ``root``) and their total size: a hash
+    over each relative path and the hash of its bytes, in the order given."""
     outer = hashlib.sha256()
     total = 0
     for relative in files:
@@ -116,12 +164,19 @@ def _tarball(root: Path, files: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def archive_code(root: Path, artifact_store: ArtifactStore) -> CodeArchive:
-    """Store the code under ``root`` (once per distinct content) and describe it."""
-    files = project_files(root)
+def archive_code(
+    root: Path, artifact_store: ArtifactStore, exclude: Sequence[str | Path] = ()
+) -> CodeArchive:
+    """Store the code under ``root`` (once per distinct content) and describe it.
+
+    ``exclude``: files and directories never to archive (see :func:`project_files`); the
+    artifact store's own root is always excluded when it is a local directory.
+    """
+    local_root = artifact_store.path if "://" not in artifact_store.path else None
+    files = project_files(root, [*exclude, *([local_root] if local_root else [])])
     if not files:
         raise SnapshotError(f"No source files found under {root} to put in the snapshot.")
-    digest, size = _manifest(root, files)
+    digest, size = manifest_digest(root, files)
     if size > MAX_ARCHIVE_BYTES:
         raise SnapshotError(
             f"The code under {root} is {size / 1e6:.0f} MB; snapshots archive source code, "
@@ -130,7 +185,9 @@ def archive_code(root: Path, artifact_store: ArtifactStore) -> CodeArchive:
     uri = artifact_store.join(artifact_store.path, "code", f"{digest}.tar.gz")
     if not artifact_store.exists(uri):
         _upload(_tarball(root, files), uri, artifact_store, len(files))
-    return CodeArchive(digest=digest, uri=uri, files=len(files), size=size)
+    return CodeArchive(
+        digest=digest, uri=uri, files=len(files), size=size, modules=top_level_modules(files)
+    )
 
 
 def _upload(data: bytes, uri: str, artifact_store: ArtifactStore, files: int) -> None:
@@ -154,33 +211,3 @@ def _upload(data: bytes, uri: str, artifact_store: ArtifactStore, files: int) ->
 
 def _size(count: int) -> str:
     return f"{count / 1024:.1f} KiB" if count < 1024 * 1024 else f"{count / 1024**2:.1f} MiB"
-
-
-def extract_code(
-    archive: CodeArchive | dict[str, object], artifact_store: ArtifactStore, cache_root: Path
-) -> Path:
-    """Unpack an archive into ``cache_root/<digest>`` (once) and return that directory."""
-    digest = str(archive["digest"] if isinstance(archive, dict) else archive.digest)
-    uri = str(archive["uri"] if isinstance(archive, dict) else archive.uri)
-    target = cache_root / digest
-    if (target / ".complete").exists():
-        return target
-    if not artifact_store.exists(uri):
-        raise SnapshotError(
-            f"The code archive {digest[:12]} of this snapshot is missing from the artifact "
-            f"store ({uri}); recreate the snapshot from its source."
-        )
-    staging = cache_root / f".{digest}.{os.getpid()}"
-    staging.mkdir(parents=True, exist_ok=True)
-    with artifact_store.open(uri, "rb") as handle:
-        data = handle.read()
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive_file:
-        archive_file.extractall(staging, filter="data")
-    (staging / ".complete").touch()
-    try:
-        os.rename(staging, target)
-    except OSError:  # another process extracted it first
-        import shutil
-
-        shutil.rmtree(staging, ignore_errors=True)
-    return target

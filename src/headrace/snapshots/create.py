@@ -88,7 +88,7 @@ def create_snapshot(
     target = store.get_stack(stack) if stack else store.get_active_stack()
     orchestrator_configuration(target, spec.config.settings)  # refuse bad settings now
     artifact_store = artifact_store_of(store, target.id)
-    archive = archive_code(get_source_root(), artifact_store)
+    archive = archive_code(get_source_root(), artifact_store, exclude=store.local_files())
 
     def resolve(source: str) -> Any:
         obj = compiled.objects.get(source) or load_source(source)
@@ -100,6 +100,7 @@ def create_snapshot(
             "uri": archive.uri,
             "files": archive.files,
             "size": archive.size,
+            "modules": list(archive.modules),
         },
         "source_root": str(get_source_root()),
         "environment": capture_environment(spec.config.settings),

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import PipelineSpec
 from headrace.exceptions import RunConfigurationError
+from headrace.utils.numbers import non_finite_problem
 
 # What a run of a snapshot may change; everything else is fixed by the snapshot.
 OVERRIDABLE_RUN_FIELDS = frozenset(
@@ -152,17 +154,24 @@ def validate_run_configuration(
     spec: PipelineSpec,
     schema: dict[str, Any],
     run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+    code_modules: Sequence[str] | None = None,
 ) -> PipelineRunConfiguration:
     """Check a run configuration against a snapshot; every problem is reported at once.
 
+    ``code_modules``: the top-level modules of the snapshot's code archive; a cache policy's
+    ``source_dependencies`` may only name code below them (the runner imports each one).
+    ``None`` (snapshots made before this was recorded) allows the modules of its steps.
+
     Raises:
         RunConfigurationError: listing each unknown step or parameter, wrong type,
-            missing required value, or attempt to change what the snapshot fixes.
+            missing required value, attempt to change what the snapshot fixes, or source
+            dependency outside the snapshot's code.
     """
     problems: list[str] = []
     config = _parse(run_configuration, problems)
     if config is None:
         raise RunConfigurationError(problems, subject=f"run configuration for {snapshot_name!r}")
+    problems += _check_source_dependencies(config, spec, code_modules)
     problems += _check_pipeline_parameters(config.parameters, schema)
     # New pipeline parameters make a static pipeline compile again, so its steps may change:
     # steps the stored graph lacks are checked against the new graph when it is compiled.
@@ -192,6 +201,30 @@ def validate_run_configuration(
     return config
 
 
+def _check_source_dependencies(
+    config: PipelineRunConfiguration, spec: PipelineSpec, code_modules: Sequence[str] | None
+) -> list[str]:
+    """Source dependencies are imported by the runner to hash them: only the snapshot's
+    own code may be named, never any module installed where the runner runs."""
+    allowed = set(code_modules) if code_modules is not None else set()
+    if code_modules is None:
+        allowed = {step.source.split(".", 1)[0] for step in spec.steps.values()}
+        allowed.add(spec.source.split(".", 1)[0])
+    policies = [("cache_policy", config.cache_policy)] + [
+        (f"steps.{name}.cache_policy", step.cache_policy) for name, step in config.steps.items()
+    ]
+    problems = []
+    for where, policy in policies:
+        for source in policy.source_dependencies if policy is not None else []:
+            if not isinstance(source, str) or source.split(".", 1)[0] not in allowed:
+                known = ", ".join(sorted(allowed)) or "none"
+                problems.append(
+                    f"{where}.source_dependencies: {source!r} is not code of this snapshot; "
+                    f"only its own modules may be named ({known})."
+                )
+    return problems
+
+
 def _check_pipeline_parameters(parameters: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     import jsonschema
 
@@ -201,6 +234,10 @@ def _check_pipeline_parameters(parameters: dict[str, Any], schema: dict[str, Any
         if name not in properties:
             known = ", ".join(properties) or "none"
             problems.append(f"parameters.{name}: unknown pipeline parameter (parameters: {known}).")
+            continue
+        non_finite = non_finite_problem(value)
+        if non_finite is not None:
+            problems.append(f"parameters.{name}: {non_finite}.")
             continue
         validator = jsonschema.Draft202012Validator(
             {k: v for k, v in properties[name].items() if k != "default"}
@@ -254,6 +291,10 @@ def _check_parameters(
             problems.append(
                 f"steps.{step_name}.parameters.{name}: unknown parameter (parameters: {known})."
             )
+            continue
+        non_finite = non_finite_problem(value)
+        if non_finite is not None:
+            problems.append(f"steps.{step_name}.parameters.{name}: {non_finite}.")
             continue
         validator = jsonschema.Draft202012Validator(
             {k: v for k, v in properties[name].items() if k != "default"}

@@ -63,6 +63,14 @@ class Store(ABC):
 
     url: str
 
+    def local_files(self) -> list[str]:
+        """Files of this store on the local disk (database, its journals, the secrets key).
+
+        Code archives leave them out when the store lives inside the project tree. A store
+        reached over the network has none.
+        """
+        return []
+
     # -- stacks -------------------------------------------------------------------------
     @abstractmethod
     def get_default_stack(self) -> StackResponse:

@@ -100,10 +100,40 @@ def forget_stores() -> None:
         _STORES.clear()
 
 
-def init_repository(path: Path) -> tuple[Path, Store]:
-    """Create ``.headrace/`` in ``path`` with a fresh store and default stack."""
-    directory = path.resolve() / REPOSITORY_DIRECTORY_NAME
+# Everything in the repository directory stays out of version control: the database, the
+# artifacts, and the secrets key above all (`git add -A` must never stage it).
+GITIGNORE_TEXT = "# Written by headrace init: nothing in .headrace belongs in version control.\n*\n"
+
+
+def init_repository(path: Path, *, parents: bool = True) -> tuple[Path, Store]:
+    """Create ``.headrace/`` in ``path`` with a fresh store, default stack and a
+    ``.gitignore`` that keeps all of it out of git.
+
+    Args:
+        path: the project directory.
+        parents: create ``path``'s missing parent directories; when false only ``path``
+            itself may be missing (like ``mkdir`` without ``-p``), so a typo in a deep
+            path is refused instead of creating a whole tree.
+
+    Raises:
+        ConfigurationError: ``path`` is not a directory, or its parent is missing and
+            ``parents`` is false.
+    """
+    from headrace.exceptions import ConfigurationError
+
+    root = path.resolve()
+    if root.exists() and not root.is_dir():
+        raise ConfigurationError(f"{path} exists and is not a directory.")
+    if not parents and not root.exists() and not root.parent.is_dir():
+        raise ConfigurationError(
+            f"{path} does not exist and neither does its parent {root.parent}; pass "
+            "--parents to create the missing directories."
+        )
+    directory = root / REPOSITORY_DIRECTORY_NAME
     directory.mkdir(parents=True, exist_ok=True)
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(GITIGNORE_TEXT, encoding="utf-8")
     url = f"sqlite:///{directory / DATABASE_FILE}"
     store = get_store(url, str(directory / ARTIFACTS_DIRECTORY))
     store.get_default_stack()

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from headrace.utils.env import ENV_LOGGING_VERBOSITY
+from headrace.utils.names import terminal_safe
 
 LOGGER_NAME = "headrace"
 DEFAULT_VERBOSITY = "INFO"
@@ -88,7 +89,11 @@ def live_display_active() -> bool:
 
 
 def write_line(text: str, level: int = logging.INFO) -> None:
-    """Show one line of headrace's own output (through a live display if one is active)."""
+    """Show one line of headrace's own output (through a live display if one is active).
+
+    Control characters in it (from run and step names, error messages) are shown escaped.
+    """
+    text = terminal_safe(text)
     writer = _live_writer
     if writer is not None:
         writer(text, level)

@@ -63,6 +63,31 @@ class Record:
         return dict(self._values)
 
 
+_HINTS = (
+    ("full", " (the disk holding the store is full: free space, then run again)"),
+    ("readonly", " (the store is read-only: check its file and directory permissions)"),
+    ("read-only", " (the store is read-only: check its file and directory permissions)"),
+    ("disk i/o", " (the disk holding the store failed a read or write)"),
+)
+
+
+def _hint(message: str) -> str:
+    """What to do about the usual driver errors of a failing disk."""
+    lowered = message.lower()
+    return next((hint for key, hint in _HINTS if key in lowered), "")
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def is_sqlite(url: str) -> bool:
     """Whether the URL names a SQLite database."""
     return url.startswith("sqlite")
@@ -219,7 +244,10 @@ class Database(ABC):
                 f"The store refused a write: {exc}", unique=self._is_unique_violation(exc)
             )
         statement = " ".join(sql.split()[:4])
-        return StoreError(f"The store at {self.url} failed ({statement} ...): {exc}")
+        return StoreError(
+            f"The store at {redacted_url(self.url)} failed ({statement} ...): {exc}"
+            + _hint(str(exc))
+        )
 
     # -- parameters and rows ----------------------------------------------------------
     def encode(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,7 +321,11 @@ class Database(ABC):
         try:
             self._begin_write(raw)
             yield Connection(self, raw)
-            raw.commit()
+            try:
+                raw.commit()
+            except self.driver_errors as exc:
+                # Disk full, I/O error, read-only file: the commit is where they surface.
+                raise self.store_error(exc, "COMMIT") from exc
         except BaseException:
             self._rollback_or_discard(raw)
             raise
@@ -377,21 +409,54 @@ class SqliteDatabase(Database):
     def new_connection(self) -> Any:
         raw = None
         try:
-            raw = self._sqlite3.connect(
-                self._target,
-                timeout=SQLITE_BUSY_TIMEOUT_S,
-                isolation_level=None,  # autocommit; write transactions are opened explicitly
-                check_same_thread=False,
-                uri=self._uri,
-            )
+            raw = self._connect(self._target, self._uri)
             self.configure(raw)
         except self._sqlite3.Error as exc:
             if raw is not None:
                 raw.close()
+            if self._on_read_only_disk():
+                return self._read_only_connection(exc)
             raise StoreError(
                 f"Cannot open the store's SQLite database {self._target}: {exc}. Is it a "
                 "headrace store? Point HEADRACE_STORE_URL elsewhere or run `headrace init` "
                 "in a fresh directory."
+            ) from exc
+        return raw
+
+    def _connect(self, target: str, uri: bool) -> Any:
+        return self._sqlite3.connect(
+            target,
+            timeout=SQLITE_BUSY_TIMEOUT_S,
+            isolation_level=None,  # autocommit; write transactions are opened explicitly
+            check_same_thread=False,
+            uri=uri,
+        )
+
+    def _on_read_only_disk(self) -> bool:
+        """Whether the database file sits on a file system mounted read-only."""
+        if self._uri:
+            return False
+        try:
+            return bool(os.statvfs(self._target).f_flag & os.ST_RDONLY)
+        except OSError:
+            return False
+
+    def _read_only_connection(self, error: BaseException) -> Any:
+        """A connection that can read a store on a read-only file system.
+
+        SQLite cannot open a WAL database there (it needs to create its ``-shm`` file), so
+        the file is opened as immutable: nothing can change it through this mount. Every
+        write is refused by SQLite and surfaces as a ``StoreError`` naming the store.
+        """
+        from urllib.parse import quote
+
+        try:
+            raw = self._connect(f"file:{quote(self._target)}?immutable=1", True)
+            raw.execute("PRAGMA foreign_keys=ON")
+        except self._sqlite3.Error as exc:
+            raise StoreError(
+                f"Cannot open the store's SQLite database {self._target} on its read-only "
+                f"file system: {exc} (first error: {error})."
             ) from exc
         return raw
 

@@ -62,6 +62,7 @@ from headrace.store.sql.tagging import (
     tagged_with,
     tags_of,
 )
+from headrace.utils.names import secret_name_problem
 
 M = TypeVar("M")
 
@@ -149,7 +150,7 @@ class SqlStore(StackMethods, RegistryMethods, Store):
     def __init__(self, url: str, *, default_artifact_path: str | None = None) -> None:
         from pathlib import Path
 
-        from headrace.store.sql.secrets import SecretCipher
+        from headrace.store.sql.secrets import KEY_FILE, SecretCipher
 
         self.url = url
         self._db = open_database(url)
@@ -165,6 +166,15 @@ class SqlStore(StackMethods, RegistryMethods, Store):
             else Path(default_artifact_path or ".").resolve().parent
         )
         self._cipher = SecretCipher(key_directory)
+        self._key_file = str(key_directory / KEY_FILE)
+        self._database_file = str(Path(database).resolve()) if database else None
+
+    def local_files(self) -> list[str]:
+        files = [self._key_file]
+        if self._database_file:
+            suffixes = ("", "-wal", "-shm", "-journal", ".migrate.lock")
+            files += [self._database_file + suffix for suffix in suffixes]
+        return files
 
     # -- plumbing -----------------------------------------------------------------------
     @contextmanager
@@ -1024,6 +1034,9 @@ def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, A
 
 
 def _check_secret_values(name: str, values: dict[str, str]) -> None:
+    problem = secret_name_problem(name)
+    if problem is not None:
+        raise StoreError(f"Secret name {name!r} {problem}.")
     if not values:
         raise StoreError(f"Secret {name!r} needs at least one key=value pair.")
     bad = [
