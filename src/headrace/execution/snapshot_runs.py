@@ -32,6 +32,7 @@ from headrace.execution.snapshot_compile import (
 from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResponse
 from headrace.snapshots.parameters import validate_run_configuration
 from headrace.store.base import Store
+from headrace.store.run_liveness import process_started
 from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
 from headrace.utils.terminal import headrace_logger
 
@@ -126,11 +127,20 @@ def trigger_snapshot(
         False,
         triggered_by_step_run_id,
     )
-    _spawn_runner(store, run)
-    return run
+    return spawn_runner(store, run)
 
 
-def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
+def spawn_runner(store: Store, run: PipelineRunResponse) -> PipelineRunResponse:
+    """Start the runner process of a recorded run; returns the run, now driven by it."""
+    pid = _spawn_runner(store, run)
+    # The runner drives the run from now on (it claims it again when it starts).
+    return store.update_run(
+        run.id, PipelineRunUpdate(driver_pid=pid, driver_started=process_started(pid))
+    )
+
+
+def _spawn_runner(store: Store, run: PipelineRunResponse) -> int:
+    """Start the runner process of ``run``; returns its pid."""
     environment = dict(os.environ)
     environment[ENV_STORE_URL] = store.url
     artifact_root = Path(artifact_store_of(store, run.stack_id).path)
@@ -140,7 +150,7 @@ def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path or os.devnull, "ab") as log:
-        subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "headrace.execution.snapshot_runs", run.id],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -149,6 +159,7 @@ def _spawn_runner(store: Store, run: PipelineRunResponse) -> None:
             start_new_session=True,  # the run goes on if the caller exits
             cwd=os.getcwd(),
         )
+    return process.pid
 
 
 def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:

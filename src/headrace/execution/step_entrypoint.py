@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         if args.result_fd is None:
             parser.error("--serve needs --result-fd")
+        import signal
+
+        # Ctrl-C reaches the terminal's whole process group: the driver stops the run
+        # (and kills the workers running steps); a worker must not end on its own.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         return serve(sys.stdin, args.result_fd)
     if args.task is None:
         parser.error("give a task file, or - to read the task from stdin")

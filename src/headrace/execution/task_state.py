@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,8 +24,6 @@ if TYPE_CHECKING:
     from headrace.artifact_stores.base import ArtifactStore
     from headrace.execution.step_runner import StepRunner
     from headrace.execution.step_task import CodeLocation, StepTask
-
-CODE_CACHE_DIRECTORY = "code-cache"
 
 
 @contextmanager
@@ -79,12 +76,11 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
 
 
 def use_code(code: CodeLocation, artifact_store: ArtifactStore) -> Path:
-    """Unpack a code archive (once per digest on this machine) and import from it."""
-    from headrace.snapshots.code_archive import extract_code
+    """Unpack a code archive (once per digest on this machine, verified, in a private
+    cache: ``snapshots.code_cache``) and import from it."""
+    from headrace.snapshots.code_cache import default_code_cache, extract_code
 
-    cache_root = Path(artifact_store.path).parent / CODE_CACHE_DIRECTORY
-    if not cache_root.is_absolute():  # a remote artifact store: cache in the temp dir
-        cache_root = Path(tempfile.gettempdir()) / "headrace-code-cache"
+    cache_root = default_code_cache(artifact_store)
     directory = extract_code({"digest": code.digest, "uri": code.uri}, artifact_store, cache_root)
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))

@@ -50,6 +50,12 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "model_version_id",
         "run_metadata",
         "run_metadata_types",
+        "driver_host",
+        "driver_pid",
+        "driver_started",
+        "heartbeat",
+        "stop_requested",
+        "resumed_from_run_id",
     ),
     "step_runs": (
         "id",
@@ -163,7 +169,7 @@ JSON_COLUMNS = frozenset(
         "visualizations",
     }
 )
-DATETIME_COLUMNS = frozenset({"created", "end_time", "start_time", "updated"})
+DATETIME_COLUMNS = frozenset({"created", "end_time", "heartbeat", "start_time", "updated"})
 BOOLEAN_COLUMNS = frozenset({"has_custom_name", "runnable", "unlisted"})
 
 

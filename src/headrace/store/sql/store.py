@@ -53,6 +53,7 @@ from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.model_registry import link as link_model_version
 from headrace.store.sql.query import Query, insert_sql, select_all, update_sql
 from headrace.store.sql.registry_methods import RegistryMethods, filtered_by_tag
+from headrace.store.sql.run_endings import ended_if_orphaned
 from headrace.store.sql.run_metadata import merge_metadata
 from headrace.store.sql.stacks import StackMethods
 from headrace.store.sql.tagging import (
@@ -396,6 +397,7 @@ class SqlStore(StackMethods, RegistryMethods, Store):
 
     # -- runs ---------------------------------------------------------------------------
     def _run_model(self, row: Record) -> PipelineRunResponse:
+        row = ended_if_orphaned(row, self._write, _RUN_SELECT)
         return PipelineRunResponse(
             id=row.id,
             created=row.created,
@@ -419,6 +421,11 @@ class SqlStore(StackMethods, RegistryMethods, Store):
             model_version_id=row.model_version_id,
             run_metadata=row.run_metadata or {},
             run_metadata_types=row.run_metadata_types or {},
+            driver_host=row.driver_host,
+            driver_pid=row.driver_pid,
+            heartbeat=row.heartbeat,
+            stop_requested=row.stop_requested,
+            resumed_from_run_id=row.resumed_from_run_id,
         ).attach(self._context)
 
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
