@@ -38,9 +38,15 @@ DEFAULT_MAX_PARALLELISM = 32
 ENV_MAX_PARALLELISM = "HEADRACE_MAX_PARALLELISM"
 
 
-def default_max_parallelism() -> int:
-    """``HEADRACE_MAX_PARALLELISM``, else 32."""
-    return int(os.environ.get(ENV_MAX_PARALLELISM, DEFAULT_MAX_PARALLELISM))
+def default_max_parallelism(*, processes: bool = False) -> int:
+    """``HEADRACE_MAX_PARALLELISM``, else 32 threads, or one worker process per CPU (at
+    least 4): each worker is a whole interpreter."""
+    configured = os.environ.get(ENV_MAX_PARALLELISM)
+    if configured:
+        return int(configured)
+    if processes:
+        return max(4, os.cpu_count() or 1)
+    return DEFAULT_MAX_PARALLELISM
 
 
 class LocalOrchestrator(BaseOrchestrator):
@@ -55,13 +61,13 @@ class LocalOrchestrator(BaseOrchestrator):
 
     def __init__(self, config: BaseModel) -> None:
         super().__init__(config)
+        self.processes = bool(getattr(config, "processes", False))
         max_parallelism = getattr(config, "max_parallelism", None)
         if max_parallelism is None:
-            max_parallelism = default_max_parallelism()
+            max_parallelism = default_max_parallelism(processes=self.processes)
         if max_parallelism < 1:
             raise ValueError(f"max_parallelism must be at least 1, got {max_parallelism}.")
         self.max_parallelism: int = max_parallelism
-        self.processes = bool(getattr(config, "processes", False))
         self.runs_in_process = not self.processes
         self._lock = threading.Lock()
         self._finished = threading.Condition(self._lock)
