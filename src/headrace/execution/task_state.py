@@ -76,12 +76,13 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
 
 
 def use_code(code: CodeLocation, artifact_store: ArtifactStore) -> Path:
-    """Unpack a code archive (once per digest on this machine, verified, in a private
-    cache: ``snapshots.code_cache``) and import from it."""
+    """Unpack a code archive (once per digest on this machine, verified against its
+    digest) and import from it."""
     from headrace.snapshots.code_cache import default_code_cache, extract_code
 
-    cache_root = default_code_cache(artifact_store)
-    directory = extract_code({"digest": code.digest, "uri": code.uri}, artifact_store, cache_root)
+    directory = extract_code(
+        {"digest": code.digest, "uri": code.uri}, artifact_store, default_code_cache(artifact_store)
+    )
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
     os.environ[ENV_SOURCE_ROOT] = str(directory)
