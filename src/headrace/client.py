@@ -37,6 +37,7 @@ from headrace.models import (
     PipelineResponse,
     PipelineRunFilter,
     PipelineRunResponse,
+    PipelineRunUpdate,
     SecretResponse,
     SnapshotFilter,
     SnapshotResponse,
@@ -227,6 +228,36 @@ class Client:
             filters["pipeline_id"] = self.get_pipeline(str(filters.pop("pipeline"))).id
         filters.pop("pipeline", None)
         return self.store.list_runs(build_filter(PipelineRunFilter, "list_pipeline_runs", filters))
+
+    def stop_pipeline_run(
+        self, name_id_or_prefix: str, graceful: bool = False
+    ) -> PipelineRunResponse:
+        """Ask the process driving a run to stop it, wherever that process runs.
+
+        The request is recorded in the store; the driver notices within a second or two.
+        ``graceful``: start nothing new and let running steps finish; otherwise running
+        steps are interrupted. A run that already ended is returned unchanged.
+        """
+        from headrace.execution.heartbeat import GRACEFUL, IMMEDIATE
+
+        run = self.store.get_run(str(name_id_or_prefix))
+        if run.status.is_finished:
+            return run
+        request = GRACEFUL if graceful else IMMEDIATE
+        if run.stop_requested == IMMEDIATE:
+            request = IMMEDIATE  # an immediate request is never softened
+        return self.store.update_run(run.id, PipelineRunUpdate(stop_requested=request))
+
+    def resume_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunResponse:
+        """A new run of a failed or stopped run's snapshot that reuses every step the old
+        run completed (even with caching off) and runs the rest.
+
+        A run of a named snapshot is started by the snapshot's runner and returned at
+        once (``run.wait()``); any other run executes in this process.
+        """
+        from headrace.execution.resume import resume_run
+
+        return resume_run(self.store, str(name_id_or_prefix))
 
     def get_run_step(self, step_run_id: str) -> StepRunResponse:
         """A step run by id."""

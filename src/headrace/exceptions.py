@@ -155,14 +155,24 @@ class StepInterruptedError(HeadraceError):
 class RunFailedError(HeadraceError):
     """A pipeline run ended in failure; the first step error is chained as the cause."""
 
-    def __init__(self, run_name: str, failed_steps: Iterable[str], detail: str = "") -> None:
+    def __init__(
+        self, run_name: str, failed_steps: Iterable[str], detail: str = "", *, stopped: bool = False
+    ) -> None:
         self.run_name = run_name
         self.failed_steps = list(failed_steps)
+        self.stopped = stopped
         steps = ", ".join(repr(s) for s in self.failed_steps) or "(no step failed)"
-        msg = f"Pipeline run {run_name!r} failed. Failed step(s): {steps}."
+        if stopped and not self.failed_steps:
+            msg = f"Pipeline run {run_name!r} was stopped."
+        else:
+            msg = f"Pipeline run {run_name!r} failed. Failed step(s): {steps}."
         if detail:
             msg += f" {detail}"
         super().__init__(msg)
+
+
+class RunResumeError(HeadraceError):
+    """A run cannot be resumed (it did not fail or stop, or has no snapshot)."""
 
 
 class SnapshotError(HeadraceError):

@@ -37,6 +37,7 @@ from typer.core import TyperGroup
 from headrace.cli import (
     accounts,
     artifacts,
+    clean,
     images,
     logs,
     models,
@@ -143,6 +144,7 @@ pipelines.app.add_typer(
 )
 app.add_typer(runs.run_app, name="run")
 app.command("logs")(logs.show_logs)
+app.command("clean")(clean.clean)
 app.add_typer(artifacts.app, name="artifact")
 app.add_typer(models.app, name="model")
 models.app.add_typer(models.version_app, name="version")

@@ -1,4 +1,4 @@
-"""Pipeline runs: ``headrace pipeline runs list`` and ``headrace run show``.
+"""Pipeline runs: ``headrace pipeline runs list|stop|resume`` and ``headrace run show``.
 
 Two Typer apps because the commands sit at two places of the command tree; ``main``
 mounts them.
@@ -14,7 +14,7 @@ from headrace.cli.formatting import format_duration, format_time, short_id, stat
 from headrace.cli.output import new_table, print_table, stdout_console
 from headrace.enums import ExecutionStatus
 
-runs_app = typer.Typer(no_args_is_help=True, help="List pipeline runs.")
+runs_app = typer.Typer(no_args_is_help=True, help="List, stop and resume pipeline runs.")
 run_app = typer.Typer(no_args_is_help=True, help="Inspect one pipeline run.")
 
 
@@ -59,6 +59,58 @@ def list_runs(
     if page.total > len(page):
         table.caption = f"{len(page)} of {page.total} runs; use --size to see more."
     print_table(table, "No pipeline runs found.")
+
+
+@runs_app.command("stop")
+def stop_run(
+    run: Annotated[str, typer.Argument(help="Run name, id or unique id prefix.")],
+    graceful: Annotated[
+        bool,
+        typer.Option("--graceful", help="Start nothing new; let running steps finish."),
+    ] = False,
+) -> None:
+    """Stop a run, wherever its driving process runs (it notices within seconds).
+
+    Running steps are interrupted and end stopped (with --graceful they finish); steps
+    not started are skipped; completed steps and their outputs are kept.
+    """
+    from headrace.client import Client
+
+    stopped = Client().stop_pipeline_run(run, graceful=graceful)
+    console = stdout_console()
+    if stopped.status.is_finished:
+        console.print(f"Run {stopped.name!r} already ended ({stopped.status.value}).", markup=False)
+        return
+    how = " gracefully" if graceful else ""
+    console.print(
+        f"Asked run {stopped.name!r} to stop{how}. Follow it with: "
+        f"headrace run show {stopped.name}",
+        markup=False,
+    )
+
+
+@runs_app.command("resume")
+def resume_run(
+    run: Annotated[str, typer.Argument(help="A failed or stopped run: name, id or prefix.")],
+) -> None:
+    """Run a failed or stopped run again, reusing every step it completed.
+
+    The new run records which run it resumed. Exit code 1 unless it completes.
+    """
+    from headrace.client import Client
+    from headrace.exceptions import RunFailedError
+
+    console = stdout_console()
+    try:
+        new = Client().resume_pipeline_run(run)
+    except RunFailedError as error:
+        console.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(code=1) from error
+    if not new.status.is_finished:  # a named snapshot's runner drives it
+        new = new.wait()
+    console.print(f"Run {new.name!r} (resuming {run!r}) ended {new.status.value}.", markup=False)
+    if not new.status.is_successful:
+        raise typer.Exit(code=1)
 
 
 @run_app.command("show")

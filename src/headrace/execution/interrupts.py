@@ -51,3 +51,17 @@ def interrupt(thread_ident: int) -> bool:
             ctypes.c_ulong(thread_ident), ctypes.py_object(StepInterruptedError)
         )
         return bool(affected == 1)
+
+
+def interrupt_this_thread() -> None:
+    """From a signal handler: raise ``StepInterruptedError`` here and now if this thread
+    runs user code (the exception then also interrupts a blocking call such as
+    ``time.sleep``); return otherwise.
+
+    No lock is taken (the interrupted code may hold it); removing the thread from the
+    set first keeps ``interrupt`` from scheduling a second exception for it.
+    """
+    ident = threading.get_ident()
+    if ident in _in_user_code:
+        _in_user_code.discard(ident)
+        raise StepInterruptedError("The step was interrupted by a signal.")

@@ -18,11 +18,14 @@ from headrace.exceptions import (
     SecretError,
     StoreError,
 )
+from headrace.execution.heartbeat import driver_identity
 from headrace.execution.hooks import run_hook
+from headrace.execution.lifecycle import RunLifecycle
 from headrace.execution.logs import capture_installed
 from headrace.execution.orchestrators.base import BaseOrchestrator
 from headrace.execution.orchestrators.registry import build_orchestrator
 from headrace.execution.progress import announce_background_run, open_progress
+from headrace.execution.resume import reusing
 from headrace.execution.run_names import default_run_name, format_run_name
 from headrace.execution.run_state import RunState
 from headrace.execution.run_steps import mark_step, run_steps
@@ -141,6 +144,7 @@ def create_run_record(
     stack_id: str,
     unlisted: bool,
     triggered_by: str | None,
+    resumed_from: str | None = None,
 ) -> PipelineRunResponse:
     substitutions = {**spec.config.substitutions, **run_config.substitutions}
     explicit = run_config.run_name is not None
@@ -161,6 +165,8 @@ def create_run_record(
                     tags=list(spec.config.tags),
                     triggered_by_step_run_id=triggered_by,
                     unlisted=unlisted,
+                    resumed_from_run_id=resumed_from,
+                    **driver_identity(),
                 )
             )
         except EntityExistsError:
@@ -206,6 +212,13 @@ def execute(
 
 
 def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> PipelineRunResponse:
+    with RunLifecycle(state) as lifecycle:
+        return _execute_run(state, orchestrator, lifecycle)
+
+
+def _execute_run(
+    state: RunState, orchestrator: BaseOrchestrator | None, lifecycle: RunLifecycle
+) -> PipelineRunResponse:
     store, spec = state.store, state.spec
     try:
         if orchestrator is None:
@@ -226,7 +239,12 @@ def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> Pipeline
     init_error: BaseException | None = None
     try:
         store.update_run(
-            state.run.id, PipelineRunUpdate(status=ExecutionStatus.RUNNING, start_time=_now())
+            state.run.id,
+            PipelineRunUpdate(
+                status=ExecutionStatus.RUNNING,
+                start_time=_now(),
+                **lifecycle.claim(),
+            ),
         )
         with capture_installed():
             init_error = _run_init_hook(state)
@@ -249,14 +267,17 @@ def _execute(state: RunState, orchestrator: BaseOrchestrator | None) -> Pipeline
         finally:
             restore_environment()
     failure = init_error or state.pipeline_error
-    final = _final_status(statuses, failure)
+    final = lifecycle.final_status(_final_status(statuses, failure), statuses)
+    reason = _failure_reason(init_error, state.pipeline_error)
+    if final is ExecutionStatus.STOPPED and lifecycle.stop_reason is not None:
+        reason = reason or lifecycle.stop_reason
     run = store.update_run(
         state.run.id,
         PipelineRunUpdate(
             status=final,
             end_time=_now(),
             outputs=_run_outputs(state),
-            status_reason=_failure_reason(init_error, state.pipeline_error),
+            status_reason=reason,
             hook_errors=_pipeline_hook_errors(state) or None,
         ),
     )
@@ -269,7 +290,7 @@ def _run_steps(
     state: RunState, init_error: BaseException | None, orchestrator: BaseOrchestrator
 ) -> dict[str, ExecutionStatus]:
     if init_error is None:
-        statuses = run_steps(state, orchestrator)
+        statuses = run_steps(state, reusing(orchestrator, state))
         if state.spec.config.dynamic:
             _record_dynamic_graph(state)
         return statuses
@@ -381,8 +402,11 @@ def _raise_failure(
     failed = [n for n, s in state.statuses.items() if s is ExecutionStatus.FAILED]
     cause = init_error or next((state.errors[n] for n in failed if n in state.errors), None)
     detail = ""
+    stopped = run.status is ExecutionStatus.STOPPED
     if cause is not None:
         detail = f"First error: {type(cause).__name__}: {cause}"
-    error = RunFailedError(run.name, failed, detail)
+    elif stopped and run.status_reason:
+        detail = f"Reason: {run.status_reason}."
+    error = RunFailedError(run.name, failed, detail, stopped=stopped)
     error.run = run  # type: ignore[attr-defined]
     raise error from cause

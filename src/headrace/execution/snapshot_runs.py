@@ -33,6 +33,7 @@ from headrace.execution.snapshot_compile import (
 from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResponse
 from headrace.snapshots.parameters import validate_run_configuration
 from headrace.store.base import Store
+from headrace.store.run_liveness import process_started
 from headrace.utils.env import ENV_SOURCE_ROOT, ENV_STORE_URL
 from headrace.utils.terminal import headrace_logger
 
@@ -137,7 +138,8 @@ def trigger_snapshot(
 
 
 def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[bytes]:
-    """Start ``python -m headrace.execution.snapshot_runs RUN_ID`` in a new session."""
+    """Start ``python -m headrace.execution.snapshot_runs RUN_ID`` in a new session and
+    record it as the run's driver (the runner claims the run again when it starts)."""
     environment = dict(os.environ)
     environment[ENV_STORE_URL] = store.url
     artifact_root = Path(artifact_store_of(store, run.stack_id).path)
@@ -147,7 +149,7 @@ def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[byt
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path or os.devnull, "ab") as log:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "headrace.execution.snapshot_runs", run.id],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -156,6 +158,11 @@ def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[byt
             start_new_session=True,  # the run goes on if the caller exits
             cwd=os.getcwd(),
         )
+    store.update_run(
+        run.id,
+        PipelineRunUpdate(driver_pid=process.pid, driver_started=process_started(process.pid)),
+    )
+    return process
 
 
 def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:

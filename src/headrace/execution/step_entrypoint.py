@@ -111,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         if args.result_fd is None:
             parser.error("--serve needs --result-fd")
+        import signal
+
+        # Ctrl-C reaches the terminal's whole process group: the driver stops the run
+        # (and kills the workers running steps); a worker must not end on its own.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         return serve(sys.stdin, args.result_fd)
     if args.task is None and args.task_env is None:
         parser.error("give a task file, - to read the task from stdin, or --task-env NAME")

@@ -640,7 +640,7 @@ class StepRunner:
                 end_time=_now(),
                 error=step_error(exc),
                 attempts=max(attempts, len(context.attempt_errors), 1),
-                status_reason="interrupted because another step failed (FAIL_FAST)"
+                status_reason=_interrupted_reason(state)
                 if status is ExecutionStatus.STOPPED
                 else None,
                 logs_uri=self._write_logs(step, context),
@@ -696,3 +696,11 @@ def _nothing() -> None:
 
 
 __all__ = ["StepRunner", "environment_applied", "step_error"]
+
+
+def _interrupted_reason(state: RunState) -> str:
+    """Why a step was interrupted: the reason its run's scheduler stopped."""
+    halt = getattr(state.scheduler, "halt_reason", None)
+    if halt is None or "stopping (" in halt:
+        return "interrupted because another step failed (FAIL_FAST)"
+    return f"interrupted: {halt}"

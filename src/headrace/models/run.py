@@ -28,6 +28,11 @@ class PipelineRunRequest(RequestModel):
     start_time: datetime | None = None
     triggered_by_step_run_id: str | None = None
     unlisted: bool = False
+    driver_host: str | None = None
+    driver_pid: int | None = None
+    driver_started: str | None = None
+    heartbeat: datetime | None = None
+    resumed_from_run_id: str | None = None
 
 
 class PipelineRunUpdate(RequestModel):
@@ -41,6 +46,11 @@ class PipelineRunUpdate(RequestModel):
     orchestrator_run_id: str | None = None
     hook_errors: list[HookError] | None = None
     snapshot_id: str | None = None  # a dynamic run records the graph it actually ran
+    driver_host: str | None = None  # the process driving the run (run lifecycle)
+    driver_pid: int | None = None
+    driver_started: str | None = None
+    heartbeat: datetime | None = None
+    stop_requested: str | None = None  # "graceful" or "immediate"
 
 
 class PipelineRunResponse(RunResponseBase):
@@ -63,6 +73,11 @@ class PipelineRunResponse(RunResponseBase):
     orchestrator_run_id: str | None = None
     unlisted: bool = False
     hook_errors: list[HookError] = Field(default_factory=new_list)
+    driver_host: str | None = None
+    driver_pid: int | None = None
+    heartbeat: datetime | None = None
+    stop_requested: str | None = None
+    resumed_from_run_id: str | None = None
 
     @property
     def steps(self) -> dict[str, StepRunResponse]:

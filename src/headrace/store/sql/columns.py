@@ -52,6 +52,12 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "model_version_id",
         "run_metadata",
         "run_metadata_types",
+        "driver_host",
+        "driver_pid",
+        "driver_started",
+        "heartbeat",
+        "stop_requested",
+        "resumed_from_run_id",
     ),
     "step_runs": (
         "id",
@@ -181,7 +187,7 @@ JSON_COLUMNS = frozenset(
     }
 )
 DATETIME_COLUMNS = frozenset(
-    {"created", "end_time", "expires", "last_used", "start_time", "updated"}
+    {"created", "end_time", "expires", "heartbeat", "last_used", "start_time", "updated"}
 )
 BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
 

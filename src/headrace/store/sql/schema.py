@@ -111,6 +111,12 @@ pipeline_runs = Table(
     Column("model_version_id", ID),
     Column("run_metadata", JSON),
     Column("run_metadata_types", JSON),
+    Column("driver_host", String(255)),
+    Column("driver_pid", Integer),
+    Column("driver_started", String(64)),
+    Column("heartbeat", UTCDateTime),
+    Column("stop_requested", String(16)),
+    Column("resumed_from_run_id", ID),
     Index("ix_pipeline_runs_pipeline_created", "pipeline_id", "created"),
     Index("ix_pipeline_runs_created", "created", "id"),
 )

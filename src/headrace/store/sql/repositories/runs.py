@@ -15,6 +15,7 @@ from headrace.store.sql.database import Record
 from headrace.store.sql.query import Query, insert_sql, update_sql
 from headrace.store.sql.repositories.base import UUID_RE, Repository, now
 from headrace.store.sql.repositories.tags import filtered_by_tag
+from headrace.store.sql.run_endings import ended_if_orphaned
 from headrace.store.sql.tagging import attach_tags, clean_tags
 
 _SELECT = (
@@ -38,7 +39,8 @@ class RunRepository(Repository):
     }
 
     def to_model(self, row: Record) -> PipelineRunResponse:
-        """The response of one joined row."""
+        """The response of one joined row (a run whose driver is gone is ended first)."""
+        row = ended_if_orphaned(row, self.sql.write, _SELECT)
         return PipelineRunResponse(
             id=row.id,
             created=row.created,
@@ -62,6 +64,11 @@ class RunRepository(Repository):
             model_version_id=row.model_version_id,
             run_metadata=row.run_metadata or {},
             run_metadata_types=row.run_metadata_types or {},
+            driver_host=row.driver_host,
+            driver_pid=row.driver_pid,
+            heartbeat=row.heartbeat,
+            stop_requested=row.stop_requested,
+            resumed_from_run_id=row.resumed_from_run_id,
         ).attach(self.context)
 
     def create(self, request: PipelineRunRequest) -> PipelineRunResponse:
