@@ -38,6 +38,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is a PO
 
 FAULTS = 20
 SEED = 20261202
+MIN_PAUSE_S = 0.2  # the shortest step; a kill comes at most half of it after a step starts
 
 PIPELINES = textwrap.dedent(
     """
@@ -105,7 +106,9 @@ DRIVER = textwrap.dedent(
 
 def _arguments(rng: random.Random, shape: str) -> dict[str, object]:
     size = rng.randrange(3, 7)
-    pauses = [round(rng.uniform(0.0, 0.12), 3) for _ in range(size)]
+    # Every step sleeps longer than the kill may lag behind the step it follows, so the
+    # kill always lands while the run goes on, however fast or loaded the machine is.
+    pauses = [round(rng.uniform(MIN_PAUSE_S, 2 * MIN_PAUSE_S), 3) for _ in range(size)]
     if shape == "chain":
         return {
             "start": rng.randrange(100),
@@ -205,11 +208,15 @@ def test_killing_the_driver_at_random_moments_loses_nothing(
             stderr=subprocess.DEVNULL,
         )
         try:
+            # The kill follows a seeded random step's start by a seeded fraction of the
+            # shortest step: the moment is random within the run, never after its end.
+            steps = len(arguments["pauses"])  # type: ignore[arg-type]
+            kill_after = rng.randrange(1, steps + 1)
             deadline = time.monotonic() + 60
-            while not (repo / "progress").exists() and driver.poll() is None:
-                assert time.monotonic() < deadline, "the driver never started a step"
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0.0, 0.5 if mode == "threads" else 1.0))
+            while driver.poll() is None and _started_steps(repo) < kill_after:
+                assert time.monotonic() < deadline, "the driver never reached its step"
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, MIN_PAUSE_S / 2))
             if driver.poll() is None:  # else it finished first: nothing to inject
                 driver.send_signal(signal.SIGKILL)
                 injected += 1
@@ -233,6 +240,14 @@ def test_killing_the_driver_at_random_moments_loses_nothing(
         f"outputs verified, {cleaned} leftovers cleaned, {cached} steps reused by cached "
         f"reruns, in {time.monotonic() - started:.1f} s"
     )
+
+
+def _started_steps(repo: Path) -> int:
+    """How many steps of the current run have started (one dot each)."""
+    try:
+        return len((repo / "progress").read_text())
+    except FileNotFoundError:
+        return 0
 
 
 def _load_output(run: PipelineRunResponse) -> int:
