@@ -8,6 +8,7 @@ from enum import StrEnum
 class ExecutionStatus(StrEnum):
     """Status of a pipeline run or a step run; one enum for both."""
 
+    QUEUED = "queued"
     INITIALIZING = "initializing"
     PROVISIONING = "provisioning"
     RUNNING = "running"

@@ -34,6 +34,11 @@ Hierarchy::
      +-- AuthenticationError        no valid credentials or token (HTTP 401)
      |    +-- TooManyAttemptsError      login locked for a while after failures (HTTP 429)
      +-- PermissionDeniedError      the account's role or a snapshot's rule forbids it (403)
+     +-- ServerConfigurationError   the server cannot start: a setting is missing or malformed
+     +-- QueueFullError             the run queue is full; retry later (HTTP 429)
+     +-- WorkloadManagerError       a workload manager could not launch, watch or stop a run
+     +-- ScheduleError              a schedule is invalid or cannot be created here
+     +-- DeploymentError            a deployment cannot be provisioned, found or invoked
 """
 
 from __future__ import annotations
@@ -214,3 +219,34 @@ class TooManyAttemptsError(AuthenticationError):
 
 class PermissionDeniedError(HeadraceError):
     """The account is known, but its role (or a snapshot's access rule) does not allow this."""
+
+
+class ServerConfigurationError(HeadraceError):
+    """The server cannot start: an environment variable or setting it needs is missing or
+    malformed. The message names every such variable and what it expects."""
+
+
+class QueueFullError(HeadraceError):
+    """The server's run queue holds its maximum of waiting runs; nothing was created.
+
+    Attributes:
+        retry_after: seconds after which a retry has a fair chance (HTTP ``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class WorkloadManagerError(HeadraceError):
+    """A workload manager could not launch, watch or stop a run's runner (its cluster or
+    API is unreachable, or refused the job)."""
+
+
+class ScheduleError(HeadraceError):
+    """A schedule is invalid (cron expression, times) or cannot be created where the run
+    would go (a local store has no scheduler: start a server)."""
+
+
+class DeploymentError(HeadraceError):
+    """A deployment cannot be provisioned, found, reached or invoked."""
