@@ -83,7 +83,9 @@ def stop_run(
     console = stdout_console()
     if before.status is ExecutionStatus.QUEUED and stopped.status is ExecutionStatus.STOPPED:
         console.print(
-            f"Run {stopped.name!r} was queued; it is stopped and never starts.", markup=False
+            f"Run {stopped.name!r} was queued; it is stopped and never starts.",
+            markup=False,
+            soft_wrap=True,
         )
         return
     if stopped.status.is_finished:

@@ -172,18 +172,14 @@ class Dispatcher:
                     self.store.update_run(run.id, PipelineRunUpdate(heartbeat=datetime.now(UTC)))
             return
         # The runner is gone. It records the run's end before it exits, so a run that
-        # still has not ended now never will.
-        run = self.store.get_run(entry.run_id)
-        if not run.status.is_finished:
-            if run.stop_requested is not None:
-                self.queue.end_run_if_unended(run.id, ExecutionStatus.STOPPED, "Stopped.")
-            else:
-                self.queue.end_run_if_unended(
-                    run.id,
-                    ExecutionStatus.FAILED,
-                    _died_reason(self.manager.name, state, self._logs(entry.handle)),
-                )
-        self.queue.release_run(run.id, self._logs(entry.handle))
+        # still has not ended now never will (this changes only an unended run).
+        logs = self._logs(entry.handle)
+        if run.stop_requested is not None:
+            self.queue.end_run_if_unended(run.id, ExecutionStatus.STOPPED, "Stopped.")
+        else:
+            reason = _died_reason(self.manager.name, state, logs)
+            self.queue.end_run_if_unended(run.id, ExecutionStatus.FAILED, reason)
+        self.queue.release_run(run.id, logs)
 
     def _end(self, entry: QueueEntry, status: ExecutionStatus, reason: str) -> None:
         self.queue.end_run_if_unended(entry.run_id, status, reason)
