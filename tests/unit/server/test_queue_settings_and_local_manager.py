@@ -88,6 +88,8 @@ def test_local_manager_runs_reports_and_keeps_output(tmp_path: Path) -> None:
     bad = manager.launch(RunJob("r2", "s1", ("-c", "import sys; sys.exit(3)")))
     assert _wait(manager, bad) is JobState.FAILED
     assert manager.state(bad) is JobState.UNKNOWN  # gone and reaped: nothing to find
+    manager.close()  # ends the warm runner waiting for the next run
+    assert not list(tmp_path.glob("warm-*.log"))
 
 
 def test_local_manager_timeout_and_stop(tmp_path: Path) -> None:
@@ -99,6 +101,7 @@ def test_local_manager_timeout_and_stop(tmp_path: Path) -> None:
     assert manager.state(stopped) is JobState.RUNNING
     manager.stop(stopped, graceful=False)
     assert _wait(manager, stopped) is JobState.FAILED
+    manager.close()
 
 
 def test_a_foreign_handle_is_refused(tmp_path: Path) -> None:

@@ -8,11 +8,16 @@ named after the handle in the runner-logs directory
 temporary directory); the server stores it as the run's runner logs once the run ended.
 A runner still running after the job's ``timeout_s`` is killed with its process group
 (the server then marks the run failed, naming the timeout in the logs).
+
+Start-up: importing headrace is most of what a fresh runner does before its first step,
+so the manager keeps one runner started ahead of time (``warm_runner``: imported, waiting
+on stdin for its run) and hands the next run to it, then starts the next spare.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -23,7 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from headrace.exceptions import ServerConfigurationError, WorkloadManagerError
 from headrace.server.workload.base import JobState, RunJob, WorkloadManager
@@ -59,11 +64,16 @@ class LocalWorkloadManager(WorkloadManager):
 
     name = "local"
 
-    def __init__(self, logs_directory: Path, python: str = sys.executable) -> None:
+    def __init__(
+        self, logs_directory: Path, python: str = sys.executable, *, warm: bool = True
+    ) -> None:
         self.logs_directory = logs_directory
         self.python = python
+        self.warm = warm
         self._children: dict[str, _Child] = {}
         self._lock = threading.Lock()
+        self._spare: tuple[subprocess.Popen[bytes], Path] | None = None
+        self._spares = 0
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Self:
@@ -89,29 +99,89 @@ class LocalWorkloadManager(WorkloadManager):
         return self.logs_directory / f"runner-{pid}-{started or 'x'}.log"
 
     def launch(self, job: RunJob) -> str:
-        environment = {**os.environ, **job.environment}
-        pending = self.logs_directory / f"launching-{job.run_id}.log"
+        started = self._take_warm(job) if self.warm else None
+        if started is None:
+            started = self._start_cold(job)
+        process, log_file = started
+        handle = f"{_PREFIX}{process.pid}:{process_started(process.pid) or ''}"
+        log_file.replace(self.log_path(handle))  # the open file keeps receiving output
+        deadline = time.monotonic() + job.timeout_s if job.timeout_s else None
+        with self._lock:
+            self._children[handle] = _Child(process, deadline, job.timeout_s)
+        if self.warm:
+            self._prepare_warm()  # the next run finds one waiting
+        return handle
+
+    def _popen(
+        self, arguments: list[str], log_file: Path, **options: Any
+    ) -> subprocess.Popen[bytes]:
+        with open(log_file, "ab") as log:
+            return subprocess.Popen(
+                [self.python, *arguments],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the run goes on if the server stops
+                cwd=os.getcwd(),
+                **options,
+            )
+
+    def _start_cold(self, job: RunJob) -> tuple[subprocess.Popen[bytes], Path]:
+        log_file = self.logs_directory / f"launching-{job.run_id}.log"
         try:
-            with open(pending, "ab") as log:
-                process = subprocess.Popen(
-                    [self.python, *job.command],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=environment,
-                    start_new_session=True,  # the run goes on if the server stops
-                    cwd=os.getcwd(),
-                )
+            process = self._popen(
+                list(job.command),
+                log_file,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, **job.environment},
+            )
         except OSError as exc:
             raise WorkloadManagerError(
                 f"Could not start the runner of run {job.run_id}: {exc}"
             ) from exc
-        handle = f"{_PREFIX}{process.pid}:{process_started(process.pid) or ''}"
-        pending.replace(self.log_path(handle))  # the open file keeps receiving output
-        deadline = time.monotonic() + job.timeout_s if job.timeout_s else None
+        return process, log_file
+
+    def _prepare_warm(self) -> None:
+        """Start a runner that imports headrace now and waits for its run."""
         with self._lock:
-            self._children[handle] = _Child(process, deadline, job.timeout_s)
-        return handle
+            if self._spare is not None and self._spare[0].poll() is None:
+                return
+            self._spares += 1
+            log_file = self.logs_directory / f"warm-{os.getpid()}-{self._spares}.log"
+        try:
+            process = self._popen(
+                ["-m", "headrace.server.workload.warm_runner"], log_file, stdin=subprocess.PIPE
+            )
+        except OSError:
+            return  # runs start cold, as without a warm runner
+        with self._lock:
+            self._spare = (process, log_file)
+
+    def _take_warm(self, job: RunJob) -> tuple[subprocess.Popen[bytes], Path] | None:
+        """Hand ``job`` to the waiting runner, if it is the snapshot runner's command."""
+        if tuple(job.command[:2]) != ("-m", "headrace.execution.snapshot_runs"):
+            return None
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is None or spare[0].poll() is not None or spare[0].stdin is None:
+            return None
+        process, log_file = spare
+        request = {"environment": dict(job.environment), "run_id": job.command[2]}
+        try:
+            process.stdin.write((json.dumps(request) + "\n").encode())  # type: ignore[union-attr]
+            process.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            return None
+        return process, log_file
+
+    def close(self) -> None:
+        """End the waiting runner (it holds no run); launched runners go on."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare[0].poll() is None:
+            spare[0].kill()
+            spare[0].wait()
+            with contextlib.suppress(OSError):
+                spare[1].unlink()
 
     def state(self, handle: str) -> JobState:
         pid, started = parse_handle(handle)
