@@ -162,6 +162,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "stack_composition": ("stack_id", "component_type", "component_id"),
     "store_settings": ("name", "value"),
+    "run_queue": (
+        "run_id",
+        "position",
+        "source",
+        "schedule_id",
+        "enqueued_at",
+        "claimed_by",
+        "claimed_at",
+        "handle",
+        "launched_at",
+        "released_at",
+        "runner_logs",
+    ),
 }
 
 JSON_COLUMNS = frozenset(
@@ -187,7 +200,19 @@ JSON_COLUMNS = frozenset(
     }
 )
 DATETIME_COLUMNS = frozenset(
-    {"created", "end_time", "expires", "heartbeat", "last_used", "start_time", "updated"}
+    {
+        "claimed_at",
+        "created",
+        "end_time",
+        "enqueued_at",
+        "expires",
+        "heartbeat",
+        "last_used",
+        "launched_at",
+        "released_at",
+        "start_time",
+        "updated",
+    }
 )
 BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
 
