@@ -1,7 +1,8 @@
 """The application factory: ``create_app(settings)`` builds a new FastAPI app.
 
-Nothing lives at module level: the store and the run launcher are opened when the app
-starts (its lifespan) and closed when it stops, and kept on ``app.state`` for the
+Nothing lives at module level: the store, the run launcher and the scheduler (which
+fires due schedules, ``scheduler_loop.py``) are opened when the app starts (its
+lifespan) and closed when it stops, and kept on ``app.state`` for the
 dependencies in ``deps.py``. Two apps in one process share nothing.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from headrace.exceptions import ConfigurationError
+from headrace.models.schedule import ScheduleResponse
 from headrace.server.api.v1 import api_router, info
 from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
 from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
@@ -23,8 +25,9 @@ from headrace.server.errors import install_error_handlers
 from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
 from headrace.server.openapi import install_openapi
+from headrace.server.scheduler_loop import SchedulerLoop, Trigger, poll_interval
 from headrace.server.settings import ServerSettings
-from headrace.store.base import CredentialStore, Store
+from headrace.store.base import CredentialStore, SchedulerStore, Store
 from headrace.version import __version__
 
 logger = logging.getLogger("headrace.server")
@@ -90,6 +93,36 @@ def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
     return Authenticator(store, issuer, LoginLimiter.from_environment())
 
 
+def schedule_trigger(store: Store, launcher: RunLauncher) -> Trigger:
+    """What a schedule's fire does: start a run of its snapshot with its run
+    configuration (through the launcher, like a REST trigger), and note on the run which
+    schedule and fire time made it (run metadata ``schedule_id``, ``schedule_fire_time``).
+    """
+    from headrace.enums import MetadataResourceType
+    from headrace.execution.snapshot_runs import trigger_snapshot
+
+    def trigger(schedule: ScheduleResponse) -> None:
+        snapshot = store.get_snapshot(schedule.snapshot_id)
+        run = trigger_snapshot(
+            store, snapshot, schedule.run_configuration, launch=launcher.submit
+        )
+        fire_time = schedule.last_run_time.isoformat() if schedule.last_run_time else None
+        store.add_run_metadata(
+            MetadataResourceType.PIPELINE_RUN,
+            run.id,
+            {"schedule_id": schedule.id, "schedule_fire_time": fire_time},
+        )
+
+    return trigger
+
+
+def open_scheduler(store: Store, launcher: RunLauncher) -> SchedulerLoop:
+    """The scheduler thread of this server, started."""
+    if not isinstance(store, SchedulerStore):  # pragma: no cover - open_store makes SQL
+        raise ConfigurationError("The server's store cannot fire schedules.")
+    return SchedulerLoop(store, schedule_trigger(store, launcher), poll_interval()).start()
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """A new application serving the REST API over the settings' database."""
     settings = settings or ServerSettings()
@@ -99,10 +132,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.state.store = open_store(settings)
         app.state.authenticator = open_authenticator(settings, app.state.store)
         app.state.launcher = RunLauncher(settings.max_concurrent_runs)
+        app.state.scheduler = open_scheduler(app.state.store, app.state.launcher)
         logger.info("headrace server ready (database: %s)", app.state.store.url.split("://")[0])
         try:
             yield
         finally:
+            app.state.scheduler.close()
             app.state.launcher.close()
             app.state.store.close()
             logger.info("headrace server stopped cleanly")
