@@ -55,12 +55,12 @@ from headrace.models import (
 )
 
 if TYPE_CHECKING:
-    from headrace.models.schedule import ScheduleResponse
     from headrace.models.account import (
         APIKeyResponse,
         ServiceAccountResponse,
         UserResponse,
     )
+    from headrace.models.schedule import ScheduleResponse
 
 from headrace.models.tag import clean_tags
 from headrace.stacks.flavors import component_type_of

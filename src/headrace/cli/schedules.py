@@ -92,7 +92,10 @@ def describe_schedule(schedule: ScheduleArgument) -> None:
         ("pipeline", found.pipeline_name or MISSING),
         ("snapshot", f"{found.snapshot_name or MISSING} ({short_id(found.snapshot_id)})"),
         ("when", describe_timing(found)),
-        ("catchup", "every missed fire time runs" if found.catchup else "missed fire times run once"),
+        (
+            "catchup",
+            "every missed fire time runs" if found.catchup else "missed fire times run once",
+        ),
         ("state", state_of(found)),
         ("next run", format_time(found.next_run_time) if found.active else MISSING),
         ("last run", format_time(found.last_run_time)),

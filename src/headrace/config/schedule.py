@@ -52,4 +52,3 @@ class Schedule(ConfigModel):
             interval_second=self.interval_second,
             run_once_start_time=self.run_once_start_time,
         )
-

@@ -138,6 +138,5 @@ def announce(schedule: ScheduleResponse) -> None:
         f"{describe_timing(schedule)}; next run at {upcoming}."
     )
     terminal.write_line(
-        "Manage it with: headrace pipeline schedule describe|pause|resume|delete "
-        f"{schedule.name}"
+        f"Manage it with: headrace pipeline schedule describe|pause|resume|delete {schedule.name}"
     )

@@ -103,9 +103,7 @@ def schedule_trigger(store: Store, launcher: RunLauncher) -> Trigger:
 
     def trigger(schedule: ScheduleResponse) -> None:
         snapshot = store.get_snapshot(schedule.snapshot_id)
-        run = trigger_snapshot(
-            store, snapshot, schedule.run_configuration, launch=launcher.submit
-        )
+        run = trigger_snapshot(store, snapshot, schedule.run_configuration, launch=launcher.submit)
         fire_time = schedule.last_run_time.isoformat() if schedule.last_run_time else None
         store.add_run_metadata(
             MetadataResourceType.PIPELINE_RUN,

@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 
 from headrace.models.schedule import ScheduleResponse
 from headrace.store.base import SchedulerStore
-from headrace.utils.env import env_number
+from headrace.utils.env import ENV_SERVER_SCHEDULER_POLL_SECONDS, env_number
 
 logger = logging.getLogger("headrace.server.scheduler")
 
-ENV_POLL_SECONDS = "HEADRACE_SERVER_SCHEDULER_POLL_SECONDS"
+ENV_POLL_SECONDS = ENV_SERVER_SCHEDULER_POLL_SECONDS
 DEFAULT_POLL_SECONDS = 1.0
 
 Trigger = Callable[[ScheduleResponse], None]

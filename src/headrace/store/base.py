@@ -66,7 +66,6 @@ from headrace.models.step_run import CacheHit
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.models import ScheduleFilter
-    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -81,6 +80,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 
 class Store(ABC):

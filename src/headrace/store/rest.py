@@ -70,7 +70,6 @@ from headrace.store.session import credential_headers
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
     from headrace.models import ScheduleFilter
-    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -85,6 +84,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0

@@ -5,6 +5,7 @@ PostgreSQL database."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -282,7 +283,7 @@ def test_two_servers_on_one_postgresql_fire_each_fire_time_once(
         assert len(per_fire_time) >= 4, per_fire_time
         assert set(per_fire_time.values()) == {1}, per_fire_time
         moments = sorted(datetime.fromisoformat(value) for value in per_fire_time)
-        gaps = [round((b - a).total_seconds(), 3) for a, b in zip(moments, moments[1:])]
+        gaps = [round((b - a).total_seconds(), 3) for a, b in itertools.pairwise(moments)]
         # Fire times of one schedule, one second apart (a poll delayed past a fire time
         # on a busy machine skips to the next one; none is ever run twice).
         assert all(gap >= 1.0 and gap.is_integer() for gap in gaps), moments

@@ -46,6 +46,7 @@ from headrace.models import (
 )
 
 if TYPE_CHECKING:
+    from headrace.models import ScheduleFilter
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
-    from headrace.models import ScheduleFilter
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
     from headrace.store.sql.repositories.accounts import (
         APIKeyRepository,

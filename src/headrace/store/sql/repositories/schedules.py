@@ -8,6 +8,7 @@ changes the row and triggers the run (:meth:`ScheduleRepository.claim`).
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -168,7 +169,7 @@ class ScheduleRepository(Repository):
             conn.run("DELETE FROM schedules WHERE id = :_id", {"_id": row.id})
 
     # -- the scheduler's side -----------------------------------------------------------
-    def due(self, moment: datetime, limit: int = 100) -> list[ScheduleResponse]:
+    def due(self, moment: datetime, limit: int = 100) -> builtins.list[ScheduleResponse]:
         """Active schedules whose next fire time is at or before ``moment``, oldest first."""
         with self.sql.read() as conn:
             rows = conn.execute(
@@ -179,9 +180,7 @@ class ScheduleRepository(Repository):
             )
         return [self.to_model(row) for row in rows]
 
-    def claim(
-        self, schedule_id: str, fire_time: datetime, next_run_time: datetime | None
-    ) -> bool:
+    def claim(self, schedule_id: str, fire_time: datetime, next_run_time: datetime | None) -> bool:
         """Move a due schedule from ``fire_time`` to ``next_run_time``, if no one else did.
 
         Returns whether this call won: only the winner triggers the run of ``fire_time``.
@@ -223,4 +222,3 @@ def _check_free_name(conn: Connection, name: str) -> None:
     taken = conn.first("SELECT id FROM schedules WHERE name = :name", {"name": name})
     if taken is not None:
         raise EntityExistsError(f"A schedule named {name!r} already exists (id {taken.id}).")
-
