@@ -1,11 +1,14 @@
 """When a pipeline runs by itself: a cron expression, a fixed interval, or once."""
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import model_validator
 
 from headrace.config.base import ConfigModel
-from headrace.config.schedule_times import Timing
+
+if TYPE_CHECKING:
+    from headrace.config.schedule_times import Timing
 
 
 class Schedule(ConfigModel):
@@ -43,8 +46,12 @@ class Schedule(ConfigModel):
             raise ValueError("; ".join(problems))
         return self
 
-    def timing(self) -> Timing:
+    def timing(self) -> "Timing":
         """The fields that decide the fire times, in UTC."""
+        # Imported here: ``import headrace`` loads this module, and most runs have no
+        # schedule.
+        from headrace.config.schedule_times import Timing
+
         return Timing.of(
             cron_expression=self.cron_expression,
             start_time=self.start_time,
