@@ -13,7 +13,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING
 
-from headrace.exceptions import EntityNotFoundError, ScheduleError
+from headrace.exceptions import EntityExistsError, EntityNotFoundError, ScheduleError
 from headrace.store.base import Store
 from headrace.utils import terminal
 
@@ -51,7 +51,6 @@ def schedule_pipeline(store: Store, compiled: CompiledPipeline) -> ScheduleRespo
         EntityExistsError: the schedule's name (or a snapshot of that name) is taken.
     """
     from headrace.dsl.compiler import CompiledPipeline
-    from headrace.models.schedule import ScheduleRequest
     from headrace.snapshots.create import create_snapshot
 
     schedule = compiled.run_config.schedule
@@ -71,9 +70,7 @@ def schedule_pipeline(store: Store, compiled: CompiledPipeline) -> ScheduleRespo
         description=f"Runs of schedule {name!r}.",
     )
     try:
-        created = store.create_schedule(
-            _request(ScheduleRequest, schedule, schedule_id, name, snapshot.id)
-        )
+        created = store.create_schedule(_request(schedule, schedule_id, name, snapshot.id))
     except BaseException:
         store.delete_snapshot(snapshot.id)
         raise
@@ -81,11 +78,12 @@ def schedule_pipeline(store: Store, compiled: CompiledPipeline) -> ScheduleRespo
     return created
 
 
-def _request(
-    kind: type[ScheduleRequest], schedule: Schedule, schedule_id: str, name: str, snapshot_id: str
-) -> ScheduleRequest:
+def _request(schedule: Schedule, schedule_id: str, name: str, snapshot_id: str) -> ScheduleRequest:
+    """The store's request for ``schedule``: its timing in UTC, the interval in seconds."""
+    from headrace.models.schedule import ScheduleRequest
+
     timing = schedule.timing()
-    return kind(
+    return ScheduleRequest(
         id=schedule_id,
         name=name,
         snapshot_id=snapshot_id,
@@ -99,8 +97,7 @@ def _request(
 
 
 def _refuse_taken_name(store: Store, name: str) -> None:
-    from headrace.exceptions import EntityExistsError
-
+    """Refuse a taken name before the snapshot is stored (the store checks it again)."""
     try:
         taken = store.get_schedule(name)
     except EntityNotFoundError:
