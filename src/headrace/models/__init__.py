@@ -24,6 +24,7 @@ from headrace.models.filters import (
     ModelVersionFilter,
     PipelineFilter,
     PipelineRunFilter,
+    ScheduleFilter,
     SnapshotFilter,
 )
 from headrace.models.model import (
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 _LAZY = dict.fromkeys(
     (
@@ -84,6 +86,8 @@ _LAZY = dict.fromkeys(
     ),
     "account",
 )
+# Schedules are read by the server and the schedule commands, never by a run.
+_LAZY.update(dict.fromkeys(("ScheduleRequest", "ScheduleResponse", "ScheduleUpdate"), "schedule"))
 _load = lazy_attributes(__name__, _LAZY)
 
 
@@ -121,6 +125,10 @@ __all__ = [
     "Principal",
     "QueueEntry",
     "ResponseContext",
+    "ScheduleFilter",
+    "ScheduleRequest",
+    "ScheduleResponse",
+    "ScheduleUpdate",
     "SecretResponse",
     "ServiceAccountFilter",
     "ServiceAccountRequest",
