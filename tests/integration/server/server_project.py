@@ -65,9 +65,17 @@ def write_project(directory: Path) -> Path:
     return project
 
 
+# A test runner's terminal settings would make the CLI wrap its tables.
+_TERMINAL_VARIABLES = ("COLUMNS", "LINES", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
 def client_environment(server: HeadraceServer, **extra: str) -> dict[str, str]:
     """The environment of a client process that talks to ``server``."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("HEADRACE_") and k not in _TERMINAL_VARIABLES
+    }
     environment["PYTHONPATH"] = SOURCES
     environment["HEADRACE_STORE_URL"] = server.url
     environment["HEADRACE_STORE_API_TOKEN"] = server.token()  # the admin's
