@@ -79,7 +79,8 @@ class FakeKubernetesJobs(FakeKubernetes):
                 return 409, _status(409, f'jobs.batch "{name}" already exists', "AlreadyExists")
             manifest = copy.deepcopy(body)
             manifest["metadata"].update(
-                namespace=namespace, uid=f"job-uid-{len(self.created_jobs)}",
+                namespace=namespace,
+                uid=f"job-uid-{len(self.created_jobs)}",
                 creationTimestamp=_now(),
             )
             job = _Job(manifest)
@@ -96,7 +97,9 @@ class FakeKubernetesJobs(FakeKubernetes):
         self._control(namespace, job)
         return 200, self._job_json(namespace, job)
 
-    def patch_job(self, namespace: str, name: str, patch: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def patch_job(
+        self, namespace: str, name: str, patch: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             job = self.jobs.get((namespace, name))
         if job is None:
@@ -106,7 +109,9 @@ class FakeKubernetesJobs(FakeKubernetes):
         self._control(namespace, job)
         return 200, self._job_json(namespace, job)
 
-    def delete_job(self, namespace: str, name: str, options: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def delete_job(
+        self, namespace: str, name: str, options: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             job = self.jobs.pop((namespace, name), None)
         if job is None:

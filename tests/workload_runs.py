@@ -24,7 +24,7 @@ from headrace.store.base import Store
 from headrace.utils.env import ENV_STORE_URL
 
 PROJECT = textwrap.dedent(
-    '''
+    """
     import time
 
     from headrace import pipeline, step
@@ -45,7 +45,7 @@ PROJECT = textwrap.dedent(
     @pipeline(enable_cache=False)
     def remote_pipeline():
         nap(greet())
-    '''
+    """
 )
 
 
@@ -75,7 +75,10 @@ def record_run(store: Store, snapshot_project: Any) -> RecordRun:
     ) -> tuple[PipelineRunResponse, RunJob]:
         snapshot = store.get_snapshot("remote")
         configuration = {
-            "steps": {"greet": {"parameters": {"name": name}}, "nap": {"parameters": {"seconds": seconds}}}
+            "steps": {
+                "greet": {"parameters": {"name": name}},
+                "nap": {"parameters": {"seconds": seconds}},
+            }
         }
         run = trigger_snapshot(store, snapshot, configuration, launch=lambda *_: None)
         job = RunJob(

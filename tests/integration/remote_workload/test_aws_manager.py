@@ -17,8 +17,7 @@ from headrace.server.workload.base import JobState
 from headrace.server.workload.registry import load_workload_manager
 from headrace.store.base import Store
 from kube_jobs_api import FakeKubernetesJobs, fake_kubernetes_jobs
-from s3_server import s3_bucket, s3_endpoint  # noqa: F401 - fixtures
-from workload_runs import RecordRun, record_run, snapshot_project, wait_for  # noqa: F401
+from workload_runs import RecordRun, wait_for
 
 NAMESPACE = "headrace-runs"
 KANIKO = "gcr.io/kaniko-project/executor:v1.23.2"
@@ -32,7 +31,7 @@ def fake_jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeKubernet
 
 
 @pytest.fixture
-def aws(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
+def aws(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """S3 and ECR calls go to the moto server."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     return s3_endpoint
@@ -53,7 +52,7 @@ def environment(fake: FakeKubernetesJobs, bucket: str, **more: str) -> dict[str,
 
 def test_logs_outlive_the_job_in_s3_and_ecr_repositories_are_made(
     aws: str,
-    s3_bucket: str,  # noqa: F811
+    s3_bucket: str,
     fake_jobs: FakeKubernetesJobs,
     store: Store,
     record_run: RecordRun,
@@ -93,7 +92,7 @@ def test_logs_outlive_the_job_in_s3_and_ecr_repositories_are_made(
 
 def test_a_stopped_runner_keeps_its_logs_until_then(
     aws: str,
-    s3_bucket: str,  # noqa: F811
+    s3_bucket: str,
     fake_jobs: FakeKubernetesJobs,
     store: Store,
     record_run: RecordRun,

@@ -5,6 +5,7 @@ runs here; what a real one adds (scheduling, image pulls, kaniko's build) is not
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -18,13 +19,14 @@ from headrace.server.workload.kubernetes import KubernetesWorkloadManager
 from headrace.server.workload.registry import load_workload_manager
 from headrace.store.base import Store
 from kube_jobs_api import FakeKubernetesJobs, fake_kubernetes_jobs
-from workload_runs import RecordRun, record_run, snapshot_project, wait_for  # noqa: F401
+from workload_runs import RecordRun, wait_for
 
 NAMESPACE = "headrace-runs"
 SNAPSHOT_IMAGE = "registry.example.com/project:snapshot"
 # Pods evicted or preempted (not the runner's fault) do not count against the backoff limit.
 POD_FAILURE_POLICY = (
-    '{"rules": [{"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]}'
+    '{"rules": [{"action": "Ignore", '
+    '"onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]}]}'
 )
 KANIKO = "gcr.io/kaniko-project/executor:v1.23.2"
 
@@ -63,7 +65,7 @@ def test_a_run_completes_in_the_snapshots_image(
 ) -> None:
     manager = manager_for(environment(fake_jobs))
     run, job = record_run(name="kube")
-    handle = manager.launch(job.__class__(**{**job.__dict__, "image": SNAPSHOT_IMAGE}))
+    handle = manager.launch(dataclasses.replace(job, image=SNAPSHOT_IMAGE))
     assert handle == manifests.runner_job_name(run.id)
     assert finished(manager, handle) is JobState.SUCCEEDED, manager.logs(handle)
     final = store.get_run(run.id)
@@ -90,7 +92,9 @@ def test_every_setting_reaches_the_runner_job(
         environment(
             fake_jobs,
             runner_image="registry.example.com/headrace-runner:1",
-            pod_resources='{"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": 2147483648}}',
+            pod_resources=(
+                '{"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": 2147483648}}'
+            ),
             ttl_seconds_after_finished="600",
             node_selector='{"pool": "runners"}',
             tolerations='[{"key": "runners", "operator": "Exists", "effect": "NoSchedule"}]',
@@ -98,8 +102,8 @@ def test_every_setting_reaches_the_runner_job(
             pod_failure_policy=POD_FAILURE_POLICY,
         )
     )
-    run, job = record_run()
-    handle = manager.launch(job.__class__(**{**job.__dict__, "timeout_s": 90.5}))
+    _, job = record_run()
+    handle = manager.launch(dataclasses.replace(job, timeout_s=90.5))
     assert finished(manager, handle) is JobState.SUCCEEDED
     spec = fake_jobs.created_jobs[0]["spec"]
     assert spec["ttlSecondsAfterFinished"] == 600 and spec["backoffLimit"] == 2
@@ -121,12 +125,16 @@ def test_a_runner_image_is_built_once_then_the_runner_resumes(
 ) -> None:
     fake_jobs.simulated_images[KANIKO] = 0
     manager = manager_for(
-        environment(fake_jobs, build_runner_image="true", docker_registry="registry.example.com/team")
+        environment(
+            fake_jobs, build_runner_image="true", docker_registry="registry.example.com/team"
+        )
     )
     first, first_job = record_run(name="one")
     second, second_job = record_run(name="two")
     handles = [manager.launch(first_job), manager.launch(second_job)]
-    builders = [j for j in fake_jobs.created_jobs if j["metadata"]["name"].startswith("headrace-build-")]
+    builders = [
+        j for j in fake_jobs.created_jobs if j["metadata"]["name"].startswith("headrace-build-")
+    ]
     assert len(builders) == 1  # both runs share the snapshot's runner image
     builder = builders[0]
     image = builder["metadata"]["annotations"][manifests.IMAGE_ANNOTATION]

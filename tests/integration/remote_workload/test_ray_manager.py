@@ -14,8 +14,7 @@ from headrace.server.workload.ray import RayWorkloadManager, submission_id
 from headrace.server.workload.registry import load_workload_manager
 from headrace.store.base import Store
 from ray_cluster import RAY_GROUP
-
-from workload_runs import RecordRun, record_run, snapshot_project, wait_for  # noqa: F401
+from workload_runs import RecordRun, wait_for
 
 pytestmark = [RAY_GROUP]
 

@@ -26,11 +26,17 @@ FULL = {
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_NAMESPACE": "headrace-runs",
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_SERVICE_ACCOUNT": "headrace-runner",
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_BUILD_RUNNER_IMAGE": "true",
-    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_DOCKER_REGISTRY": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml",
-    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_POD_RESOURCES": '{"requests": {"cpu": 1}, "limits": {"memory": "2Gi"}}',
+    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_DOCKER_REGISTRY": (
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml"
+    ),
+    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_POD_RESOURCES": (
+        '{"requests": {"cpu": 1}, "limits": {"memory": "2Gi"}}'
+    ),
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_TTL_SECONDS_AFTER_FINISHED": "3600",
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_NODE_SELECTOR": '{"kubernetes.io/arch": "amd64"}',
-    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_TOLERATIONS": '[{"key": "batch", "operator": "Equal", "value": "yes", "effect": "NoSchedule"}]',
+    "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_TOLERATIONS": (
+        '[{"key": "batch", "operator": "Equal", "value": "yes", "effect": "NoSchedule"}]'
+    ),
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_JOB_BACKOFF_LIMIT": "1",
     "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_POD_FAILURE_POLICY": (
         '{"rules": [{"action": "Ignore", "onPodConditions": '
@@ -56,11 +62,15 @@ def _job(**changes: Any) -> RunJob:
     return RunJob(**values)
 
 
-@pytest.mark.parametrize("environ", [FULL, {k: FULL[k] for k in list(FULL)[:2]}], ids=["full", "minimal"])
+@pytest.mark.parametrize(
+    "environ", [FULL, {k: FULL[k] for k in list(FULL)[:2]}], ids=["full", "minimal"]
+)
 def test_runner_jobs_are_valid_kubernetes(environ: dict[str, str]) -> None:
     settings = _settings(environ)
     for job, builder in ((_job(), None), (_job(timeout_s=30), "headrace-build-0123")):
-        manifest = manifests.to_manifest(manifests.runner_job(job, settings, "runner:1", builder=builder))
+        manifest = manifests.to_manifest(
+            manifests.runner_job(job, settings, "runner:1", builder=builder)
+        )
         validate_manifest(manifest)
         assert manifest["metadata"]["name"] == f"headrace-run-{RUN_ID}"
         assert manifest["spec"]["suspend"] is (builder is not None)
@@ -92,9 +102,7 @@ def test_generated_rbac_is_valid_and_the_shipped_rbac_grants_it() -> None:
     generated = manifests.rbac_manifests("headrace-runs", "headrace", "headrace-server")
     for manifest in generated:
         validate_manifest(manifest)
-    shipped = [
-        d for d in yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text()) if d
-    ]
+    shipped = [d for d in yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text()) if d]
     role = next(d for d in shipped if d["kind"] == "Role")
     binding = next(d for d in shipped if d["kind"] == "RoleBinding")
     granted = {
@@ -108,12 +116,50 @@ def test_generated_rbac_is_valid_and_the_shipped_rbac_grants_it() -> None:
             for resource in rule["resources"]:
                 assert set(rule["verbs"]) <= granted[(group, resource)], (group, resource)
     assert role["metadata"]["namespace"] == generated[0]["metadata"]["namespace"]
-    assert {"kind": "ServiceAccount", "name": "headrace-server", "namespace": "headrace"} in binding[
-        "subjects"
-    ]
+    assert {
+        "kind": "ServiceAccount",
+        "name": "headrace-server",
+        "namespace": "headrace",
+    } in binding["subjects"]
 
 
 def test_names_are_dns_labels_whatever_the_run_id() -> None:
     name = manifests.runner_job_name("Weird_ID/with spaces and a very long tail " * 3)
     assert len(name) <= 63 and name == name.lower() and not name.endswith("-")
     assert len(manifests.builder_job_name("registry/x:" + "a" * 200)) <= 63
+
+
+def test_the_shipped_server_runs_snapshots_as_jobs_in_the_runs_namespace() -> None:
+    documents = [
+        d
+        for path in sorted(DEPLOY.glob("*.yaml"))
+        for d in yaml.safe_load_all(path.read_text())
+        if d
+    ]
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    environ = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    assert environ["HEADRACE_SERVER_WORKLOAD_MANAGER_IMPLEMENTATION_SOURCE"] == "kubernetes"
+    settings = _settings(environ)  # the shipped settings are complete and well formed
+    accounts = {
+        (d["metadata"]["namespace"], d["metadata"]["name"])
+        for d in documents
+        if d["kind"] == "ServiceAccount"
+    }
+    assert (settings.namespace, settings.service_account) in accounts
+    assert settings.runner_image
+
+
+def test_the_runner_image_installs_this_package_and_runs_the_runner() -> None:
+    import re
+
+    text = (DEPLOY.parent / "runner.Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", text, flags=re.MULTILINE):
+        for name in source.split():
+            assert (DEPLOY.parents[1] / name).exists(), f"COPY {name}: not in the build context"
+    assert re.search(r"^FROM python:3\.1[1-9]", text, flags=re.MULTILINE)
+    assert re.search(r"^USER 10001", text, flags=re.MULTILINE)
+    job = manifests.runner_job(_job(), _settings(dict(list(FULL.items())[:2])), "runner:1")
+    command = manifests.to_manifest(job)["spec"]["template"]["spec"]["containers"][0]["command"]
+    entrypoint = re.search(r'^ENTRYPOINT \["python", "-m", "([\w.]+)"\]', text, re.MULTILINE)
+    assert entrypoint is not None and command[:3] == ["python", "-m", entrypoint.group(1)]

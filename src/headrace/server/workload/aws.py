@@ -84,7 +84,9 @@ class AWSWorkloadManager(KubernetesWorkloadManager):
         return cls(settings, bucket=bucket, region=region)
 
     @classmethod
-    def check_settings(cls, settings: KubernetesWorkloadSettings, reader: EnvironmentReader) -> None:
+    def check_settings(
+        cls, settings: KubernetesWorkloadSettings, reader: EnvironmentReader
+    ) -> None:
         """External logs are this manager's to keep: nothing to refuse."""
 
     # -- logs -------------------------------------------------------------------------

@@ -94,7 +94,9 @@ class KubernetesWorkloadManager(WorkloadManager):
         return cls(settings)
 
     @classmethod
-    def check_settings(cls, settings: KubernetesWorkloadSettings, reader: EnvironmentReader) -> None:
+    def check_settings(
+        cls, settings: KubernetesWorkloadSettings, reader: EnvironmentReader
+    ) -> None:
         """Checks of combinations of variables (subclasses add their own)."""
         if settings.enable_external_logs:
             reader.problem(
@@ -118,7 +120,7 @@ class KubernetesWorkloadManager(WorkloadManager):
                 f"image) or {ENV_BUILD_RUNNER_IMAGE}=true (build one per snapshot)."
             )
         body = manifests.runner_job(job, self.settings, image, builder=builder)
-        name = body.metadata.name
+        name = manifests.runner_job_name(job.run_id)
         try:
             self._batch.create_namespaced_job(self.settings.namespace, body)
         except Exception as exc:
@@ -126,7 +128,7 @@ class KubernetesWorkloadManager(WorkloadManager):
                 f"The Kubernetes API refused the runner Job of run {job.run_id} in namespace "
                 f"{self.settings.namespace!r}: {_api_message(exc)}"
             ) from exc
-        return str(name)
+        return name
 
     def state(self, handle: str) -> JobState:
         job = self._read_job(handle)

@@ -102,8 +102,7 @@ def read_settings(reader: EnvironmentReader) -> KubernetesWorkloadSettings:
         ENV_POD_RESOURCES, dict, '{"requests": {"cpu": "500m", "memory": "1Gi"}}'
     )
     if resources is not None and (
-        set(resources) - _RESOURCE_KEYS
-        or not all(isinstance(v, dict) for v in resources.values())
+        set(resources) - _RESOURCE_KEYS or not all(isinstance(v, dict) for v in resources.values())
     ):
         reader.problem(
             f"{ENV_POD_RESOURCES} may hold only 'requests' and 'limits' objects, "
@@ -130,7 +129,9 @@ def read_settings(reader: EnvironmentReader) -> KubernetesWorkloadSettings:
         "docker_registry": registry,
         "runner_image": reader.string(ENV_RUNNER_IMAGE),
         "enable_external_logs": reader.flag(ENV_ENABLE_EXTERNAL_LOGS),
-        "pod_resources": {k: {n: str(q) for n, q in v.items()} for k, v in (resources or {}).items()},
+        "pod_resources": {
+            k: {n: str(q) for n, q in v.items()} for k, v in (resources or {}).items()
+        },
         "ttl_seconds_after_finished": reader.integer(
             ENV_TTL_SECONDS_AFTER_FINISHED, DEFAULT_TTL_SECONDS
         ),
