@@ -65,7 +65,7 @@ class AWSWorkloadManager(KubernetesWorkloadManager):
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Self:
-        """The ``kubernetes`` settings plus ``HEADRACE_AWS_KUBERNETES_WORKLOAD_MANAGER_*``."""
+        """The ``kubernetes`` settings plus the bucket and region of the aws manager."""
         from headrace.server.workload.kubernetes_settings import settings_from_environment
 
         settings, reader = settings_from_environment(environ, cls.name)

@@ -1,8 +1,8 @@
 """The ``kubernetes`` workload manager: one Kubernetes Job per run's runner.
 
 ``pip install 'headrace[kubernetes]'``; the official client is imported when the
-manager is built. Settings: every ``HEADRACE_KUBERNETES_WORKLOAD_MANAGER_*`` variable
-(:mod:`headrace.server.workload.kubernetes_settings`); the objects it creates:
+manager is built. Its settings: :mod:`headrace.server.workload.kubernetes_settings`;
+the objects it creates:
 :mod:`headrace.server.workload.kubernetes_manifests`.
 
 The handle of a run is its runner Job's name (``headrace-run-<run id>``), in the

@@ -1,6 +1,6 @@
 """The ``kubernetes`` (and ``aws``) workload manager's settings, from ``HEADRACE_*``.
 
-Every ``HEADRACE_KUBERNETES_WORKLOAD_MANAGER_*`` variable is read here; the ones the
+Every variable of the kubernetes workload manager is read here; the ones the
 settings name as JSON are parsed and checked for their shape, and every problem is
 reported at once (see :mod:`headrace.server.workload.settings`).
 
@@ -20,7 +20,6 @@ from typing import Any
 
 from headrace.server.workload.settings import EnvironmentReader
 
-PREFIX = "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_"
 ENV_NAMESPACE = "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_NAMESPACE"
 ENV_SERVICE_ACCOUNT = "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_SERVICE_ACCOUNT"
 ENV_BUILD_RUNNER_IMAGE = "HEADRACE_KUBERNETES_WORKLOAD_MANAGER_BUILD_RUNNER_IMAGE"

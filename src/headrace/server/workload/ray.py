@@ -99,8 +99,7 @@ class RayWorkloadManager(WorkloadManager):
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Self:
-        """``HEADRACE_RAY_ADDRESS`` (required) and the ``HEADRACE_RAY_WORKLOAD_MANAGER_*``
-        options."""
+        """``HEADRACE_RAY_ADDRESS`` (required) and the ray manager's optional settings."""
         reader = EnvironmentReader(environ, "ray")
         address = reader.string(
             ENV_RAY_ADDRESS, required=True, why="the Ray dashboard, e.g. http://ray-head:8265"
