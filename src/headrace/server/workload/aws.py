@@ -62,6 +62,7 @@ class AWSWorkloadManager(KubernetesWorkloadManager):
         super().__init__(settings)
         self.region = region
         self.logs_url = logs_base(bucket) if bucket and settings.enable_external_logs else None
+        self._stored: set[str] = set()  # handles whose logs this process stored or saw
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Self:
@@ -91,18 +92,18 @@ class AWSWorkloadManager(KubernetesWorkloadManager):
 
     # -- logs -------------------------------------------------------------------------
     def finished(self, handle: str, state: JobState) -> None:
-        if self.logs_url is None:
+        if self.logs_url is None or handle in self._stored:
             return
         import fsspec
 
         target = self._log_path(handle)
         try:
             fs, path = fsspec.core.url_to_fs(target, **self._storage_options())
-            if fs.exists(path):
-                return  # kept already (another state() call, or another server)
-            text = super().logs(handle)
-            with fs.open(path, "w", encoding="utf-8") as file:
-                file.write(text)
+            if not fs.exists(path):  # else kept already (by another server)
+                text = super().logs(handle)
+                with fs.open(path, "w", encoding="utf-8") as file:
+                    file.write(text)
+            self._stored.add(handle)
         except Exception as exc:
             raise WorkloadManagerError(
                 f"Cannot store the logs of runner Job {handle} at {target} ({ENV_AWS_BUCKET}): "
