@@ -37,7 +37,6 @@ from headrace.models import (
     PipelineResponse,
     PipelineRunFilter,
     PipelineRunResponse,
-    PipelineRunUpdate,
     SecretResponse,
     SnapshotFilter,
     SnapshotResponse,
@@ -60,6 +59,7 @@ if TYPE_CHECKING:
         ServiceAccountResponse,
         UserResponse,
     )
+    from headrace.models.schedule import ScheduleResponse
 
 from headrace.models.tag import clean_tags
 from headrace.stacks.flavors import component_type_of
@@ -232,21 +232,21 @@ class Client:
     def stop_pipeline_run(
         self, name_id_or_prefix: str, graceful: bool = False
     ) -> PipelineRunResponse:
-        """Ask the process driving a run to stop it, wherever that process runs.
+        """Stop a run, wherever its driving process runs.
 
-        The request is recorded in the store; the driver notices within a second or two.
-        ``graceful``: start nothing new and let running steps finish; otherwise running
-        steps are interrupted. A run that already ended is returned unchanged.
+        A run still waiting in a server's queue ends ``stopped`` at once and never
+        starts. For a running one the request is recorded in the store and its driver
+        notices within a second or two: ``graceful`` starts nothing new and lets running
+        steps finish; otherwise running steps are interrupted. A run that already ended
+        is returned unchanged.
         """
-        from headrace.execution.heartbeat import GRACEFUL, IMMEDIATE
+        return self.store.stop_run(str(name_id_or_prefix), graceful=graceful)
 
-        run = self.store.get_run(str(name_id_or_prefix))
-        if run.status.is_finished:
-            return run
-        request = GRACEFUL if graceful else IMMEDIATE
-        if run.stop_requested == IMMEDIATE:
-            request = IMMEDIATE  # an immediate request is never softened
-        return self.store.update_run(run.id, PipelineRunUpdate(stop_requested=request))
+    def get_runner_logs(self, name_id_or_prefix: str) -> str:
+        """What the runner of a run a server launched printed (its workload manager's
+        output: unpacking the code, starting the run, errors before the first step)."""
+        run = self.get_pipeline_run(name_id_or_prefix)
+        return self.store.get_runner_logs(run.id)
 
     def resume_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunResponse:
         """A new run of a failed or stopped run's snapshot that reuses every step the old
@@ -369,6 +369,36 @@ class Client:
                 "snapshot create`."
             )
         return runnable[0]
+
+    # -- schedules ----------------------------------------------------------------------
+    def get_schedule(self, name_id_or_prefix: str) -> ScheduleResponse:
+        """A schedule by name, id or unique id prefix."""
+        return self.store.get_schedule(str(name_id_or_prefix))
+
+    def list_schedules(self, pipeline: str | None = None, **filters: Any) -> Page[ScheduleResponse]:
+        """Schedules, newest first (``pipeline``: a pipeline name or id; ``active``,
+        ``snapshot_id`` and the usual paging filters)."""
+        from headrace.models import ScheduleFilter
+
+        if pipeline is not None:
+            filters["pipeline_id"] = self.get_pipeline(pipeline).id
+        return self.store.list_schedules(build_filter(ScheduleFilter, "list_schedules", filters))
+
+    def update_schedule(self, name_id_or_prefix: str, **changes: Any) -> ScheduleResponse:
+        """Change a schedule: ``active=False`` pauses it, ``active=True`` resumes it;
+        ``name``, ``cron_expression``, ``interval_second``, ``start_time``, ``end_time``,
+        ``run_once_start_time``, ``catchup`` and ``run_configuration`` can change too."""
+        from headrace.config.schedule_times import seconds_of
+        from headrace.models.schedule import ScheduleUpdate
+
+        if "interval_second" in changes:
+            changes["interval_second"] = seconds_of(changes["interval_second"])
+        update = _request(ScheduleUpdate, **changes)
+        return self.store.update_schedule(str(name_id_or_prefix), update)
+
+    def delete_schedule(self, name_id_or_prefix: str) -> None:
+        """Delete a schedule; its snapshot and the runs it made stay."""
+        self.store.delete_schedule(str(name_id_or_prefix))
 
     # -- secrets ------------------------------------------------------------------------
     def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from headrace.exceptions import (
     EntityExistsError,
     OrchestratorError,
     RunFailedError,
+    ScheduleError,
     SecretError,
     StoreError,
 )
@@ -71,11 +73,12 @@ def launch(
     spec = compiled.spec
     run_config = compiled.run_config
     if run_config.schedule is not None:
-        raise ConfigurationError(
-            f"Pipeline {spec.name!r} was given a schedule, but this version of headrace has "
-            "no scheduler to run it, so nothing was started. Run the pipeline directly, or "
-            "trigger a snapshot of it from your own scheduler (cron: `headrace pipeline "
-            "snapshot run NAME`)."
+        # Calling a scheduled pipeline stores a schedule instead (headrace.runs); a run
+        # started here never carries one.
+        raise ScheduleError(
+            f"Pipeline {spec.name!r} was given a schedule, which a single run cannot take; "
+            "call the pipeline itself (my_pipeline.with_options(schedule=...)()) to store "
+            "the schedule on a headrace server."
         )
     stack = store.get_active_stack()
     if orchestrator is None:  # bad settings are refused before a run is recorded
@@ -145,14 +148,20 @@ def create_run_record(
     unlisted: bool,
     triggered_by: str | None,
     resumed_from: str | None = None,
+    *,
+    create: Callable[[PipelineRunRequest], PipelineRunResponse] | None = None,
 ) -> PipelineRunResponse:
+    """Record a new run under a free name (``create`` records it: default
+    ``store.create_run``; a server's queue passes its own, which records it ``queued``
+    without a driver: none runs it yet)."""
     substitutions = {**spec.config.substitutions, **run_config.substitutions}
     explicit = run_config.run_name is not None
     template = run_config.run_name or default_run_name(spec.name)
     for attempt in range(5):
         name = format_run_name(template, substitutions, unique_suffix=attempt > 0 and not explicit)
         try:
-            return store.create_run(
+            identity = {} if create is not None else driver_identity()
+            return (create or store.create_run)(
                 PipelineRunRequest(
                     id=str(uuid.uuid4()),
                     name=name,
@@ -166,7 +175,7 @@ def create_run_record(
                     triggered_by_step_run_id=triggered_by,
                     unlisted=unlisted,
                     resumed_from_run_id=resumed_from,
-                    **driver_identity(),
+                    **identity,
                 )
             )
         except EntityExistsError:

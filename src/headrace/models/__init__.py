@@ -24,6 +24,7 @@ from headrace.models.filters import (
     ModelVersionFilter,
     PipelineFilter,
     PipelineRunFilter,
+    ScheduleFilter,
     SnapshotFilter,
 )
 from headrace.models.model import (
@@ -34,6 +35,7 @@ from headrace.models.model import (
 )
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
+from headrace.models.run_queue import QueueEntry
 from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, SnapshotUpdate
 from headrace.models.stack import (
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 _LAZY = dict.fromkeys(
     (
@@ -83,6 +86,8 @@ _LAZY = dict.fromkeys(
     ),
     "account",
 )
+# Schedules are read by the server and the schedule commands, never by a run.
+_LAZY.update(dict.fromkeys(("ScheduleRequest", "ScheduleResponse", "ScheduleUpdate"), "schedule"))
 _load = lazy_attributes(__name__, _LAZY)
 
 
@@ -118,7 +123,12 @@ __all__ = [
     "PipelineRunResponse",
     "PipelineRunUpdate",
     "Principal",
+    "QueueEntry",
     "ResponseContext",
+    "ScheduleFilter",
+    "ScheduleRequest",
+    "ScheduleResponse",
+    "ScheduleUpdate",
     "SecretResponse",
     "ServiceAccountFilter",
     "ServiceAccountRequest",

@@ -69,6 +69,7 @@ from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models import ScheduleFilter
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
@@ -100,6 +102,9 @@ class RestStore(Store):
         token: a bearer token to send; without either, ``HEADRACE_STORE_API_KEY`` /
             ``HEADRACE_STORE_API_TOKEN``, else the ``headrace login`` session for ``url``.
     """
+
+    # The server's scheduler fires the schedules stored through it.
+    has_scheduler = True
 
     def __init__(
         self,
@@ -310,16 +315,43 @@ class RestStore(Store):
         *,
         triggered_by_step_run_id: str | None = None,
     ) -> PipelineRunResponse | None:
-        """The server validates, records and starts the run (its runner, its machine)."""
+        """The server validates the run and queues it; its runner starts when a slot is
+        free (``run.wait()`` waits for the end)."""
         return self._model(
             PipelineRunResponse,
             "POST",
             f"/pipeline_snapshots/{_part(snapshot_id)}/runs",
+            params={"source": "step" if triggered_by_step_run_id else "sdk"},
             json={
                 "run_configuration": _configuration_json(run_configuration),
                 "step_run": triggered_by_step_run_id,
             },
         )
+
+    # -- schedules ----------------------------------------------------------------------
+    def create_schedule(self, request: ScheduleRequest) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._model(ScheduleResponse, "POST", "/schedules", content=_body(request))
+
+    def get_schedule(self, name_or_id: str) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._model(ScheduleResponse, "GET", f"/schedules/{_part(name_or_id)}")
+
+    def list_schedules(self, filter_model: ScheduleFilter) -> Page[ScheduleResponse]:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._page(ScheduleResponse, "/schedules", filter_model)
+
+    def update_schedule(self, name_or_id: str, update: ScheduleUpdate) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        path = f"/schedules/{_part(name_or_id)}"
+        return self._model(ScheduleResponse, "PUT", path, content=_body(update))
+
+    def delete_schedule(self, name_or_id: str) -> None:
+        self._request("DELETE", f"/schedules/{_part(name_or_id)}")
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
@@ -337,6 +369,18 @@ class RestStore(Store):
 
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         return self._page(PipelineRunResponse, "/runs", filter_model)
+
+    def stop_run(self, run_id: str, *, graceful: bool = False) -> PipelineRunResponse:
+        """The server stops it: a queued run at once, a running one through its driver."""
+        return self._model(
+            PipelineRunResponse,
+            "POST",
+            f"/runs/{_part(run_id)}/stop",
+            json={"graceful": graceful},
+        )
+
+    def get_runner_logs(self, run_id: str) -> str:
+        return self._request("GET", f"/runs/{_part(run_id)}/logs").text
 
     # -- step runs ----------------------------------------------------------------------
     def create_step_run(self, request: StepRunRequest) -> str:

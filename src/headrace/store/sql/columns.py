@@ -162,6 +162,37 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "stack_composition": ("stack_id", "component_type", "component_id"),
     "store_settings": ("name", "value"),
+    "run_queue": (
+        "run_id",
+        "position",
+        "source",
+        "schedule_id",
+        "enqueued_at",
+        "claimed_by",
+        "claimed_at",
+        "handle",
+        "launched_at",
+        "released_at",
+        "runner_logs",
+    ),
+    "schedules": (
+        "id",
+        "name",
+        "pipeline_id",
+        "snapshot_id",
+        "cron_expression",
+        "start_time",
+        "end_time",
+        "interval_second",
+        "run_once_start_time",
+        "catchup",
+        "active",
+        "next_run_time",
+        "last_run_time",
+        "run_configuration",
+        "created",
+        "updated",
+    ),
 }
 
 JSON_COLUMNS = frozenset(
@@ -180,6 +211,7 @@ JSON_COLUMNS = frozenset(
         "outputs",
         "parameters",
         "run_metadata",
+        "run_configuration",
         "run_metadata_types",
         "spec",
         "tags",
@@ -187,9 +219,26 @@ JSON_COLUMNS = frozenset(
     }
 )
 DATETIME_COLUMNS = frozenset(
-    {"created", "end_time", "expires", "heartbeat", "last_used", "start_time", "updated"}
+    {
+        "claimed_at",
+        "created",
+        "end_time",
+        "enqueued_at",
+        "expires",
+        "heartbeat",
+        "last_run_time",
+        "last_used",
+        "launched_at",
+        "next_run_time",
+        "released_at",
+        "run_once_start_time",
+        "start_time",
+        "updated",
+    }
 )
-BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
+BOOLEAN_COLUMNS = frozenset(
+    {"active", "catchup", "has_custom_name", "revoked", "runnable", "unlisted"}
+)
 
 
 def columns(table: str) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -379,9 +380,54 @@ stack_composition = Table(
     Index("ix_stack_composition_component", "component_id"),
 )
 
+# -- run queue (0009) --------------------------------------------------------------------
+
+run_queue = Table(
+    "run_queue",
+    metadata,
+    Column("run_id", ID, ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("schedule_id", ID),
+    Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("handle", String(512)),
+    Column("launched_at", UTCDateTime),
+    Column("released_at", UTCDateTime),
+    Column("runner_logs", Text),
+    UniqueConstraint("position", name="uq_run_queue_position"),
+    Index("ix_run_queue_claimed", "claimed_at", "released_at"),
+)
+
 store_settings = Table(
     "store_settings",
     metadata,
     Column("name", String(255), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# -- schedules (0010) ----------------------------------------------------------------------
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("pipeline_id", ID, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    Column("snapshot_id", ID, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("cron_expression", String(255)),
+    Column("start_time", UTCDateTime),
+    Column("end_time", UTCDateTime),
+    Column("interval_second", Float),
+    Column("run_once_start_time", UTCDateTime),
+    Column("catchup", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("next_run_time", UTCDateTime),
+    Column("last_run_time", UTCDateTime),
+    Column("run_configuration", JSON, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Index("ix_schedules_due", "active", "next_run_time"),
+    Index("ix_schedules_snapshot", "snapshot_id"),
 )

@@ -46,6 +46,7 @@ from headrace.models import (
 )
 
 if TYPE_CHECKING:
+    from headrace.models import ScheduleFilter
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -60,22 +61,26 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
     from headrace.store.sql.repositories.accounts import (
         APIKeyRepository,
         ServiceAccountRepository,
         UserRepository,
     )
+    from headrace.store.sql.repositories.schedules import ScheduleRepository
 
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
-from headrace.store.base import CredentialStore, Store
+from headrace.store.base import CredentialStore, SchedulerStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.query import Query
+from headrace.store.sql.queue_methods import RunQueueMethods
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import SqlContext, find_row, page_of
 from headrace.store.sql.repositories.models import ModelRepository
 from headrace.store.sql.repositories.pipelines import PipelineRepository
+from headrace.store.sql.repositories.run_queue import RunQueueRepository
 from headrace.store.sql.repositories.runs import RunRepository
 from headrace.store.sql.repositories.secrets import SecretRepository
 from headrace.store.sql.repositories.snapshots import SnapshotRepository
@@ -84,7 +89,7 @@ from headrace.store.sql.repositories.tags import TagRepository
 from headrace.store.sql.stacks import StackMethods
 
 
-class SqlStore(StackMethods, Store, CredentialStore):
+class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerStore):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -115,6 +120,7 @@ class SqlStore(StackMethods, Store, CredentialStore):
         self.pipelines = PipelineRepository(sql)
         self.snapshots = SnapshotRepository(sql)
         self.runs = RunRepository(sql)
+        self.run_queue = RunQueueRepository(sql, self.runs)
         self.artifacts = ArtifactRepository(sql)
         self.step_runs = StepRunRepository(sql, self.artifacts)
         self.secrets = SecretRepository(sql, SecretCipher(key_directory))
@@ -195,6 +201,38 @@ class SqlStore(StackMethods, Store, CredentialStore):
 
     def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
         return self.snapshots.list(filter_model)
+
+    # -- schedules ----------------------------------------------------------------------
+    # Made on first use, like the accounts: a pipeline run never reads schedules.
+    @cached_property
+    def schedules(self) -> ScheduleRepository:
+        """The schedules' repository."""
+        from headrace.store.sql.repositories.schedules import ScheduleRepository
+
+        return ScheduleRepository(self._sql)
+
+    def create_schedule(self, request: ScheduleRequest) -> ScheduleResponse:
+        return self.schedules.create(request)
+
+    def get_schedule(self, name_or_id: str) -> ScheduleResponse:
+        return self.schedules.get(name_or_id)
+
+    def list_schedules(self, filter_model: ScheduleFilter) -> Page[ScheduleResponse]:
+        return self.schedules.list(filter_model)
+
+    def update_schedule(self, name_or_id: str, update: ScheduleUpdate) -> ScheduleResponse:
+        return self.schedules.update(name_or_id, update)
+
+    def delete_schedule(self, name_or_id: str) -> None:
+        self.schedules.delete(name_or_id)
+
+    def due_schedules(self, moment: datetime, limit: int = 100) -> list[ScheduleResponse]:
+        return self.schedules.due(moment, limit)
+
+    def claim_schedule_fire(
+        self, schedule_id: str, fire_time: datetime, next_run_time: datetime | None
+    ) -> bool:
+        return self.schedules.claim(schedule_id, fire_time, next_run_time)
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:
