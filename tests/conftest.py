@@ -17,7 +17,12 @@ from headrace_server import (  # noqa: F401 - fixtures
 )
 from kube_stack import fake_kube, kubernetes_stack  # noqa: F401 - fixtures
 from postgres_server import postgres_server, postgres_url  # noqa: F401 - fixtures
-from ray_cluster import ray_address, ray_cluster, ray_orchestrator  # noqa: F401 - fixtures
+from ray_cluster import (  # noqa: F401 - fixtures
+    ray_address,
+    ray_cluster,
+    ray_dashboard,
+    ray_orchestrator,
+)
 
 _ENV_PREFIX = "HEADRACE_"
 

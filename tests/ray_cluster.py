@@ -118,6 +118,8 @@ class RayCluster:
         self.directory = Path(tempfile.mkdtemp(prefix="hr-ray-", dir="/tmp"))
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.dashboard_port = _free_port()
+        self.dashboard_url = f"http://127.0.0.1:{self.dashboard_port}"
         self.processes: list[subprocess.Popen[bytes]] = []
         self.start_seconds = 0.0
 
@@ -154,14 +156,17 @@ class RayCluster:
                 "--head",
                 "--node-ip-address=127.0.0.1",
                 f"--port={self.port}",
-                "--include-dashboard=false",
+                # The dashboard serves the Job Submission API (the ray workload manager).
+                "--include-dashboard=true",
                 "--dashboard-host=127.0.0.1",
-                f"--dashboard-port={_free_port()}",
+                f"--dashboard-port={self.dashboard_port}",
                 f"--ray-client-server-port={_free_port()}",
                 *_agent_ports(),
                 *common,
             ],
-            cluster_environment(),
+            # The head's dashboard agent connects to the cluster as a driver when it
+            # starts a Ray job: like every driver here it must keep to the loopback.
+            driver_environment(),
         )
         self._wait_for(lambda: _accepts(self.port), "the head node's GCS port")
         worker = [f"--address={self.address}", *_agent_ports(), *common]
@@ -235,6 +240,23 @@ def ray_cluster() -> Iterator[RayCluster]:
 def ray_address(ray_cluster: RayCluster) -> str:
     """The ``host:port`` address of the session's Ray cluster."""
     return ray_cluster.address
+
+
+@pytest.fixture(scope="session")
+def ray_dashboard(ray_cluster: RayCluster) -> str:
+    """The ``http://`` address of the session cluster's dashboard (Job Submission API),
+    once it answers."""
+    import urllib.request
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{ray_cluster.dashboard_url}/api/version", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    ray_cluster._wait_for(answers, "the dashboard's Job Submission API")
+    return ray_cluster.dashboard_url
 
 
 @pytest.fixture
