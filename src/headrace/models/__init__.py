@@ -65,6 +65,12 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.deployment import (
+        DeploymentFilter,
+        DeploymentRequest,
+        DeploymentResponse,
+        DeploymentUpdate,
+    )
 
 _LAZY = dict.fromkeys(
     (
@@ -82,6 +88,12 @@ _LAZY = dict.fromkeys(
         "UserUpdate",
     ),
     "account",
+)
+_LAZY.update(
+    dict.fromkeys(
+        ("DeploymentFilter", "DeploymentRequest", "DeploymentResponse", "DeploymentUpdate"),
+        "deployment",
+    )
 )
 _load = lazy_attributes(__name__, _LAZY)
 
@@ -104,6 +116,10 @@ __all__ = [
     "ArtifactVersionRequest",
     "ArtifactVersionResponse",
     "ArtifactVisualization",
+    "DeploymentFilter",
+    "DeploymentRequest",
+    "DeploymentResponse",
+    "DeploymentUpdate",
     "ModelFilter",
     "ModelResponse",
     "ModelVersionFilter",

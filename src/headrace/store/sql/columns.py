@@ -162,6 +162,22 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "stack_composition": ("stack_id", "component_type", "component_id"),
     "store_settings": ("name", "value"),
+    "deployments": (
+        "id",
+        "name",
+        "snapshot_id",
+        "stack_id",
+        "deployer_id",
+        "flavor",
+        "configuration",
+        "status",
+        "status_reason",
+        "url",
+        "auth_key_hash",
+        "handle",
+        "created",
+        "updated",
+    ),
 }
 
 JSON_COLUMNS = frozenset(
@@ -173,6 +189,7 @@ JSON_COLUMNS = frozenset(
         "configuration",
         "error",
         "extra",
+        "handle",
         "hook_errors",
         "keys",
         "metadata",
