@@ -93,6 +93,10 @@ class DeploymentRuntime:
         self._graphs: OrderedDict[str, tuple[PipelineSpec, dict[str, Any]]] = OrderedDict()
         self._graphs_lock = threading.Lock()
         self._orders: dict[str, list[str]] = {}
+        if not spec.config.dynamic:
+            # Compiling once here imports what compiling needs, so the first invocation
+            # with new parameters does not pay for it.
+            self._compile(dict(spec.parameters))
         self.stack = store.get_stack(snapshot.stack_id)
         self.artifact_store = artifact_store_of(store, snapshot.stack_id)
 

@@ -185,7 +185,7 @@ def _invoke_openapi(runtime: DeploymentRuntime) -> dict[str, Any]:
         "properties": {"parameters": runtime.parameters_schema},
         "additionalProperties": False,
     }
-    outputs = {name: {} for name in runtime.output_names}
+    outputs: dict[str, Any] = {name: {} for name in runtime.output_names}
     answer = {
         "type": "object",
         "properties": {
