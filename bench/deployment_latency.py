@@ -101,9 +101,10 @@ def concurrent_ok(url: str, key: str | None, count: int = 100) -> int:
         answer = httpx.post(
             f"{url}/invoke", json={"parameters": {"x": x}}, headers=headers, timeout=120.0
         )
-        return answer.status_code == 200 and answer.json()["outputs"]["output"]["value"] == (
-            x + 1
-        ) * 10
+        return (
+            answer.status_code == 200
+            and answer.json()["outputs"]["output"]["value"] == (x + 1) * 10
+        )
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return sum(pool.map(call, range(count)))

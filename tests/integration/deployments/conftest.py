@@ -17,6 +17,7 @@ from headrace.store.base import Store
 
 from deployment_project import PROJECT
 
+
 @pytest.fixture
 def project(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The repository with ``trio.py``; the hook's marker file path in the environment."""

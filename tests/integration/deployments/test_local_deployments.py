@@ -157,9 +157,7 @@ def test_an_untracked_deployment_writes_nothing_and_serves_many_requests_at_once
     slow.join()
 
 
-def test_a_killed_service_is_reported_failed(
-    trio_snapshot: SnapshotResponse, store: Store
-) -> None:
+def test_a_killed_service_is_reported_failed(trio_snapshot: SnapshotResponse, store: Store) -> None:
     deployment = deploy_snapshot("trio", "fragile", auth=False).deployment
     os.kill(deployment.handle["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10
