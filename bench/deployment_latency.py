@@ -65,7 +65,7 @@ TARGETS = {"tracked_p50": 10.0, "tracked_p99": 50.0, "untracked_p50": 3.0}
 def percentile(values: list[float], fraction: float) -> float:
     """The ``fraction`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def timed(call: Callable[[int], Any], count: int, distinct: int) -> list[float]:

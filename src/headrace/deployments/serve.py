@@ -20,7 +20,7 @@ from typing import Any
 from headrace.enums import DeploymentStatus
 from headrace.models import DeploymentResponse, DeploymentUpdate, SnapshotResponse
 from headrace.store.base import DeploymentStore, Store
-from headrace.utils.env import ENV_SOURCE_ROOT
+from headrace.utils.env import ENV_SOURCE_ROOT, env_number
 
 logger = logging.getLogger("headrace.deployment")
 
@@ -73,7 +73,12 @@ def serve(store: Store, deployment_id: str, host: str, port: int, record: bool) 
     """Run the service until it is told to stop; returns the exit code."""
     import uvicorn
 
-    from headrace.deployments.auth import ENV_SERVER_URL, Authenticator
+    from headrace.deployments.auth import (
+        DEFAULT_TOKEN_CACHE_SECONDS,
+        ENV_SERVER_URL,
+        ENV_TOKEN_CACHE_SECONDS,
+        Authenticator,
+    )
     from headrace.deployments.runtime import DeploymentRuntime
     from headrace.deployments.service import ServiceSettings, create_app
 
@@ -99,7 +104,8 @@ def serve(store: Store, deployment_id: str, host: str, port: int, record: bool) 
     server_url = os.environ.get(ENV_SERVER_URL) or (
         store.url if store.url.startswith(("http://", "https://")) else None
     )
-    authenticator = Authenticator(deployment.auth_key_hash, server_url)
+    cache_seconds = env_number(ENV_TOKEN_CACHE_SECONDS, DEFAULT_TOKEN_CACHE_SECONDS)
+    authenticator = Authenticator(deployment.auth_key_hash, server_url, cache_seconds)
     settings = ServiceSettings(
         name=deployment.name,
         threads=options["threads"],

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from deployment_project import PROJECT
 
 from headrace.enums import StackComponentType
 from headrace.models import SnapshotResponse
 from headrace.store.base import Store
-
-from deployment_project import PROJECT
 
 
 @pytest.fixture
