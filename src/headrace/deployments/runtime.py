@@ -90,6 +90,8 @@ class DeploymentRuntime:
         self.pipeline_state = self._warm_up(spec)
         # The hook ran once; the runs made per invocation must not run it again.
         self._base_spec = _without_init_hook(spec)
+        # The step objects, imported once: each run resolves its steps from a copy.
+        self._objects = {step.source: load_source(step.source) for step in spec.steps.values()}
         self._graphs: OrderedDict[str, tuple[PipelineSpec, dict[str, Any]]] = OrderedDict()
         self._graphs_lock = threading.Lock()
         self._orders: dict[str, list[str]] = {}
@@ -193,7 +195,7 @@ class DeploymentRuntime:
         order = self._orders.get(key)
         if order is None:
             order = self._orders[key] = run_order(spec)
-        run = MemoryRun(self.store, self.snapshot, spec, objects, self.artifact_store)
+        run = MemoryRun(self.store, self.snapshot, spec, dict(objects), self.artifact_store)
         values = run.execute(order, self.pipeline_state)
         return {name: jsonable(value) for name, value in values.items()}
 
@@ -205,7 +207,7 @@ class DeploymentRuntime:
         if spec.config.dynamic or all(
             spec.parameters.get(k, object()) == v for k, v in parameters.items()
         ):
-            return self._base_spec, {}
+            return self._base_spec, self._objects
         key = json.dumps(parameters, sort_keys=True, default=str)
         with self._graphs_lock:
             cached = self._graphs.get(key)
