@@ -29,10 +29,16 @@ class DeployerConfig(ComponentConfig):
         startup_timeout_s: how long deploying waits for the service to answer.
     """
 
-    threads: int = Field(default=8, ge=1, le=1024)
-    max_request_bytes: int = Field(default=1_048_576, ge=1024)
-    tracking: bool = True
-    startup_timeout_s: float = Field(default=120.0, gt=0)
+    threads: int = Field(default=8, ge=1, le=1024, description="Most invocations served at once.")
+    max_request_bytes: int = Field(
+        default=1_048_576, ge=1024, description="The largest request body accepted (413 beyond)."
+    )
+    tracking: bool = Field(
+        default=True, description="Record each invocation as a run (off: nothing is written)."
+    )
+    startup_timeout_s: float = Field(
+        default=120.0, gt=0, description="How long deploying waits for the service to answer."
+    )
 
 
 class LocalDeployerConfig(DeployerConfig):
