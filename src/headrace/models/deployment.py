@@ -6,8 +6,6 @@ how the deployer finds the service again (``handle``: a process id and start tim
 container id, manifest paths). Only a hash of the deployment's bearer key is stored.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

@@ -7,8 +7,6 @@ A deployment may override ``tracking`` and the limits when it is made
 (``headrace pipeline deploy --no-tracking ...``).
 """
 
-from __future__ import annotations
-
 from pydantic import Field, field_validator
 
 from headrace.stacks.configs import ComponentConfig

@@ -8,6 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,6 +66,18 @@ def test_a_tracked_deployment_answers_outputs_and_records_each_invocation_as_a_r
     assert run.status is ExecutionStatus.COMPLETED and run.snapshot_id == trio_snapshot.id
     assert [s.status for s in run.steps.values()] == [ExecutionStatus.COMPLETED] * 3
     assert store.get_run(result["run_id"]).output_ids, "the outputs are stored artifacts"
+
+    # 100 requests at once: each is its own completed run, each answer its own.
+    def call(x: int) -> tuple[int, dict[str, Any]]:
+        answer = _post(url, {"parameters": {"x": x}}, key)
+        return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        answers = list(pool.map(call, range(100, 200)))
+    assert [status for status, _ in answers] == [200] * 100
+    assert [body["outputs"] for _, body in answers] == [expected(x) for x in range(100, 200)]
+    assert len({body["run_id"] for _, body in answers}) == 100
+    assert store.get_run(answers[-1][1]["run_id"]).status is ExecutionStatus.COMPLETED
 
     # Same answer from Python; the on_init hook ran once in the service, not per call.
     assert invoke_deployment("scorer", {"x": 1}, key=key)["outputs"] == expected(1)
