@@ -1,8 +1,8 @@
 """The application factory: ``create_app(settings)`` builds a new FastAPI app.
 
-Nothing lives at module level: the store and the run launcher are opened when the app
-starts (its lifespan) and closed when it stops, and kept on ``app.state`` for the
-dependencies in ``deps.py``. Two apps in one process share nothing.
+Nothing lives at module level: the store, the workload manager and the run dispatcher
+are opened when the app starts (its lifespan) and closed when it stops, and kept on
+``app.state`` for the dependencies in ``deps.py``. Two apps in one process share nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from headrace.server.api.v1 import api_router, info
 from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
 from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
 from headrace.server.errors import install_error_handlers
-from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
 from headrace.server.openapi import install_openapi
 from headrace.server.settings import ServerSettings
+from headrace.server.workload.base import WorkloadManager
 from headrace.store.base import CredentialStore, Store
 from headrace.version import __version__
 
@@ -90,20 +90,43 @@ def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
     return Authenticator(store, issuer, LoginLimiter.from_environment())
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """A new application serving the REST API over the settings' database."""
+def create_app(
+    settings: ServerSettings | None = None, workload_manager: WorkloadManager | None = None
+) -> FastAPI:
+    """A new application serving the REST API over the settings' database.
+
+    ``workload_manager`` launches the queued runs (default: the one
+    ``HEADRACE_SERVER_WORKLOAD_MANAGER_IMPLEMENTATION_SOURCE`` names, ``local``).
+    """
     settings = settings or ServerSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from headrace.server.dispatcher import Dispatcher
+        from headrace.server.workload.registry import load_workload_manager
+
+        manager = workload_manager or load_workload_manager()
+        app.state.workload_manager = manager
         app.state.store = open_store(settings)
         app.state.authenticator = open_authenticator(settings, app.state.store)
-        app.state.launcher = RunLauncher(settings.max_concurrent_runs)
-        logger.info("headrace server ready (database: %s)", app.state.store.url.split("://")[0])
+        app.state.dispatcher = Dispatcher(
+            app.state.store,
+            manager,
+            max_in_flight=settings.max_concurrent_runs,
+            runner_timeout_s=settings.runner_timeout_s,
+        )
+        app.state.dispatcher.start()
+        logger.info(
+            "headrace server ready (database: %s, workload manager: %s, %d runs at once)",
+            app.state.store.url.split("://")[0],
+            manager.name,
+            settings.max_concurrent_runs,
+        )
         try:
             yield
         finally:
-            app.state.launcher.close()
+            app.state.dispatcher.close()
+            manager.close()
             app.state.store.close()
             logger.info("headrace server stopped cleanly")
 

@@ -174,9 +174,22 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "status_reason",
         "url",
         "auth_key_hash",
-        "handle",
+        "service_handle",
         "created",
         "updated",
+    ),
+    "run_queue": (
+        "run_id",
+        "position",
+        "source",
+        "schedule_id",
+        "enqueued_at",
+        "claimed_by",
+        "claimed_at",
+        "handle",
+        "launched_at",
+        "released_at",
+        "runner_logs",
     ),
 }
 
@@ -189,7 +202,6 @@ JSON_COLUMNS = frozenset(
         "configuration",
         "error",
         "extra",
-        "handle",
         "hook_errors",
         "keys",
         "metadata",
@@ -198,13 +210,26 @@ JSON_COLUMNS = frozenset(
         "parameters",
         "run_metadata",
         "run_metadata_types",
+        "service_handle",
         "spec",
         "tags",
         "visualizations",
     }
 )
 DATETIME_COLUMNS = frozenset(
-    {"created", "end_time", "expires", "heartbeat", "last_used", "start_time", "updated"}
+    {
+        "claimed_at",
+        "created",
+        "end_time",
+        "enqueued_at",
+        "expires",
+        "heartbeat",
+        "last_used",
+        "launched_at",
+        "released_at",
+        "start_time",
+        "updated",
+    }
 )
 BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
 

@@ -27,12 +27,14 @@ class DeploymentRepository(Repository):
     def to_model(self, row: Record) -> DeploymentResponse:
         """The response of one row."""
         values: dict[str, Any] = row.as_dict()
+        values["handle"] = values.pop("service_handle")
         return DeploymentResponse.model_validate(values).attach(self.context)
 
     def create(self, request: DeploymentRequest) -> DeploymentResponse:
         """Record a new deployment; its name must be unique."""
         at = now()
         row = {**request.model_dump(mode="json"), "id": new_id(), "created": at, "updated": at}
+        row["service_handle"] = row.pop("handle")
         try:
             with self.sql.write() as conn:
                 conn.run(insert_sql(self.table, tuple(row)), row)
@@ -59,6 +61,8 @@ class DeploymentRepository(Repository):
     def update(self, name_or_id: str, update: DeploymentUpdate) -> DeploymentResponse:
         """Apply the fields ``update`` sets."""
         changes = update.model_dump(mode="json", exclude_unset=True)
+        if "handle" in changes:
+            changes["service_handle"] = changes.pop("handle")
         with self.sql.write() as conn:
             row = self.find(conn, name_or_id)
             values = {**changes, "updated": now(), "_id": row.id}

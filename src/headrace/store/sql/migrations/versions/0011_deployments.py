@@ -1,13 +1,13 @@
 """Deployments: snapshots served as long-running HTTP services.
 
 Revision ID: 0011_deployments
-Revises: 0008_run_lifecycle
+Revises: 0009_run_queue
 
 One row per deployment: the snapshot it serves, the stack and deployer component that
 serve it (the deployer's configuration is copied, so changing the component later does
 not change what a running service was started with), its status and URL, the hash of
-its bearer key, and the deployer's handle on the service (process, container or
-manifests). A new table: nothing existing is rewritten.
+its bearer key, and the deployer's handle on the service (``service_handle``: process,
+container or manifests). A new table: nothing existing is rewritten.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from headrace.store.sql.schema import UTCDateTime
 
 revision = "0011_deployments"
-down_revision = "0008_run_lifecycle"
+down_revision = "0009_run_queue"
 branch_labels = None
 depends_on = None
 
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("status_reason", sa.Text()),
         sa.Column("url", sa.String(2048)),
         sa.Column("auth_key_hash", sa.String(255)),
-        sa.Column("handle", sa.JSON(), nullable=False),
+        sa.Column("service_handle", sa.JSON(), nullable=False),
         sa.Column("created", UTCDateTime(), nullable=False),
         sa.Column("updated", UTCDateTime(), nullable=False),
     )
