@@ -59,6 +59,7 @@ if TYPE_CHECKING:
         ServiceAccountResponse,
         UserResponse,
     )
+    from headrace.models.schedule import ScheduleResponse
 
 from headrace.models.tag import clean_tags
 from headrace.stacks.flavors import component_type_of
@@ -368,6 +369,36 @@ class Client:
                 "snapshot create`."
             )
         return runnable[0]
+
+    # -- schedules ----------------------------------------------------------------------
+    def get_schedule(self, name_id_or_prefix: str) -> ScheduleResponse:
+        """A schedule by name, id or unique id prefix."""
+        return self.store.get_schedule(str(name_id_or_prefix))
+
+    def list_schedules(self, pipeline: str | None = None, **filters: Any) -> Page[ScheduleResponse]:
+        """Schedules, newest first (``pipeline``: a pipeline name or id; ``active``,
+        ``snapshot_id`` and the usual paging filters)."""
+        from headrace.models import ScheduleFilter
+
+        if pipeline is not None:
+            filters["pipeline_id"] = self.get_pipeline(pipeline).id
+        return self.store.list_schedules(build_filter(ScheduleFilter, "list_schedules", filters))
+
+    def update_schedule(self, name_id_or_prefix: str, **changes: Any) -> ScheduleResponse:
+        """Change a schedule: ``active=False`` pauses it, ``active=True`` resumes it;
+        ``name``, ``cron_expression``, ``interval_second``, ``start_time``, ``end_time``,
+        ``run_once_start_time``, ``catchup`` and ``run_configuration`` can change too."""
+        from headrace.config.schedule_times import seconds_of
+        from headrace.models.schedule import ScheduleUpdate
+
+        if "interval_second" in changes:
+            changes["interval_second"] = seconds_of(changes["interval_second"])
+        update = _request(ScheduleUpdate, **changes)
+        return self.store.update_schedule(str(name_id_or_prefix), update)
+
+    def delete_schedule(self, name_id_or_prefix: str) -> None:
+        """Delete a schedule; its snapshot and the runs it made stay."""
+        self.store.delete_schedule(str(name_id_or_prefix))
 
     # -- secrets ------------------------------------------------------------------------
     def create_secret(self, name: str, values: dict[str, str]) -> SecretResponse:

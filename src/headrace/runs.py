@@ -18,17 +18,28 @@ if TYPE_CHECKING:
     from headrace.dsl.pipeline import Pipeline
     from headrace.dsl.step import BaseStep
     from headrace.models import ArtifactVersionResponse, PipelineRunResponse
+    from headrace.models.schedule import ScheduleResponse
     from headrace.store.base import Store
 
 
 def run_pipeline(
     pipeline: Pipeline[Any], args: Sequence[Any], kwargs: dict[str, Any]
-) -> PipelineRunResponse:
-    """Compile and run a pipeline call; returns the run (raises if it failed)."""
+) -> PipelineRunResponse | ScheduleResponse:
+    """Compile and run a pipeline call; returns the run (raises if it failed).
+
+    With a schedule (``with_options(schedule=...)``), nothing runs now: a snapshot and a
+    schedule of it are stored on the server, and the schedule is returned.
+    """
     from headrace.dsl.compiler import compile_pipeline
     from headrace.execution.launcher import launch
     from headrace.store.factory import get_store
 
+    if pipeline.run_configuration.schedule is not None:
+        from headrace.execution.schedules import refuse_without_scheduler, schedule_pipeline
+
+        store = get_store()
+        refuse_without_scheduler(store, pipeline.name)  # before compiling anything
+        return schedule_pipeline(store, compile_pipeline(pipeline, args, kwargs))
     compiled = compile_pipeline(pipeline, args, kwargs)
     return launch(get_store(), compiled)
 

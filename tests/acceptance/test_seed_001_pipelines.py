@@ -5,8 +5,9 @@ sample uses without defining get small bodies here; where a sample makes a claim
 (parallel branches, hooks that run, caching) the helpers record what happened so the
 test can check the claim.
 
-Not covered here (features of later issues): the scheduled run
-(``simple_pipeline.run(schedule=...)``) and the dynamic pipeline (``dynamic=True``).
+Not covered here: the scheduled run (``simple_pipeline.run(schedule=...)``) needs a
+server, so ``tests/integration/server/test_schedules_server.py`` runs it against one;
+the dynamic pipeline (``dynamic=True``) is a feature of a later issue.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ tree is visible here::
     headrace pipeline list
     headrace pipeline runs list [--tag TAG]
     headrace pipeline snapshot create | run | list | describe | config | delete
+    headrace pipeline schedule list | describe | pause | resume | delete
     headrace run show RUN
     headrace logs RUN [--step NAME]
     headrace artifact list [--tag TAG] | show
@@ -47,6 +48,7 @@ from headrace.cli import (
     models,
     pipelines,
     runs,
+    schedules,
     secrets,
     server,
     session,
@@ -146,6 +148,7 @@ pipelines.app.add_typer(runs.runs_app, name="runs")
 pipelines.app.add_typer(
     snapshots.app, name="snapshot", callback=store_note.note_store_outside_repository
 )
+pipelines.app.add_typer(schedules.app, name="schedule")
 app.add_typer(runs.run_app, name="run")
 app.command("logs")(logs.show_logs)
 app.command("clean")(clean.clean)

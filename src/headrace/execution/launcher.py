@@ -16,6 +16,7 @@ from headrace.exceptions import (
     EntityExistsError,
     OrchestratorError,
     RunFailedError,
+    ScheduleError,
     SecretError,
     StoreError,
 )
@@ -72,11 +73,12 @@ def launch(
     spec = compiled.spec
     run_config = compiled.run_config
     if run_config.schedule is not None:
-        raise ConfigurationError(
-            f"Pipeline {spec.name!r} was given a schedule, but this version of headrace has "
-            "no scheduler to run it, so nothing was started. Run the pipeline directly, or "
-            "trigger a snapshot of it from your own scheduler (cron: `headrace pipeline "
-            "snapshot run NAME`)."
+        # Calling a scheduled pipeline stores a schedule instead (headrace.runs); a run
+        # started here never carries one.
+        raise ScheduleError(
+            f"Pipeline {spec.name!r} was given a schedule, which a single run cannot take; "
+            "call the pipeline itself (my_pipeline.with_options(schedule=...)()) to store "
+            "the schedule on a headrace server."
         )
     stack = store.get_active_stack()
     if orchestrator is None:  # bad settings are refused before a run is recorded

@@ -24,6 +24,7 @@ from headrace.models.filters import (
     ModelVersionFilter,
     PipelineFilter,
     PipelineRunFilter,
+    ScheduleFilter,
     SnapshotFilter,
 )
 from headrace.models.model import (
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
         DeploymentResponse,
         DeploymentUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 _LAZY = dict.fromkeys(
     (
@@ -96,6 +98,8 @@ _LAZY.update(
         "deployment",
     )
 )
+# Schedules are read by the server and the schedule commands, never by a run.
+_LAZY.update(dict.fromkeys(("ScheduleRequest", "ScheduleResponse", "ScheduleUpdate"), "schedule"))
 _load = lazy_attributes(__name__, _LAZY)
 
 
@@ -137,6 +141,10 @@ __all__ = [
     "Principal",
     "QueueEntry",
     "ResponseContext",
+    "ScheduleFilter",
+    "ScheduleRequest",
+    "ScheduleResponse",
+    "ScheduleUpdate",
     "SecretResponse",
     "ServiceAccountFilter",
     "ServiceAccountRequest",

@@ -99,6 +99,14 @@ class SnapshotFilter(BaseFilter):
     named_only: bool = True
 
 
+class ScheduleFilter(BaseFilter):
+    """Filter schedules (``active=false``: the paused ones)."""
+
+    pipeline_id: str | None = None
+    snapshot_id: str | None = None
+    active: bool | None = None
+
+
 class ArtifactVersionFilter(BaseFilter):
     """Filter artifact versions."""
 

@@ -30,6 +30,7 @@ STATUS_CODES: tuple[tuple[type[errors.HeadraceError], int], ...] = (
     (errors.StoreConflictError, 409),
     (errors.RunConfigurationError, 422),
     (errors.ConfigurationError, 422),
+    (errors.ScheduleError, 422),
     (errors.InvalidFilterError, 400),
     (errors.StoreVersionError, 503),
     (errors.HeadraceError, 400),

@@ -14,6 +14,7 @@ from headrace.models import (
     ModelVersionFilter,
     PipelineFilter,
     PipelineRunFilter,
+    ScheduleFilter,
     SnapshotFilter,
     StackComponentFilter,
     StackFilter,
@@ -36,6 +37,10 @@ class PipelineQuery(PipelineFilter, _Hydrate):
 
 class SnapshotQuery(SnapshotFilter, _Hydrate):
     """``GET /api/v1/pipeline_snapshots``."""
+
+
+class ScheduleQuery(ScheduleFilter, _Hydrate):
+    """``GET /api/v1/schedules``."""
 
 
 class RunQuery(PipelineRunFilter, _Hydrate):

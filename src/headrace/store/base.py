@@ -71,6 +71,7 @@ from headrace.models.step_run import CacheHit
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models import ScheduleFilter
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -85,12 +86,16 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 
 class Store(ABC):
     """Metadata of pipelines, snapshots, runs, step runs, artifacts and stacks."""
 
     url: str
+    # Whether schedules stored here are fired: a server runs a scheduler; a local
+    # database has no process that would ever run them.
+    has_scheduler: bool = False
 
     def local_files(self) -> list[str]:
         """Files of this store on the local disk (database, its journals, the secrets key).
@@ -227,6 +232,33 @@ class Store(ABC):
         returns ``None`` and the caller starts the runner process itself.
         """
         return None
+
+    # -- schedules ----------------------------------------------------------------------
+    @abstractmethod
+    def create_schedule(self, request: ScheduleRequest) -> ScheduleResponse:
+        """Store a schedule of a snapshot and compute its first fire time.
+
+        Raises:
+            ScheduleError: the timing fields do not make a schedule (naming each), or the
+                snapshot does not exist.
+            EntityExistsError: the name is taken.
+        """
+
+    @abstractmethod
+    def get_schedule(self, name_or_id: str) -> ScheduleResponse:
+        """A schedule by name or id."""
+
+    @abstractmethod
+    def list_schedules(self, filter_model: ScheduleFilter) -> Page[ScheduleResponse]:
+        """Schedules matching the filter."""
+
+    @abstractmethod
+    def update_schedule(self, name_or_id: str, update: ScheduleUpdate) -> ScheduleResponse:
+        """Pause (``active=False``), resume, rename or retime a schedule."""
+
+    @abstractmethod
+    def delete_schedule(self, name_or_id: str) -> None:
+        """Remove a schedule; its snapshot and the runs it made stay."""
 
     # -- runs ---------------------------------------------------------------------------
     @abstractmethod
@@ -669,3 +701,22 @@ class CredentialStore(ABC):
             AuthenticationError: the account is gone or deactivated, or the API key the
                 token came from is revoked or expired.
         """
+
+
+class SchedulerStore(ABC):
+    """What a server's scheduler needs from the store it fires schedules from.
+
+    Kept apart from ``Store`` (like ``CredentialStore``): only the store that holds the
+    database (the SQL store) can claim a fire time atomically; a client never fires.
+    """
+
+    @abstractmethod
+    def due_schedules(self, moment: datetime, limit: int = 100) -> list[ScheduleResponse]:
+        """Active schedules whose next fire time is at or before ``moment``."""
+
+    @abstractmethod
+    def claim_schedule_fire(
+        self, schedule_id: str, fire_time: datetime, next_run_time: datetime | None
+    ) -> bool:
+        """Move a schedule's next fire time from ``fire_time`` to ``next_run_time``
+        (compare-and-set); ``True`` for the one caller that changed it."""

@@ -69,6 +69,7 @@ from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
+    from headrace.models import ScheduleFilter
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
@@ -100,6 +102,9 @@ class RestStore(Store):
         token: a bearer token to send; without either, ``HEADRACE_STORE_API_KEY`` /
             ``HEADRACE_STORE_API_TOKEN``, else the ``headrace login`` session for ``url``.
     """
+
+    # The server's scheduler fires the schedules stored through it.
+    has_scheduler = True
 
     def __init__(
         self,
@@ -322,6 +327,31 @@ class RestStore(Store):
                 "step_run": triggered_by_step_run_id,
             },
         )
+
+    # -- schedules ----------------------------------------------------------------------
+    def create_schedule(self, request: ScheduleRequest) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._model(ScheduleResponse, "POST", "/schedules", content=_body(request))
+
+    def get_schedule(self, name_or_id: str) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._model(ScheduleResponse, "GET", f"/schedules/{_part(name_or_id)}")
+
+    def list_schedules(self, filter_model: ScheduleFilter) -> Page[ScheduleResponse]:
+        from headrace.models.schedule import ScheduleResponse
+
+        return self._page(ScheduleResponse, "/schedules", filter_model)
+
+    def update_schedule(self, name_or_id: str, update: ScheduleUpdate) -> ScheduleResponse:
+        from headrace.models.schedule import ScheduleResponse
+
+        path = f"/schedules/{_part(name_or_id)}"
+        return self._model(ScheduleResponse, "PUT", path, content=_body(update))
+
+    def delete_schedule(self, name_or_id: str) -> None:
+        self._request("DELETE", f"/schedules/{_part(name_or_id)}")
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:

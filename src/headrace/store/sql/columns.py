@@ -191,6 +191,24 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "released_at",
         "runner_logs",
     ),
+    "schedules": (
+        "id",
+        "name",
+        "pipeline_id",
+        "snapshot_id",
+        "cron_expression",
+        "start_time",
+        "end_time",
+        "interval_second",
+        "run_once_start_time",
+        "catchup",
+        "active",
+        "next_run_time",
+        "last_run_time",
+        "run_configuration",
+        "created",
+        "updated",
+    ),
 }
 
 JSON_COLUMNS = frozenset(
@@ -209,6 +227,7 @@ JSON_COLUMNS = frozenset(
         "outputs",
         "parameters",
         "run_metadata",
+        "run_configuration",
         "run_metadata_types",
         "service_handle",
         "spec",
@@ -224,14 +243,19 @@ DATETIME_COLUMNS = frozenset(
         "enqueued_at",
         "expires",
         "heartbeat",
+        "last_run_time",
         "last_used",
         "launched_at",
+        "next_run_time",
         "released_at",
+        "run_once_start_time",
         "start_time",
         "updated",
     }
 )
-BOOLEAN_COLUMNS = frozenset({"active", "has_custom_name", "revoked", "runnable", "unlisted"})
+BOOLEAN_COLUMNS = frozenset(
+    {"active", "catchup", "has_custom_name", "revoked", "runnable", "unlisted"}
+)
 
 
 def columns(table: str) -> tuple[str, ...]:

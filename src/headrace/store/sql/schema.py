@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -404,6 +405,31 @@ store_settings = Table(
     metadata,
     Column("name", String(255), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# -- schedules (0010) ----------------------------------------------------------------------
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("pipeline_id", ID, ForeignKey("pipelines.id", ondelete="CASCADE"), nullable=False),
+    Column("snapshot_id", ID, ForeignKey("snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("cron_expression", String(255)),
+    Column("start_time", UTCDateTime),
+    Column("end_time", UTCDateTime),
+    Column("interval_second", Float),
+    Column("run_once_start_time", UTCDateTime),
+    Column("catchup", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("next_run_time", UTCDateTime),
+    Column("last_run_time", UTCDateTime),
+    Column("run_configuration", JSON, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Index("ix_schedules_due", "active", "next_run_time"),
+    Index("ix_schedules_snapshot", "snapshot_id"),
 )
 
 # -- deployments (0011) ------------------------------------------------------------------

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         DeploymentRequest,
         DeploymentResponse,
         DeploymentUpdate,
+        ScheduleFilter,
     )
     from headrace.models.account import (
         APIKeyFilter,
@@ -66,16 +67,18 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
     from headrace.store.sql.repositories.accounts import (
         APIKeyRepository,
         ServiceAccountRepository,
         UserRepository,
     )
     from headrace.store.sql.repositories.deployments import DeploymentRepository
+    from headrace.store.sql.repositories.schedules import ScheduleRepository
 
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
-from headrace.store.base import CredentialStore, DeploymentStore, Store
+from headrace.store.base import CredentialStore, DeploymentStore, SchedulerStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.query import Query
@@ -93,7 +96,9 @@ from headrace.store.sql.repositories.tags import TagRepository
 from headrace.store.sql.stacks import StackMethods
 
 
-class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, DeploymentStore):
+class SqlStore(
+    StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerStore, DeploymentStore
+):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -227,6 +232,38 @@ class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, Deployment
 
     def list_snapshots(self, filter_model: SnapshotFilter) -> Page[SnapshotResponse]:
         return self.snapshots.list(filter_model)
+
+    # -- schedules ----------------------------------------------------------------------
+    # Made on first use, like the accounts: a pipeline run never reads schedules.
+    @cached_property
+    def schedules(self) -> ScheduleRepository:
+        """The schedules' repository."""
+        from headrace.store.sql.repositories.schedules import ScheduleRepository
+
+        return ScheduleRepository(self._sql)
+
+    def create_schedule(self, request: ScheduleRequest) -> ScheduleResponse:
+        return self.schedules.create(request)
+
+    def get_schedule(self, name_or_id: str) -> ScheduleResponse:
+        return self.schedules.get(name_or_id)
+
+    def list_schedules(self, filter_model: ScheduleFilter) -> Page[ScheduleResponse]:
+        return self.schedules.list(filter_model)
+
+    def update_schedule(self, name_or_id: str, update: ScheduleUpdate) -> ScheduleResponse:
+        return self.schedules.update(name_or_id, update)
+
+    def delete_schedule(self, name_or_id: str) -> None:
+        self.schedules.delete(name_or_id)
+
+    def due_schedules(self, moment: datetime, limit: int = 100) -> list[ScheduleResponse]:
+        return self.schedules.due(moment, limit)
+
+    def claim_schedule_fire(
+        self, schedule_id: str, fire_time: datetime, next_run_time: datetime | None
+    ) -> bool:
+        return self.schedules.claim(schedule_id, fire_time, next_run_time)
 
     # -- runs ---------------------------------------------------------------------------
     def create_run(self, request: PipelineRunRequest) -> PipelineRunResponse:

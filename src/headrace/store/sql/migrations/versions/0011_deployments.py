@@ -1,7 +1,7 @@
 """Deployments: snapshots served as long-running HTTP services.
 
 Revision ID: 0011_deployments
-Revises: 0009_run_queue
+Revises: 0010_schedules
 
 One row per deployment: the snapshot it serves, the stack and deployer component that
 serve it (the deployer's configuration is copied, so changing the component later does
@@ -18,7 +18,7 @@ from alembic import op
 from headrace.store.sql.schema import UTCDateTime
 
 revision = "0011_deployments"
-down_revision = "0009_run_queue"
+down_revision = "0010_schedules"
 branch_labels = None
 depends_on = None
 
