@@ -79,6 +79,21 @@ SECTIONS: list[tuple[str, str, str]] = [
         "headrace.stacks.configs:WebhookAlerterConfig",
         "`headrace alerter register NAME --flavor=webhook --KEY=VALUE`",
     ),
+    (
+        "Deployer flavor `local`",
+        "headrace.stacks.deployer_config:LocalDeployerConfig",
+        "`headrace deployer register NAME --flavor=local --KEY=VALUE`",
+    ),
+    (
+        "Deployer flavor `docker`",
+        "headrace.stacks.deployer_config:DockerDeployerConfig",
+        "`headrace deployer register NAME --flavor=docker --KEY=VALUE`",
+    ),
+    (
+        "Deployer flavor `kubernetes`",
+        "headrace.stacks.deployer_config:KubernetesDeployerConfig",
+        "`headrace deployer register NAME --flavor=kubernetes --KEY=VALUE`",
+    ),
 ]
 
 _SHARED = {

@@ -95,6 +95,7 @@ class StackComponentType(StrEnum):
     ORCHESTRATOR = "orchestrator"
     ARTIFACT_STORE = "artifact_store"
     ALERTER = "alerter"
+    DEPLOYER = "deployer"
 
     @property
     def label(self) -> str:
@@ -105,6 +106,16 @@ class StackComponentType(StrEnum):
     def required(self) -> bool:
         """Whether every stack must have a component of this type."""
         return self in (StackComponentType.ORCHESTRATOR, StackComponentType.ARTIFACT_STORE)
+
+
+class DeploymentStatus(StrEnum):
+    """Where a deployment's service stands (recorded in the store, checked when read)."""
+
+    PENDING = "pending"  # being provisioned; not answering yet
+    RUNNING = "running"
+    FAILED = "failed"  # could not start, or its service is gone
+    STOPPED = "stopped"  # deprovisioned: the record and its URL stay until deleted
+    PROVISIONED = "provisioned"  # manifests written for a cluster to apply (kubernetes)
 
 
 class TaggableResourceType(StrEnum):

@@ -39,6 +39,7 @@ Hierarchy::
      +-- WorkloadManagerError       a workload manager could not launch, watch or stop a run
      +-- ScheduleError              a schedule is invalid or cannot be created here
      +-- DeploymentError            a deployment cannot be provisioned, found or invoked
+          +-- DeploymentInvocationError  a deployed pipeline ran and failed
 """
 
 from __future__ import annotations
@@ -250,3 +251,12 @@ class ScheduleError(HeadraceError):
 
 class DeploymentError(HeadraceError):
     """A deployment cannot be provisioned, found, reached or invoked."""
+
+
+class DeploymentInvocationError(DeploymentError):
+    """A deployed pipeline ran and failed (a step raised); ``run_id`` names the tracked
+    run, ``None`` when the deployment does not track invocations."""
+
+    def __init__(self, message: str, run_id: str | None = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id

@@ -83,6 +83,13 @@ def create_snapshot(
     return store_snapshot(None, compiled, name, description=description, replace=replace)
 
 
+def deploy_pipeline(pipeline: Pipeline[Any], name: str, options: dict[str, Any]) -> Any:
+    """Snapshot a pipeline and serve it as deployment ``name``."""
+    from headrace.deployments.manage import deploy_pipeline as deploy
+
+    return deploy(pipeline, name, **options)
+
+
 def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any:
     """Read a stored artifact version back into a value."""
     from headrace.artifacts.loading import load_artifact_version as load
@@ -101,6 +108,7 @@ def read_text(uri: str, store: Store | None = None) -> str:
 entry_points.provide(entry_points.RUN_PIPELINE, run_pipeline)
 entry_points.provide(entry_points.RUN_SINGLE_STEP, run_single_step)
 entry_points.provide(entry_points.CREATE_SNAPSHOT, create_snapshot)
+entry_points.provide(entry_points.DEPLOY_PIPELINE, deploy_pipeline)
 entry_points.provide(entry_points.STORED_PIPELINE, stored_pipeline)
 entry_points.provide(entry_points.LOAD_ARTIFACT_VERSION, load_artifact_version)
 entry_points.provide(entry_points.READ_TEXT, read_text)

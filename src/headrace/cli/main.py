@@ -20,7 +20,10 @@ tree is visible here::
     headrace service-account create | list | update | deactivate
     headrace service-account api-key NAME create | list | revoke
     headrace stack register | list | describe | set | update | delete
-    headrace orchestrator | artifact-store | alerter register | list | describe | update | delete
+    headrace orchestrator | artifact-store | alerter | deployer register | list | describe | ...
+    ... update | delete
+    headrace pipeline deploy --name NAME SOURCE | pipeline snapshot deploy --name NAME SNAPSHOT
+    headrace deployment list | describe | invoke | logs | deprovision | delete
 
 Errors headrace raises on purpose are the user's to fix, so they are shown as one red
 ``Error: ...`` line and exit code 1; ``--debug`` (or ``HEADRACE_DEBUG=true``) adds the
@@ -39,6 +42,7 @@ from headrace.cli import (
     accounts,
     artifacts,
     clean,
+    deployments,
     images,
     logs,
     models,
@@ -161,6 +165,9 @@ app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.service_account_app, name="service-account")
 accounts.service_account_app.add_typer(accounts.api_key_app, name="api-key")
 app.add_typer(stacks.app, name="stack")
+pipelines.app.command("deploy")(deployments.deploy_pipeline_command)
+snapshots.app.command("deploy")(deployments.deploy_snapshot_command)
+app.add_typer(deployments.app, name="deployment")
 for _type, _name in stack_components.COMMAND_NAMES.items():
     app.add_typer(stack_components.component_app(_type), name=_name)
 

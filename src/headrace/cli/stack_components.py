@@ -1,10 +1,11 @@
-"""``headrace orchestrator|artifact-store|alerter ...``: stack components.
+"""``headrace orchestrator|artifact-store|alerter|deployer ...``: stack components.
 
 One command group per component type, made by the same factory::
 
     headrace orchestrator register NAME --flavor=local|ray [--KEY=VALUE ...]
     headrace artifact-store register NAME --flavor=local --path=DIR
     headrace alerter register NAME --flavor=webhook --url=URL
+    headrace deployer register NAME --flavor=local|docker|kubernetes [--KEY=VALUE ...]
     headrace <type> list | describe [NAME] | update NAME --KEY=VALUE ... | delete NAME
     headrace <type> flavor list
 
@@ -40,6 +41,7 @@ COMMAND_NAMES: dict[StackComponentType, str] = {
     StackComponentType.ORCHESTRATOR: "orchestrator",
     StackComponentType.ARTIFACT_STORE: "artifact-store",
     StackComponentType.ALERTER: "alerter",
+    StackComponentType.DEPLOYER: "deployer",
 }
 _EXAMPLES: dict[StackComponentType, str] = {
     StackComponentType.ORCHESTRATOR: "headrace orchestrator register ray-cluster --flavor=ray "
@@ -48,6 +50,7 @@ _EXAMPLES: dict[StackComponentType, str] = {
     "--path=/data/artifacts",
     StackComponentType.ALERTER: "headrace alerter register team --flavor=webhook "
     "--url=https://hooks.example.com/T0",
+    StackComponentType.DEPLOYER: "headrace deployer register here --flavor=local --threads=16",
 }
 
 # Module level: with postponed annotations, Typer resolves these names in the module.

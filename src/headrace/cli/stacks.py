@@ -2,9 +2,10 @@
 
 ::
 
-    headrace stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE [-al ALERTER] [--set]
+    headrace stack register NAME -o ORCHESTRATOR -a ARTIFACT_STORE [-al ALERTER] [-D DEPLOYER]
+        [--set]
     headrace stack list | describe [NAME] | set NAME | delete NAME
-    headrace stack update NAME [-o ...] [-a ...] [-al ... | --no-alerter]
+    headrace stack update NAME [-o ...] [-a ...] [-al ... | --no-alerter] [-D ... | --no-deployer]
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ ArtifactStoreOption = Annotated[
     str | None, typer.Option("--artifact-store", "-a", help="Artifact store name or id.")
 ]
 AlerterOption = Annotated[str | None, typer.Option("--alerter", "-al", help="Alerter name or id.")]
+DeployerOption = Annotated[
+    str | None, typer.Option("--deployer", "-D", help="Deployer name or id.")
+]
 
 
 @app.command("register")
@@ -42,6 +46,7 @@ def register_stack(
     orchestrator: OrchestratorOption = None,
     artifact_store: ArtifactStoreOption = None,
     alerter: AlerterOption = None,
+    deployer: DeployerOption = None,
     set_active: Annotated[
         bool, typer.Option("--set", help="Make it the active stack too.")
     ] = False,
@@ -65,6 +70,8 @@ def register_stack(
     }
     if alerter is not None:
         components[StackComponentType.ALERTER] = alerter
+    if deployer is not None:
+        components[StackComponentType.DEPLOYER] = deployer
     client = Client()
     stack = client.create_stack(name, components)
     _say(f"Registered stack {stack.name!r}.")
@@ -80,7 +87,9 @@ def list_stacks() -> None:
 
     client = Client()
     active = client.active_stack
-    table = new_table("active", "stack", "orchestrator", "artifact store", "alerter", "id")
+    table = new_table(
+        "active", "stack", "orchestrator", "artifact store", "alerter", "deployer", "id"
+    )
     for stack in client.list_stacks(size=10_000):
         table.add_row(
             "*" if stack.id == active.id else "",
@@ -124,6 +133,10 @@ def update_stack(
     no_alerter: Annotated[
         bool, typer.Option("--no-alerter", help="Remove the stack's alerter.")
     ] = False,
+    deployer: DeployerOption = None,
+    no_deployer: Annotated[
+        bool, typer.Option("--no-deployer", help="Remove the stack's deployer.")
+    ] = False,
     new_name: Annotated[str | None, typer.Option("--name", help="A new name.")] = None,
 ) -> None:
     """Replace components of stack NAME, or rename it."""
@@ -138,9 +151,14 @@ def update_stack(
         raise ConfigurationError("Give either --alerter or --no-alerter, not both.")
     if alerter is not None or no_alerter:
         updates[StackComponentType.ALERTER] = alerter
+    if deployer is not None and no_deployer:
+        raise ConfigurationError("Give either --deployer or --no-deployer, not both.")
+    if deployer is not None or no_deployer:
+        updates[StackComponentType.DEPLOYER] = deployer
     if not updates and new_name is None:
         raise ConfigurationError(
-            f"Nothing to update in stack {name!r}: give -o, -a, -al, --no-alerter or --name."
+            f"Nothing to update in stack {name!r}: give -o, -a, -al, --no-alerter, -D, "
+            "--no-deployer or --name."
         )
     stack = Client().update_stack(name, name=new_name, component_updates=updates)
     _say(f"Updated stack {stack.name!r}.")

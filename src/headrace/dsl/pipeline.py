@@ -223,6 +223,17 @@ class Pipeline(Generic[P]):
 
         return entry_point(CREATE_SNAPSHOT)(self, name, description, replace, args, kwargs)
 
+    def deploy(self, name: str, **options: Any) -> Any:
+        """Snapshot this pipeline and serve it as HTTP deployment ``name`` with the
+        active stack's deployer; returns the deployment and its bearer key (shown once).
+
+        ``options``: ``tracking``, ``auth``, ``threads``, ``max_request_bytes``, ``port``,
+        ``stack`` (see ``headrace.deployments.deploy_snapshot``).
+        """
+        from headrace.utils.entry_points import DEPLOY_PIPELINE, entry_point
+
+        return entry_point(DEPLOY_PIPELINE)(self, name, options)
+
     def run(self, *args: Any, schedule: Schedule | None = None, **kwargs: Any) -> Any:
         """Run once, or register a schedule when ``schedule`` is given."""
         target = self.with_options(schedule=schedule) if schedule is not None else self

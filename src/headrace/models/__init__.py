@@ -67,6 +67,12 @@ if TYPE_CHECKING:
         UserResponse,
         UserUpdate,
     )
+    from headrace.models.deployment import (
+        DeploymentFilter,
+        DeploymentRequest,
+        DeploymentResponse,
+        DeploymentUpdate,
+    )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
 
 _LAZY = dict.fromkeys(
@@ -85,6 +91,12 @@ _LAZY = dict.fromkeys(
         "UserUpdate",
     ),
     "account",
+)
+_LAZY.update(
+    dict.fromkeys(
+        ("DeploymentFilter", "DeploymentRequest", "DeploymentResponse", "DeploymentUpdate"),
+        "deployment",
+    )
 )
 # Schedules are read by the server and the schedule commands, never by a run.
 _LAZY.update(dict.fromkeys(("ScheduleRequest", "ScheduleResponse", "ScheduleUpdate"), "schedule"))
@@ -109,6 +121,10 @@ __all__ = [
     "ArtifactVersionRequest",
     "ArtifactVersionResponse",
     "ArtifactVisualization",
+    "DeploymentFilter",
+    "DeploymentRequest",
+    "DeploymentResponse",
+    "DeploymentUpdate",
     "ModelFilter",
     "ModelResponse",
     "ModelVersionFilter",

@@ -82,6 +82,11 @@ class StackResponse(ResponseModel):
         return self.components.get(StackComponentType.ALERTER)
 
     @property
+    def deployer(self) -> StackComponentResponse | None:
+        """The stack's deployer, if it has one."""
+        return self.components.get(StackComponentType.DEPLOYER)
+
+    @property
     def artifact_store_path(self) -> str:
         """Root URI of the stack's artifact store."""
         return str(self.artifact_store.configuration["path"])

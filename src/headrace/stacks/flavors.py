@@ -28,6 +28,11 @@ from headrace.stacks.configs import (
     S3ArtifactStoreConfig,
     WebhookAlerterConfig,
 )
+from headrace.stacks.deployer_config import (
+    DockerDeployerConfig,
+    KubernetesDeployerConfig,
+    LocalDeployerConfig,
+)
 from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig
 from headrace.utils.suggest import closest
 
@@ -234,6 +239,25 @@ for _flavor in (
         "webhook",
         WebhookAlerterConfig,
         "headrace.stacks.alerters.WebhookAlerter",
+    ),
+    Flavor(
+        StackComponentType.DEPLOYER,
+        "local",
+        LocalDeployerConfig,
+        "headrace.deployments.deployers.local.LocalDeployer",
+    ),
+    Flavor(
+        StackComponentType.DEPLOYER,
+        "docker",
+        DockerDeployerConfig,
+        "headrace.deployments.deployers.docker.DockerDeployer",
+    ),
+    Flavor(
+        StackComponentType.DEPLOYER,
+        "kubernetes",
+        KubernetesDeployerConfig,
+        "headrace.deployments.deployers.kubernetes.KubernetesDeployer",
+        install_hint="pip install 'headrace[kubernetes]'",
     ),
 ):
     register_flavor(_flavor)

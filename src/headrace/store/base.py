@@ -31,6 +31,10 @@ from headrace.models import (
     ArtifactVersionFilter,
     ArtifactVersionRequest,
     ArtifactVersionResponse,
+    DeploymentFilter,
+    DeploymentRequest,
+    DeploymentResponse,
+    DeploymentUpdate,
     ModelFilter,
     ModelResponse,
     ModelVersionFilter,
@@ -558,6 +562,46 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release connections; the store must not be used afterwards."""
+
+
+class DeploymentStore(ABC):
+    """The records of deployments (snapshots served over HTTP).
+
+    Kept apart from ``Store``: deployments are managed where the deployer runs, next to
+    the database (the SQL store); a client of a server manages none.
+    """
+
+    @abstractmethod
+    def create_deployment(self, request: DeploymentRequest) -> DeploymentResponse:
+        """Record a new deployment.
+
+        Raises:
+            EntityExistsError: the name is taken.
+        """
+
+    @abstractmethod
+    def get_deployment(self, name_or_id: str) -> DeploymentResponse:
+        """A deployment by name, id or unique id prefix.
+
+        Raises:
+            EntityNotFoundError: no such deployment.
+        """
+
+    @abstractmethod
+    def list_deployments(self, filter_model: DeploymentFilter) -> Page[DeploymentResponse]:
+        """A page of deployments."""
+
+    @abstractmethod
+    def update_deployment(self, name_or_id: str, update: DeploymentUpdate) -> DeploymentResponse:
+        """Apply the fields ``update`` sets; returns the deployment."""
+
+    @abstractmethod
+    def delete_deployment(self, name_or_id: str) -> None:
+        """Remove a deployment's record.
+
+        Raises:
+            EntityNotFoundError: no such deployment.
+        """
 
 
 class RunQueueStore(ABC):

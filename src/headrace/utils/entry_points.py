@@ -17,6 +17,7 @@ from headrace.exceptions import HeadraceError
 RUN_PIPELINE = "run_pipeline"
 RUN_SINGLE_STEP = "run_single_step"
 CREATE_SNAPSHOT = "create_snapshot"
+DEPLOY_PIPELINE = "deploy_pipeline"
 STORED_PIPELINE = "stored_pipeline"
 LOAD_ARTIFACT_VERSION = "load_artifact_version"
 READ_TEXT = "read_text"

@@ -32,6 +32,9 @@ def test_the_built_in_flavors_are_registered() -> None:
         (StackComponentType.ARTIFACT_STORE, "gcs"),
         (StackComponentType.ARTIFACT_STORE, "azure"),
         (StackComponentType.ALERTER, "webhook"),
+        (StackComponentType.DEPLOYER, "local"),
+        (StackComponentType.DEPLOYER, "docker"),
+        (StackComponentType.DEPLOYER, "kubernetes"),
     }
     assert get_flavor("orchestrator", "local").config_class is LocalOrchestratorConfig
     assert get_flavor("artifact-store", "local").config_class is LocalArtifactStoreConfig

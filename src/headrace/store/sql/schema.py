@@ -431,3 +431,25 @@ schedules = Table(
     Index("ix_schedules_due", "active", "next_run_time"),
     Index("ix_schedules_snapshot", "snapshot_id"),
 )
+
+# -- deployments (0011) ------------------------------------------------------------------
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("snapshot_id", ID, ForeignKey("snapshots.id"), nullable=False),
+    Column("stack_id", ID, nullable=False),
+    Column("deployer_id", ID, nullable=False),
+    Column("flavor", String(255), nullable=False),
+    Column("configuration", JSON, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("status_reason", Text),
+    Column("url", String(2048)),
+    Column("auth_key_hash", String(255)),
+    Column("service_handle", JSON, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Index("ix_deployments_snapshot", "snapshot_id"),
+)

@@ -46,7 +46,13 @@ from headrace.models import (
 )
 
 if TYPE_CHECKING:
-    from headrace.models import ScheduleFilter
+    from headrace.models import (
+        DeploymentFilter,
+        DeploymentRequest,
+        DeploymentResponse,
+        DeploymentUpdate,
+        ScheduleFilter,
+    )
     from headrace.models.account import (
         APIKeyFilter,
         APIKeyRequest,
@@ -67,11 +73,12 @@ if TYPE_CHECKING:
         ServiceAccountRepository,
         UserRepository,
     )
+    from headrace.store.sql.repositories.deployments import DeploymentRepository
     from headrace.store.sql.repositories.schedules import ScheduleRepository
 
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit
-from headrace.store.base import CredentialStore, SchedulerStore, Store
+from headrace.store.base import CredentialStore, DeploymentStore, SchedulerStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.query import Query
@@ -89,7 +96,9 @@ from headrace.store.sql.repositories.tags import TagRepository
 from headrace.store.sql.stacks import StackMethods
 
 
-class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerStore):
+class SqlStore(
+    StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerStore, DeploymentStore
+):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -128,6 +137,28 @@ class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerS
         self.tags = TagRepository(sql)
         self._key_file = str(key_directory / KEY_FILE)
         self._database_file = str(Path(database).resolve()) if database else None
+
+    @cached_property
+    def deployments(self) -> DeploymentRepository:
+        """The deployments' repository (imported on first use: runs never need it)."""
+        from headrace.store.sql.repositories.deployments import DeploymentRepository
+
+        return DeploymentRepository(self._sql)
+
+    def create_deployment(self, request: DeploymentRequest) -> DeploymentResponse:
+        return self.deployments.create(request)
+
+    def get_deployment(self, name_or_id: str) -> DeploymentResponse:
+        return self.deployments.get(name_or_id)
+
+    def list_deployments(self, filter_model: DeploymentFilter) -> Page[DeploymentResponse]:
+        return self.deployments.list(filter_model)
+
+    def update_deployment(self, name_or_id: str, update: DeploymentUpdate) -> DeploymentResponse:
+        return self.deployments.update(name_or_id, update)
+
+    def delete_deployment(self, name_or_id: str) -> None:
+        self.deployments.delete(name_or_id)
 
     def local_files(self) -> list[str]:
         """Files of this store that must never be archived or served (the database with

@@ -1,0 +1,1 @@
+"""Deployer implementations, one per flavor (found through ``headrace.stacks.flavors``)."""
