@@ -19,6 +19,7 @@ from headrace.exceptions import ConfigurationError
 from headrace.server.api.v1 import api_router, info
 from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
 from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
+from headrace.server.dashboard import install_dashboard
 from headrace.server.errors import install_error_handlers
 from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
@@ -91,7 +92,8 @@ def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """A new application serving the REST API over the settings' database."""
+    """A new application serving the REST API over the settings' database, and the
+    dashboard at ``/``."""
     settings = settings or ServerSettings()
 
     @asynccontextmanager
@@ -119,4 +121,5 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(info.health_router)
     app.include_router(api_router())
+    install_dashboard(app)
     return app
