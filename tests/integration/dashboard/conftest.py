@@ -3,7 +3,6 @@ module, and Chromium from the distribution (``/usr/bin/chromium``) driven by Pla
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from dashboard_project import create_snapshot, write_project
 
 from headrace_server import HeadraceServer
 
-CHROMIUM = os.environ.get("HEADRACE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = "/usr/bin/chromium"  # the distribution's package; never a downloaded browser
 SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "dashboard"
 VIEWER = ("vera", "vera-viewer-password-1")
 EDITOR = ("eddie", "eddie-editor-password-1")
