@@ -210,7 +210,6 @@ def read_visualization(
             data = handle.read()
     except OSError as exc:
         raise ArtifactError(
-            f"Visualization {index} of artifact version {version.id} cannot be read at "
-            f"{uri}: {exc}"
+            f"Visualization {index} of artifact version {version.id} cannot be read at {uri}: {exc}"
         ) from exc
     return bytes(data), posixpath.basename(uri)

@@ -70,9 +70,7 @@ def form_fields(snapshot: SnapshotResponse) -> list[FormField]:
     pipeline_schema = schema.get("parameters", {})
     values = template.parameters or {}
     for name, prop in pipeline_schema.get("properties", {}).items():
-        fields.append(
-            _field(f"parameters.{name}", None, name, prop, values, pipeline_schema)
-        )
+        fields.append(_field(f"parameters.{name}", None, name, prop, values, pipeline_schema))
     step_schemas = schema.get("steps", {}).get("properties", {})
     for step_name, step_schema in step_schemas.items():
         step_config = template.steps.get(step_name)

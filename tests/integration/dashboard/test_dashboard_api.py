@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import EDITOR, VIEWER, record_run
 
+from conftest import EDITOR, VIEWER, record_run
 from headrace_server import ADMIN_PASSWORD, HeadraceServer
 
 RUN_TIMEOUT = 180
@@ -231,7 +231,9 @@ def test_a_preview_never_unpickles_and_never_reads_outside_the_version(
     assert answer["kind"] == "none"
     assert not marker.exists()
 
-    outside = record("headrace.materializers.built_in_materializer.BuiltInMaterializer", "/etc/passwd")
+    outside = record(
+        "headrace.materializers.built_in_materializer.BuiltInMaterializer", "/etc/passwd"
+    )
     refused = server.http.get(f"{server.url}/api/v1/artifact_versions/{outside}/visualizations/0")
     assert refused.status_code == 400 and "not inside" in refused.json()["detail"]
     sneaky = record(

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EDITOR, VIEWER, record_run
 
+from conftest import EDITOR, VIEWER, record_run
 from headrace_server import ADMIN_PASSWORD, HeadraceServer
 
 RUN_TIMEOUT_MS = 180_000
@@ -68,7 +68,10 @@ def test_log_in_change_a_parameter_run_and_watch_it_complete(
     # The label shows the type, the hint the default.
     field = page.locator('[data-path="steps.model_trainer.parameters.learning_rate"]')
     assert "number" in field.inner_text() and "default: 0.1" in field.inner_text()
-    assert "headrace pipeline snapshot run nightly" in page.get_by_label("YAML configuration").input_value()
+    assert (
+        "headrace pipeline snapshot run nightly"
+        in page.get_by_label("YAML configuration").input_value()
+    )
     rate.fill("0.25")
     page.screenshot(path=screenshots / "snapshot.png", full_page=True)
     page.get_by_role("button", name="Run", exact=True).click()
@@ -182,9 +185,7 @@ def test_a_thousand_step_graph_renders_in_under_two_seconds(
     page.goto(f"{server.url}/#/runs/{run['id']}")
     page.locator('.dag[data-rendered="true"]').wait_for(timeout=30_000)
     wall_ms = (time.perf_counter() - started) * 1000
-    render_ms = page.evaluate(
-        "performance.getEntriesByName('headrace-dag', 'measure')[0].duration"
-    )
+    render_ms = page.evaluate("performance.getEntriesByName('headrace-dag', 'measure')[0].duration")
     print(f"\n1,000-step graph: drawn in {render_ms:.0f} ms; page to graph {wall_ms:.0f} ms")
     assert render_ms < DAG_BUDGET_MS
     summary = page.locator(".dag-summary")
