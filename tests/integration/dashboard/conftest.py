@@ -25,13 +25,14 @@ def dashboard_server(
     tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path
 ) -> Iterator[HeadraceServer]:
     """A server holding snapshot ``nightly`` (training pipeline), ``big`` (1,000 steps),
-    a viewer and an editor."""
+    ``talker`` (a step that prints, then sleeps), a viewer and an editor."""
     directory = tmp_path_factory.mktemp("dashboard")
     server = HeadraceServer(directory, template=migrated_sqlite)
     try:
         project = write_project(directory)
         create_snapshot(server, project, "training_pipeline", "nightly")
         create_snapshot(server, project, "grid", "big")
+        create_snapshot(server, project, "talker", "talker")
         for (name, password), role in ((VIEWER, "viewer"), (EDITOR, "editor")):
             answer = server.http.post(
                 f"{server.url}/api/v1/users",

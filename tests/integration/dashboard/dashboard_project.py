@@ -76,6 +76,22 @@ PROJECT = textwrap.dedent(
 
 
     @step
+    def slow_talker(seconds: float = 8.0) -> int:
+        """Print, then take a while."""
+        import time
+
+        print("halfway there", flush=True)
+        time.sleep(seconds)
+        print("done")
+        return 1
+
+
+    @pipeline
+    def talker() -> None:
+        slow_talker()
+
+
+    @step
     def cell(a: int, b: int) -> int:
         return a + b
 

@@ -281,3 +281,28 @@ def test_new_snapshot_from_a_run(dashboard_server: HeadraceServer, run: dict[str
     )
     assert answer.status_code == 400
     assert "--from-run" in answer.json()["detail"]
+
+
+def test_a_running_step_s_logs_can_be_read_before_it_ends(
+    dashboard_server: HeadraceServer,
+) -> None:
+    server = dashboard_server
+    started = server.http.post(f"{server.url}/api/v1/pipeline_snapshots/talker/runs", json={})
+    assert started.status_code == 201, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + RUN_TIMEOUT
+    seen_while_running = False
+    while time.monotonic() < deadline:
+        run = server.http.get(f"{server.url}/api/v1/runs/{run_id}").json()
+        step = run["steps"].get("slow_talker")
+        if step is not None:
+            logs = server.http.get(f"{server.url}/api/v1/steps/{step['id']}/logs").text
+            status = server.http.get(f"{server.url}/api/v1/steps/{step['id']}").json()["status"]
+            if "halfway there" in logs and status == "running":
+                assert "done" not in logs
+                seen_while_running = True
+                break
+        if run["status"] in ("completed", "failed", "stopped"):
+            break
+        time.sleep(0.2)
+    assert seen_while_running, server.log()
