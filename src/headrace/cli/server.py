@@ -56,5 +56,5 @@ def start(
         max_body_bytes=max_body_bytes,
         max_concurrent_runs=max_concurrent_runs,
     )
-    typer.echo(f"headrace server on http://{host}:{port} (API docs at /docs)")
+    typer.echo(f"headrace server on http://{host}:{port} (dashboard at /, API docs at /docs)")
     serve(settings, log_level=log_level)
