@@ -76,5 +76,5 @@ def start(
         max_body_bytes=max_body_bytes,
         **limits._asdict(),
     )
-    typer.echo(f"headrace server on http://{host}:{port} (API docs at /docs)")
+    typer.echo(f"headrace server on http://{host}:{port} (dashboard at /, API docs at /docs)")
     serve(settings, log_level=log_level, workload_manager=manager)

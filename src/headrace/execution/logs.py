@@ -21,6 +21,47 @@ from typing import Any, TextIO
 from headrace.utils.terminal import INTERNAL_HANDLER_FLAG, LOGGER_NAME, terminal_stream
 
 _BUFFER: ContextVar[list[str] | None] = ContextVar("headrace_step_log", default=None)
+# How often at most a running step's output is written out for readers (the dashboard).
+LIVE_FLUSH_SECONDS = 1.0
+
+
+def step_log_uri(artifact_store: Any, run_id: str, invocation_id: str) -> str:
+    """Where a step's log lies in the artifact store: written while the step runs (see
+    :class:`LiveLogBuffer`) and once more, complete, when it ends."""
+    return str(artifact_store.join(artifact_store.path, "logs", run_id, f"{invocation_id}.log"))
+
+
+class LiveLogBuffer(list[str]):
+    """A step's log buffer that also writes what it holds to the step's log file, at most
+    once a second while output arrives, so the log can be read while the step runs.
+
+    The step's own log write at its end stays the complete, final one; a failed write
+    here is ignored (the final write reports problems). A step that prints nothing costs
+    nothing; one that prints pays one clock read per write.
+    """
+
+    def __init__(self, artifact_store: Any, uri: str) -> None:
+        super().__init__()
+        self._artifact_store = artifact_store
+        self._uri = uri
+        self._flushed = 0.0
+
+    def append(self, text: str) -> None:
+        super().append(text)
+        now = time.monotonic()
+        if now - self._flushed >= LIVE_FLUSH_SECONDS:
+            self._flushed = now
+            self.write_out()
+
+    def write_out(self) -> None:
+        """Write the log so far (best effort)."""
+        try:
+            with self._artifact_store.open(self._uri, "w") as handle:
+                handle.write("".join(self))
+        except Exception:  # a live copy must never fail the step
+            return
+
+
 _install_lock = threading.Lock()
 _installed = 0
 _saved: tuple[TextIO, TextIO] | None = None

@@ -39,7 +39,7 @@ from headrace.execution.context import StepContext, reset_step_context, set_step
 from headrace.execution.explicit_versions import refuse_taken_versions
 from headrace.execution.hooks import run_hook
 from headrace.execution.interrupts import user_code
-from headrace.execution.logs import capturing
+from headrace.execution.logs import LiveLogBuffer, capturing, step_log_uri
 from headrace.execution.run_state import OutputRecord, RunState
 from headrace.execution.secrets import environment_applied, secret_values
 from headrace.execution.step_task import StepResult, StepTask, is_immutable
@@ -305,7 +305,14 @@ class StepRunner:
             progress.step_started(step.invocation_id, step_run_id)
         context = StepContext(state, step, step_run_id)
         context.flush_records = self.flush
-        context.log_buffer = [] if config.enable_step_logs else None
+        context.log_buffer = (
+            LiveLogBuffer(
+                state.artifact_store,
+                step_log_uri(state.artifact_store, state.run.id, step.invocation_id),
+            )
+            if config.enable_step_logs
+            else None
+        )
         token = set_step_context(context)
         store_token = set_active_store(state.store)
         try:
@@ -381,7 +388,7 @@ class StepRunner:
         if not buffer:
             return None
         store = self.state.artifact_store
-        uri = store.join(store.path, "logs", self.state.run.id, f"{step.invocation_id}.log")
+        uri = step_log_uri(store, self.state.run.id, step.invocation_id)
         try:
             with store.open(uri, "w") as handle:
                 handle.write("".join(buffer))

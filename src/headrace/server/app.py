@@ -21,6 +21,7 @@ from headrace.models.schedule import ScheduleResponse
 from headrace.server.api.v1 import api_router, info
 from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
 from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
+from headrace.server.dashboard import install_dashboard
 from headrace.server.errors import install_error_handlers
 from headrace.server.limits import BodySizeLimit
 from headrace.server.openapi import install_openapi
@@ -135,7 +136,8 @@ def open_scheduler(
 def create_app(
     settings: ServerSettings | None = None, workload_manager: WorkloadManager | None = None
 ) -> FastAPI:
-    """A new application serving the REST API over the settings' database.
+    """A new application serving the REST API over the settings' database, and the
+    dashboard at ``/``.
 
     ``workload_manager`` launches the queued runs (default: the one
     ``HEADRACE_SERVER_WORKLOAD_MANAGER_IMPLEMENTATION_SOURCE`` names, ``local``).
@@ -186,4 +188,5 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(info.health_router)
     app.include_router(api_router())
+    install_dashboard(app)
     return app

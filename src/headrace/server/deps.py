@@ -5,10 +5,13 @@ Every route except ``/health``, ``/api/v1/info`` and ``/api/v1/login`` declares 
 routes), so a route cannot forget its permission check. ``tests/server`` walks
 ``/openapi.json`` to check that every route carries one.
 
-A request carries a bearer token (``POST /api/v1/login`` makes one) or an API key in
-``X-API-Key``; either is checked against the store on every request (one indexed read),
-so a deactivated account or a revoked key is refused at once. No credentials, or bad
-ones, answer 401; a role without the permission answers 403.
+A request carries a bearer token (``POST /api/v1/login`` makes one), an API key in
+``X-API-Key``, or the dashboard's session cookie (``POST /api/v1/session`` sets it);
+each is checked against the store on every request (one indexed read), so a deactivated
+account or a revoked key is refused at once. No credentials, or bad ones, answer 401; a
+role without the permission answers 403. A request authenticated by the cookie alone
+that changes anything must also echo the CSRF cookie in ``X-CSRF-Token`` (double
+submit): another site can make a browser send the cookie, but cannot read it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from headrace.exceptions import AuthenticationError
 from headrace.models import Principal
 from headrace.server.auth import Authenticator, Permission, require
+from headrace.server.auth.session import check_csrf, session_token
 from headrace.server.settings import ServerSettings
 from headrace.store.base import Store
 
@@ -73,6 +77,9 @@ def current_principal(
     elif api_key:
         address = request.client.host if request.client else None
         principal = auth.api_key_principal(api_key, address)
+    elif (cookie := session_token(request.cookies)) is not None:
+        check_csrf(request.method, request.cookies, request.headers)
+        principal = auth.principal(cookie)
     else:
         raise AuthenticationError(NOT_AUTHENTICATED)
     request.state.principal = principal

@@ -1,6 +1,7 @@
 """Every route of ``/openapi.json`` of a real ``headrace server`` subprocess answers 401
 without credentials (and with bad ones) and 403 to a role without the right, except
-``/health``, ``/api/v1/info`` and ``/api/v1/login``, which are open.
+``/health``, ``/api/v1/info``, ``/api/v1/login`` and the dashboard's ``/api/v1/session``,
+which are open.
 
 The permission each route needs is read from the application's own dependency tree
 (``ReadAccess`` / ``WriteAccess`` / ``AdminAccess``), so a route that declares none fails
@@ -21,7 +22,13 @@ from headrace.server.auth import Permission
 from headrace.server.deps import require_admin, require_read, require_write
 from headrace_server import HeadraceServer
 
-OPEN_ROUTES = {("GET", "/health"), ("GET", "/api/v1/info"), ("POST", "/api/v1/login")}
+OPEN_ROUTES = {
+    ("GET", "/health"),
+    ("GET", "/api/v1/info"),
+    ("POST", "/api/v1/login"),
+    ("POST", "/api/v1/session"),  # the dashboard's login: sets the session cookie
+    ("DELETE", "/api/v1/session"),  # its logout: clears the cookies
+}
 PASSWORD = "walk-the-routes-password"
 _PERMISSIONS = {
     require_read: Permission.READ,

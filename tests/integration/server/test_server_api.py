@@ -14,7 +14,7 @@ from headrace.server.app import create_app
 from headrace.server.deps import PERMISSION_DEPENDENCIES
 from headrace_server import HeadraceServer
 
-OPEN_ROUTES = {"/health", "/api/v1/info", "/api/v1/login"}
+OPEN_ROUTES = {"/health", "/api/v1/info", "/api/v1/login", "/api/v1/session"}
 
 
 def test_health_info_and_openapi(headrace_server: HeadraceServer) -> None:

@@ -11,10 +11,14 @@ from headrace.server.api.v1 import (
     login,
     models,
     pipelines,
+    previews,
+    run_snapshot,
     runs,
     schedules,
     secrets,
+    session,
     snapshot_access,
+    snapshot_form,
     snapshots,
     stacks,
     steps,
@@ -28,16 +32,20 @@ def api_router() -> APIRouter:
     """Every ``/api/v1`` route (a new router each call: no state shared between apps)."""
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(login.router)
+    router.include_router(session.router)
     router.include_router(accounts.users)
     router.include_router(accounts.service_accounts)
     router.include_router(snapshot_access.router)
     for module in (
         info,
         pipelines,
+        snapshot_form,
         snapshots,
         schedules,
+        run_snapshot,
         runs,
         steps,
+        previews,
         artifacts,
         secrets,
         models,

@@ -18,6 +18,7 @@ from headrace.models.step_run import CacheHit
 from headrace.models.wire import StepRunBatch, StepRunCompletion
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId
+from headrace.store.base import Store
 
 router = APIRouter(prefix="/steps", tags=["steps"])
 
@@ -58,8 +59,11 @@ def get_step_run(store: StoreDep, caller: ReadAccess, step_run_id: NameOrId) -> 
 
 @router.get("/{step_run_id}/logs", response_class=PlainTextResponse)
 def get_step_logs(store: StoreDep, caller: ReadAccess, step_run_id: NameOrId) -> str:
-    """What the step printed and logged (empty when nothing was captured)."""
+    """What the step printed and logged (empty when nothing was captured); while the
+    step runs, what it has printed so far (written out about once a second)."""
     step = store.get_step_run(step_run_id)
+    if not step.logs_uri and not step.status.is_finished:
+        return _live_logs(store, step)
     try:
         return step.logs
     except OSError as exc:
@@ -85,3 +89,20 @@ def complete_step_run(
         step_run_id, body.update, body.outputs, body.create, body.model_version_id
     )
     return CreatedIds(outputs=created)
+
+
+def _live_logs(store: Store, step: StepRunResponse) -> str:
+    """The log a running step has written so far, or nothing yet."""
+    from headrace.artifacts.loading import artifact_store_of
+    from headrace.execution.logs import step_log_uri
+
+    run = store.get_run(step.pipeline_run_id)
+    artifact_store = artifact_store_of(store, run.stack_id)
+    uri = step_log_uri(artifact_store, run.id, step.name)
+    try:
+        if not artifact_store.exists(uri):
+            return ""
+        with artifact_store.open(uri, "r") as handle:
+            return str(handle.read())
+    except OSError:
+        return ""  # being rewritten, or the store is unreachable: the next poll reads it
