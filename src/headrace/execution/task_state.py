@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headrace.execution.logs import capture_installed
+from headrace.execution.record_flusher import shared_flusher
 from headrace.execution.run_state import RunState
 from headrace.execution.secrets import environment_applied, pipeline_secret_values
 from headrace.utils.env import ENV_SOURCE_ROOT
@@ -64,12 +65,17 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     )
     restore = environment_applied(environment)
     runner = StepRunner(state)
-    runner.defer_start_records = False  # the driver may have to mark this row stopped
+    # The "running" record waits for the step's completion (one transaction, not two),
+    # unless the step runs long enough for the flusher to write it. A step whose process
+    # dies before either is recorded by the driver (``ResultRecorder.record_unfinished``).
+    flusher = shared_flusher()
+    flusher.watch(runner)
     try:
         with capture_installed():
             yield state, runner
     finally:
         try:
+            flusher.forget(runner)
             runner.flush()
         finally:
             restore()
