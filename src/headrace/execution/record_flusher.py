@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 logger = headrace_logger()
 
-INTERVAL_S = 0.05
+# Longer than the driver's own flusher (``run_steps._Flusher``, 0.05 s): the driver
+# already shows a step as started when it hands it over; the store's "running" record of
+# a step in another process is for whoever looks later, and on a loaded machine a short
+# step's body can take 50 ms of wall time.
+INTERVAL_S = 0.2
 
 
 class RecordFlusher:
