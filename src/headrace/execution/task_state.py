@@ -8,6 +8,7 @@ model version the driver resolved. Nothing of the driver's memory is here: the
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from headrace.execution.step_task import CodeLocation, StepTask
 
 
+# Artifact-store configurations already validated in this process -> their root path.
+_ARTIFACT_STORE_PATHS: dict[str, str] = {}
+
+
 @contextmanager
 def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     """A run state and step runner for ``task``; on exit, pending records are written
@@ -39,9 +44,13 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     from headrace.store.factory import get_store
 
     store = get_store(task.store_url)
-    flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
-    config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
-    artifact_store = artifact_store_for(str(config.path), task.stack_id)
+    key = json.dumps(task.artifact_store, sort_keys=True)
+    path = _ARTIFACT_STORE_PATHS.get(key)
+    if path is None:  # validated once per process and configuration
+        flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
+        config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
+        path = _ARTIFACT_STORE_PATHS[key] = str(config.path)
+    artifact_store = artifact_store_for(path, task.stack_id)
     if task.code is not None:
         use_code(task.code, artifact_store)
     run = store.get_run(task.run_id)
