@@ -103,13 +103,48 @@ def _headrace_round(width: int, address: str) -> Callable[[], float]:
     return one_round
 
 
-def measure(address: str, widths: tuple[int, int], rounds: int) -> dict[str, float]:
+def _cpu_seconds(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by this process and by every process
+    below ``roots`` (the cluster's nodes and the Ray workers they started), read from
+    /proc. On a shared, loaded machine wall times swing with other people's work; the
+    CPU a round costs does not, so it is reported next to them."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rpartition(")")[2].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(entry)] = int(fields[1])
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
+    below = set(roots)
+    grew = True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                grew = True
+    own = os.times()
+    return own.user + own.system + sum(used.get(pid, 0.0) for pid in below)
+
+
+def measure(
+    address: str, widths: tuple[int, int], rounds: int, cluster_pids: list[int] | None = None
+) -> dict[str, float]:
     """Per-step overheads (ms) of both halves: medians over ``rounds`` alternating rounds,
     as whole runs per step at the larger width and as the slope between the two widths
-    (which leaves out what a run costs once, whatever its width)."""
+    (which leaves out what a run costs once, whatever its width). With the cluster's
+    process ids (a cluster this benchmark started, on Linux), also the CPU per step of
+    each half's larger rounds, driver and cluster together."""
     import ray
 
     small, large = widths
+    cpu: dict[str, float] = {}
     ray.init(address=address, log_to_driver=False)
     try:
         halves = {
@@ -125,7 +160,10 @@ def measure(address: str, widths: tuple[int, int], rounds: int) -> dict[str, flo
         for _ in range(rounds):
             for name, by_width in halves.items():
                 for width, one_round in by_width.items():
+                    before = _cpu_seconds(cluster_pids) if cluster_pids else 0.0
                     times[(name, width)].append(one_round())
+                    if cluster_pids and width == large:
+                        cpu[name] = cpu.get(name, 0.0) + _cpu_seconds(cluster_pids) - before
     finally:
         ray.shutdown()
     figures: dict[str, float] = {}
@@ -136,6 +174,10 @@ def measure(address: str, widths: tuple[int, int], rounds: int) -> dict[str, flo
         figures[f"{name}_run_{small}_s"] = part
         figures[f"{name}_ms_per_step_whole"] = whole / large * 1000
         figures[f"{name}_ms_per_step_slope"] = (whole - part) / (large - small) * 1000
+    for name, seconds in cpu.items():
+        figures[f"{name}_cpu_ms_per_step_whole"] = seconds / rounds / large * 1000
+    if len(cpu) == 2:
+        figures["ratio_cpu_whole"] = cpu["headrace"] / cpu["plain_ray"]
     figures["ratio_whole"] = (
         figures["headrace_ms_per_step_whole"] / figures["plain_ray_ms_per_step_whole"]
     )
@@ -161,8 +203,13 @@ def main() -> None:
             cluster.start()
             address = cluster.address
             figures["cluster_start_s"] = cluster.start_seconds
+        figures["load_avg_1m_before"] = os.getloadavg()[0]
         widths = (arguments.small_width, arguments.width)
-        figures.update(measure(address, widths, arguments.rounds))
+        pids = None
+        if cluster is not None and Path("/proc/self/stat").exists():
+            pids = [process.pid for process in cluster.processes]
+        figures.update(measure(address, widths, arguments.rounds, pids))
+        figures["load_avg_1m_after"] = os.getloadavg()[0]
     finally:
         if cluster is not None:
             cluster.stop()

@@ -405,3 +405,36 @@ def test_a_step_task_runs_from_json_in_a_fresh_process_with_archived_code(repo: 
     again = StepTask.from_json(task.to_json())
     assert again.to_dict() == task.to_dict()
     assert [r.artifact_version_id for r in again.inputs["value"]] == [run.steps["leaf"].output.id]
+
+
+@step(enable_cache=False)
+def sees_itself_running() -> str:
+    """Polls the store (not through the step context, which would write pending
+    records first) until its own step run shows as running."""
+    from headrace import get_step_context
+    from headrace.client import Client
+    from headrace.exceptions import EntityNotFoundError
+
+    step_run_id = get_step_context().step_run_id
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if Client().get_run_step(step_run_id).status is ExecutionStatus.RUNNING:
+                return "seen running"
+        except EntityNotFoundError:  # its "running" record is not written yet
+            pass
+        time.sleep(0.02)
+    return "never seen running"
+
+
+def test_a_step_that_runs_a_while_shows_as_running(repo: Path, backend: dict[str, Any]) -> None:
+    """A short step writes its start and end in one transaction; one that runs longer
+    is recorded as running while it runs, on every backend."""
+
+    @pipeline(enable_cache=False, settings=backend)
+    def watched() -> None:
+        sees_itself_running()
+
+    run = watched()
+    assert run.status is ExecutionStatus.COMPLETED
+    assert run.steps["sees_itself_running"].output.load() == "seen running"

@@ -118,30 +118,36 @@ def add_run_hook_errors(root: Tree, run: PipelineRunResponse, facts: RunFacts) -
 
 def add_steps(root: Tree, run: PipelineRunResponse, facts: RunFacts) -> None:
     """A ``steps`` branch holding one subtree per step run (of a long run: the steps
-    that did not succeed, then the first and last few)."""
-    steps = list(run.steps.values())
-    if facts.show_all or len(steps) <= FULL_LISTING_MAX_STEPS:
+    that did not succeed, then the first and last few, read without the others)."""
+    overview = None
+    if not facts.show_all:
+        overview = run.store.get_step_run_overview(
+            run.id, edge=EDGE_STEPS, max_unsuccessful=MAX_UNSUCCESSFUL_LISTED
+        )
+    if overview is None or overview.total <= FULL_LISTING_MAX_STEPS:
+        steps = list(run.steps.values())
         branch = root.add(Text(f"steps ({len(steps)})", style="bold"))
         for step in steps:
             branch.children.append(step_tree(step, facts))
         return
-    counts: dict[str, int] = {}
-    for step in steps:
-        counts[step.status.value] = counts.get(step.status.value, 0) + 1
-    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
-    branch = root.add(Text(f"steps ({len(steps)}: {summary})", style="bold"))
-    unsuccessful = [s for s in steps if not s.status.is_successful]
+    total = overview.total
+    summary = ", ".join(
+        f"{count} {status}" for status, count in sorted(overview.status_counts.items())
+    )
+    branch = root.add(Text(f"steps ({total}: {summary})", style="bold"))
+    unsuccessful = overview.unsuccessful_total
     if unsuccessful:
-        bad = branch.add(Text(f"did not succeed ({len(unsuccessful)})", style="bold"))
-        for step in unsuccessful[:MAX_UNSUCCESSFUL_LISTED]:
+        bad = branch.add(Text(f"did not succeed ({unsuccessful})", style="bold"))
+        for step in overview.unsuccessful:
             bad.children.append(step_tree(step, facts))
-        if len(unsuccessful) > MAX_UNSUCCESSFUL_LISTED:
-            bad.add(Text(f"... {len(unsuccessful) - MAX_UNSUCCESSFUL_LISTED} more", style="dim"))
-    for step in steps[:EDGE_STEPS]:
+        if unsuccessful > len(overview.unsuccessful):
+            more = unsuccessful - len(overview.unsuccessful)
+            bad.add(Text(f"... {more} more", style="dim"))
+    for step in overview.first:
         branch.children.append(step_tree(step, facts))
-    hidden = len(steps) - 2 * EDGE_STEPS
+    hidden = total - 2 * EDGE_STEPS
     branch.add(Text(f"... {hidden} more steps (--all lists every step)", style="dim"))
-    for step in steps[-EDGE_STEPS:]:
+    for step in overview.last:
         branch.children.append(step_tree(step, facts))
 
 

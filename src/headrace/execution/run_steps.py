@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionMode, ExecutionStatus
-from headrace.exceptions import StepExecutionError
+from headrace.exceptions import EntityExistsError, StepExecutionError
 from headrace.execution.progress import error_line
 from headrace.execution.scheduler import Scheduler
 from headrace.execution.step_runner import StepRunner, step_error
@@ -110,8 +110,18 @@ class ResultRecorder:
         existing = state.store.list_step_runs(state.run.id).get(name)
         reason = result.error or f"step ended {result.status.value}"
         if existing is None:
-            self.runner.mark(name, result.status, reason)
-            return
+            # Its process had not written the step's "running" record yet. Written
+            # now, on its own: if that process recorded the step meanwhile, its
+            # record is read back below instead.
+            try:
+                state.store.create_step_runs(
+                    [self.runner.mark_request(name, result.status, reason)]
+                )
+                return
+            except EntityExistsError:
+                existing = state.store.list_step_runs(state.run.id).get(name)
+            if existing is None:
+                raise StepExecutionError(f"Step {name!r}: its step run could not be recorded.")
         if existing.status.is_finished:
             return
         update = StepRunUpdate(status=result.status, end_time=datetime.now(UTC))
@@ -190,6 +200,12 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
             runner.flush()
 
 
+# The code archive of each snapshot this process ran (``None``: it has none), so a run
+# of a snapshot run before does not read its whole spec again to find it.
+_SNAPSHOT_CODE: dict[str, CodeLocation | None] = {}
+_SNAPSHOT_CODE_MAX = 256
+
+
 def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocation | None:
     """The code archive steps import from, for orchestrators that need one: the
     snapshot's, else the source root archived now (once per distinct content). A source
@@ -199,9 +215,14 @@ def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocati
         return None
     snapshot_id = state.run.snapshot_id
     if snapshot_id is not None:
-        code = state.store.get_snapshot(snapshot_id).extra.get("code")
-        if code:
-            return CodeLocation(str(code["digest"]), str(code["uri"]))
+        if snapshot_id not in _SNAPSHOT_CODE:  # a snapshot's code never changes
+            code = state.store.get_snapshot(snapshot_id).extra.get("code")
+            found = CodeLocation(str(code["digest"]), str(code["uri"])) if code else None
+            if len(_SNAPSHOT_CODE) >= _SNAPSHOT_CODE_MAX:
+                _SNAPSHOT_CODE.clear()
+            _SNAPSHOT_CODE[snapshot_id] = found
+        if _SNAPSHOT_CODE[snapshot_id] is not None:
+            return _SNAPSHOT_CODE[snapshot_id]
     from headrace.config.source import get_source_root
     from headrace.snapshots.code_archive import archivable_files, archive_code
 

@@ -134,23 +134,27 @@ class StepRunner:
 
     def mark(self, invocation_id: str, status: ExecutionStatus, reason: str) -> None:
         """Record a step that will not run (skipped or stopped before it started)."""
+        self._record_later(self.mark_request(invocation_id, status, reason))
+
+    def mark_request(
+        self, invocation_id: str, status: ExecutionStatus, reason: str
+    ) -> StepRunRequest:
+        """The record of a step that ended ``status`` without running to the end."""
         step = self.state.spec.steps[invocation_id]
         now = _now()
-        self._record_later(
-            StepRunRequest(
-                id=str(uuid.uuid4()),
-                pipeline_run_id=self.state.run.id,
-                name=step.invocation_id,
-                step_name=step.step_name,
-                status=status,
-                source=step.source,
-                code_hash=step.code_hash,
-                parameters=step.parameters,
-                docstring=step.docstring,
-                start_time=None,
-                end_time=now,
-                status_reason=reason,
-            )
+        return StepRunRequest(
+            id=str(uuid.uuid4()),
+            pipeline_run_id=self.state.run.id,
+            name=step.invocation_id,
+            step_name=step.step_name,
+            status=status,
+            source=step.source,
+            code_hash=step.code_hash,
+            parameters=step.parameters,
+            docstring=step.docstring,
+            start_time=None,
+            end_time=now,
+            status_reason=reason,
         )
 
     # -- inputs -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ model version the driver resolved. Nothing of the driver's memory is here: the
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from headrace.execution.logs import capture_installed
+from headrace.execution.record_flusher import shared_flusher
 from headrace.execution.run_state import RunState
 from headrace.execution.secrets import environment_applied, pipeline_secret_values
 from headrace.utils.env import ENV_SOURCE_ROOT
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from headrace.artifact_stores.base import ArtifactStore
     from headrace.execution.step_runner import StepRunner
     from headrace.execution.step_task import CodeLocation, StepTask
+
+
+# Artifact-store configurations already validated in this process -> their root path.
+_ARTIFACT_STORE_PATHS: dict[str, str] = {}
 
 
 @contextmanager
@@ -38,9 +44,13 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     from headrace.store.factory import get_store
 
     store = get_store(task.store_url)
-    flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
-    config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
-    artifact_store = artifact_store_for(str(config.path), task.stack_id)
+    key = json.dumps(task.artifact_store, sort_keys=True)
+    path = _ARTIFACT_STORE_PATHS.get(key)
+    if path is None:  # validated once per process and configuration
+        flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
+        config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
+        path = _ARTIFACT_STORE_PATHS[key] = str(config.path)
+    artifact_store = artifact_store_for(path, task.stack_id)
     if task.code is not None:
         use_code(task.code, artifact_store)
     run = store.get_run(task.run_id)
@@ -64,12 +74,17 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     )
     restore = environment_applied(environment)
     runner = StepRunner(state)
-    runner.defer_start_records = False  # the driver may have to mark this row stopped
+    # The "running" record waits for the step's completion (one transaction, not two),
+    # unless the step runs long enough for the flusher to write it. A step whose process
+    # dies before either is recorded by the driver (``ResultRecorder.record_unfinished``).
+    flusher = shared_flusher()
+    flusher.watch(runner)
     try:
         with capture_installed():
             yield state, runner
     finally:
         try:
+            flusher.forget(runner)
             runner.flush()
         finally:
             restore()

@@ -170,3 +170,40 @@ class StepRunResponse(RunResponseBase):
     def run(self) -> Any:
         """The pipeline run this step run belongs to."""
         return self.store.get_run(self.pipeline_run_id)
+
+
+class StepRunOverview(BaseModel):
+    """A long run's steps at a glance, without reading every one: how many there are in
+    each status, the first and the last few, and the first few that did not succeed (what
+    ``headrace run show`` prints of a run too long to list)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    total: int
+    status_counts: dict[str, int] = Field(default_factory=new_dict)
+    first: list[StepRunResponse] = Field(default_factory=new_list)
+    last: list[StepRunResponse] = Field(default_factory=new_list)
+    unsuccessful: list[StepRunResponse] = Field(default_factory=new_list)
+
+    @property
+    def unsuccessful_total(self) -> int:
+        """How many steps did not succeed (``unsuccessful`` may list fewer)."""
+        successful = {ExecutionStatus.COMPLETED.value, ExecutionStatus.CACHED.value}
+        return sum(n for status, n in self.status_counts.items() if status not in successful)
+
+    @classmethod
+    def of_steps(
+        cls, steps: list[StepRunResponse], *, edge: int, max_unsuccessful: int
+    ) -> "StepRunOverview":
+        """The overview of steps already read (in the order they started)."""
+        counts: dict[str, int] = {}
+        for step in steps:
+            counts[step.status.value] = counts.get(step.status.value, 0) + 1
+        unsuccessful = [s for s in steps if not s.status.is_successful]
+        return cls(
+            total=len(steps),
+            status_counts=counts,
+            first=steps[:edge],
+            last=steps[-edge:] if edge else [],
+            unsuccessful=unsuccessful[:max_unsuccessful],
+        )

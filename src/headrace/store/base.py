@@ -67,7 +67,7 @@ from headrace.models import (
     StepRunUpdate,
     TagResponse,
 )
-from headrace.models.step_run import CacheHit
+from headrace.models.step_run import CacheHit, StepRunOverview
 
 if TYPE_CHECKING:
     from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
@@ -332,6 +332,16 @@ class Store(ABC):
     @abstractmethod
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         """Every step run of a pipeline run, by invocation id, in the order they started."""
+
+    def get_step_run_overview(
+        self, pipeline_run_id: str, *, edge: int = 10, max_unsuccessful: int = 50
+    ) -> StepRunOverview:
+        """Counts by status, the first and last ``edge`` step runs (they overlap when
+        the run has fewer than twice as many) and the first ``max_unsuccessful`` that did
+        not succeed, in the order they started. Stores that can, answer it without
+        reading every step run of a long run; this default reads them all."""
+        steps = list(self.list_step_runs(pipeline_run_id).values())
+        return StepRunOverview.of_steps(steps, edge=edge, max_unsuccessful=max_unsuccessful)
 
     @abstractmethod
     def find_cache_hit(

@@ -62,7 +62,7 @@ from headrace.models import (
 )
 from headrace.models.base import ResponseModel
 from headrace.models.filters import BaseFilter
-from headrace.models.step_run import CacheHit
+from headrace.models.step_run import CacheHit, StepRunOverview
 from headrace.store.base import Store
 from headrace.store.http_session import HttpSession, Reply
 from headrace.store.session import credential_headers
@@ -430,6 +430,18 @@ class RestStore(Store):
         for step in steps.values():
             self._attach(step)
         return steps
+
+    def get_step_run_overview(
+        self, pipeline_run_id: str, *, edge: int = 10, max_unsuccessful: int = 50
+    ) -> StepRunOverview:
+        response = self._request(
+            "GET",
+            f"/runs/{_part(pipeline_run_id)}/steps/overview",
+            params={"edge": edge, "max_unsuccessful": max_unsuccessful},
+        )
+        overview = StepRunOverview.model_validate_json(response.content)
+        self._attach([overview.first, overview.last, overview.unsuccessful])
+        return overview
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None

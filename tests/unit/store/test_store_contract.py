@@ -130,6 +130,39 @@ def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
         )
 
 
+def test_step_run_overview_reads_counts_edges_and_failures(contract_store: Store) -> None:
+    run_id = _run(contract_store, "long")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    statuses = [ExecutionStatus.COMPLETED] * 6 + [ExecutionStatus.FAILED] * 2
+    statuses[2] = ExecutionStatus.CACHED
+    statuses[4] = ExecutionStatus.SKIPPED
+    contract_store.create_step_runs(
+        [
+            StepRunRequest(
+                id=_id(),
+                pipeline_run_id=run_id,
+                name=f"s{i}",
+                step_name="s",
+                status=status,
+                start_time=start + timedelta(seconds=i),
+            )
+            for i, status in enumerate(statuses)
+        ]
+    )
+
+    overview = contract_store.get_step_run_overview(run_id, edge=2, max_unsuccessful=2)
+
+    assert overview.total == 8
+    assert overview.status_counts == {"completed": 4, "cached": 1, "skipped": 1, "failed": 2}
+    assert [s.name for s in overview.first] == ["s0", "s1"]
+    assert [s.name for s in overview.last] == ["s6", "s7"]
+    assert [s.name for s in overview.unsuccessful] == ["s4", "s6"]
+    assert overview.unsuccessful_total == 3
+    # The same answer as the default that reads every step run.
+    everything = Store.get_step_run_overview(contract_store, run_id, edge=2, max_unsuccessful=2)
+    assert overview.model_dump() == everything.model_dump()
+
+
 def test_artifact_versions_number_up_and_named_versions(contract_store: Store) -> None:
     for _ in range(3):
         contract_store.create_artifact_version(_version(contract_store, "data"))

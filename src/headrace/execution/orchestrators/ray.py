@@ -98,10 +98,24 @@ _MEMORY_UNITS = {
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
+_worker_capture: list[Any] = []  # the capture this Ray worker keeps installed
+
+
 def execute_step_task(task_json: str) -> str:
-    """What a Ray task runs: one step task in this worker process, its result as JSON."""
+    """What a Ray task runs: one step task in this worker process, its result as JSON.
+
+    A Ray worker runs step after step, so it installs headrace's output capture once
+    and keeps it (each step then only adds itself to it), instead of installing and
+    removing it, with the logging levels it touches, around every step.
+    """
     from headrace.execution.step_task import run_step_task
 
+    if not _worker_capture:
+        from headrace.execution.logs import capture_installed
+
+        installed = capture_installed()
+        installed.__enter__()
+        _worker_capture.append(installed)
     return run_step_task(StepTask.from_json(task_json)).to_json()
 
 

@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from headrace.store.sql.repositories.schedules import ScheduleRepository
 
 from headrace.models.filters import BaseFilter
-from headrace.models.step_run import CacheHit
+from headrace.models.step_run import CacheHit, StepRunOverview
 from headrace.store.base import CredentialStore, DeploymentStore, SchedulerStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
@@ -304,6 +304,13 @@ class SqlStore(
 
     def list_step_runs(self, pipeline_run_id: str) -> dict[str, StepRunResponse]:
         return self.step_runs.of_run(pipeline_run_id)
+
+    def get_step_run_overview(
+        self, pipeline_run_id: str, *, edge: int = 10, max_unsuccessful: int = 50
+    ) -> StepRunOverview:
+        return self.step_runs.overview(
+            pipeline_run_id, edge=edge, max_unsuccessful=max_unsuccessful
+        )
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None

@@ -16,6 +16,7 @@ from headrace.models import (
     PipelineRunUpdate,
     StepRunResponse,
 )
+from headrace.models.step_run import StepRunOverview
 from headrace.server.auth import require_run_snapshot
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId, check_name
@@ -124,3 +125,17 @@ def get_runner_logs(
         return str(manager.logs(entry.handle))
     except Exception:  # another server's runner, or a manager that cannot fetch them
         return ""
+
+
+@router.get("/{name_or_id}/steps/overview", response_model=StepRunOverview)
+def run_steps_overview(
+    store: StoreDep,
+    caller: ReadAccess,
+    name_or_id: NameOrId,
+    edge: Annotated[int, Query(ge=0, le=1000)] = 10,
+    max_unsuccessful: Annotated[int, Query(ge=0, le=1000)] = 50,
+) -> StepRunOverview:
+    """Step counts by status, the first and last ``edge`` step runs and the first
+    ``max_unsuccessful`` that did not succeed: a long run without every step."""
+    run_id = store.get_run(name_or_id).id
+    return store.get_step_run_overview(run_id, edge=edge, max_unsuccessful=max_unsuccessful)

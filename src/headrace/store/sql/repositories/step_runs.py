@@ -18,7 +18,7 @@ from headrace.models import (
     StepRunResponse,
     StepRunUpdate,
 )
-from headrace.models.step_run import CachedOutput, CacheHit, StepRunError
+from headrace.models.step_run import CachedOutput, CacheHit, StepRunError, StepRunOverview
 from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.model_registry import link as link_model_version
@@ -49,6 +49,14 @@ _CACHE_HIT = (
     "ON artifact_versions.id = step_run_outputs.artifact_version_id "
     f"WHERE step_runs.id = ({_CACHED_STEP_RUN_ID}) "
     "ORDER BY step_run_outputs.name, step_run_outputs.position"
+)
+
+_OF_RUN = "FROM step_runs WHERE pipeline_run_id = :run"
+_STATUS_COUNTS = f"SELECT status, COUNT(*) AS n {_OF_RUN} GROUP BY status"
+_FIRST_STEPS = f"SELECT * {_OF_RUN} ORDER BY created, id LIMIT :edge"
+_LAST_STEPS = f"SELECT * {_OF_RUN} ORDER BY created DESC, id DESC LIMIT :edge"
+_UNSUCCESSFUL_STEPS = (
+    f"SELECT * {_OF_RUN} AND status NOT IN (:ok1, :ok2) ORDER BY created, id LIMIT :bad"
 )
 
 
@@ -290,6 +298,33 @@ class StepRunRepository(Repository):
             )
             models = self.to_models(conn, rows, pipeline_run_id=pipeline_run_id)
             return {model.name: model for model in models}
+
+    def overview(
+        self, pipeline_run_id: str, *, edge: int, max_unsuccessful: int
+    ) -> StepRunOverview:
+        """See ``Store.get_step_run_overview``: a count by status and three short,
+        ordered reads, so a run of ten thousand steps hydrates a few dozen of them."""
+        params: dict[str, Any] = {
+            "run": pipeline_run_id,
+            "edge": edge,
+            "bad": max_unsuccessful,
+            "ok1": ExecutionStatus.COMPLETED.value,
+            "ok2": ExecutionStatus.CACHED.value,
+        }
+        with self.sql.read() as conn:
+            counts = {row.status: int(row.n) for row in conn.execute(_STATUS_COUNTS, params)}
+            first = conn.execute(_FIRST_STEPS, params) if edge else []
+            last = list(reversed(conn.execute(_LAST_STEPS, params))) if edge else []
+            bad = conn.execute(_UNSUCCESSFUL_STEPS, params) if max_unsuccessful else []
+            unique = {row.id: row for row in (*first, *last, *bad)}
+            models = {m.id: m for m in self.to_models(conn, list(unique.values()))}
+        return StepRunOverview(
+            total=sum(counts.values()),
+            status_counts=counts,
+            first=[models[row.id] for row in first],
+            last=[models[row.id] for row in last],
+            unsuccessful=[models[row.id] for row in bad],
+        )
 
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
