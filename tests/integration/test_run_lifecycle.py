@@ -47,8 +47,13 @@ SCRIPT = textwrap.dedent(
     @step
     def slow(x: int) -> int:
         Path("slow.started").write_text(str(os.getpid()))
-        if not Path("fast").exists():
-            time.sleep(60)
+        if Path("fast").exists():
+            return x + 1
+        if os.environ.get("DRIVER") != "thread":
+            time.sleep(60)  # a blocking call: a signal interrupts it in the main thread
+        else:  # a step off the main thread is interrupted at its next Python instruction
+            for _ in range(1200):
+                time.sleep(0.05)
         return x + 1
 
 
@@ -66,17 +71,27 @@ SCRIPT = textwrap.dedent(
 
 
     if __name__ == "__main__":
-        chain()
+        if os.environ.get("DRIVER") == "thread":  # driven from another thread
+            import threading
+
+            driver = threading.Thread(target=chain, name="driver")
+            driver.start()
+            driver.join()
+        else:
+            chain()
     """
 )
 
 
-def _start(repo: Path, mode: str = "threads") -> subprocess.Popen[bytes]:
+def _start(
+    repo: Path, mode: str = "threads", driver: str = "main"
+) -> subprocess.Popen[bytes]:
     (repo / "chain.py").write_text(SCRIPT)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MODE": mode}
     return subprocess.Popen(
         [sys.executable, "chain.py"],
         cwd=repo,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MODE": mode},
+        env={**environment, "DRIVER": driver},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -130,6 +145,41 @@ def test_sigint_stops_the_run_then_raises_keyboard_interrupt(repo: Path) -> None
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
         assert code != 0
+        assert process.stderr is not None
+        assert b"KeyboardInterrupt" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    _assert_stopped(_only_run())
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_signals_stop_a_run_driven_from_another_thread(repo: Path, mode: str) -> None:
+    """The main thread's handler reaches the run a worker thread drives, waits for it
+    to end ``stopped``, then ends the process as SIGTERM would have."""
+    process = _start(repo, mode, driver="thread")
+    try:
+        _wait_for_slow(repo, process)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == -signal.SIGTERM
+        assert time.monotonic() - started < 15
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    run = _only_run()
+    _assert_stopped(run)
+    assert "SIGTERM" in (run.status_reason or "")
+
+
+def test_sigint_stops_a_run_driven_from_another_thread(repo: Path) -> None:
+    process = _start(repo, driver="thread")
+    try:
+        _wait_for_slow(repo, process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) != 0
         assert process.stderr is not None
         assert b"KeyboardInterrupt" in process.stderr.read()
     finally:
