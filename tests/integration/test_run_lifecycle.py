@@ -83,9 +83,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _start(
-    repo: Path, mode: str = "threads", driver: str = "main"
-) -> subprocess.Popen[bytes]:
+def _start(repo: Path, mode: str = "threads", driver: str = "main") -> subprocess.Popen[bytes]:
     (repo / "chain.py").write_text(SCRIPT)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MODE": mode}
     return subprocess.Popen(
