@@ -22,7 +22,7 @@ import pytest
 
 from headrace import ExecutionStatus
 from headrace.client import Client
-from headrace.exceptions import RunResumeError
+from headrace.exceptions import RunFailedError, RunResumeError
 from headrace.models import PipelineRunRequest, PipelineRunResponse
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -353,3 +353,93 @@ def test_stopping_an_ended_run_changes_nothing(repo: Path) -> None:
     run = _only_run()
     assert Client().stop_pipeline_run(run.name).status is ExecutionStatus.COMPLETED
     assert _only_run().stop_requested is None
+
+
+DYNAMIC = textwrap.dedent(
+    """
+    from pathlib import Path
+
+    from headrace import pipeline, step
+
+
+    def _count(name: str) -> None:
+        with open(f"{name}.count", "a") as handle:
+            handle.write("x")
+
+
+    @step
+    def size() -> int:
+        _count("size")
+        return 3
+
+
+    @step
+    def square(i: int) -> int:
+        _count(f"square_{i}")
+        if i == 2 and not Path("fixed").exists():
+            raise ValueError("square 2 is broken")
+        return i * i
+
+
+    @step
+    def shift(k: int) -> int:
+        _count("shift")
+        return k
+
+
+    @step
+    def scale(values: list[int], factor: int) -> int:
+        return sum(values) * factor
+
+
+    @pipeline(dynamic=True, enable_cache=False)
+    def fan() -> int:
+        factor = shift(int(Path("factor").read_text()))  # the function's own input
+        squares = [square(i, id=f"square_{i}") for i in range(size().load())]
+        return scale([s.load() for s in squares], factor)
+    """
+)
+
+
+def test_resume_a_dynamic_run_reuses_matching_step_calls(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline function runs again; calls that match completed steps are answered
+    from them (even with caching off), the failed one and a changed one run."""
+    (repo / "dynamic_fan.py").write_text(DYNAMIC)
+    (repo / "factor").write_text("10")
+    monkeypatch.syspath_prepend(str(repo))
+    import dynamic_fan  # type: ignore[import-not-found]
+
+    with pytest.raises(RunFailedError):
+        dynamic_fan.fan()
+    old = Client().list_pipeline_runs(size=1, sort_by="desc:created").items[0]
+    assert old.status is ExecutionStatus.FAILED
+    (repo / "fixed").write_text("")
+    new = Client().resume_pipeline_run(old.name)
+    assert new.status is ExecutionStatus.COMPLETED
+    assert new.resumed_from_run_id == old.id
+    steps, old_steps = new.steps, old.steps
+    for name in ("shift", "size", "square_0", "square_1"):
+        assert steps[name].status is ExecutionStatus.CACHED, name
+        assert steps[name].original_step_run_id == old_steps[name].id
+        assert (repo / f"{name}.count").read_text() == "x", f"{name} ran again"
+    assert steps["square_2"].status is ExecutionStatus.COMPLETED
+    assert (repo / "square_2.count").read_text() == "xx"
+    assert new.outputs and int(next(iter(new.outputs.values())).load()) == 50
+
+    # A stopped or failed run whose function now calls a step differently: that call
+    # runs, the matching ones are still reused.
+    (repo / "fixed").unlink()
+    (repo / "square_2.count").unlink()
+    with pytest.raises(RunFailedError):
+        dynamic_fan.fan.with_options(run_name="second")()
+    failed = Client().get_pipeline_run("second")
+    (repo / "fixed").write_text("")
+    (repo / "factor").write_text("2")
+    resumed = Client().resume_pipeline_run(failed.name)
+    assert resumed.status is ExecutionStatus.COMPLETED
+    assert resumed.steps["square_1"].status is ExecutionStatus.CACHED
+    assert resumed.steps["shift"].status is ExecutionStatus.COMPLETED  # k changed: ran
+    assert (repo / "shift.count").read_text() == "xxx"
+    assert int(next(iter(resumed.outputs.values())).load()) == 10
