@@ -50,6 +50,9 @@ def total(values: list[float]) -> float:
 def ray_on_s3(repo: Path, ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:  # noqa: F811
     """The active stack: the Ray cluster and ``s3://BUCKET/artifacts`` on moto, with
     credentials from a secret."""
+    # A project file: runs then carry a code archive, which lives in the bucket and is
+    # fetched from there by the workers (the steps themselves are importable there).
+    (repo / "pyproject.toml").write_text("[project]\nname = 'ray-s3-test-project'\n")
     client = Client()
     client.create_secret(
         "aws",
