@@ -30,6 +30,11 @@ from pathlib import Path
 from typing import Any
 
 MIB = 1 << 20
+# moto assembles a multipart upload in Python when it is completed: for 1 GiB that takes
+# minutes on a loaded machine, longer than botocore's 60 s read timeout, and the retried
+# CompleteMultipartUpload then collides with the first one (moto answers 500). Both
+# sides of the comparison use the same long timeout and no retries.
+S3_CONFIG = {"read_timeout": 1800, "retries": {"max_attempts": 1}}
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
@@ -61,7 +66,9 @@ def _store_for(kind: str, root: str, endpoint: str | None) -> Any:
     from headrace.stacks.configs import S3ArtifactStoreConfig
 
     return S3ArtifactStore.from_config(
-        S3ArtifactStoreConfig(path=root, client_kwargs={"endpoint_url": endpoint})
+        S3ArtifactStoreConfig(
+            path=root, client_kwargs={"endpoint_url": endpoint}, config_kwargs=S3_CONFIG
+        )
     )
 
 
@@ -108,7 +115,11 @@ def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[s
         import s3fs
 
         bucket = f"bench-{os.getpid()}"
-        fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint}, skip_instance_cache=True)
+        fs = s3fs.S3FileSystem(
+            client_kwargs={"endpoint_url": endpoint},
+            config_kwargs=S3_CONFIG,
+            skip_instance_cache=True,
+        )
         fs.mkdir(bucket)
         root = f"s3://{bucket}/store"
         times["baseline_write"] = _timed(fs.put_file, str(source), f"{bucket}/plain.bin")

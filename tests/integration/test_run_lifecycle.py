@@ -22,7 +22,7 @@ import pytest
 
 from headrace import ExecutionStatus
 from headrace.client import Client
-from headrace.exceptions import RunResumeError
+from headrace.exceptions import RunFailedError, RunResumeError
 from headrace.models import PipelineRunRequest, PipelineRunResponse
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -47,8 +47,13 @@ SCRIPT = textwrap.dedent(
     @step
     def slow(x: int) -> int:
         Path("slow.started").write_text(str(os.getpid()))
-        if not Path("fast").exists():
-            time.sleep(60)
+        if Path("fast").exists():
+            return x + 1
+        if os.environ.get("DRIVER") != "thread":
+            time.sleep(60)  # a blocking call: a signal interrupts it in the main thread
+        else:  # a step off the main thread is interrupted at its next Python instruction
+            for _ in range(1200):
+                time.sleep(0.05)
         return x + 1
 
 
@@ -66,17 +71,25 @@ SCRIPT = textwrap.dedent(
 
 
     if __name__ == "__main__":
-        chain()
+        if os.environ.get("DRIVER") == "thread":  # driven from another thread
+            import threading
+
+            driver = threading.Thread(target=chain, name="driver")
+            driver.start()
+            driver.join()
+        else:
+            chain()
     """
 )
 
 
-def _start(repo: Path, mode: str = "threads") -> subprocess.Popen[bytes]:
+def _start(repo: Path, mode: str = "threads", driver: str = "main") -> subprocess.Popen[bytes]:
     (repo / "chain.py").write_text(SCRIPT)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MODE": mode}
     return subprocess.Popen(
         [sys.executable, "chain.py"],
         cwd=repo,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MODE": mode},
+        env={**environment, "DRIVER": driver},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -130,6 +143,41 @@ def test_sigint_stops_the_run_then_raises_keyboard_interrupt(repo: Path) -> None
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
         assert code != 0
+        assert process.stderr is not None
+        assert b"KeyboardInterrupt" in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    _assert_stopped(_only_run())
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_signals_stop_a_run_driven_from_another_thread(repo: Path, mode: str) -> None:
+    """The main thread's handler reaches the run a worker thread drives, waits for it
+    to end ``stopped``, then ends the process as SIGTERM would have."""
+    process = _start(repo, mode, driver="thread")
+    try:
+        _wait_for_slow(repo, process)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == -signal.SIGTERM
+        assert time.monotonic() - started < 15
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    run = _only_run()
+    _assert_stopped(run)
+    assert "SIGTERM" in (run.status_reason or "")
+
+
+def test_sigint_stops_a_run_driven_from_another_thread(repo: Path) -> None:
+    process = _start(repo, driver="thread")
+    try:
+        _wait_for_slow(repo, process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) != 0
         assert process.stderr is not None
         assert b"KeyboardInterrupt" in process.stderr.read()
     finally:
@@ -305,3 +353,93 @@ def test_stopping_an_ended_run_changes_nothing(repo: Path) -> None:
     run = _only_run()
     assert Client().stop_pipeline_run(run.name).status is ExecutionStatus.COMPLETED
     assert _only_run().stop_requested is None
+
+
+DYNAMIC = textwrap.dedent(
+    """
+    from pathlib import Path
+
+    from headrace import pipeline, step
+
+
+    def _count(name: str) -> None:
+        with open(f"{name}.count", "a") as handle:
+            handle.write("x")
+
+
+    @step
+    def size() -> int:
+        _count("size")
+        return 3
+
+
+    @step
+    def square(i: int) -> int:
+        _count(f"square_{i}")
+        if i == 2 and not Path("fixed").exists():
+            raise ValueError("square 2 is broken")
+        return i * i
+
+
+    @step
+    def shift(k: int) -> int:
+        _count("shift")
+        return k
+
+
+    @step
+    def scale(values: list[int], factor: int) -> int:
+        return sum(values) * factor
+
+
+    @pipeline(dynamic=True, enable_cache=False)
+    def fan() -> int:
+        factor = shift(int(Path("factor").read_text()))  # the function's own input
+        squares = [square(i, id=f"square_{i}") for i in range(size().load())]
+        return scale([s.load() for s in squares], factor)
+    """
+)
+
+
+def test_resume_a_dynamic_run_reuses_matching_step_calls(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline function runs again; calls that match completed steps are answered
+    from them (even with caching off), the failed one and a changed one run."""
+    (repo / "dynamic_fan.py").write_text(DYNAMIC)
+    (repo / "factor").write_text("10")
+    monkeypatch.syspath_prepend(str(repo))
+    import dynamic_fan  # type: ignore[import-not-found]
+
+    with pytest.raises(RunFailedError):
+        dynamic_fan.fan()
+    old = Client().list_pipeline_runs(size=1, sort_by="desc:created").items[0]
+    assert old.status is ExecutionStatus.FAILED
+    (repo / "fixed").write_text("")
+    new = Client().resume_pipeline_run(old.name)
+    assert new.status is ExecutionStatus.COMPLETED
+    assert new.resumed_from_run_id == old.id
+    steps, old_steps = new.steps, old.steps
+    for name in ("shift", "size", "square_0", "square_1"):
+        assert steps[name].status is ExecutionStatus.CACHED, name
+        assert steps[name].original_step_run_id == old_steps[name].id
+        assert (repo / f"{name}.count").read_text() == "x", f"{name} ran again"
+    assert steps["square_2"].status is ExecutionStatus.COMPLETED
+    assert (repo / "square_2.count").read_text() == "xx"
+    assert new.outputs and int(next(iter(new.outputs.values())).load()) == 50
+
+    # A stopped or failed run whose function now calls a step differently: that call
+    # runs, the matching ones are still reused.
+    (repo / "fixed").unlink()
+    (repo / "square_2.count").unlink()
+    with pytest.raises(RunFailedError):
+        dynamic_fan.fan.with_options(run_name="second")()
+    failed = Client().get_pipeline_run("second")
+    (repo / "fixed").write_text("")
+    (repo / "factor").write_text("2")
+    resumed = Client().resume_pipeline_run(failed.name)
+    assert resumed.status is ExecutionStatus.COMPLETED
+    assert resumed.steps["square_1"].status is ExecutionStatus.CACHED
+    assert resumed.steps["shift"].status is ExecutionStatus.COMPLETED  # k changed: ran
+    assert (repo / "shift.count").read_text() == "xxx"
+    assert int(next(iter(resumed.outputs.values())).load()) == 10

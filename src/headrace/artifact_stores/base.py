@@ -25,6 +25,16 @@ _HASH_CHUNK = 1 << 20
 _FIRST_READ = 1 << 16  # most artifact files are small: no 1 MB buffer for them
 HASH_WHILE_COPYING = 8 << 20
 """Files copied into a store from at least this size are hashed while they are copied."""
+TRUST_UNCHANGED_FROM = 1 << 20
+"""Artifacts from this size are not hashed again on load while their files are unchanged
+since this process hashed them (``LocalArtifactStore.unchanged_digest``); smaller ones
+hash faster than that check would save."""
+_UNCHANGED_LIMIT = 1024  # digests remembered per store (oldest forgotten first)
+
+
+def _signature(status: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's bytes do (short of resetting the clock)."""
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 class ArtifactStore(ABC):
@@ -154,6 +164,18 @@ class ArtifactStore(ABC):
         """``path`` as a key of the hashes remembered while writing."""
         return path
 
+    def remember_written(self, path: str, sha256: str, size: int) -> None:
+        """A writer that hashed the bytes it wrote to the file ``path`` tells the store, so
+        ``digest`` uses that hash once instead of reading the file again. Only for bytes
+        the caller hashed itself as it handed them to the file."""
+        self._written[self._key(path)] = (sha256, size)
+
+    def unchanged_digest(self, path: str) -> tuple[str, int] | None:
+        """``digest(path)`` without reading the files, where the store can tell that
+        they are unchanged since this process hashed them; ``None`` otherwise (always,
+        unless a store overrides it)."""
+        return None
+
     def _hash_file(self, file: str) -> tuple[str, int]:
         inner = hashlib.sha256()
         size = 0
@@ -190,6 +212,9 @@ class LocalArtifactStore(ArtifactStore):
     def __init__(self, path: str, id: str | None = None) -> None:
         super().__init__(os.path.abspath(os.path.expanduser(path)), id)
         self._prefix = self.path.rstrip(os.sep) + os.sep
+        # Digests of large artifacts this process hashed, with their files' signatures
+        # (``unchanged_digest``): loading one again need not read it again.
+        self._unchanged: dict[str, tuple[str, int, dict[str, tuple[int, ...]]]] = {}
 
     def inside(self, path: str) -> str:
         # The usual path (root + names joined below it, no parent step) costs two string
@@ -247,6 +272,10 @@ class LocalArtifactStore(ArtifactStore):
                 raise
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             os.rename(src, dst)
+        if self._unchanged:  # renaming a directory keeps its files' inodes and times
+            known = self._unchanged.pop(os.path.normpath(src), None)
+            if known is not None:
+                self._remember(dst, known)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
         yield from os.walk(self.inside(path))
@@ -278,26 +307,75 @@ class LocalArtifactStore(ArtifactStore):
         total = 0
         outer = hashlib.sha256()
         cut = len(path)
+        signatures: dict[str, tuple[int, ...]] | None = {}
         for file in sorted(self._files_below(path)):
+            relative = file[cut:].lstrip("/")
             if self._written:  # a large file hashed while it was copied in
                 known = self._written.pop(self._key(file), None)
                 if known is not None:
                     total += known[1]
-                    outer.update(f"{file[cut:].lstrip('/')}\0{known[0]}\n".encode())
+                    outer.update(f"{relative}\0{known[0]}\n".encode())
+                    if signatures is not None:
+                        signatures[relative] = _signature(os.stat(file))
                     continue
             inner = hashlib.sha256()
             descriptor = os.open(file, os.O_RDONLY)
             try:
+                before = os.fstat(descriptor)
                 size = _FIRST_READ
                 while chunk := os.read(descriptor, size):
                     inner.update(chunk)
                     total += len(chunk)
                     size = _HASH_CHUNK
+                if signatures is not None:
+                    signature = _signature(before)
+                    if _signature(os.fstat(descriptor)) == signature:
+                        signatures[relative] = signature
+                    else:  # written to while it was hashed: never trusted unread
+                        signatures = None
             finally:
                 os.close(descriptor)
-            relative = file[cut:].lstrip("/")
             outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
-        return outer.hexdigest(), total
+        digest = outer.hexdigest()
+        if signatures and total >= TRUST_UNCHANGED_FROM:
+            self._remember(path, (digest, total, signatures))
+        return digest, total
+
+    def unchanged_digest(self, path: str) -> tuple[str, int] | None:
+        """The digest this process computed for ``path``, if none of its files changed
+        since: the same names, and each file's device, inode, size, modification and
+        change times (nanoseconds) as when it was hashed; ``None`` otherwise.
+
+        Nothing short of changing the system clock (or writing to the disk's blocks
+        directly) alters a file's bytes while keeping its change time; the one gap is a
+        same-size rewrite within one tick of the filesystem's timestamp clock of the
+        moment it was hashed. ``HEADRACE_VERIFY_ARTIFACTS=always`` closes it.
+        """
+        if not self._unchanged:
+            return None
+        path = self.inside(path)
+        known = self._unchanged.get(os.path.normpath(path))
+        if known is None:
+            return None
+        digest, total, signatures = known
+        cut = len(path)
+        files = self._files_below(path)
+        if len(files) != len(signatures):
+            return None
+        for file in files:
+            signature = signatures.get(file[cut:].lstrip("/"))
+            try:
+                if signature is None or _signature(os.stat(file)) != signature:
+                    return None
+            except OSError:
+                return None
+        return digest, total
+
+    def _remember(self, path: str, known: tuple[str, int, dict[str, tuple[int, ...]]]) -> None:
+        unchanged = self._unchanged
+        unchanged[os.path.normpath(path)] = known
+        if len(unchanged) > _UNCHANGED_LIMIT:
+            del unchanged[next(iter(unchanged))]
 
     def copy(self, src: str, dst: str) -> None:
         src, dst = self.inside(src), self.inside(dst)

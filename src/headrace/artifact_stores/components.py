@@ -33,15 +33,36 @@ def artifact_store_from_component(
         StackComponentError: the configuration is invalid, the flavor's package is not
             installed or its secret cannot be read.
     """
-    config: Any = component.validated_configuration()
-    if component.flavor == "local":
+    return artifact_store_from_configuration(
+        component.flavor, component.configuration, store, stack_id, component.id
+    )
+
+
+def artifact_store_from_configuration(
+    flavor: str,
+    configuration: dict[str, Any],
+    store: Store,
+    stack_id: str | None = None,
+    component_id: str = "",
+) -> ArtifactStore:
+    """The artifact store of a flavor and its configuration, as a stack component has
+    them (a step task carries them to the process that runs it): endpoint, options and
+    the credentials of the secret it names, read from ``store``.
+
+    Raises:
+        StackComponentError: the configuration is invalid, the flavor's package is not
+            installed or its secret cannot be read.
+    """
+    from headrace.stacks.flavors import get_flavor, load_implementation, validate_configuration
+
+    kind = get_flavor(StackComponentType.ARTIFACT_STORE, flavor)
+    config: Any = validate_configuration(kind, configuration)
+    if flavor == "local":
         return artifact_store_for(str(config.path), stack_id)
-    key = (store.url, component.id, stack_id or "", json.dumps(component.configuration))
+    key = (store.url, component_id, stack_id or "", json.dumps(configuration, sort_keys=True))
     found = _BUILT.get(key)
     if found is None:
-        from headrace.stacks.flavors import get_flavor, load_implementation
-
-        implementation = load_implementation(get_flavor(component.type, component.flavor))
+        implementation = load_implementation(kind)
         found = implementation.from_config(
             config, stack_id, lambda name: store.get_secret(name, with_values=True).secret_values
         )

@@ -26,6 +26,7 @@ from headrace.dsl.options import (
 )
 from headrace.enums import ExecutionMode
 from headrace.exceptions import ConfigurationError, DefinitionError
+from headrace.utils.signal_dispatch import arm as arm_signal_handling
 from headrace.utils.suggest import unknown_key_message
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ class Pipeline(Generic[P]):
         self.__qualname__ = getattr(entrypoint, "__qualname__", self.__name__)
         self.__module__ = getattr(entrypoint, "__module__", __name__)
         self.__wrapped__ = entrypoint
+        # Runs later driven from any thread of this process end ``stopped`` on SIGINT
+        # or SIGTERM: only the main thread can install the handler that reaches them.
+        arm_signal_handling()
 
     @property
     def name(self) -> str:

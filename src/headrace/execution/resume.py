@@ -1,6 +1,14 @@
 """Resuming a failed or stopped run: a new run of the same snapshot that reuses every
 step the old run completed (whatever the cache settings say) and runs the rest.
 
+A step is reused when the new run asks for the same invocation: same invocation id,
+step, parameters, outputs and input artifact versions. For a static pipeline that is
+every completed step whose upstream steps were reused too. A dynamic pipeline's function
+runs again from the start (its steps exist only at run time): each step call that
+matches a completed step of the old run gets that step's outputs at once, so the
+function sees the same values and usually calls the same steps again; a call with other
+parameters or inputs (data-dependent code, an ``ExternalArtifact`` uploaded anew) runs.
+
 The new run records ``resumed_from_run_id``. Its steps that completed in the old run are
 recorded ``cached`` (pointing at the step run that produced the outputs) without being
 handed to the orchestrator: ``ReusingOrchestrator`` answers them itself and passes every
@@ -86,7 +94,7 @@ class ReusingOrchestrator(BaseOrchestrator):
     def _reused(self, task: StepTask) -> StepResult | None:
         """Record ``task``'s step as reused from the old run; ``None`` to run it."""
         old = self._reuse.get(task.invocation_id)
-        if old is None or set(old.outputs) != set(task.step.outputs):
+        if old is None or not same_invocation(old, task):
             return None
         state = self._state
         for versions in old.outputs.values():
@@ -129,6 +137,22 @@ class ReusingOrchestrator(BaseOrchestrator):
         return StepResult(task.invocation_id, ExecutionStatus.CACHED, step_run_id, outputs)
 
 
+def same_invocation(old: StepRunResponse, task: StepTask) -> bool:
+    """Whether ``task`` asks for what ``old`` did: the same step with the same
+    parameters, the same outputs, and the same input artifact versions (so a step whose
+    upstream ran again, or a dynamic pipeline's step called differently this time, is
+    not reused)."""
+    step = task.step
+    if old.step_name != step.step_name or set(old.outputs) != set(step.outputs):
+        return False
+    if old.parameters != step.parameters:
+        return False
+    inputs = {
+        name: [r.artifact_version_id for r in records] for name, records in task.inputs.items()
+    }
+    return inputs == {name: [v.id for v in versions] for name, versions in old.inputs.items()}
+
+
 def reusing(orchestrator: BaseOrchestrator, state: RunState) -> BaseOrchestrator:
     """``orchestrator``, answering the steps a resumed run completed (other runs: as is)."""
     resumed_from = state.run.resumed_from_run_id
@@ -161,10 +185,9 @@ def resume_run(store: Store, name_or_id: str) -> PipelineRunResponse:
     snapshot = store.get_snapshot(old.snapshot_id)
     spec = snapshot.spec
     if spec.config.dynamic:
-        raise RunResumeError(
-            f"Run {old.name!r} is a run of a dynamic pipeline, which cannot be resumed "
-            "from its recorded graph. Run the pipeline again: its cached steps are reused."
-        )
+        # The pipeline function runs again and makes its steps anew; the graph the old
+        # run recorded only shows what it ran.
+        spec = spec.model_copy(update={"steps": {}, "outputs": {}})
     config = PipelineRunConfiguration.model_validate(old.config)
     config = config.model_copy(update={"run_name": None})
     named = bool(snapshot.name) and snapshot.runnable and "code" in snapshot.extra

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from headrace.execution.logs import capture_installed
 from headrace.execution.record_flusher import shared_flusher
@@ -28,29 +28,21 @@ if TYPE_CHECKING:
     from headrace.execution.step_task import CodeLocation, StepTask
 
 
-# Artifact-store configurations already validated in this process -> their root path.
-_ARTIFACT_STORE_PATHS: dict[str, str] = {}
-
-
 @contextmanager
 def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
     """A run state and step runner for ``task``; on exit, pending records are written
     and the environment is restored."""
-    from headrace.artifact_stores.base import artifact_store_for
+    from headrace.artifact_stores.components import artifact_store_from_configuration
     from headrace.config.spec import PipelineSpec
-    from headrace.enums import StackComponentType
     from headrace.execution.step_runner import StepRunner
-    from headrace.stacks.flavors import get_flavor, validate_configuration
     from headrace.store.factory import get_store
 
     store = get_store(task.store_url)
-    key = json.dumps(task.artifact_store, sort_keys=True)
-    path = _ARTIFACT_STORE_PATHS.get(key)
-    if path is None:  # validated once per process and configuration
-        flavor = get_flavor(StackComponentType.ARTIFACT_STORE, task.artifact_store["flavor"])
-        config: Any = validate_configuration(flavor, task.artifact_store["configuration"])
-        path = _ARTIFACT_STORE_PATHS[key] = str(config.path)
-    artifact_store = artifact_store_for(path, task.stack_id)
+    # Built as the driver built it: a remote store's endpoint, options and credentials
+    # (from its secret in the store) come with it, not from this process's environment.
+    artifact_store = artifact_store_from_configuration(
+        task.artifact_store["flavor"], task.artifact_store["configuration"], store, task.stack_id
+    )
     if task.code is not None:
         use_code(task.code, artifact_store)
     run = store.get_run(task.run_id)
