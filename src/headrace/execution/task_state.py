@@ -8,7 +8,6 @@ model version the driver resolved. Nothing of the driver's memory is here: the
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
