@@ -88,8 +88,7 @@ def promote_if_better(metrics: dict[str, float]) -> Annotated[str, "decision"]:
     current_f1 = float(current.run_metadata.get("f1", 0.0)) if current else None
     if current_f1 is not None and metrics["f1"] <= current_f1:
         decision = (
-            f"kept version {current.number} in production "
-            f"(F1 {current_f1} >= {metrics['f1']})"
+            f"kept version {current.number} in production (F1 {current_f1} >= {metrics['f1']})"
         )
     else:
         model.set_stage("production", force=True)

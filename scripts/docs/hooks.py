@@ -3,7 +3,9 @@
 A page asks for generated content with a marker comment on a line of its own:
 
 - ``<!-- headrace:cli-reference -->``: every ``headrace`` command (``cli_reference``);
-- ``<!-- headrace:config-reference -->``: every configuration key (``config_reference``).
+- ``<!-- headrace:config-reference -->``: every configuration key (``config_reference``);
+- ``<!-- headrace:rest-reference -->``: every REST operation and schema of the server's
+  OpenAPI document (``rest_reference``; built without starting a server).
 
 The Python API page must hold a ``::: dotted.path`` directive for every name in
 ``headrace.__all__`` that resolves to the very object ``headrace.<name>`` is; a missing
@@ -30,6 +32,7 @@ API_PAGE = "reference/python-api.md"
 MARKERS = {
     "<!-- headrace:cli-reference -->": "cli_reference",
     "<!-- headrace:config-reference -->": "config_reference",
+    "<!-- headrace:rest-reference -->": "rest_reference",
 }
 _DIRECTIVE = re.compile(r"^:::\s+([\w.]+)\s*$", re.M)
 

@@ -37,7 +37,6 @@ from headrace.models import (
     PipelineResponse,
     PipelineRunFilter,
     PipelineRunResponse,
-    PipelineRunUpdate,
     SecretResponse,
     SnapshotFilter,
     SnapshotResponse,
@@ -233,21 +232,21 @@ class Client:
     def stop_pipeline_run(
         self, name_id_or_prefix: str, graceful: bool = False
     ) -> PipelineRunResponse:
-        """Ask the process driving a run to stop it, wherever that process runs.
+        """Stop a run, wherever its driving process runs.
 
-        The request is recorded in the store; the driver notices within a second or two.
-        ``graceful``: start nothing new and let running steps finish; otherwise running
-        steps are interrupted. A run that already ended is returned unchanged.
+        A run still waiting in a server's queue ends ``stopped`` at once and never
+        starts. For a running one the request is recorded in the store and its driver
+        notices within a second or two: ``graceful`` starts nothing new and lets running
+        steps finish; otherwise running steps are interrupted. A run that already ended
+        is returned unchanged.
         """
-        from headrace.execution.heartbeat import GRACEFUL, IMMEDIATE
+        return self.store.stop_run(str(name_id_or_prefix), graceful=graceful)
 
-        run = self.store.get_run(str(name_id_or_prefix))
-        if run.status.is_finished:
-            return run
-        request = GRACEFUL if graceful else IMMEDIATE
-        if run.stop_requested == IMMEDIATE:
-            request = IMMEDIATE  # an immediate request is never softened
-        return self.store.update_run(run.id, PipelineRunUpdate(stop_requested=request))
+    def get_runner_logs(self, name_id_or_prefix: str) -> str:
+        """What the runner of a run a server launched printed (its workload manager's
+        output: unpacking the code, starting the run, errors before the first step)."""
+        run = self.get_pipeline_run(name_id_or_prefix)
+        return self.store.get_runner_logs(run.id)
 
     def resume_pipeline_run(self, name_id_or_prefix: str) -> PipelineRunResponse:
         """A new run of a failed or stopped run's snapshot that reuses every step the old

@@ -31,7 +31,7 @@ DOCS = ROOT / "docs"
 RUNNABLE = {"python", "sh", "bash", "shell"}
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+)(?P<info>[^\n`]*)$")
 _TITLE = re.compile(r'title="(?P<title>[^"]+)"')
-TIMEOUT_S = 120
+TIMEOUT_S = 300  # a shared, loaded machine: a server page starts several processes
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,25 @@ def test_cli_reference_has_every_command() -> None:
     for path in paths:
         assert f"`{path}`\n" in text, path
     assert "headrace pipeline snapshot run" in paths
+
+
+def test_rest_reference_has_every_operation_and_schema() -> None:
+    reference = _load("rest_reference")
+    document = reference.document()
+    text = reference.render(document)
+    operations = reference.operations(document)
+    assert len(operations) > 40
+    for method, path, _operation in operations:
+        assert f"### `{method} {path}`\n" in text, (method, path)
+    for name in document["components"]["schemas"]:
+        assert f"### {name} {{#" in text, name
+    assert "### `POST /api/v1/pipeline_snapshots/{name_or_id}/runs`" in text
+    # Every link to a schema lands on a heading of the page.
+    anchors = set(re.findall(r"\{#(schema-[^}]+)\}", text))
+    assert set(re.findall(r"\]\(#(schema-[^)]+)\)", text)) <= anchors
+
+
+def test_rest_reference_fails_on_an_empty_document() -> None:
+    reference = _load("rest_reference")
+    with pytest.raises(ValueError, match="no operations"):
+        reference.render({"paths": {}})

@@ -28,6 +28,7 @@ _STATUS_STYLES: dict[ExecutionStatus, str] = {
     ExecutionStatus.RETRYING: "yellow",
     ExecutionStatus.INITIALIZING: "yellow",
     ExecutionStatus.PROVISIONING: "yellow",
+    ExecutionStatus.QUEUED: "blue",
     ExecutionStatus.SKIPPED: "dim",
 }
 

@@ -1,4 +1,4 @@
-"""Pipeline runs: ``headrace pipeline runs list|stop|resume`` and ``headrace run show``.
+"""Pipeline runs: ``headrace pipeline runs list|stop|logs|resume`` and ``headrace run show``.
 
 Two Typer apps because the commands sit at two places of the command tree; ``main``
 mounts them.
@@ -71,13 +71,23 @@ def stop_run(
 ) -> None:
     """Stop a run, wherever its driving process runs (it notices within seconds).
 
-    Running steps are interrupted and end stopped (with --graceful they finish); steps
+    A run still waiting in a server's queue is stopped at once and never starts. Running
+    steps are interrupted and end stopped (with --graceful they finish); steps
     not started are skipped; completed steps and their outputs are kept.
     """
     from headrace.client import Client
 
-    stopped = Client().stop_pipeline_run(run, graceful=graceful)
+    client = Client()
+    before = client.get_pipeline_run(run)
+    stopped = client.stop_pipeline_run(before.id, graceful=graceful)
     console = stdout_console()
+    if before.status is ExecutionStatus.QUEUED and stopped.status is ExecutionStatus.STOPPED:
+        console.print(
+            f"Run {stopped.name!r} was queued; it is stopped and never starts.",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
     if stopped.status.is_finished:
         console.print(f"Run {stopped.name!r} already ended ({stopped.status.value}).", markup=False)
         return
@@ -87,6 +97,35 @@ def stop_run(
         f"headrace run show {stopped.name}",
         markup=False,
     )
+
+
+@runs_app.command("logs")
+def runner_logs(
+    run: Annotated[str, typer.Argument(help="Run name, id or unique id prefix.")],
+) -> None:
+    """Print what the runner a server launched for the run printed.
+
+    That is the run's own output (unpacking its code, starting it, errors before the
+    first step); what each step printed is shown by `headrace logs RUN`.
+    """
+    import sys
+
+    from headrace.cli.output import stderr_console
+    from headrace.client import Client
+
+    client = Client()
+    pipeline_run = client.get_pipeline_run(run)
+    text = client.get_runner_logs(pipeline_run.id)
+    if not text:
+        stderr_console().print(
+            f"Run {pipeline_run.name!r} has no runner output (only runs a server launched "
+            f"have one); its steps' logs: headrace logs {pipeline_run.name}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
 
 
 @runs_app.command("resume")

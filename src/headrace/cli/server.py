@@ -35,8 +35,24 @@ def start(
         int, typer.Option("--max-body-bytes", min=1, help="Largest request body accepted.")
     ] = DEFAULT_MAX_BODY_BYTES,
     max_concurrent_runs: Annotated[
-        int, typer.Option("--max-concurrent-runs", min=1, help="Runner processes at once.")
-    ] = 4,
+        int | None,
+        typer.Option(
+            "--max-concurrent-runs",
+            "--max-concurrent-template-runs",
+            min=1,
+            help="Runs in flight at once across every server on the database (default: "
+            "HEADRACE_SERVER_MAX_CONCURRENT_TEMPLATE_RUNS, else 2).",
+        ),
+    ] = None,
+    max_queued_runs: Annotated[
+        int | None,
+        typer.Option(
+            "--max-queued-runs",
+            min=1,
+            help="Runs that may wait in the queue; more triggers answer 429 (default: "
+            "HEADRACE_SERVER_MAX_QUEUED_RUNS, else 100).",
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn log level (info, warning, ...).")
     ] = "info",
@@ -46,15 +62,19 @@ def start(
     Example: headrace server start --port 8237 --database-url postgresql://me@db/headrace
     """
     from headrace.server.runner import serve
-    from headrace.server.settings import ServerSettings
+    from headrace.server.settings import ServerSettings, queue_limits
+    from headrace.server.workload.registry import load_workload_manager
 
+    # Checked before anything starts: a malformed variable stops the server, named.
+    limits = queue_limits(max_concurrent_runs=max_concurrent_runs, max_queued_runs=max_queued_runs)
+    manager = load_workload_manager()
     settings = ServerSettings(
         host=host,
         port=port,
         database_url=database_url,
         artifact_path=artifact_path,
         max_body_bytes=max_body_bytes,
-        max_concurrent_runs=max_concurrent_runs,
+        **limits._asdict(),
     )
     typer.echo(f"headrace server on http://{host}:{port} (API docs at /docs)")
-    serve(settings, log_level=log_level)
+    serve(settings, log_level=log_level, workload_manager=manager)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -147,14 +148,20 @@ def create_run_record(
     unlisted: bool,
     triggered_by: str | None,
     resumed_from: str | None = None,
+    *,
+    create: Callable[[PipelineRunRequest], PipelineRunResponse] | None = None,
 ) -> PipelineRunResponse:
+    """Record a new run under a free name (``create`` records it: default
+    ``store.create_run``; a server's queue passes its own, which records it ``queued``
+    without a driver: none runs it yet)."""
     substitutions = {**spec.config.substitutions, **run_config.substitutions}
     explicit = run_config.run_name is not None
     template = run_config.run_name or default_run_name(spec.name)
     for attempt in range(5):
         name = format_run_name(template, substitutions, unique_suffix=attempt > 0 and not explicit)
         try:
-            return store.create_run(
+            identity = {} if create is not None else driver_identity()
+            return (create or store.create_run)(
                 PipelineRunRequest(
                     id=str(uuid.uuid4()),
                     name=name,
@@ -168,7 +175,7 @@ def create_run_record(
                     triggered_by_step_run_id=triggered_by,
                     unlisted=unlisted,
                     resumed_from_run_id=resumed_from,
-                    **driver_identity(),
+                    **identity,
                 )
             )
         except EntityExistsError:

@@ -30,7 +30,12 @@ from headrace.execution.snapshot_compile import (
     changes_parameters,
     recompiled_spec,
 )
-from headrace.models import PipelineRunResponse, PipelineRunUpdate, SnapshotResponse
+from headrace.models import (
+    PipelineRunRequest,
+    PipelineRunResponse,
+    PipelineRunUpdate,
+    SnapshotResponse,
+)
 from headrace.snapshots.parameters import validate_run_configuration
 from headrace.store.base import Store
 from headrace.store.run_liveness import process_started
@@ -111,8 +116,29 @@ def trigger_snapshot(
 ) -> PipelineRunResponse:
     """Validate, record and start a run of ``snapshot``; returns the new run at once.
 
-    ``launch`` starts the recorded run (default: :func:`spawn_runner` right away; the
-    server passes its launcher, which bounds how many runners run at once).
+    ``launch`` starts the recorded run (default: :func:`spawn_runner` right away). A
+    server does not call this: it queues runs (``headrace.server.run_queue``).
+    """
+    run = record_snapshot_run(
+        store, snapshot, run_configuration, triggered_by_step_run_id=triggered_by_step_run_id
+    )
+    (launch or spawn_runner)(store, run)
+    return run
+
+
+def record_snapshot_run(
+    store: Store,
+    snapshot: SnapshotResponse,
+    run_configuration: PipelineRunConfiguration | dict[str, Any] | None,
+    *,
+    triggered_by_step_run_id: str | None = None,
+    create: Callable[[PipelineRunRequest], PipelineRunResponse] | None = None,
+) -> PipelineRunResponse:
+    """Validate the run configuration against ``snapshot`` (``RunConfigurationError``
+    lists every problem; nothing is recorded then) and record the run.
+
+    ``create`` records it (default ``store.create_run``; a server's queue records it
+    ``queued``).
     """
     check_runnable(snapshot)
     config = validate_run_configuration(
@@ -123,7 +149,7 @@ def trigger_snapshot(
         snapshot.extra["code"].get("modules"),
     )
     spec = apply_overrides(snapshot.spec, config)
-    run = create_run_record(
+    return create_run_record(
         store,
         spec,
         config,
@@ -132,9 +158,13 @@ def trigger_snapshot(
         snapshot.stack_id,
         False,
         triggered_by_step_run_id,
+        create=create,
     )
-    (launch or spawn_runner)(store, run)
-    return run
+
+
+def runner_command(run_id: str) -> tuple[str, ...]:
+    """The runner's arguments after the interpreter (``RunJob.command``)."""
+    return ("-m", "headrace.execution.snapshot_runs", run_id)
 
 
 def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[bytes]:

@@ -35,6 +35,7 @@ from headrace.models.model import (
 )
 from headrace.models.pipeline import PipelineResponse
 from headrace.models.run import PipelineRunRequest, PipelineRunResponse, PipelineRunUpdate
+from headrace.models.run_queue import QueueEntry
 from headrace.models.secret import SecretResponse
 from headrace.models.snapshot import SnapshotRequest, SnapshotResponse, SnapshotUpdate
 from headrace.models.stack import (
@@ -122,6 +123,7 @@ __all__ = [
     "PipelineRunResponse",
     "PipelineRunUpdate",
     "Principal",
+    "QueueEntry",
     "ResponseContext",
     "ScheduleFilter",
     "ScheduleRequest",

@@ -1,8 +1,8 @@
 """The application factory: ``create_app(settings)`` builds a new FastAPI app.
 
-Nothing lives at module level: the store, the run launcher and the scheduler (which
-fires due schedules, ``scheduler_loop.py``) are opened when the app starts (its
-lifespan) and closed when it stops, and kept on ``app.state`` for the
+Nothing lives at module level: the store, the workload manager, the run dispatcher and
+the scheduler (which fires due schedules, ``scheduler_loop.py``) are opened when the app
+starts (its lifespan) and closed when it stops, and kept on ``app.state`` for the
 dependencies in ``deps.py``. Two apps in one process share nothing.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,11 +22,11 @@ from headrace.server.api.v1 import api_router, info
 from headrace.server.auth import Authenticator, LoginLimiter, TokenIssuer, load_or_create_secret
 from headrace.server.auth.bootstrap import ensure_first_admin, first_admin_banner
 from headrace.server.errors import install_error_handlers
-from headrace.server.launcher import RunLauncher
 from headrace.server.limits import BodySizeLimit
 from headrace.server.openapi import install_openapi
 from headrace.server.scheduler_loop import SchedulerLoop, Trigger, poll_interval
 from headrace.server.settings import ServerSettings
+from headrace.server.workload.base import WorkloadManager
 from headrace.store.base import CredentialStore, SchedulerStore, Store
 from headrace.version import __version__
 
@@ -93,50 +93,84 @@ def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
     return Authenticator(store, issuer, LoginLimiter.from_environment())
 
 
-def schedule_trigger(store: Store, launcher: RunLauncher) -> Trigger:
-    """What a schedule's fire does: start a run of its snapshot with its run
-    configuration (through the launcher, like a REST trigger), and note on the run which
+def schedule_trigger(store: Store, settings: ServerSettings, wake: Callable[[], None]) -> Trigger:
+    """What a schedule's fire does: queue a run of its snapshot with its run configuration
+    (the same queue as a REST trigger, source ``schedule``), and note on the run which
     schedule and fire time made it (run metadata ``schedule_id``, ``schedule_fire_time``).
+    A full queue refuses the fire like any trigger; the scheduler logs it and goes on.
     """
     from headrace.enums import MetadataResourceType
-    from headrace.execution.snapshot_runs import trigger_snapshot
+    from headrace.server.run_queue import enqueue_snapshot_run
 
     def trigger(schedule: ScheduleResponse) -> None:
         snapshot = store.get_snapshot(schedule.snapshot_id)
-        run = trigger_snapshot(store, snapshot, schedule.run_configuration, launch=launcher.submit)
+        run = enqueue_snapshot_run(
+            store,
+            snapshot,
+            schedule.run_configuration,
+            source="schedule",
+            schedule_id=schedule.id,
+            max_queued=settings.max_queued_runs,
+        )
         fire_time = schedule.last_run_time.isoformat() if schedule.last_run_time else None
         store.add_run_metadata(
             MetadataResourceType.PIPELINE_RUN,
             run.id,
             {"schedule_id": schedule.id, "schedule_fire_time": fire_time},
         )
+        wake()
 
     return trigger
 
 
-def open_scheduler(store: Store, launcher: RunLauncher) -> SchedulerLoop:
+def open_scheduler(
+    store: Store, settings: ServerSettings, wake: Callable[[], None]
+) -> SchedulerLoop:
     """The scheduler thread of this server, started."""
     if not isinstance(store, SchedulerStore):  # pragma: no cover - open_store makes SQL
         raise ConfigurationError("The server's store cannot fire schedules.")
-    return SchedulerLoop(store, schedule_trigger(store, launcher), poll_interval()).start()
+    return SchedulerLoop(store, schedule_trigger(store, settings, wake), poll_interval()).start()
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """A new application serving the REST API over the settings' database."""
+def create_app(
+    settings: ServerSettings | None = None, workload_manager: WorkloadManager | None = None
+) -> FastAPI:
+    """A new application serving the REST API over the settings' database.
+
+    ``workload_manager`` launches the queued runs (default: the one
+    ``HEADRACE_SERVER_WORKLOAD_MANAGER_IMPLEMENTATION_SOURCE`` names, ``local``).
+    """
     settings = settings or ServerSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from headrace.server.dispatcher import Dispatcher
+        from headrace.server.workload.registry import load_workload_manager
+
+        manager = workload_manager or load_workload_manager()
+        app.state.workload_manager = manager
         app.state.store = open_store(settings)
         app.state.authenticator = open_authenticator(settings, app.state.store)
-        app.state.launcher = RunLauncher(settings.max_concurrent_runs)
-        app.state.scheduler = open_scheduler(app.state.store, app.state.launcher)
-        logger.info("headrace server ready (database: %s)", app.state.store.url.split("://")[0])
+        app.state.dispatcher = Dispatcher(
+            app.state.store,
+            manager,
+            max_in_flight=settings.max_concurrent_runs,
+            runner_timeout_s=settings.runner_timeout_s,
+        )
+        app.state.dispatcher.start()
+        app.state.scheduler = open_scheduler(app.state.store, settings, app.state.dispatcher.wake)
+        logger.info(
+            "headrace server ready (database: %s, workload manager: %s, %d runs at once)",
+            app.state.store.url.split("://")[0],
+            manager.name,
+            settings.max_concurrent_runs,
+        )
         try:
             yield
         finally:
             app.state.scheduler.close()
-            app.state.launcher.close()
+            app.state.dispatcher.close()
+            manager.close()
             app.state.store.close()
             logger.info("headrace server stopped cleanly")
 

@@ -21,6 +21,8 @@ logger = logging.getLogger("headrace.server")
 # Most specific first: the first class an exception is an instance of decides.
 STATUS_CODES: tuple[tuple[type[errors.HeadraceError], int], ...] = (
     (errors.TooManyAttemptsError, 429),
+    (errors.QueueFullError, 429),
+    (errors.ServerConfigurationError, 503),
     (errors.AuthenticationError, 401),
     (errors.PermissionDeniedError, 403),
     (errors.EntityNotFoundError, 404),
@@ -95,7 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def _headers(error: errors.HeadraceError) -> dict[str, str] | None:
     """What RFC 6750 and RFC 6585 ask of 401 and 429 answers."""
-    if isinstance(error, errors.TooManyAttemptsError):
+    if isinstance(error, errors.TooManyAttemptsError | errors.QueueFullError):
         return {"Retry-After": str(max(1, round(error.retry_after)))}
     if isinstance(error, errors.AuthenticationError):
         return {"WWW-Authenticate": "Bearer"}

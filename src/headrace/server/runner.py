@@ -1,7 +1,7 @@
 """Serve an app with uvicorn until SIGINT or SIGTERM, then shut down cleanly.
 
 uvicorn handles both signals itself: it stops accepting connections, lets running
-requests finish, and runs the app's shutdown (closing the store and the launcher).
+requests finish, and runs the app's shutdown (stopping the dispatcher, closing the store).
 """
 
 from __future__ import annotations
@@ -9,11 +9,17 @@ from __future__ import annotations
 import logging
 
 from headrace.server.settings import ServerSettings
+from headrace.server.workload.base import WorkloadManager
 
 logger = logging.getLogger("headrace.server")
 
 
-def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
+def serve(
+    settings: ServerSettings,
+    *,
+    log_level: str = "info",
+    workload_manager: WorkloadManager | None = None,
+) -> None:
     """Run the server in this process until it is told to stop."""
     import warnings
 
@@ -29,7 +35,7 @@ def serve(settings: ServerSettings, *, log_level: str = "info") -> None:
     logger.setLevel(logging.INFO)
 
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, workload_manager),
         host=settings.host,
         port=settings.port,
         log_level=log_level,

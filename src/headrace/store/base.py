@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from headrace.enums import (
     AccountKind,
+    ExecutionStatus,
     MetadataResourceType,
     StackComponentType,
     TaggableResourceType,
@@ -43,6 +44,7 @@ from headrace.models import (
     PipelineRunRequest,
     PipelineRunResponse,
     PipelineRunUpdate,
+    QueueEntry,
     SecretResponse,
     SnapshotFilter,
     SnapshotRequest,
@@ -270,6 +272,24 @@ class Store(ABC):
     @abstractmethod
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         """Pipeline runs matching the filter."""
+
+    def stop_run(self, run_id: str, *, graceful: bool = False) -> PipelineRunResponse:
+        """Stop a run: one still waiting in a server's queue ends ``stopped`` at once and
+        never starts; a running one is asked to stop (its driver notices within seconds;
+        ``graceful`` lets running steps finish). A run that ended is returned unchanged.
+        """
+        run = self.get_run(run_id)
+        if run.status.is_finished:
+            return run
+        request = "graceful" if graceful else "immediate"
+        if run.stop_requested == "immediate":
+            request = "immediate"  # an immediate request is never softened
+        return self.update_run(run.id, PipelineRunUpdate(stop_requested=request))
+
+    def get_runner_logs(self, run_id: str) -> str:
+        """What the runner process of a run a server launched printed (empty for runs
+        that did not go through a server's queue)."""
+        return ""
 
     # -- step runs ----------------------------------------------------------------------
     @abstractmethod
@@ -538,6 +558,64 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing
         """Release connections; the store must not be used afterwards."""
+
+
+class RunQueueStore(ABC):
+    """The server's run queue, kept in the database so that it survives restarts and
+    several servers share it (the SQL store implements it).
+
+    Every method is one transaction. On PostgreSQL the ones that count rows (enqueue,
+    claim) hold a transaction-scoped advisory lock, so the limits hold across servers;
+    claims take rows with ``FOR UPDATE SKIP LOCKED``. On SQLite every write transaction
+    holds the database's write lock already.
+    """
+
+    @abstractmethod
+    def enqueue_run(
+        self,
+        request: PipelineRunRequest,
+        *,
+        source: str,
+        schedule_id: str | None,
+        max_queued: int,
+    ) -> PipelineRunResponse:
+        """Record the run (status ``queued``) at the end of the queue.
+
+        Raises:
+            QueueFullError: ``max_queued`` runs wait already; nothing was recorded.
+            EntityExistsError: the run's name is taken.
+        """
+
+    @abstractmethod
+    def claim_queued_runs(self, claimer: str, max_in_flight: int) -> list[QueueEntry]:
+        """Take the oldest waiting runs out of the queue, as many as keep the runs in
+        flight (claimed, not released, on every server) at ``max_in_flight`` at most; the
+        runs become ``initializing`` with a fresh heartbeat."""
+
+    @abstractmethod
+    def record_launch(self, run_id: str, handle: str) -> None:
+        """The workload manager launched the run's runner; ``handle`` finds it again."""
+
+    @abstractmethod
+    def in_flight_runs(self) -> list[QueueEntry]:
+        """Runs claimed and not released yet, by any server, oldest first."""
+
+    @abstractmethod
+    def release_run(self, run_id: str, runner_logs: str | None) -> None:
+        """Free the slot of a run that ended, keeping its runner's output."""
+
+    @abstractmethod
+    def queue_counts(self) -> tuple[int, int]:
+        """How many runs wait, and how many are in flight."""
+
+    @abstractmethod
+    def get_queue_entry(self, run_id: str) -> QueueEntry | None:
+        """The queue row of a run, if a server started it."""
+
+    @abstractmethod
+    def end_run_if_unended(self, run_id: str, status: ExecutionStatus, reason: str) -> bool:
+        """End a run and its unended steps with ``status`` unless it ended already
+        (whoever records an end first wins); whether this call ended it."""
 
 
 class CredentialStore(ABC):

@@ -315,11 +315,13 @@ class RestStore(Store):
         *,
         triggered_by_step_run_id: str | None = None,
     ) -> PipelineRunResponse | None:
-        """The server validates, records and starts the run (its runner, its machine)."""
+        """The server validates the run and queues it; its runner starts when a slot is
+        free (``run.wait()`` waits for the end)."""
         return self._model(
             PipelineRunResponse,
             "POST",
             f"/pipeline_snapshots/{_part(snapshot_id)}/runs",
+            params={"source": "step" if triggered_by_step_run_id else "sdk"},
             json={
                 "run_configuration": _configuration_json(run_configuration),
                 "step_run": triggered_by_step_run_id,
@@ -367,6 +369,18 @@ class RestStore(Store):
 
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         return self._page(PipelineRunResponse, "/runs", filter_model)
+
+    def stop_run(self, run_id: str, *, graceful: bool = False) -> PipelineRunResponse:
+        """The server stops it: a queued run at once, a running one through its driver."""
+        return self._model(
+            PipelineRunResponse,
+            "POST",
+            f"/runs/{_part(run_id)}/stop",
+            json={"graceful": graceful},
+        )
+
+    def get_runner_logs(self, run_id: str) -> str:
+        return self._request("GET", f"/runs/{_part(run_id)}/logs").text
 
     # -- step runs ----------------------------------------------------------------------
     def create_step_run(self, request: StepRunRequest) -> str:

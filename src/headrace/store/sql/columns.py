@@ -162,6 +162,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "stack_composition": ("stack_id", "component_type", "component_id"),
     "store_settings": ("name", "value"),
+    "run_queue": (
+        "run_id",
+        "position",
+        "source",
+        "schedule_id",
+        "enqueued_at",
+        "claimed_by",
+        "claimed_at",
+        "handle",
+        "launched_at",
+        "released_at",
+        "runner_logs",
+    ),
     "schedules": (
         "id",
         "name",
@@ -207,13 +220,17 @@ JSON_COLUMNS = frozenset(
 )
 DATETIME_COLUMNS = frozenset(
     {
+        "claimed_at",
         "created",
         "end_time",
+        "enqueued_at",
         "expires",
         "heartbeat",
         "last_run_time",
         "last_used",
+        "launched_at",
         "next_run_time",
+        "released_at",
         "run_once_start_time",
         "start_time",
         "updated",

@@ -380,6 +380,26 @@ stack_composition = Table(
     Index("ix_stack_composition_component", "component_id"),
 )
 
+# -- run queue (0009) --------------------------------------------------------------------
+
+run_queue = Table(
+    "run_queue",
+    metadata,
+    Column("run_id", ID, ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("schedule_id", ID),
+    Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_at", UTCDateTime),
+    Column("handle", String(512)),
+    Column("launched_at", UTCDateTime),
+    Column("released_at", UTCDateTime),
+    Column("runner_logs", Text),
+    UniqueConstraint("position", name="uq_run_queue_position"),
+    Index("ix_run_queue_claimed", "claimed_at", "released_at"),
+)
+
 store_settings = Table(
     "store_settings",
     metadata,

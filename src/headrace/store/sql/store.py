@@ -75,10 +75,12 @@ from headrace.store.base import CredentialStore, SchedulerStore, Store
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.query import Query
+from headrace.store.sql.queue_methods import RunQueueMethods
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import SqlContext, find_row, page_of
 from headrace.store.sql.repositories.models import ModelRepository
 from headrace.store.sql.repositories.pipelines import PipelineRepository
+from headrace.store.sql.repositories.run_queue import RunQueueRepository
 from headrace.store.sql.repositories.runs import RunRepository
 from headrace.store.sql.repositories.secrets import SecretRepository
 from headrace.store.sql.repositories.snapshots import SnapshotRepository
@@ -87,7 +89,7 @@ from headrace.store.sql.repositories.tags import TagRepository
 from headrace.store.sql.stacks import StackMethods
 
 
-class SqlStore(StackMethods, Store, CredentialStore, SchedulerStore):
+class SqlStore(StackMethods, RunQueueMethods, Store, CredentialStore, SchedulerStore):
     """Metadata in a SQL database: SQLite (standard library driver) or PostgreSQL (psycopg).
 
     Args:
@@ -118,6 +120,7 @@ class SqlStore(StackMethods, Store, CredentialStore, SchedulerStore):
         self.pipelines = PipelineRepository(sql)
         self.snapshots = SnapshotRepository(sql)
         self.runs = RunRepository(sql)
+        self.run_queue = RunQueueRepository(sql, self.runs)
         self.artifacts = ArtifactRepository(sql)
         self.step_runs = StepRunRepository(sql, self.artifacts)
         self.secrets = SecretRepository(sql, SecretCipher(key_directory))

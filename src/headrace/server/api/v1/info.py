@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from headrace.server.deps import SettingsDep, StoreDep
@@ -24,6 +24,9 @@ class ServerInfo(BaseModel):
     version: str
     database_kind: str
     auth_scheme: str
+    workload_manager: str | None = None
+    max_concurrent_runs: int
+    max_queued_runs: int
 
 
 @health_router.get("/health", response_model=Health)
@@ -33,8 +36,16 @@ def health() -> Health:
 
 
 @router.get("/info", response_model=ServerInfo)
-def info(store: StoreDep, settings: SettingsDep) -> ServerInfo:
-    """Version, database kind and authentication scheme."""
+def info(request: Request, store: StoreDep, settings: SettingsDep) -> ServerInfo:
+    """Version, database kind, authentication scheme, and the run queue's settings."""
     url = store.url
     kind = "postgresql" if url.startswith("postgres") else url.split(":", 1)[0]
-    return ServerInfo(version=__version__, database_kind=kind, auth_scheme=settings.auth_scheme)
+    manager = getattr(request.app.state, "workload_manager", None)
+    return ServerInfo(
+        version=__version__,
+        database_kind=kind,
+        auth_scheme=settings.auth_scheme,
+        workload_manager=manager.name if manager is not None else None,
+        max_concurrent_runs=settings.max_concurrent_runs,
+        max_queued_runs=settings.max_queued_runs,
+    )

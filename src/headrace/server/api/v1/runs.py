@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from pydantic import Field
+from fastapi import APIRouter, Body, Query, Request, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from headrace.models import (
     Page,
@@ -19,6 +20,7 @@ from headrace.server.auth import require_run_snapshot
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId, check_name
 from headrace.server.queries import RunQuery, to_filter
+from headrace.store.base import RunQueueStore
 from headrace.utils.factories import new_dict
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -76,3 +78,49 @@ def list_run_steps(
 ) -> dict[str, StepRunResponse]:
     """The run's step runs by invocation id, in the order they started."""
     return store.list_step_runs(store.get_run(name_or_id).id)
+
+
+class StopRequest(BaseModel):
+    """How to stop a run."""
+
+    graceful: bool = Field(
+        default=False,
+        description="Start nothing new and let running steps finish (else interrupt them).",
+    )
+
+
+@router.post("/{name_or_id}/stop", response_model=PipelineRunResponse)
+def stop_run(
+    store: StoreDep,
+    caller: WriteAccess,
+    name_or_id: NameOrId,
+    body: Annotated[StopRequest | None, Body()] = None,
+) -> PipelineRunResponse:
+    """Stop a run: a queued one ends ``stopped`` at once and never starts; a running
+    one is asked to stop (its runner notices within seconds). An ended run is returned
+    unchanged."""
+    run = store.get_run(name_or_id)
+    if run.snapshot_id is not None:
+        require_run_snapshot(caller, store.get_snapshot(run.snapshot_id))
+    return store.stop_run(run.id, graceful=(body or StopRequest()).graceful)
+
+
+@router.get("/{name_or_id}/logs", response_class=PlainTextResponse)
+def get_runner_logs(
+    request: Request, store: StoreDep, caller: ReadAccess, name_or_id: NameOrId
+) -> str:
+    """What the runner the server launched for the run printed (so far, while it runs
+    on this server's machine; kept in the database once the run ended). Step logs are at
+    ``/api/v1/steps/{id}/logs``."""
+    run = store.get_run(name_or_id)
+    kept = store.get_runner_logs(run.id)
+    if kept:
+        return kept
+    entry = store.get_queue_entry(run.id) if isinstance(store, RunQueueStore) else None
+    manager = getattr(request.app.state, "workload_manager", None)
+    if entry is None or entry.handle is None or manager is None:
+        return ""
+    try:
+        return str(manager.logs(entry.handle))
+    except Exception:  # another server's runner, or a manager that cannot fetch them
+        return ""

@@ -3,13 +3,14 @@ stored snapshots, and triggering runs of them.
 
 A trigger's body is the run configuration itself (``{"steps": {...}}``) or
 ``{"run_configuration": {...}, "step_run": "<id>"}``. It answers 201 with the new run at
-once; the run executes in its own process. A configuration that does not fit the
-snapshot answers 422 listing every problem, and nothing is recorded.
+once, status ``queued``; the server's dispatcher launches it when a slot is free. A
+configuration that does not fit the snapshot answers 422 listing every problem, a full
+queue 429; nothing is recorded then.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, status
 from pydantic import BaseModel
@@ -24,7 +25,7 @@ from headrace.models import (
     SnapshotResponse,
 )
 from headrace.server.auth import require_run_snapshot, require_set_snapshot_access
-from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
+from headrace.server.deps import ReadAccess, SettingsDep, StoreDep, WriteAccess
 from headrace.server.names import NameOrId, check_name
 from headrace.server.queries import SnapshotQuery, to_filter
 from headrace.store.base import Store
@@ -133,30 +134,45 @@ def _guard_restricted(store: Store, caller: Principal, name_or_id: str) -> None:
     "/{name_or_id}/runs",
     response_model=PipelineRunResponse,
     status_code=status.HTTP_201_CREATED,
-    responses={422: {"description": "The run configuration does not fit the snapshot."}},
+    responses={
+        422: {"description": "The run configuration does not fit the snapshot."},
+        429: {"description": "The run queue is full; retry after Retry-After seconds."},
+    },
 )
 def trigger_snapshot_run(
     request: Request,
     store: StoreDep,
+    settings: SettingsDep,
     caller: WriteAccess,
     name_or_id: NameOrId,
     body: TriggerBody,
+    source: Annotated[
+        Literal["rest", "cli", "sdk", "step", "dashboard"],
+        Query(description="Who triggers: shown with the run's queue entry."),
+    ] = "rest",
 ) -> PipelineRunResponse:
-    """Start a run of the snapshot with the given run configuration."""
-    from headrace.execution.snapshot_runs import trigger_snapshot
+    """Queue a run of the snapshot with the given run configuration (status ``queued``;
+    the server launches it when a slot is free). 429 with ``Retry-After`` when
+    ``HEADRACE_SERVER_MAX_QUEUED_RUNS`` runs wait already; nothing is created then."""
+    from headrace.server.run_queue import enqueue_snapshot_run
 
     configuration, step_run = _split_body(body)
     snapshot = store.get_snapshot(name_or_id)
     require_run_snapshot(caller, snapshot)  # the snapshot may name who runs it
     if step_run is not None:
         store.get_step_run(step_run)  # 404 for an unknown step run, before anything
-    return trigger_snapshot(
+    run = enqueue_snapshot_run(
         store,
         snapshot,
         configuration,
+        source=source,
         triggered_by_step_run_id=step_run,
-        launch=request.app.state.launcher.submit,
+        max_queued=settings.max_queued_runs,
     )
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
+    return run
 
 
 def _split_body(body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from headrace.enums import ExecutionStatus, TaggableResourceType
 from headrace.exceptions import EntityExistsError, EntityNotFoundError, StoreConflictError
 from headrace.models import (
@@ -11,7 +13,7 @@ from headrace.models import (
     PipelineRunResponse,
     PipelineRunUpdate,
 )
-from headrace.store.sql.database import Record
+from headrace.store.sql.database import Connection, Record
 from headrace.store.sql.query import Query, insert_sql, update_sql
 from headrace.store.sql.repositories.base import UUID_RE, Repository, now
 from headrace.store.sql.repositories.tags import filtered_by_tag
@@ -71,8 +73,17 @@ class RunRepository(Repository):
             resumed_from_run_id=row.resumed_from_run_id,
         ).attach(self.context)
 
-    def create(self, request: PipelineRunRequest) -> PipelineRunResponse:
-        """Record a new run; a taken name raises ``EntityExistsError``."""
+    def create(
+        self,
+        request: PipelineRunRequest,
+        *,
+        within: Callable[[Connection], None] | None = None,
+    ) -> PipelineRunResponse:
+        """Record a new run; a taken name raises ``EntityExistsError``.
+
+        ``within`` runs in the same transaction after the insert (the run queue adds the
+        run's queue row there, or refuses the run and so leaves nothing behind).
+        """
         values = request.model_dump()
         values.update(created=now(), outputs={}, tags=clean_tags(request.tags))
         try:
@@ -81,6 +92,8 @@ class RunRepository(Repository):
                 attach_tags(
                     conn, TaggableResourceType.PIPELINE_RUN, [request.id], values["tags"], now()
                 )
+                if within is not None:
+                    within(conn)
         except StoreConflictError as exc:
             if not exc.unique:
                 raise

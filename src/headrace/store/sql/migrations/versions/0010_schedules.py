@@ -21,7 +21,7 @@ from alembic import op
 from headrace.store.sql.schema import UTCDateTime
 
 revision = "0010_schedules"
-down_revision = "0008_run_lifecycle"
+down_revision = "0009_run_queue"
 branch_labels = None
 depends_on = None
 

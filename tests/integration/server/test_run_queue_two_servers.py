@@ -1,0 +1,71 @@
+"""Two ``headrace server`` processes on one PostgreSQL database share one run queue:
+every queued run is launched exactly once, by one of them, and the concurrency limit
+holds across both (checked from the runs' recorded start and end times)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import httpx
+import psycopg
+from queue_project import create_napping_snapshot, list_runs, most_in_flight, wait_for
+
+from headrace_server import HeadraceServer
+
+TRIGGERS_PER_SERVER = 8
+LIMIT = 2
+
+
+def test_two_servers_launch_each_run_once_within_one_limit(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    arguments = ["--max-concurrent-runs", str(LIMIT)]
+    first = HeadraceServer(tmp_path / "a", postgres_url, extra_args=arguments)
+    second = HeadraceServer(tmp_path / "b", postgres_url, extra_args=arguments)
+    try:
+        create_napping_snapshot(first, tmp_path)
+        answers: list[httpx.Response] = []
+        lock = threading.Lock()
+
+        def fire(server: HeadraceServer) -> None:
+            with httpx.Client(headers=server.headers(), timeout=60) as client:
+                for _ in range(TRIGGERS_PER_SERVER):
+                    answer = client.post(
+                        f"{server.url}/api/v1/pipeline_snapshots/nap/runs",
+                        json={"steps": {"nap": {"parameters": {"seconds": 0.5}}}},
+                    )
+                    with lock:
+                        answers.append(answer)
+
+        threads = [threading.Thread(target=fire, args=(s,)) for s in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [a.status_code for a in answers] == [201] * 2 * TRIGGERS_PER_SERVER
+        ids = [a.json()["id"] for a in answers]
+        ended = [wait_for(second, run_id, timeout=300) for run_id in ids]
+        assert [r["status"] for r in ended] == ["completed"] * len(ids), first.log() + second.log()
+        assert most_in_flight(ended) <= LIMIT
+        assert len(list_runs(first)) == len(ids)
+
+        # Each run was launched by exactly one server, once.
+        launched = re.findall(r"Launched run (\S+) ", first.log() + second.log())
+        assert sorted(launched) == sorted(r["name"] for r in ended)
+        assert all(len(r["steps"]) == 1 for r in ended)
+        conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", postgres_url)
+        with psycopg.connect(conninfo) as connection:
+            rows = connection.execute(
+                "SELECT claimed_by, handle, released_at FROM run_queue"
+            ).fetchall()
+        assert len(rows) == len(ids)
+        assert len({handle for _, handle, _ in rows}) == len(ids)
+        assert all(released is not None for _, _, released in rows)
+        assert len({claimer for claimer, _, _ in rows}) == 2, "both servers launched runs"
+    finally:
+        second.stop()
+        first.stop()
