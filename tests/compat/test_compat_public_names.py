@@ -361,6 +361,13 @@ def _config_model(**values: Any) -> Callable[[Any, World], None]:
     return exercise
 
 
+def _schedule(obj: Any, world: World) -> None:
+    assert obj(cron_expression="0 2 * * *").cron_expression == "0 2 * * *"
+    assert obj(interval_second=60).interval_second.total_seconds() == 60
+    with pytest.raises(ValueError, match="cron_expression"):
+        obj(cron_expression="not a cron")
+
+
 def _run_configuration(obj: Any, world: World) -> None:
     config = obj(steps={"produce": {"enable_cache": False}}, enable_cache=False)
     run = world_pipeline.with_options(**config.model_dump(exclude_unset=True))()
@@ -418,6 +425,7 @@ EXERCISES: dict[str, Callable[[Any, World], None]] = {
     "headrace.config:ResourceSettings": _config_model(cpu_count=2, memory="1GB"),
     "headrace.config:StepRetryConfig": _config_model(max_retries=2, delay=1, backoff=2),
     "headrace.config:CachePolicy": _config_model(include_step_code=False),
+    "headrace.config:Schedule": _schedule,
     "headrace.config.pipeline_run_configuration:PipelineRunConfiguration": _run_configuration,
 }
 
