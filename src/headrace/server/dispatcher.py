@@ -146,11 +146,13 @@ class Dispatcher:
         logger.info("Launched run %s (%s, %s)", run.name, self.manager.name, handle)
 
     def _image(self, snapshot_id: str | None) -> str | None:
+        """The snapshot's container image tag, when one was built (or reused) for it:
+        ``extra["image"]`` is an image record, and a record of a context that was never
+        built names no image a cluster could pull."""
         if snapshot_id is None:
             return None
         with contextlib.suppress(Exception):
-            image = self.store.get_snapshot(snapshot_id).extra.get("image")
-            return str(image) if image else None
+            return image_tag(self.store.get_snapshot(snapshot_id).extra.get("image"))
         return None
 
     # -- watching -------------------------------------------------------------------------
@@ -200,3 +202,14 @@ def _died_reason(manager: str, state: JobState, logs: str | None) -> str:
     what = "no longer known to" if state is JobState.UNKNOWN else f"{state.value} in"
     reason = f"Its runner ended ({what} the {manager} workload manager) before the run ended"
     return f"{reason}; its last output: {last.strip()}" if last else reason + "."
+
+
+def image_tag(record: object) -> str | None:
+    """The pullable tag of a snapshot's image record, or ``None`` if it has none."""
+    if isinstance(record, str):
+        return record or None
+    if not isinstance(record, dict):
+        return None
+    tag = record.get("tag")
+    usable = record.get("built") or record.get("reused") or record.get("pushed")
+    return str(tag) if tag and usable else None

@@ -165,3 +165,14 @@ def test_the_sql_queue_counts_and_refuses_beyond_its_limit(tmp_path: Path) -> No
         assert store.queue_counts() == (0, 1)
     finally:
         store.close()
+
+
+def test_a_snapshot_image_record_gives_its_tag_only_when_an_image_exists() -> None:
+    from headrace.server.dispatcher import image_tag
+
+    record = {"tag": "registry.local/p:abc", "context_digest": "d", "dockerfile": "FROM x"}
+    assert image_tag({**record, "built": True}) == "registry.local/p:abc"
+    assert image_tag({**record, "reused": True}) == "registry.local/p:abc"
+    assert image_tag(record) is None  # a context that was never built
+    assert image_tag(None) is None
+    assert image_tag("plain:tag") == "plain:tag"
