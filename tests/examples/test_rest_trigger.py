@@ -107,3 +107,44 @@ def test_trigger_the_report_over_rest(tmp_path: Path, migrated_sqlite: Path) -> 
     finally:
         server.stop()
         forget_stores()
+
+
+@pytest.mark.slow
+def test_a_schedule_on_the_server_runs_the_report(tmp_path: Path, migrated_sqlite: Path) -> None:
+    project = tmp_path / "rest_trigger"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".headrace", "__pycache__"))
+    init_repository(project)
+    forget_stores()
+    server_dir = tmp_path / "server"
+    server_dir.mkdir()
+    # The scheduler looks for due schedules every 0.2 s instead of every few seconds.
+    server = HeadraceServer(
+        server_dir,
+        template=migrated_sqlite,
+        env={"HEADRACE_SERVER_SCHEDULER_POLL_SECONDS": "0.2"},
+    )
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+        )
+        env["HEADRACE_STORE_URL"] = server.url
+        env["HEADRACE_STORE_API_TOKEN"] = server.token()
+        out = _run(project, env, sys.executable, "schedule.py", "--every", "2", "--region", "north")
+        assert "schedule report-every-few-seconds runs snapshot" in out
+        assert "the scheduler ran daily_report-" in out and ": completed" in out
+        report = json.loads(out.split("report: ", 1)[1].splitlines()[0])
+        assert report["orders"] == 54.0
+        assert "paused (active: False)" in out
+        assert "schedule report-every-few-seconds deleted" in out
+
+        headers = {"Authorization": f"Bearer {server.token()}"}
+        schedules = httpx.get(f"{server.url}/api/v1/schedules", headers=headers).json()
+        assert schedules["total"] == 0
+        # The runs the schedule made stay (one may have been fired just before the pause).
+        runs = httpx.get(f"{server.url}/api/v1/runs", headers=headers).json()["items"]
+        assert any(run["status"] == "completed" for run in runs)
+        assert not any(run["status"] == "failed" for run in runs)
+    finally:
+        server.stop()
+        forget_stores()
