@@ -113,10 +113,11 @@ class ResultRecorder:
             # Its process had not written the step's "running" record yet. Written
             # now, on its own: if that process recorded the step meanwhile, its
             # record is read back below instead.
+            request = self.runner.mark_request(name, result.status, reason)
+            if result.status is ExecutionStatus.FAILED:  # as a step that raised
+                request.error = step_error(result.exception or StepExecutionError(reason))
             try:
-                state.store.create_step_runs(
-                    [self.runner.mark_request(name, result.status, reason)]
-                )
+                state.store.create_step_runs([request])
                 return
             except EntityExistsError:
                 existing = state.store.list_step_runs(state.run.id).get(name)
