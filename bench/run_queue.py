@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from datetime import UTC, datetime
@@ -32,70 +28,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import server_latency as latency
+from server_latency import PROJECT, environment
 
-HERE = Path(__file__).resolve().parent
-SOURCES = str(HERE.parent / "src")
-ADMIN_PASSWORD = "bench-admin-password"
 ENDED = ("completed", "failed", "stopped")
 
-PROJECT = textwrap.dedent(
-    """
-    from headrace import pipeline, step
 
-
-    @step
-    def answer(value: int = 41) -> int:
-        return value + 1
-
-
-    @pipeline(enable_cache=False)
-    def tiny() -> int:
-        return answer()
-    """
-)
-
-
-def environment(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADRACE_")}
-    env["PYTHONPATH"] = SOURCES
-    env.update(extra)
-    return env
-
-
-class Server:
-    """``headrace server start`` over a fresh SQLite database."""
+class Server(latency.Server):
+    """The latency bench's server over a fresh SQLite database, with this bench's
+    queue limits and a client for reading runs."""
 
     def __init__(self, directory: Path, max_runs: int, max_queued: int) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "server.log"
-        command = [
-            sys.executable, "-m", "headrace.cli.main", "server", "start",
-            "--port", str(self.port), "--database-url", str(directory / "server.db"),
-            "--artifact-path", str(directory / "artifacts"), "--log-level", "warning",
-            "--max-concurrent-runs", str(max_runs), "--max-queued-runs", str(max_queued),
-        ]  # fmt: skip
-        with open(self.log, "wb") as log:
-            self.process = subprocess.Popen(
-                command, cwd=directory, env=environment(HEADRACE_DEFAULT_PASSWORD=ADMIN_PASSWORD),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(self.log.read_text())
-        login = {"username": "admin", "password": ADMIN_PASSWORD}
-        answer = httpx.post(f"{self.url}/api/v1/login", data=login, timeout=60)
-        answer.raise_for_status()
-        self.token = str(answer.json()["access_token"])
-        self.headers = {"Authorization": f"Bearer {self.token}"}
+        directory.mkdir(parents=True, exist_ok=True)
+        super().__init__(
+            directory, directory / "server.db", directory / "artifacts", max_runs, max_queued
+        )
         self.http = httpx.Client(headers=self.headers, timeout=60)
 
     def make_snapshot(self, directory: Path) -> None:
@@ -123,8 +70,7 @@ class Server:
 
     def stop(self) -> None:
         self.http.close()
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
+        super().stop()
 
 
 def _time(value: str) -> datetime:
