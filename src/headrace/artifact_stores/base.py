@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as _glob
 import hashlib
+import io
 import os
 import posixpath
 import shutil
@@ -19,12 +20,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
 
+from headrace.artifact_stores.hashing import StreamCheck, copy_hashing
 from headrace.exceptions import ArtifactError
 
 _HASH_CHUNK = 1 << 20
 _FIRST_READ = 1 << 16  # most artifact files are small: no 1 MB buffer for them
-HASH_WHILE_COPYING = 8 << 20
-"""Files copied into a store from at least this size are hashed while they are copied."""
 TRUST_UNCHANGED_FROM = 1 << 20
 """Artifacts from this size are not hashed again on load while their files are unchanged
 since this process hashed them (``LocalArtifactStore.unchanged_digest``); smaller ones
@@ -50,6 +50,12 @@ class ArtifactStore(ABC):
         # Hashes taken while large files were written (path -> (sha256, size)), used once
         # by ``digest`` instead of reading the file again.
         self._written: dict[str, tuple[str, int]] = {}
+        # During a load (``headrace.artifacts.integrity.LoadCheck``): the bytes of small
+        # files that were hashed and found to match (served by ``open`` instead of being
+        # read again, so the materializer reads exactly the checked bytes), and the
+        # checks of large files that are hashed while the materializer reads them.
+        self._verified: dict[str, bytes] = {}
+        self._checks: dict[str, StreamCheck] = {}
 
     @abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -176,10 +182,68 @@ class ArtifactStore(ABC):
         unless a store overrides it)."""
         return None
 
+    # -- checks while loading (used by headrace.artifacts.integrity) -------------------
+    def files_for_check(self, path: str) -> list[tuple[str, str]]:
+        """``(file, relative name)`` of every file below ``path``, in ``digest``'s order.
+
+        Raises:
+            FileNotFoundError: nothing is at ``path``.
+        """
+        path = self.canonical(self.inside(path))
+        if not self.exists(path):
+            raise FileNotFoundError(path)
+        return [(f, f[len(path) :].lstrip("/")) for f in sorted(self.files_below(path))]
+
+    def read_for_check(self, file: str) -> bytes:
+        """The whole bytes of a (small) file, read past the verified-bytes cache."""
+        with self._open_unchecked(file, "rb") as handle:
+            return bytes(handle.read())
+
+    def _open_unchecked(self, path: str, mode: str) -> IO[Any]:
+        return self.open(path, mode)
+
+    def keep_verified(self, file: str, data: bytes) -> None:
+        """Serve ``data`` (hashed and found to match) for reads of ``file`` until
+        ``end_check``."""
+        self._verified[self._key(file)] = data
+
+    def expect_stream(self, file: str, size: int) -> StreamCheck:
+        """Hash ``file`` while the materializer reads it (see ``stream_check``)."""
+        check = StreamCheck(file, size)
+        self._checks[self._key(file)] = check
+        return check
+
+    def stream_check(self, path: str) -> StreamCheck | None:
+        """The pending check of the file ``path`` during a load, if any: a reader that
+        supports it feeds it the bytes it reads (``StreamCheck.feed``)."""
+        return self._checks.get(self._key(path)) if self._checks else None
+
+    def end_check(self, files: list[str]) -> None:
+        """Forget the verified bytes and pending checks of these files."""
+        for file in files:
+            key = self._key(file)
+            self._verified.pop(key, None)
+            self._checks.pop(key, None)
+
+    def _verified_handle(self, path: str, mode: str) -> IO[Any] | None:
+        """A handle on the verified bytes of ``path`` for a read, if there are any."""
+        if not self._verified or any(flag in mode for flag in "wax+"):
+            return None
+        data = self._verified.get(self._key(path))
+        if data is None:
+            return None
+        if "b" in mode:
+            return io.BytesIO(data)
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+    def hash_file(self, file: str) -> tuple[str, int]:
+        """SHA-256 and size of one file's bytes, read from the store."""
+        return self._hash_file(file)
+
     def _hash_file(self, file: str) -> tuple[str, int]:
         inner = hashlib.sha256()
         size = 0
-        with self.open(file, "rb") as handle:
+        with self._open_unchecked(file, "rb") as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 inner.update(chunk)
                 size += len(chunk)
@@ -228,6 +292,13 @@ class LocalArtifactStore(ArtifactStore):
         raise self.outside_error(path)
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
+        if self._verified:
+            verified = self._verified_handle(self.inside(path), mode)
+            if verified is not None:
+                return verified
+        return self._open_unchecked(path, mode)
+
+    def _open_unchecked(self, path: str, mode: str) -> IO[Any]:
         encoding = None if "b" in mode else "utf-8"
         path = self.inside(path)
         try:
@@ -393,20 +464,13 @@ class LocalArtifactStore(ArtifactStore):
         path = self.inside(path)
         if os.path.isdir(local_path):
             shutil.copytree(local_path, path, dirs_exist_ok=True)
-        else:
-            parent = os.path.dirname(path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
-            if os.path.getsize(local_path) < HASH_WHILE_COPYING:
-                shutil.copyfile(local_path, path)
-                return
-            # A large file is hashed by a second thread while it is copied (both release
-            # the GIL), so ``digest`` need not read it again afterwards.
-            hasher = FileHasher(local_path)
-            hasher.start()
-            shutil.copyfile(local_path, path)
-            hasher.join()
-            self._written[self._key(path)] = hasher.result()
+            return
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        # The file is hashed from the very bytes written (a second thread hashes one
+        # buffer while the next is copied), so ``digest`` need not read it again.
+        self._written[self._key(path)] = _copy_file_hashing(local_path, path)
 
     def _key(self, path: str) -> str:
         return os.path.normpath(path)
@@ -415,11 +479,31 @@ class LocalArtifactStore(ArtifactStore):
         path = self.inside(path)
         if os.path.isdir(path):
             shutil.copytree(path, local_path, dirs_exist_ok=True)
-        else:
-            parent = os.path.dirname(local_path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
+            return
+        parent = os.path.dirname(local_path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        check = self.stream_check(path)
+        if check is None:
             shutil.copyfile(path, local_path)
+            return
+        # A load's check is pending: the copy's own bytes are hashed as they are written.
+        check.outputs.append(local_path)
+        check.set_result(*_copy_file_hashing(path, local_path))
+
+
+def _copy_file_hashing(source: str, target: str) -> tuple[str, int]:
+    """Copy a file (replacing ``target``) and return the SHA-256 and size written."""
+    reader = os.open(source, os.O_RDONLY)
+    try:
+        size = os.fstat(reader).st_size
+        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            return copy_hashing(reader, writer, size)
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)
 
 
 class FsspecArtifactStore(ArtifactStore):
@@ -453,6 +537,10 @@ class FsspecArtifactStore(ArtifactStore):
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         path = self.inside(path)
+        if self._verified:
+            verified = self._verified_handle(path, mode)
+            if verified is not None:
+                return verified
         if "b" in mode:
             return self.fs.open(path, mode)
         return self.fs.open(path, mode, encoding="utf-8")

@@ -30,6 +30,12 @@ class BaseMaterializer(ABC):
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA
     SKIP_REGISTRATION: ClassVar[bool] = False
+    LOADS_PLAIN_DATA: ClassVar[bool] = False
+    """Whether ``load`` only copies large files' bytes (into an array, out to a local
+    file) and runs nothing from them. Such a load may read a large file while it is
+    hashed, instead of after a separate pass that hashed it; the value is still handed
+    out only once the hash matched. Counts only on the class that defines ``load`` (a
+    subclass that overrides ``load`` does not inherit it): see :func:`loads_plain_data`."""
 
     def __init__(self, uri: str, artifact_store: ArtifactStore | None = None) -> None:
         self.uri = uri
@@ -88,3 +94,12 @@ class BaseMaterializer(ABC):
         finally:
             if delete_at_exit:
                 shutil.rmtree(directory, ignore_errors=True)
+
+
+def loads_plain_data(materializer_class: type[BaseMaterializer]) -> bool:
+    """Whether the ``load`` that ``materializer_class`` runs was declared by its own
+    class to read large files only as plain data (``LOADS_PLAIN_DATA``)."""
+    for klass in materializer_class.__mro__:
+        if "load" in klass.__dict__:
+            return bool(klass.__dict__.get("LOADS_PLAIN_DATA", False))
+    return False

@@ -23,6 +23,7 @@ class PathMaterializer(BaseMaterializer):
     """A local file or directory."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (Path, PurePath)
+    LOADS_PLAIN_DATA: ClassVar[bool] = True  # the bytes are only copied out
 
     def save(self, data: Any) -> None:
         path = Path(data)
