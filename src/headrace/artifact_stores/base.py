@@ -37,6 +37,35 @@ def _signature(status: os.stat_result) -> tuple[int, ...]:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
+class WriteRecord:
+    """The files written below one artifact directory while it is saved, with their
+    hashes, kept by the store that wrote them (``ArtifactStore.begin_record``).
+
+    ``complete`` stays true only while every write below the directory went through a
+    store call that hashed the bytes it wrote (``write_bytes``, a file ``copy_in``,
+    ``remember_written``, a remote store's ``open``); any other write, removal or
+    rename below it clears it, and the artifact is then hashed from a listing instead.
+    """
+
+    __slots__ = ("complete", "files", "prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.files: dict[str, tuple[str, int]] = {}
+        self.complete = True
+
+    def digest(self) -> tuple[str, int]:
+        """The same value ``ArtifactStore.digest`` computes from a listing."""
+        outer = hashlib.sha256()
+        total = 0
+        cut = len(self.prefix)
+        for key in sorted(self.files):
+            sha, size = self.files[key]
+            outer.update(f"{key[cut:].lstrip('/')}\0{sha}\n".encode())
+            total += size
+        return outer.hexdigest(), total
+
+
 class ArtifactStore(ABC):
     """A root URI under which artifacts are written, and file operations below it."""
 
@@ -56,6 +85,7 @@ class ArtifactStore(ABC):
         # checks of large files that are hashed while the materializer reads them.
         self._verified: dict[str, bytes] = {}
         self._checks: dict[str, StreamCheck] = {}
+        self._records: list[WriteRecord] = []
 
     @abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -174,7 +204,50 @@ class ArtifactStore(ABC):
         """A writer that hashed the bytes it wrote to the file ``path`` tells the store, so
         ``digest`` uses that hash once instead of reading the file again. Only for bytes
         the caller hashed itself as it handed them to the file."""
-        self._written[self._key(path)] = (sha256, size)
+        key = self._key(path)
+        self._written[key] = (sha256, size)
+        if self._records:
+            self._record(key, (sha256, size))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write the file ``path`` (replacing it) with ``data``, hashed as it is written,
+        so saving a small artifact needs no listing and no second read."""
+        with self.open(path, "wb") as handle:
+            handle.write(data)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
+    def open_hashed(self, path: str) -> IO[Any]:
+        """Open the file ``path`` to write bytes that the caller hashes itself and then
+        reports with ``remember_written`` (so the write does not spoil a record)."""
+        return self._open_unchecked(path, "wb")
+
+    # -- what an artifact's save wrote (used by headrace.artifacts.saving) -------------
+    def begin_record(self, path: str) -> WriteRecord:
+        """Start recording the files written below the directory ``path``."""
+        record = WriteRecord(self._key(path).rstrip("/") + "/")
+        self._records.append(record)
+        return record
+
+    def end_record(self, record: WriteRecord) -> None:
+        """Stop recording (always called; forgets the hashes it collected)."""
+        self._records.remove(record)
+        for key in record.files:
+            self._written.pop(key, None)
+
+    def unrecorded_write(self, path: str) -> None:
+        """Something was written, moved or removed at ``path`` without its bytes being
+        hashed: a record of a directory it is below (or at) can no longer be trusted."""
+        if self._records:
+            key = self._key(path).rstrip("/") + "/"
+            for record in tuple(self._records):  # another thread may end one meanwhile
+                if key.startswith(record.prefix) or record.prefix.startswith(key):
+                    record.complete = False
+
+    def _record(self, key: str, found: tuple[str, int]) -> None:
+        for record in tuple(self._records):
+            if key.startswith(record.prefix):
+                record.files[key] = found
 
     def unchanged_digest(self, path: str) -> tuple[str, int] | None:
         """``digest(path)`` without reading the files, where the store can tell that
@@ -298,9 +371,14 @@ class LocalArtifactStore(ArtifactStore):
                 return verified
         return self._open_unchecked(path, mode)
 
-    def _open_unchecked(self, path: str, mode: str) -> IO[Any]:
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self._open_unchecked(path, "wb", recorded=True)
+
+    def _open_unchecked(self, path: str, mode: str, recorded: bool = False) -> IO[Any]:
         encoding = None if "b" in mode else "utf-8"
         path = self.inside(path)
+        if self._records and not recorded and any(flag in mode for flag in "wax+"):
+            self.unrecorded_write(path)
         try:
             return open(path, mode, encoding=encoding)
         except FileNotFoundError:
@@ -329,12 +407,36 @@ class LocalArtifactStore(ArtifactStore):
         return sorted(os.listdir(self.inside(path)))
 
     def remove(self, path: str) -> None:
+        self.unrecorded_write(path)
         os.remove(self.inside(path))
 
     def rmtree(self, path: str) -> None:
+        self.unrecorded_write(path)
         shutil.rmtree(self.inside(path), ignore_errors=True)
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        # One open, one write, one close: no buffered file object for a small document.
+        path = self.inside(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+        try:
+            descriptor = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            descriptor = os.open(path, flags, 0o666)
+        try:
+            view = memoryview(data)
+            written = 0
+            while written < len(view):
+                written += os.write(descriptor, view[written:])
+        finally:
+            os.close(descriptor)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
     def rename(self, src: str, dst: str) -> None:
+        if self._records:
+            self.unrecorded_write(src)
+            self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         try:
             os.rename(src, dst)
@@ -449,6 +551,7 @@ class LocalArtifactStore(ArtifactStore):
             del unchanged[next(iter(unchanged))]
 
     def copy(self, src: str, dst: str) -> None:
+        self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         if os.path.isdir(dst) and not os.path.islink(dst):
             shutil.rmtree(dst)
@@ -463,6 +566,7 @@ class LocalArtifactStore(ArtifactStore):
     def copy_in(self, local_path: str, path: str) -> None:
         path = self.inside(path)
         if os.path.isdir(local_path):
+            self.unrecorded_write(path)
             shutil.copytree(local_path, path, dirs_exist_ok=True)
             return
         parent = os.path.dirname(path)
@@ -470,7 +574,7 @@ class LocalArtifactStore(ArtifactStore):
             os.makedirs(parent, exist_ok=True)
         # The file is hashed from the very bytes written (a second thread hashes one
         # buffer while the next is copied), so ``digest`` need not read it again.
-        self._written[self._key(path)] = _copy_file_hashing(local_path, path)
+        self.remember_written(path, *_copy_file_hashing(local_path, path))
 
     def _key(self, path: str) -> str:
         return os.path.normpath(path)
@@ -535,12 +639,17 @@ class FsspecArtifactStore(ArtifactStore):
     def canonical(self, path: str) -> str:
         return self._url(self.fs._strip_protocol(path))
 
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self.fs.open(self.inside(path), "wb")
+
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         path = self.inside(path)
         if self._verified:
             verified = self._verified_handle(path, mode)
             if verified is not None:
                 return verified
+        if self._records and any(flag in mode for flag in "wax+"):
+            self.unrecorded_write(path)
         if "b" in mode:
             return self.fs.open(path, mode)
         return self.fs.open(path, mode, encoding="utf-8")
@@ -559,13 +668,17 @@ class FsspecArtifactStore(ArtifactStore):
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listed)
 
     def remove(self, path: str) -> None:
+        self.unrecorded_write(path)
         self.fs.rm(self.inside(path))
 
     def rmtree(self, path: str) -> None:
+        self.unrecorded_write(path)
         if self.fs.exists(self.inside(path)):
             self.fs.rm(path, recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
+        self.unrecorded_write(src)
+        self.unrecorded_write(dst)
         self.fs.mv(self.inside(src), self.inside(dst), recursive=True)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -573,6 +686,7 @@ class FsspecArtifactStore(ArtifactStore):
             yield self._url(dirpath), list(dirs), list(files)
 
     def copy(self, src: str, dst: str) -> None:
+        self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         recursive = self.fs.isdir(src)
         if recursive and self.fs.exists(dst):
@@ -585,7 +699,13 @@ class FsspecArtifactStore(ArtifactStore):
     def size(self, path: str) -> int:
         return int(self.fs.size(self.inside(path)))
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(self.inside(path), data)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
     def copy_in(self, local_path: str, path: str) -> None:
+        self.unrecorded_write(path)
         self.fs.put(local_path, self.inside(path), recursive=os.path.isdir(local_path))
 
     def copy_out(self, path: str, local_path: str) -> None:

@@ -148,6 +148,8 @@ class RemoteArtifactStore(FsspecArtifactStore):
             verified = self._verified_handle(path, mode)
             if verified is not None:
                 return verified
+        if "+" in mode:
+            self.unrecorded_write(path)
         if any(flag in mode for flag in "wax"):
             upload = _Upload(self, path)
             buffered = io.BufferedWriter(upload, buffer_size=_MIB)
@@ -173,6 +175,13 @@ class RemoteArtifactStore(FsspecArtifactStore):
             os.unlink(local)
         return handle
 
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self.open(path, "wb")  # hashed (and recorded) by the upload itself
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        with self.open(path, "wb") as handle:  # hashed and recorded as it is sent
+            handle.write(data)
+
     def _finish_upload(
         self, path: str, digest: str, size: int, local: str | None, data: bytes
     ) -> None:
@@ -186,14 +195,17 @@ class RemoteArtifactStore(FsspecArtifactStore):
 
     def _remember(self, path: str, digest: str, size: int) -> None:
         with self._lock:
-            self._written[self._key(path)] = (digest, size)
+            key = self._key(path)
+            self._written[key] = (digest, size)
+            if self._records:
+                self._record(key, (digest, size))
 
     def _key(self, path: str) -> str:
         return str(self.fs._strip_protocol(path))
 
     # -- whole files and trees ---------------------------------------------------------
     def copy_in(self, local_path: str, path: str) -> None:
-        path = self.inside(path)
+        path = self.inside(path)  # every file uploaded is hashed and recorded
         if not os.path.isdir(local_path):
             self._put_file(local_path, path)
             return

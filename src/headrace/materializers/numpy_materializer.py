@@ -26,6 +26,7 @@ class NumpyMaterializer(BaseMaterializer):
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (np.ndarray, np.generic)
     LOADS_PLAIN_DATA: ClassVar[bool] = True  # never pickle: bytes only fill an array
+    WRITES_THROUGH_STORE: ClassVar[bool] = True
 
     def save(self, data: Any) -> None:
         if isinstance(data, np.ma.MaskedArray):
@@ -41,11 +42,16 @@ class NumpyMaterializer(BaseMaterializer):
                 "(e.g. arr.astype(str)), or return a list."
             )
         path = self.join(DATA_FILE)
-        with self.artifact_store.open(path, "wb") as handle:
-            if array.nbytes >= _DIRECT_FROM and _descriptor(handle) is not None:
+        if array.nbytes < _DIRECT_FROM:
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            self.artifact_store.write_bytes(path, buffer.getvalue())
+            return
+        with self.artifact_store.open_hashed(path) as handle:
+            if _descriptor(handle) is not None:
                 digest, size = _write_npy_hashing(handle, array)
                 self.artifact_store.remember_written(path, digest, size)
-            else:
+            else:  # a remote store's handle hashes what it is given
                 np.save(handle, array, allow_pickle=False)
 
     def load(self, data_type: type[Any]) -> Any:
