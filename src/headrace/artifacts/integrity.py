@@ -9,6 +9,7 @@ hash, so both always agree on what "the artifact" is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from typing import Any
@@ -139,10 +140,8 @@ class LoadCheck:
         for _file, _relative, found in self._entries:
             if isinstance(found, StreamCheck):
                 for output in found.outputs:
-                    try:
+                    with contextlib.suppress(OSError):
                         os.remove(output)
-                    except OSError:
-                        pass
 
     def end(self) -> None:
         """Forget the kept bytes and pending checks (always called)."""

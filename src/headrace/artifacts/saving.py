@@ -165,7 +165,9 @@ def save_value(
     temporary = uri if direct else f"{uri}.tmp-{uuid.uuid4().hex[:12]}"
     # A materializer that writes only through the store's hashing calls lets the store
     # know every file and its hash: no listing and no second read to hash the artifact.
-    record = artifact_store.begin_record(temporary) if writes_through_store(materializer_class) else None
+    record = (
+        artifact_store.begin_record(temporary) if writes_through_store(materializer_class) else None
+    )
     try:
         artifact_store.makedirs(temporary)
         materializer = materializer_class(temporary, artifact_store)
