@@ -601,7 +601,7 @@ def _copy_file_hashing(source: str, target: str) -> tuple[str, int]:
     reader = os.open(source, os.O_RDONLY)
     try:
         size = os.fstat(reader).st_size
-        writer = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        writer = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             return copy_hashing(reader, writer, size)
         finally:

@@ -3,11 +3,11 @@
 An artifact's content hash (``ArtifactStore.digest``) is a SHA-256 over each file's
 relative name and the SHA-256 of its bytes. The helpers here compute a file's inner hash
 from the very bytes that are being written or read, beside the transfer: a second thread
-hashes one buffer while the next is read (``hashlib`` releases the GIL on large buffers,
+hashes them while the transfer goes on (``hashlib`` releases the GIL on large buffers,
 so both run at once on two cores).
 
-* :func:`copy_hashing` copies between two file descriptors and hashes what it wrote
-  (a file copied into a store, a file copied out of one).
+* :func:`copy_hashing` copies between two files inside the kernel and hashes what the
+  target holds right behind the copy (a file copied into a store, or out of one).
 * :class:`StreamCheck` is a file's pending check during a load: the reader feeds it the
   bytes it used, in order, and the load's check uses its hash when it saw the whole file
   (else the file is hashed separately, so a partial reader never weakens the check).
@@ -15,6 +15,7 @@ so both run at once on two cores).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import threading
@@ -59,28 +60,102 @@ class _BackgroundHash:
 
 def copy_hashing(source: int, target: int, size_hint: int = COPY_CHUNK) -> tuple[str, int]:
     """Copy from descriptor ``source`` (from its current offset to its end) to
-    ``target`` and return the SHA-256 and size of the bytes written. ``size_hint`` (the
-    expected size) keeps the buffers of a small copy small.
+    ``target`` (opened for reading and writing, at offset 0) and return the SHA-256 and
+    size of the bytes written.
+
+    The bytes are copied inside the kernel (``sendfile``, as ``shutil.copyfile`` does:
+    several times faster here than reading them into Python and writing them out) while
+    a second thread hashes the target's bytes right behind the copy, read back from the
+    page cache: what is hashed is what the target holds. ``size_hint`` (the expected
+    size) keeps the buffer of a small copy small.
 
     Raises:
         OSError: a read or write failed (a full disk included).
     """
     chunk_size = max(1 << 16, min(COPY_CHUNK, size_hint + 1))
-    buffers = (bytearray(chunk_size), bytearray(chunk_size))
-    hasher = _BackgroundHash()
-    turn = 0
+    progress = _Progress()
+    if size_hint < _PARALLEL_FROM:  # small: copy, then hash, on this thread
+        _copy_with_sendfile(source, target, chunk_size, progress)
+        progress.finish()
+        progress.hash_behind(target, chunk_size)
+        if progress.error is not None:
+            raise progress.error
+        return progress.hash.hexdigest(), progress.copied
+    hasher = threading.Thread(target=progress.hash_behind, args=(target, chunk_size), daemon=True)
+    hasher.start()
+    try:
+        _copy_with_sendfile(source, target, chunk_size, progress)
+    finally:
+        progress.finish()
+        hasher.join()
+    if progress.error is not None:
+        raise progress.error
+    return progress.hash.hexdigest(), progress.copied
+
+
+def _copy_with_sendfile(source: int, target: int, chunk_size: int, progress: _Progress) -> None:
     while True:
-        view = memoryview(buffers[turn])
-        count = os.readv(source, [view])
+        try:
+            count = os.sendfile(target, source, None, chunk_size)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS) or progress.copied:
+                raise
+            _copy_through_memory(source, target, chunk_size, progress)
+            return
         if not count:
-            break
-        chunk = view[:count]
+            return
+        progress.advance(count)
+
+
+def _copy_through_memory(source: int, target: int, chunk_size: int, progress: _Progress) -> None:
+    """The copy where ``sendfile`` between these two files is not supported."""
+    buffer = memoryview(bytearray(chunk_size))
+    while count := os.readv(source, [buffer]):
         written = 0
         while written < count:
-            written += os.write(target, chunk[written:])
-        hasher.update(chunk)  # hashed while the next buffer is read and written
-        turn ^= 1
-    return hasher.hexdigest(), hasher.size
+            written += os.write(target, buffer[written:count])
+        progress.advance(count)
+
+
+class _Progress:
+    """How far a copy got, and the hash of the target's bytes up to there."""
+
+    def __init__(self) -> None:
+        self.copied = 0
+        self.hash = hashlib.sha256()
+        self.error: OSError | None = None
+        self._done = False
+        self._changed = threading.Condition()
+
+    def advance(self, count: int) -> None:
+        with self._changed:
+            self.copied += count
+            self._changed.notify()
+
+    def finish(self) -> None:
+        with self._changed:
+            self._done = True
+            self._changed.notify()
+
+    def hash_behind(self, target: int, chunk_size: int) -> None:
+        buffer = memoryview(bytearray(chunk_size))
+        offset = 0
+        try:
+            while True:
+                with self._changed:
+                    while offset >= self.copied and not self._done:
+                        self._changed.wait()
+                    limit = self.copied
+                    if offset >= limit and self._done:
+                        return
+                while offset < limit:
+                    count = os.preadv(target, [buffer[: min(chunk_size, limit - offset)]], offset)
+                    if not count:
+                        raise OSError(errno.EIO, "the copy's target is shorter than written")
+                    self.hash.update(buffer[:count])
+                    offset += count
+        except OSError as exc:
+            self.error = exc
 
 
 class StreamCheck:

@@ -228,7 +228,7 @@ def test_copy_hashing_hashes_what_it_writes(tmp_path: Path) -> None:
     data = os.urandom(20 * MIB + 123)
     (tmp_path / "in").write_bytes(data)
     reader = os.open(tmp_path / "in", os.O_RDONLY)
-    writer = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
+    writer = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
     try:
         assert copy_hashing(reader, writer, len(data)) == (
             hashlib.sha256(data).hexdigest(),
