@@ -229,6 +229,10 @@ class ArtifactStore(ABC):
         self._records.append(record)
         return record
 
+    def recorded_digest(self, record: WriteRecord) -> tuple[str, int]:
+        """``digest`` of a completely recorded directory, from its record alone."""
+        return record.digest()
+
     def end_record(self, record: WriteRecord) -> None:
         """Stop recording (always called; forgets the hashes it collected)."""
         self._records.remove(record)
@@ -512,6 +516,14 @@ class LocalArtifactStore(ArtifactStore):
         digest = outer.hexdigest()
         if signatures and total >= TRUST_UNCHANGED_FROM:
             self._remember(path, (digest, total, signatures))
+        return digest, total
+
+    def recorded_digest(self, record: WriteRecord) -> tuple[str, int]:
+        digest, total = record.digest()
+        if total >= TRUST_UNCHANGED_FROM:  # a later load here need not read it again
+            cut = len(record.prefix)
+            signatures = {key[cut:]: _signature(os.stat(key)) for key in record.files}
+            self._remember(record.prefix.rstrip("/"), (digest, total, signatures))
         return digest, total
 
     def unchanged_digest(self, path: str) -> tuple[str, int] | None:

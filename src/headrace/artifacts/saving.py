@@ -176,7 +176,7 @@ def save_value(
             _visualizations(materializer, value, temporary, uri) if collect_visualizations else []
         )
         if record is not None and record.complete:
-            content_hash, size = record.digest()
+            content_hash, size = artifact_store.recorded_digest(record)
         else:
             content_hash, size = artifact_store.digest(temporary)
         metadata = _metadata(materializer, value, size) if collect_metadata else {}
