@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from headrace.enums import (
     AccountKind,
@@ -672,6 +672,14 @@ class RunQueueStore(ABC):
         (whoever records an end first wins); whether this call ended it."""
 
 
+class LoginWindow(NamedTuple):
+    """The attempts counted for one login subject (a user name or an address) in its
+    current window, and when that window started."""
+
+    attempts: int
+    window_start: datetime
+
+
 class CredentialStore(ABC):
     """Checks credentials against the accounts a store keeps: what a server needs to
     log people and programs in and to check each request's token.
@@ -711,6 +719,34 @@ class CredentialStore(ABC):
             AuthenticationError: the account is gone or deactivated, or the API key the
                 token came from is revoked or expired.
         """
+
+    # Login attempts live in the store so that every server on one database counts
+    # them together and a restart keeps them (the login limiter, ``server/auth``).
+    @abstractmethod
+    def count_login_attempts(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        """Count one attempt for each subject, atomically (concurrent counts are never
+        lost), in its window; a window older than ``window_seconds`` starts over at
+        ``at``. Returns each subject's count and window after this attempt."""
+
+    @abstractmethod
+    def uncount_login_attempts(
+        self, reset: Sequence[str] = (), take_back: Sequence[str] = ()
+    ) -> None:
+        """Set the ``reset`` subjects' counts to zero and take one attempt back from the
+        ``take_back`` subjects (an attempt that turned out not to be a failure)."""
+
+    @abstractmethod
+    def login_windows(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        """The subjects' counts in windows not yet over at ``at`` (subjects without one
+        are left out); a read, nothing counted."""
+
+    @abstractmethod
+    def prune_login_attempts(self, before: datetime) -> int:
+        """Delete the counts whose window started before ``before``; how many."""
 
 
 class SchedulerStore(ABC):
