@@ -656,7 +656,18 @@ class RunQueueStore(ABC):
 
     @abstractmethod
     def release_run(self, run_id: str, runner_logs: str | None) -> None:
-        """Free the slot of a run that ended, keeping its runner's output."""
+        """Free the slot of a run that ended, keeping its runner's output (and dropping
+        the chunks of it kept while it ran)."""
+
+    @abstractmethod
+    def append_runner_output(self, run_id: str, start_byte: int, content: str) -> None:
+        """Keep a chunk of a running run's runner output, starting at byte ``start_byte``
+        of it (a chunk already kept at that offset is left as it is), so that every
+        server can serve the output while the run runs; release deletes the chunks."""
+
+    @abstractmethod
+    def live_runner_output(self, run_id: str) -> str:
+        """The chunks kept so far of a running run's output, in order (empty if none)."""
 
     @abstractmethod
     def queue_counts(self) -> tuple[int, int]:

@@ -179,6 +179,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated",
     ),
     "login_attempts": ("subject", "attempts", "window_start"),
+    "runner_log_chunks": ("run_id", "start_byte", "content"),
     "run_queue": (
         "run_id",
         "position",

@@ -464,3 +464,13 @@ login_attempts = Table(
     Column("window_start", UTCDateTime, nullable=False),
     Index("ix_login_attempts_window", "window_start"),
 )
+
+# -- live runner output (0013) -----------------------------------------------------------
+
+runner_log_chunks = Table(
+    "runner_log_chunks",
+    metadata,
+    Column("run_id", ID, ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("start_byte", Integer, primary_key=True),
+    Column("content", Text, nullable=False),
+)
