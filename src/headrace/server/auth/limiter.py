@@ -15,9 +15,10 @@ are fixed: the first attempt starts one, it lasts ``window_seconds``, and a lock
 login is told (``Retry-After``) when it ends. Subjects are stored as SHA-256 hashes:
 a user name typed into the wrong field is often a password.
 
-Cost per login: one statement (the count) for a failure or a refusal's check, plus one
-(taking the count back) for a success or a refusal; both find their rows by primary
-key. Once per window a process deletes the ended windows (indexed).
+Cost per login: one statement (the count) for a failure; two (the count, then taking
+it back) for a success or a refusal. Both find their rows by primary key. Once per
+window a process also deletes the ended windows (through their index). An API key sent
+with a request is checked with one read and counted only when it is wrong.
 """
 
 from __future__ import annotations

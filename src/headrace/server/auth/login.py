@@ -2,9 +2,10 @@
 needs from accounts, without FastAPI (the dependencies in ``server/deps.py`` call them).
 
 A login takes a user name and password, or an API key as the password (the user name
-is then ignored, so ``curl -d password=hrk_...`` works); failures are counted by the
-limiter before the slow password check runs, so a locked user costs the server nothing;
-the counts are in the store, shared by every server on its database.
+is then ignored, so ``curl -d password=hrk_...`` works); each attempt is counted by the
+limiter before the slow password check runs (and taken back if it succeeds), so a
+locked user costs the server nothing and parallel guesses cannot outrun the count; the
+counts are in the store, shared by every server on its database.
 """
 
 from __future__ import annotations
