@@ -125,7 +125,8 @@ class Dispatcher:
             copy = now >= self._next_copy
             if copy:
                 self._next_copy = now + COPY_SECONDS
-            for entry in self.queue.in_flight_runs():
+            in_flight = self.queue.in_flight_runs()
+            for entry in in_flight:
                 if self._stopping.is_set():
                     return
                 try:
@@ -133,6 +134,10 @@ class Dispatcher:
                         self._copy_output(entry)
                 except Exception:
                     logger.exception("Could not watch run %s", entry.run_id)
+            # Forget the offsets of runs another server released.
+            flying = {entry.run_id for entry in in_flight}
+            for run_id in [run_id for run_id in self._copied if run_id not in flying]:
+                del self._copied[run_id]
         if self._stopping.is_set():
             return
         for entry in self.queue.claim_queued_runs(self.instance, self.max_in_flight):
