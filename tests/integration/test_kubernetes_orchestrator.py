@@ -401,3 +401,15 @@ def test_a_snapshot_run_goes_through_a_driver_pod(
     assert finished.steps["total"].output.load() == 10
     assert len(_drivers(kubernetes_stack)) == 1
     assert set(_steps(kubernetes_stack)) == {"numbers", "total"}
+
+
+def test_a_dynamic_pipeline_a_driver_pod_cannot_import_is_refused(
+    repo: Path, kubernetes_stack: FakeKubernetes
+) -> None:
+    @pipeline(enable_cache=False, dynamic=True)
+    def local_dynamic() -> None:
+        make(1)
+
+    with pytest.raises(RunFailedError, match="define it at module level.*driver_pod"):
+        local_dynamic()
+    assert not kubernetes_stack.created

@@ -16,6 +16,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from headrace.config.source import is_importable_source
 from headrace.exceptions import OrchestratorError
 from headrace.execution.orchestrators.base import RemoteDriver
 from headrace.execution.orchestrators.kubernetes import manifests
@@ -61,6 +62,14 @@ class DriverPod(RemoteDriver):
         from headrace.execution.orchestrators.kubernetes.orchestrator import run_image
 
         state = self.state
+        spec = state.spec
+        if spec.config.dynamic and not is_importable_source(spec.source):
+            raise OrchestratorError(
+                f"The dynamic pipeline {spec.name!r} is defined where a fresh process cannot "
+                f"import it ({spec.source}), and its driver pod runs its function: define "
+                "it at module level, or keep the driver here with "
+                "settings={'orchestrator.kubernetes': {'driver_pod': False}}."
+            )
         image = run_image(state.store, state.run.snapshot_id, self.config)
         self._api = core_api(self.config)
         check_namespace(self._api, self.namespace, state.run.id)
