@@ -296,3 +296,17 @@ def test_the_default_is_a_driver_pod_and_steps_in_it_need_one() -> None:
     assert _config(run_steps_in_driver=True).run_steps_in_driver
     with pytest.raises(StackComponentError, match="run_steps_in_driver needs driver_pod"):
         _config(driver_pod=False, run_steps_in_driver=True)
+
+
+def test_the_rbac_shown_in_the_docs_is_the_one_built() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "kubernetes.md"
+    section = page.read_text().split("### RBAC for the driver pod", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    shown = list(yaml.safe_load_all(block.group(1)))
+    assert shown == manifests.driver_rbac("ml-runs", "headrace-driver")

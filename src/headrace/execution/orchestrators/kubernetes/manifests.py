@@ -247,7 +247,7 @@ def driver_rbac(namespace: str, service_account: str) -> list[dict[str, Any]]:
     read, list and delete the pods of its namespace (the step pods), nothing else."""
     from kubernetes import client as k8s
 
-    role_name = f"{dns_name(service_account, 40)}-driver"
+    role_name = f"{dns_name(service_account, 40)}-pods"
     account = k8s.V1ServiceAccount(
         api_version="v1",
         kind="ServiceAccount",
