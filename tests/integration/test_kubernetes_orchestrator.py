@@ -182,9 +182,7 @@ def test_a_pod_the_api_refuses_fails_with_the_answer(
     def nowhere() -> None:
         make(1)
 
-    with pytest.raises(
-        RunFailedError, match=f'{what}.*404.*namespaces \\\\"absent\\\\" not found'
-    ):
+    with pytest.raises(RunFailedError, match=f'{what}.*404.*namespaces \\\\"absent\\\\" not found'):
         nowhere()
 
 

@@ -120,7 +120,9 @@ BACKENDS: dict[str, Backend] = {
     # the other two placements, on SQLite only (a process per pod is the cost of these
     # tests; the store's code paths are the default one's): client -> a pod per step
     # (the launching process drives the run), and client -> driver pod running every step
-    "kubernetes-from-client": Backend({"driver_pod": False}, ("kubernetes_stack",), (), ("sqlite",)),
+    "kubernetes-from-client": Backend(
+        {"driver_pod": False}, ("kubernetes_stack",), (), ("sqlite",)
+    ),
     "kubernetes-in-driver": Backend(
         {"run_steps_in_driver": True}, ("kubernetes_stack",), (), ("sqlite",)
     ),
@@ -161,7 +163,7 @@ def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def ray_on_s3(any_store: Path, ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:
+def ray_on_s3(any_store: Path, ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:  # noqa: F811
     """The active stack: the session's Ray cluster, artifacts in a fresh S3 bucket."""
     (any_store / "pyproject.toml").write_text("[project]\nname = 'conformance'\n")
     path = use_s3_artifact_store(s3_endpoint, s3_bucket)

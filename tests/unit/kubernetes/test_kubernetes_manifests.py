@@ -278,7 +278,11 @@ def test_the_driver_rbac_is_valid_and_only_about_pods() -> None:
         assert manifest["metadata"]["namespace"] == "ml-runs"
     assert account["kind"] == "ServiceAccount" and account["metadata"]["name"] == "headrace-driver"
     assert role["rules"] == [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["create", "get", "list", "watch", "delete"]}
+        {
+            "apiGroups": [""],
+            "resources": ["pods"],
+            "verbs": ["create", "get", "list", "watch", "delete"],
+        }
     ]
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",

@@ -47,7 +47,9 @@ def driver_state(store: Store, run_id: str, code: dict[str, str] | None) -> RunS
 
     run = store.get_run(run_id)
     if run.snapshot_id is None:
-        raise OrchestratorError(f"Run {run.name!r} has no snapshot: a driver pod reads its spec there.")
+        raise OrchestratorError(
+            f"Run {run.name!r} has no snapshot: a driver pod reads its spec there."
+        )
     snapshot = store.get_snapshot(run.snapshot_id)
     if snapshot.runnable and "code" in snapshot.extra:  # a run of a stored snapshot
         state = snapshot_run_state(store, run_id)
@@ -101,7 +103,9 @@ def _this_pod(config: KubernetesOrchestratorConfig) -> Any:
     try:
         uid = api.read_namespaced_pod(name, config.kubernetes_namespace).metadata.uid
     except Exception as exc:  # no "get pods" right: the step pods are deleted by the run's end
-        logger.warning("Cannot read this driver pod %s (%s); step pods will not be owned by it.", name, exc)
+        logger.warning(
+            "Cannot read this driver pod %s (%s); step pods will not be owned by it.", name, exc
+        )
         return None
     finally:
         api.api_client.close()

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 logger = headrace_logger()
 
 
-
 class _Pod:
     """A step pod the orchestrator created and has not reported yet."""
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 # A pod waiting for one of these will not start by waiting longer.
-HOPELESS_WAITING = frozenset({"InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"})
+HOPELESS_WAITING = frozenset(
+    {"InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"}
+)
 
 
 def waiting_reason(item: Any) -> str | None:
