@@ -163,9 +163,10 @@ def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @pytest.fixture
-def ray_on_s3(any_store: Path, ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:  # noqa: F811
-    """The active stack: the session's Ray cluster, artifacts in a fresh S3 bucket."""
-    (any_store / "pyproject.toml").write_text("[project]\nname = 'conformance'\n")
+def ray_on_s3(ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:  # noqa: F811
+    """The current repository's active stack: the session's Ray cluster, artifacts in a
+    fresh S3 bucket (request it after the fixture that makes the repository)."""
+    (Path.cwd() / "pyproject.toml").write_text("[project]\nname = 'conformance'\n")
     path = use_s3_artifact_store(s3_endpoint, s3_bucket)
     use_ray_orchestrator(ray_address)
     return path
