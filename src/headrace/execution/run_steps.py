@@ -214,6 +214,8 @@ def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocati
     import from the workers' ``sys.path``."""
     if not orchestrator.needs_code_archive:
         return None
+    if state.code is not None:
+        return state.code
     snapshot_id = state.run.snapshot_id
     if snapshot_id is not None:
         if snapshot_id not in _SNAPSHOT_CODE:  # a snapshot's code never changes
