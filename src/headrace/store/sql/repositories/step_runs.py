@@ -5,9 +5,9 @@ The per-step verbs are a handful of statements built once at import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionStatus, MetadataResourceType
 from headrace.exceptions import EntityExistsError, StoreConflictError
@@ -26,6 +26,9 @@ from headrace.store.sql.query import insert_sql, update_sql
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import Repository, now
 from headrace.store.sql.run_metadata import merge_metadata
+
+if TYPE_CHECKING:
+    from headrace.store.sql.write_behind import WriteBehind
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STEP_RUN_COLUMNS = columns("step_runs")
@@ -166,41 +169,69 @@ class StepRunRepository(Repository):
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """End a step in one transaction (see ``Store.complete_step_run``)."""
+        with self.sql.write() as conn:
+            remember = self.complete_in(conn, step_run_id, update_model, outputs, create, model_version_id)
+        remember()  # only after the commit succeeded
+        return _created_ids(outputs)
+
+    def complete_later(
+        self,
+        behind: WriteBehind,
+        step_run_id: str,
+        update_model: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
+    ) -> dict[str, list[str]]:
+        """``complete``, committed with the next batch of ``behind``."""
+        behind.defer(
+            lambda conn: self.complete_in(
+                conn, step_run_id, update_model, outputs, create, model_version_id
+            )
+        )
+        return _created_ids(outputs)
+
+    def complete_in(
+        self,
+        conn: Connection,
+        step_run_id: str,
+        update_model: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
+    ) -> Callable[[], None]:
+        """A step's end in the caller's transaction; returns what to do once committed."""
         values = _update_values(update_model)
-        created_ids: dict[str, list[str]] = {}
         new_artifacts: dict[str, str] = {}
         at = now()
         own_row_pending = any(request.id == step_run_id for request in create)
-        with self.sql.write() as conn:
-            if create:
-                final = {step_run_id: values} if own_row_pending else None
-                self._insert(conn, create, final)
-            links: list[dict[str, Any]] = []
-            for output_name, requests in outputs.items():
-                ids = created_ids.setdefault(output_name, [])
-                for position, req in enumerate(requests):
-                    self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
-                    links.append(
-                        {
-                            "step_run_id": step_run_id,
-                            "name": output_name,
-                            "position": position,
-                            "artifact_version_id": req.id,
-                        }
-                    )
-                    ids.append(req.id)
-            conn.run_many(_INSERT_STEP_OUTPUT, links)
-            if not own_row_pending:
-                self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+        if create:
+            final = {step_run_id: values} if own_row_pending else None
+            self._insert(conn, create, final)
+        links: list[dict[str, Any]] = []
+        produced: list[str] = []
+        for output_name, requests in outputs.items():
+            for position, req in enumerate(requests):
+                self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
+                links.append(
+                    {
+                        "step_run_id": step_run_id,
+                        "name": output_name,
+                        "position": position,
+                        "artifact_version_id": req.id,
+                    }
                 )
-            if model_version_id is not None:
-                produced = [av for ids in created_ids.values() for av in ids]
-                link_model_version(conn, model_version_id, (), produced, at)
-        self.artifacts.remember(new_artifacts)  # only after the commit succeeded
-        return created_ids
+                produced.append(req.id)
+        conn.run_many(_INSERT_STEP_OUTPUT, links)
+        if not own_row_pending:
+            self._set(conn, step_run_id, values)
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
+        if model_version_id is not None:
+            link_model_version(conn, model_version_id, (), produced, at)
+        return lambda: self.artifacts.remember(new_artifacts)
 
     # -- reads --------------------------------------------------------------------------
     def _links(
@@ -358,6 +389,11 @@ class StepRunRepository(Repository):
             if row is None:
                 return None
             return self.to_models(conn, [row], with_inputs=False)[0]
+
+
+def _created_ids(outputs: dict[str, list[ArtifactVersionRequest]]) -> dict[str, list[str]]:
+    """The ids of the versions a completion creates, by output name."""
+    return {name: [request.id for request in requests] for name, requests in outputs.items()}
 
 
 def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, Any]:
