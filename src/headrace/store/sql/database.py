@@ -318,9 +318,11 @@ class Database(ABC):
             behind.flush()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reading; nothing it does is kept."""
-        self._flush_deferred()
+    def read(self, *, flush: bool = True) -> Iterator[Connection]:
+        """A connection for reading; nothing it does is kept. Deferred writes are
+        committed first unless ``flush`` is false (the caller knows they do not matter)."""
+        if flush:
+            self._flush_deferred()
         raw = self._checkout()
         local = self._local
         local.depth = getattr(local, "depth", 0) + 1

@@ -29,7 +29,8 @@ import atexit
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from headrace.exceptions import StoreConflictError, StoreError
@@ -44,6 +45,8 @@ logger = headrace_logger()
 # A deferred write: runs its statements on the batch's connection and returns what to do
 # once the batch committed (remember learned ids), or ``None``.
 DeferredWrite = Callable[["Connection"], "Callable[[], None] | None"]
+
+_Queued = tuple[DeferredWrite, "tuple[str, ...] | None"]  # a write and its cache keys
 
 DEFAULT_DELAY_S = 0.02
 MAX_QUEUED = 500  # a batch commits early once this many writes wait
@@ -60,12 +63,14 @@ class WriteBehind:
         self._db = database
         self.delay_s = delay_s
         self.max_queued = max_queued
-        self._queue: list[DeferredWrite] = []
+        self._queue: list[_Queued] = []
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._committing = threading.Lock()  # one batch at a time, in queue order
         self._refused: StoreError | None = None  # a write the database refused, unreported
         self._failed = False  # the last commit failed: its writes wait for the next try
+        self._keys: Counter[str] = Counter()  # cache keys of queued step runs (``may_hold``)
+        self._unknown_keys = 0  # queued writes whose cache keys are not known
         self._users = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
@@ -106,18 +111,30 @@ class WriteBehind:
         self.flush()
 
     # -- writes -------------------------------------------------------------------------
-    def defer(self, write: DeferredWrite) -> None:
-        """Queue ``write`` for the next batch.
+    def defer(self, write: DeferredWrite, cache_keys: Collection[str] | None = None) -> None:
+        """Queue ``write`` for the next batch. ``cache_keys``: the cache keys of the step
+        runs it writes (``None``: unknown), so a cache lookup of another key need not
+        wait for the batch (``may_hold``).
 
         Raises:
             StoreError: an earlier batch could not be committed and still cannot be.
         """
         if self._refused is not None or self._failed:
             self.flush()
+        keys = None if cache_keys is None else tuple(cache_keys)
         with self._lock:
-            self._queue.append(write)
+            self._queue.append((write, keys))
+            if keys is None:
+                self._unknown_keys += 1
+            else:
+                self._keys.update(keys)
             if len(self._queue) == 1 or len(self._queue) >= self.max_queued:
                 self._wake.notify()
+
+    def may_hold(self, cache_key: str) -> bool:
+        """Whether a write queued (or being committed) may record a step run with
+        ``cache_key``: a cache lookup of that key must flush first, any other need not."""
+        return self._unknown_keys > 0 or cache_key in self._keys
 
     def flush(self) -> None:
         """Commit everything queued now, in this thread.
@@ -136,16 +153,26 @@ class WriteBehind:
                 self._failed = True
                 raise
             self._failed = False
+            self._forget_keys(batch)  # committed (or refused and reported)
             refused, self._refused = self._refused, None
         if refused is not None:
             raise refused
 
-    def _commit(self, batch: list[DeferredWrite]) -> None:
+    def _forget_keys(self, batch: list[_Queued]) -> None:
+        with self._lock:
+            for _, keys in batch:
+                if keys is None:
+                    self._unknown_keys -= 1
+                else:
+                    self._keys.subtract(keys)
+            self._keys = +self._keys  # drop the keys no queued write has any more
+
+    def _commit(self, batch: list[_Queued]) -> None:
         """One transaction for the whole batch; writes the database refuses are
         committed apart so the others are kept."""
         try:
             with self._db.transaction() as conn:
-                after = [write(conn) for write in batch]
+                after = [write(conn) for write, _ in batch]
         except StoreConflictError:
             self._commit_one_by_one(batch)
             return
@@ -154,8 +181,8 @@ class WriteBehind:
             raise
         _run_all(after)
 
-    def _commit_one_by_one(self, batch: list[DeferredWrite]) -> None:
-        for index, write in enumerate(batch):
+    def _commit_one_by_one(self, batch: list[_Queued]) -> None:
+        for index, (write, _) in enumerate(batch):
             try:
                 with self._db.transaction() as conn:
                     after = write(conn)
@@ -171,7 +198,7 @@ class WriteBehind:
                 raise
             _run_all([after])
 
-    def _requeue(self, writes: list[DeferredWrite]) -> None:
+    def _requeue(self, writes: list[_Queued]) -> None:
         with self._lock:
             self._queue[:0] = writes
 
@@ -194,6 +221,8 @@ class WriteBehind:
 
     def _after_fork(self) -> None:
         self._queue = []
+        self._keys = Counter()
+        self._unknown_keys = 0
         self._refused = None
         self._failed = False
         self._users = 0

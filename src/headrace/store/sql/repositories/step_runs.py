@@ -170,7 +170,9 @@ class StepRunRepository(Repository):
     ) -> dict[str, list[str]]:
         """End a step in one transaction (see ``Store.complete_step_run``)."""
         with self.sql.write() as conn:
-            remember = self.complete_in(conn, step_run_id, update_model, outputs, create, model_version_id)
+            remember = self.complete_in(
+                conn, step_run_id, update_model, outputs, create, model_version_id
+            )
         remember()  # only after the commit succeeded
         return _created_ids(outputs)
 
@@ -184,10 +186,15 @@ class StepRunRepository(Repository):
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """``complete``, committed with the next batch of ``behind``."""
+        # The cache keys this write records, so cache lookups of other keys need not wait
+        # for it; unknown when the step's own row was written before (it has a key).
+        own_row_pending = any(request.id == step_run_id for request in create)
+        keys = [r.cache_key for r in create if r.cache_key] if own_row_pending else None
         behind.defer(
             lambda conn: self.complete_in(
                 conn, step_run_id, update_model, outputs, create, model_version_id
-            )
+            ),
+            keys,
         )
         return _created_ids(outputs)
 
@@ -357,11 +364,17 @@ class StepRunRepository(Repository):
             unsuccessful=[models[row.id] for row in bad],
         )
 
+    def _may_be_deferred(self, cache_key: str) -> bool:
+        """Whether deferred writes must be committed before looking ``cache_key`` up
+        (a lookup of a key no queued write records reads the same without them)."""
+        behind = self.sql.db.write_behind
+        return behind is None or behind.may_hold(cache_key)
+
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
         """What reusing the newest successful step run with ``cache_key`` needs."""
-        with self.sql.read() as conn:
+        with self.sql.read(flush=self._may_be_deferred(cache_key)) as conn:
             rows = conn.execute(_CACHE_HIT, _cache_params(cache_key, created_after))
         if not rows:
             return None
@@ -384,7 +397,7 @@ class StepRunRepository(Repository):
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
         """The newest successful step run with ``cache_key``, outputs only."""
-        with self.sql.read() as conn:
+        with self.sql.read(flush=self._may_be_deferred(cache_key)) as conn:
             row = conn.first(_CACHED_STEP_RUN, _cache_params(cache_key, created_after))
             if row is None:
                 return None
