@@ -267,7 +267,7 @@ def test_the_queue_is_committed_at_interpreter_exit(tmp_path: Path) -> None:
         env=_environment(tmp_path, HEADRACE_STORE_WRITE_BEHIND_MS=A_MINUTE_MS),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert _statuses(tmp_path / "store.db") == {"s": "completed"}
@@ -350,7 +350,7 @@ def test_a_refused_deferred_commit_raises_store_error_and_keeps_the_rest(
                     [sys.executable, "-c", taker],
                     env=_environment(tmp_path),
                     check=True,
-                    timeout=120,
+                    timeout=300,
                 )
                 assert "before" not in _statuses(database)  # still queued
                 store.flush()

@@ -309,20 +309,20 @@ class Database(ABC):
         with contextlib.suppress(Exception):  # a broken connection may not close cleanly
             raw.close()
 
-    def _flush_deferred(self) -> None:
+    def _flush_deferred(self, *, for_read: bool = False) -> None:
         """Commit deferred writes before a read or write sees the database (read-your-
         writes); not inside this thread's own open transaction, which would wait on
         itself."""
         behind = self.write_behind
         if behind is not None and behind.pending and not getattr(self._local, "depth", 0):
-            behind.flush()
+            behind.flush(for_read=for_read)
 
     @contextmanager
     def read(self, *, flush: bool = True) -> Iterator[Connection]:
         """A connection for reading; nothing it does is kept. Deferred writes are
         committed first unless ``flush`` is false (the caller knows they do not matter)."""
         if flush:
-            self._flush_deferred()
+            self._flush_deferred(for_read=True)
         raw = self._checkout()
         local = self._local
         local.depth = getattr(local, "depth", 0) + 1

@@ -191,7 +191,10 @@ class SqlStore(
         """Commit deferred writes, then close the idle connections."""
         behind = self._db.write_behind
         if behind is not None and behind.pending and behind.owned_here:
-            behind.flush()
+            try:
+                behind.flush()
+            except StoreError as exc:  # closing goes on; the records are reported lost
+                logger.error("Step records could not be committed before closing: %s", exc)
         self._db.close()
 
     @contextmanager

@@ -69,6 +69,7 @@ class WriteBehind:
         self._committing = threading.Lock()  # one batch at a time, in queue order
         self._refused: StoreError | None = None  # a write the database refused, unreported
         self._failed = False  # the last commit failed: its writes wait for the next try
+        self._reported = False  # ... and a caller was told
         self._keys: Counter[str] = Counter()  # cache keys of queued step runs (``may_hold``)
         self._unknown_keys = 0  # queued writes whose cache keys are not known
         self._users = 0
@@ -136,8 +137,12 @@ class WriteBehind:
         ``cache_key``: a cache lookup of that key must flush first, any other need not."""
         return self._unknown_keys > 0 or cache_key in self._keys
 
-    def flush(self) -> None:
+    def flush(self, *, for_read: bool = False) -> None:
         """Commit everything queued now, in this thread.
+
+        ``for_read``: a read follows. Once a failed commit was reported to a caller, a
+        read goes on with what is committed (a full disk can still be read; the queue
+        is retried by every later call), where a write still raises.
 
         Raises:
             StoreError: the batch could not be committed (it stays queued for the next
@@ -151,8 +156,11 @@ class WriteBehind:
                     self._commit(batch)
             except StoreError:
                 self._failed = True
+                if for_read and self._reported:
+                    return
+                self._reported = True
                 raise
-            self._failed = False
+            self._failed = self._reported = False
             self._forget_keys(batch)  # committed (or refused and reported)
             refused, self._refused = self._refused, None
         if refused is not None:
@@ -215,6 +223,7 @@ class WriteBehind:
             try:
                 self.flush()
             except StoreError as exc:  # kept queued; the next caller retries and raises
+                self._reported = False  # (the flush above marked it reported)
                 logger.debug("Deferred step records not committed yet: %s", exc)
             except Exception:  # never let the thread die with writes queued
                 logger.exception("Committing deferred step records failed")
@@ -224,7 +233,7 @@ class WriteBehind:
         self._keys = Counter()
         self._unknown_keys = 0
         self._refused = None
-        self._failed = False
+        self._failed = self._reported = False
         self._users = 0
         self._thread = None
         self._pid = os.getpid()
