@@ -64,6 +64,7 @@ class WriteBehind:
         self.delay_s = delay_s
         self.max_queued = max_queued
         self._queue: list[_Queued] = []
+        self._in_flight = False  # a batch taken from the queue is being committed
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._committing = threading.Lock()  # one batch at a time, in queue order
@@ -85,7 +86,7 @@ class WriteBehind:
     @property
     def pending(self) -> bool:
         """Whether a flush has anything to commit or report."""
-        return bool(self._queue) or self._refused is not None
+        return bool(self._queue) or self._in_flight or self._refused is not None
 
     @property
     def owned_here(self) -> bool:
@@ -151,6 +152,9 @@ class WriteBehind:
         with self._committing:
             with self._lock:
                 batch, self._queue = self._queue, []
+                # Until it is committed, another thread's write must wait for this batch
+                # (``pending``): it may depend on it (a step's inputs on their versions).
+                self._in_flight = bool(batch)
             try:
                 if batch:
                     self._commit(batch)
@@ -160,6 +164,8 @@ class WriteBehind:
                     return
                 self._reported = True
                 raise
+            finally:
+                self._in_flight = False
             self._failed = self._reported = False
             self._forget_keys(batch)  # committed (or refused and reported)
             refused, self._refused = self._refused, None
@@ -230,6 +236,7 @@ class WriteBehind:
 
     def _after_fork(self) -> None:
         self._queue = []
+        self._in_flight = False
         self._keys = Counter()
         self._unknown_keys = 0
         self._refused = None
