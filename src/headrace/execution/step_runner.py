@@ -579,31 +579,29 @@ class StepRunner:
             artifact_name, custom = state.artifact_name(step, name)
             metadata = dict(artifact.metadata)
             metadata.update(context.output_metadata.get(name, {}))
+            fields: dict[str, Any] = {
+                "id": random_id(),
+                "artifact_name": artifact_name,
+                "has_custom_name": custom,
+                "uri": artifact.uri,
+                "materializer": artifact.materializer,
+                "data_type": artifact.data_type,
+                "content_hash": artifact.content_hash,
+                "size": artifact.size,
+                "python_version": artifact.python_version,
+                "type": step.outputs[name].artifact_type or artifact.artifact_type,
+                "artifact_store_id": state.run.stack_id,
+                "metadata": metadata,
+                "tags": context.output_tags.get(name, []),
+                "version": step.outputs[name].artifact_version,
+                "visualizations": artifact.visualizations,
+            }
             # Built from validated parts: constructed without validating them again
             # (visualizations are plain dicts until validated).
-            make = (
-                ArtifactVersionRequest
-                if artifact.visualizations
-                else ArtifactVersionRequest.model_construct
-            )
             requests[name] = [
-                make(
-                    id=random_id(),
-                    artifact_name=artifact_name,
-                    has_custom_name=custom,
-                    uri=artifact.uri,
-                    materializer=artifact.materializer,
-                    data_type=artifact.data_type,
-                    content_hash=artifact.content_hash,
-                    size=artifact.size,
-                    python_version=artifact.python_version,
-                    type=step.outputs[name].artifact_type or artifact.artifact_type,
-                    artifact_store_id=state.run.stack_id,
-                    metadata=metadata,
-                    tags=context.output_tags.get(name, []),
-                    version=step.outputs[name].artifact_version,
-                    visualizations=artifact.visualizations,
-                )
+                ArtifactVersionRequest(**fields)
+                if artifact.visualizations
+                else ArtifactVersionRequest.model_construct(**fields)
             ]
         try:
             update = StepRunUpdate.model_construct(
