@@ -362,6 +362,39 @@ def test_a_refused_deferred_commit_raises_store_error_and_keeps_the_rest(
         store.close()
 
 
+def test_a_write_refused_in_the_committing_thread_is_raised_to_the_next_caller(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "store.db"
+    url = f"sqlite:///{database}"
+    monkeypatch.setenv("HEADRACE_STORE_WRITE_BEHIND_MS", "10")
+    store = SqlStore(url, default_artifact_path=str(tmp_path / "artifacts"))
+    other = SqlStore(url, default_artifact_path=str(tmp_path / "artifacts"))
+    run_id = _run_record(store)
+    stack_id = store.get_default_stack().id
+    try:
+        _complete(other, run_id, "first", "v1", stack_id)  # "v1" is taken already
+        with pytest.raises(StoreError, match=f"store at {url} refused"):
+            with store.write_behind():
+                _complete(store, run_id, "before", None, stack_id)
+                _complete(store, run_id, "taken", "v1", stack_id)
+                _complete(store, run_id, "after", None, stack_id)
+                deadline = time.monotonic() + 60
+                while "after" not in _statuses(database):  # the thread committed
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+                # The refusal is kept for the next caller: this read raises it.
+                store.get_default_stack()
+        assert _statuses(database) == {
+            "first": "completed",
+            "before": "completed",
+            "after": "completed",
+        }
+    finally:
+        other.close()
+        store.close()
+
+
 def test_a_full_disk_under_a_deferred_commit_fails_the_run_naming_the_store(
     tmp_path: Path,
 ) -> None:

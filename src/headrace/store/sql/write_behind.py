@@ -98,7 +98,7 @@ class WriteBehind:
         """Start deferring (nested opens count); starts the committing thread."""
         with self._lock:
             self._users += 1
-            if self._thread is None or not self._thread.is_alive():
+            if self._thread is None:  # (the thread clears it, under the lock, as it ends)
                 self._thread = threading.Thread(
                     target=self._loop, name="headrace-write-behind", daemon=True
                 )
@@ -138,12 +138,13 @@ class WriteBehind:
         ``cache_key``: a cache lookup of that key must flush first, any other need not."""
         return self._unknown_keys > 0 or cache_key in self._keys
 
-    def flush(self, *, for_read: bool = False) -> None:
+    def flush(self, *, for_read: bool = False, report: bool = True) -> None:
         """Commit everything queued now, in this thread.
 
         ``for_read``: a read follows. Once a failed commit was reported to a caller, a
         read goes on with what is committed (a full disk can still be read; the queue
-        is retried by every later call), where a write still raises.
+        is retried by every later call), where a write still raises. ``report=False``
+        (the committing thread): errors are kept for the next caller to raise.
 
         Raises:
             StoreError: the batch could not be committed (it stays queued for the next
@@ -160,14 +161,16 @@ class WriteBehind:
                     self._commit(batch)
             except StoreError:
                 self._failed = True
-                if for_read and self._reported:
+                if (for_read and self._reported) or not report:
                     return
                 self._reported = True
                 raise
             finally:
                 self._in_flight = False
             self._failed = self._reported = False
-            self._forget_keys(batch)  # committed (or refused and reported)
+            self._forget_keys(batch)  # committed (or refused, to be reported)
+            if not report:
+                return
             refused, self._refused = self._refused, None
         if refused is not None:
             raise refused
@@ -222,15 +225,15 @@ class WriteBehind:
             with self._lock:
                 while not self._queue or self._failed:
                     if self._users == 0:
+                        self._thread = None
                         return
                     self._wake.wait()
                 if len(self._queue) < self.max_queued:
                     self._wake.wait(self.delay_s)  # gather a batch
             try:
-                self.flush()
-            except StoreError as exc:  # kept queued; the next caller retries and raises
-                self._reported = False  # (the flush above marked it reported)
-                logger.debug("Deferred step records not committed yet: %s", exc)
+                # A failed batch stays queued and a refused write is kept, for the next
+                # caller (a step's completion, a read, the run's end) to raise.
+                self.flush(report=False)
             except Exception:  # never let the thread die with writes queued
                 logger.exception("Committing deferred step records failed")
 
