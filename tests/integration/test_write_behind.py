@@ -472,7 +472,7 @@ def test_sigkill_during_a_fast_chain_keeps_a_consistent_prefix(repo: Path) -> No
         driver = _start(repo, "chain", str(steps))
         try:
             deadline = time.monotonic() + 120
-            while not _statuses(database):
+            while "completed" not in _statuses(database).values():
                 assert driver.poll() is None or driver.returncode == 0
                 assert time.monotonic() < deadline
                 time.sleep(0.005)

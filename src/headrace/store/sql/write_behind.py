@@ -193,10 +193,34 @@ class WriteBehind:
         except StoreConflictError:
             self._commit_one_by_one(batch)
             return
+        except StoreError as exc:
+            if not self._committed_after_all(batch[-1][0], exc):
+                self._requeue(batch)
+                raise
+            return
         except BaseException:
             self._requeue(batch)
             raise
         _run_all(after)
+
+    def _committed_after_all(self, last: DeferredWrite, error: StoreError) -> bool:
+        """Whether a batch whose COMMIT reported ``error`` was committed all the same.
+
+        SQLite runs its automatic WAL checkpoint inside the COMMIT and reports the
+        checkpoint's failure (a full disk) as the COMMIT's, though the transaction is
+        committed: retrying that batch would write its records twice.
+        """
+        probe = getattr(last, "probe", None)
+        if probe is None:
+            return False
+        try:
+            with self._db.read(flush=False) as conn:
+                committed = bool(probe(conn))
+        except StoreError:
+            return False
+        if committed:
+            logger.warning("Step records were committed, but the store reported: %s", error)
+        return committed
 
     def _commit_one_by_one(self, batch: list[_Queued]) -> None:
         for index, (write, _) in enumerate(batch):

@@ -54,6 +54,7 @@ _CACHE_HIT = (
     "ORDER BY step_run_outputs.name, step_run_outputs.position"
 )
 
+_COMPLETED_PROBE = "SELECT status FROM step_runs WHERE id = :_id AND end_time IS NOT NULL"
 _OF_RUN = "FROM step_runs WHERE pipeline_run_id = :run"
 _STATUS_COUNTS = f"SELECT status, COUNT(*) AS n {_OF_RUN} GROUP BY status"
 _FIRST_STEPS = f"SELECT * {_OF_RUN} ORDER BY created, id LIMIT :edge"
@@ -190,12 +191,21 @@ class StepRunRepository(Repository):
         # for it; unknown when the step's own row was written before (it has a key).
         own_row_pending = any(request.id == step_run_id for request in create)
         keys = [r.cache_key for r in create if r.cache_key] if own_row_pending else None
-        behind.defer(
-            lambda conn: self.complete_in(
+
+        def write(conn: Connection) -> Callable[[], None]:
+            return self.complete_in(
                 conn, step_run_id, update_model, outputs, create, model_version_id
-            ),
-            keys,
-        )
+            )
+
+        def probe(conn: Connection) -> bool:
+            """Whether this completion is in the database (its row has its end)."""
+            row = conn.first(_COMPLETED_PROBE, {"_id": step_run_id})
+            return row is not None and (
+                update_model.status is None or row.status == update_model.status.value
+            )
+
+        write.probe = probe  # type: ignore[attr-defined]
+        behind.defer(write, keys)
         return _created_ids(outputs)
 
     def complete_in(
