@@ -9,6 +9,7 @@ run.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -178,27 +179,33 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
         dynamic=dynamic,
     )
     state.scheduler = scheduler
-    flusher = _Flusher(runner)
-    failed = True
-    try:
-        orchestrator.prepare(state, runner.run)
-        if dynamic:
-            from headrace.execution.dynamic import run_dynamic
-
-            statuses, state.pipeline_error = run_dynamic(state, scheduler)
-        else:
-            scheduler.add_all(state.spec.steps.values())
-            statuses = scheduler.drive()
-        failed = False
-        return statuses
-    finally:
+    # Steps that run here have their completions committed in groups (the store's
+    # write-behind); steps that run elsewhere write theirs from their own process.
+    deferring = (
+        state.store.write_behind() if orchestrator.runs_in_process else contextlib.nullcontext()
+    )
+    with deferring:
+        flusher = _Flusher(runner)
+        failed = True
         try:
-            if failed:
-                orchestrator.stop(graceful=False)
-            orchestrator.close()
+            orchestrator.prepare(state, runner.run)
+            if dynamic:
+                from headrace.execution.dynamic import run_dynamic
+
+                statuses, state.pipeline_error = run_dynamic(state, scheduler)
+            else:
+                scheduler.add_all(state.spec.steps.values())
+                statuses = scheduler.drive()
+            failed = False
+            return statuses
         finally:
-            flusher.stop()
-            runner.flush()
+            try:
+                if failed:
+                    orchestrator.stop(graceful=False)
+                orchestrator.close()
+            finally:
+                flusher.stop()
+                runner.flush()
 
 
 # The code archive of each snapshot this process ran (``None``: it has none), so a run

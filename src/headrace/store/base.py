@@ -15,7 +15,8 @@ Conventions, fixed here so that the SQL store and the REST store behave alike:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -567,6 +568,26 @@ class Store(ABC):
         return None
 
     # -- lifecycle ----------------------------------------------------------------------
+    @contextmanager
+    def write_behind(self) -> Iterator[None]:
+        """While the block runs, ``complete_step_run`` may return before its records are
+        committed: the store commits them in groups, soon (about 20 ms), and before any
+        other call of this process reads or writes through it (read-your-writes). A
+        failed deferred commit is raised as ``StoreError`` by a later call (at the latest
+        ``flush`` or the block's end), never dropped. Leaving the block commits what is
+        left. Run drivers open it while steps run in their own process.
+
+        This default writes synchronously (nothing is deferred).
+        """
+        yield
+
+    def flush(self) -> None:  # noqa: B027 - optional hook, synchronous stores defer nothing
+        """Commit every write this process deferred (``write_behind``).
+
+        Raises:
+            StoreError: a deferred write could not be committed.
+        """
+
     def after_fork(self) -> None:  # noqa: B027 - optional hook
         """Called in a forked child: drop connections inherited from the parent."""
 

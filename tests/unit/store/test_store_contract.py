@@ -130,6 +130,38 @@ def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
         )
 
 
+def test_completions_written_behind_are_read_back_at_once(contract_store: Store) -> None:
+    """Inside ``write_behind`` a completion may wait for its group commit, but every
+    read through the store sees it (read-your-writes), and leaving the block commits it."""
+    run_id = _run(contract_store, "behind")
+    with contract_store.write_behind():
+        ids = []
+        for index in range(3):
+            step_id = _id()
+            ids.append(step_id)
+            request = StepRunRequest(
+                id=step_id,
+                pipeline_run_id=run_id,
+                name=f"s{index}",
+                step_name="s",
+                status=ExecutionStatus.RUNNING,
+                cache_key=f"{index}" * 64,
+            )
+            created = contract_store.complete_step_run(
+                step_id,
+                StepRunUpdate(status=ExecutionStatus.COMPLETED),
+                {"out": [_version(contract_store, "behind::s::out")]},
+                create=[request],
+            )
+            assert list(created) == ["out"]
+            assert contract_store.get_step_run(step_id).status is ExecutionStatus.COMPLETED
+        hit = contract_store.find_cache_hit("1" * 64)
+        assert hit is not None and hit.step_run_id == ids[1]
+        contract_store.flush()
+    steps = contract_store.list_step_runs(run_id)
+    assert [steps[f"s{i}"].outputs["out"][0].version for i in range(3)] == ["1", "2", "3"]
+
+
 def test_step_run_overview_reads_counts_edges_and_failures(contract_store: Store) -> None:
     run_id = _run(contract_store, "long")
     start = datetime(2026, 1, 1, tzinfo=UTC)
