@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
 
 
 class Store(ABC):
@@ -324,6 +325,17 @@ class Store(ABC):
 
         Returns the ids of the created versions by output name.
         """
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        """Apply step records (creations, updates, completions) in order: what a remote
+        run's batch carries. Stores that can, do it in one transaction (all or none)."""
+        from headrace.store.step_records import apply_one_by_one
+
+        apply_one_by_one(self, records)
+
+    def flush(self) -> None:  # noqa: B027 - optional hook, most stores write at once
+        """Write what this store holds back (a remote store queues step records);
+        raises the error of any write that failed. A no-op for stores that write at once."""
 
     @abstractmethod
     def get_step_run(self, step_run_id: str) -> StepRunResponse:

@@ -128,6 +128,7 @@ def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
                 status=ExecutionStatus.RUNNING,
             )
         )
+        contract_store.flush()  # a store may queue step records: their errors come here
 
 
 def test_step_run_overview_reads_counts_edges_and_failures(contract_store: Store) -> None:
@@ -229,6 +230,7 @@ def test_a_step_run_of_a_missing_run_is_a_conflict_not_a_duplicate(contract_stor
     )
     with pytest.raises(StoreConflictError) as caught:
         contract_store.create_step_runs([orphan])
+        contract_store.flush()
     assert not caught.value.unique
     assert not isinstance(caught.value, EntityExistsError)
 

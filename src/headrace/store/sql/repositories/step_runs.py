@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from headrace.enums import ExecutionStatus, MetadataResourceType
-from headrace.exceptions import EntityExistsError, StoreConflictError
+from headrace.exceptions import EntityExistsError, HeadraceError, StoreConflictError
 from headrace.models import (
     ArtifactVersionList,
     ArtifactVersionRequest,
@@ -19,6 +19,7 @@ from headrace.models import (
     StepRunUpdate,
 )
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError, StepRunOverview
+from headrace.models.wire import StepRecord, StepRunsCreated, StepRunUpdated
 from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.model_registry import link as link_model_version
@@ -26,6 +27,7 @@ from headrace.store.sql.query import insert_sql, update_sql
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import Repository, now
 from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.step_records import record_error
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STEP_RUN_COLUMNS = columns("step_runs")
@@ -90,9 +92,12 @@ class StepRunRepository(Repository):
         """Record step runs in one transaction (all or none)."""
         if not requests:
             return
+        with self.sql.write() as conn:
+            self._insert_new(conn, requests)
+
+    def _insert_new(self, conn: Connection, requests: Sequence[StepRunRequest]) -> None:
         try:
-            with self.sql.write() as conn:
-                self._insert(conn, requests)
+            self._insert(conn, requests)
         except StoreConflictError as exc:
             if not exc.unique:
                 raise
@@ -149,13 +154,15 @@ class StepRunRepository(Repository):
 
     def update(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         """Change a step run's status, end time or error; merge its metadata."""
-        values = _update_values(update_model)
         with self.sql.write() as conn:
-            self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-                )
+            self._update(conn, step_run_id, update_model)
+
+    def _update(self, conn: Connection, step_run_id: str, update_model: StepRunUpdate) -> None:
+        self._set(conn, step_run_id, _update_values(update_model))
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
 
     def complete(
         self,
@@ -166,41 +173,81 @@ class StepRunRepository(Repository):
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """End a step in one transaction (see ``Store.complete_step_run``)."""
-        values = _update_values(update_model)
-        created_ids: dict[str, list[str]] = {}
         new_artifacts: dict[str, str] = {}
-        at = now()
-        own_row_pending = any(request.id == step_run_id for request in create)
         with self.sql.write() as conn:
-            if create:
-                final = {step_run_id: values} if own_row_pending else None
-                self._insert(conn, create, final)
-            links: list[dict[str, Any]] = []
-            for output_name, requests in outputs.items():
-                ids = created_ids.setdefault(output_name, [])
-                for position, req in enumerate(requests):
-                    self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
-                    links.append(
-                        {
-                            "step_run_id": step_run_id,
-                            "name": output_name,
-                            "position": position,
-                            "artifact_version_id": req.id,
-                        }
-                    )
-                    ids.append(req.id)
-            conn.run_many(_INSERT_STEP_OUTPUT, links)
-            if not own_row_pending:
-                self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-                )
-            if model_version_id is not None:
-                produced = [av for ids in created_ids.values() for av in ids]
-                link_model_version(conn, model_version_id, (), produced, at)
+            created_ids = self._complete(
+                conn, step_run_id, update_model, outputs, create, model_version_id, new_artifacts
+            )
         self.artifacts.remember(new_artifacts)  # only after the commit succeeded
         return created_ids
+
+    def _complete(
+        self,
+        conn: Connection,
+        step_run_id: str,
+        update_model: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest],
+        model_version_id: str | None,
+        new_artifacts: dict[str, str],
+    ) -> dict[str, list[str]]:
+        values = _update_values(update_model)
+        created_ids: dict[str, list[str]] = {}
+        at = now()
+        own_row_pending = any(request.id == step_run_id for request in create)
+        if create:
+            final = {step_run_id: values} if own_row_pending else None
+            self._insert(conn, create, final)
+        links: list[dict[str, Any]] = []
+        for output_name, requests in outputs.items():
+            ids = created_ids.setdefault(output_name, [])
+            for position, req in enumerate(requests):
+                self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
+                links.append(
+                    {
+                        "step_run_id": step_run_id,
+                        "name": output_name,
+                        "position": position,
+                        "artifact_version_id": req.id,
+                    }
+                )
+                ids.append(req.id)
+        conn.run_many(_INSERT_STEP_OUTPUT, links)
+        if not own_row_pending:
+            self._set(conn, step_run_id, values)
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
+        if model_version_id is not None:
+            produced = [av for ids in created_ids.values() for av in ids]
+            link_model_version(conn, model_version_id, (), produced, at)
+        return created_ids
+
+    def apply(self, records: Sequence[StepRecord]) -> None:
+        """Apply a client's queued step records in order, in one transaction (all or
+        none); an error names the record that caused it."""
+        new_artifacts: dict[str, str] = {}
+        with self.sql.write() as conn:
+            for index, record in enumerate(records):
+                try:
+                    if isinstance(record, StepRunsCreated):
+                        self._insert_new(conn, record.step_runs)
+                    elif isinstance(record, StepRunUpdated):
+                        self._update(conn, record.step_run_id, record.update)
+                    else:
+                        self._complete(
+                            conn,
+                            record.step_run_id,
+                            record.update,
+                            record.outputs,
+                            record.create,
+                            record.model_version_id,
+                            new_artifacts,
+                        )
+                except HeadraceError as exc:
+                    raise record_error(exc, index, record) from exc
+        self.artifacts.remember(new_artifacts)  # only after the commit succeeded
 
     # -- reads --------------------------------------------------------------------------
     def _links(
