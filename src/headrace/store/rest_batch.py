@@ -46,6 +46,7 @@ MAX_RECORDS = 200
 if MAX_RECORDS > MAX_STEP_RECORDS:  # pragma: no cover - a constant's sanity check
     raise AssertionError("MAX_RECORDS exceeds what the server takes in one batch")
 
+
 def write_behind_linger() -> float:
     """Seconds a step record waits for others (``HEADRACE_STORE_WRITE_BEHIND_MS``,
     default 10; 0 sends each record at once)."""
