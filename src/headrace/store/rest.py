@@ -129,6 +129,8 @@ class RestStore(Store):
         self._lock = threading.Lock()
         self._http: HttpSession | None = None
         self._behind = WriteBehind(self._send_records, self.url, linger=write_behind_linger())
+        # Cache keys of step runs this process started and has not ended (see find_cache_hit).
+        self._started_keys: dict[str, str] = {}
 
     # -- plumbing -----------------------------------------------------------------------
     def _session(self) -> HttpSession:
@@ -420,7 +422,8 @@ class RestStore(Store):
         if requests:
             from headrace.models.wire import StepRunsCreated
 
-            self._behind.add(_body(StepRunsCreated(kind="create", step_runs=list(requests))))
+            record = StepRunsCreated(kind="create", step_runs=list(requests))
+            self._behind.add(_body(record), self._cache_keys(requests))
 
     def update_step_run(self, step_run_id: str, update: StepRunUpdate) -> None:
         """Queued (see ``headrace.store.rest_batch``)."""
@@ -429,6 +432,8 @@ class RestStore(Store):
         record = StepRunUpdated(
             kind="update", step_run_id=step_run_id, update=update.for_the_wire()
         )
+        if update.status is not None and update.status.is_finished:
+            self._started_keys.pop(step_run_id, None)
         self._behind.add(_body(record))
 
     def complete_step_run(
@@ -454,8 +459,21 @@ class RestStore(Store):
             create=list(create),
             model_version_id=model_version_id,
         )
-        self._behind.add(_body(record))
+        keys = self._cache_keys(create)
+        own = self._started_keys.pop(step_run_id, None)
+        self._behind.add(_body(record), keys if own is None else (*keys, own))
         return {name: [request.id for request in requests] for name, requests in outputs.items()}
+
+    def _cache_keys(self, requests: Sequence[StepRunRequest]) -> tuple[str, ...]:
+        """The cache keys of step runs being recorded; those that have not ended are
+        remembered until their completion is queued."""
+        keys = []
+        for request in requests:
+            if request.cache_key:
+                keys.append(request.cache_key)
+                if not request.status.is_finished:
+                    self._started_keys[request.id] = request.cache_key
+        return tuple(keys)
 
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
         return self._model(StepRunResponse, "GET", f"/steps/{_part(step_run_id)}")
@@ -482,13 +500,23 @@ class RestStore(Store):
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
-        response = self._request("GET", "/steps/cache_hit", params=_cache(cache_key, created_after))
+        response = self._lookup("/steps/cache_hit", cache_key, created_after)
         return _CACHE_HIT.validate_json(response.content)
+
+    def _lookup(self, path: str, cache_key: str, created_after: datetime | None) -> Reply:
+        """A cache lookup, the per-step read of a cached run: it sends the queued step
+        records first only when one of them is about a step run with this key (no other
+        record can change its answer), so a cached run pays one round trip per step."""
+        if self._behind.holds(cache_key):
+            self._behind.flush()
+        else:
+            self._behind.raise_failure()
+        return self._send("GET", path, params=_cache(cache_key, created_after))
 
     def find_cached_step_run(
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
-        response = self._request("GET", "/steps/cached", params=_cache(cache_key, created_after))
+        response = self._lookup("/steps/cached", cache_key, created_after)
         step = _CACHED_STEP.validate_json(response.content)
         if step is not None:
             self._attach(step)

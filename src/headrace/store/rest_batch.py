@@ -32,6 +32,7 @@ import os
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 
 from headrace.exceptions import HeadraceError
@@ -84,7 +85,9 @@ class WriteBehind:
 
     def _reset(self) -> None:
         self._pid = os.getpid()
-        self._queue: list[bytes] = []
+        self._queue: list[tuple[bytes, tuple[str, ...]]] = []
+        # Cache keys of step runs in records not yet applied (queued or on their way).
+        self._unapplied: Counter[str] = Counter()
         self._first_at = 0.0
         self._failure: HeadraceError | None = None
         self._ready = threading.Condition(threading.Lock())
@@ -94,8 +97,9 @@ class WriteBehind:
         self._stop = threading.Event()
 
     # -- callers ------------------------------------------------------------------------
-    def add(self, record: bytes) -> None:
-        """Queue one record (its JSON); raises the error of an earlier batch."""
+    def add(self, record: bytes, cache_keys: tuple[str, ...] = ()) -> None:
+        """Queue one record (its JSON; ``cache_keys``: those of the step runs it starts
+        or ends); raises the error of an earlier batch."""
         if os.getpid() != self._pid:
             self.forget()
         self.raise_failure()
@@ -105,7 +109,8 @@ class WriteBehind:
         with self._ready:
             if not self._queue:
                 self._first_at = time.monotonic()
-            self._queue.append(record)
+            self._queue.append((record, cache_keys))
+            self._unapplied.update(cache_keys)
             if self._thread is None:
                 self._stop = threading.Event()
                 self._thread = threading.Thread(
@@ -133,6 +138,12 @@ class WriteBehind:
         if failure is not None:
             self._failure = None
             raise failure
+
+    def holds(self, cache_key: str) -> bool:
+        """Whether a record not yet applied starts or ends a step run with this cache
+        key: a cache lookup must flush first only then (the others cannot change its
+        answer)."""
+        return cache_key in self._unapplied
 
     @property
     def pending(self) -> int:
@@ -178,7 +189,7 @@ class WriteBehind:
                 if not batch:
                     return
                 try:
-                    self._send(_body(batch))
+                    self._send(_body([record for record, _ in batch]))
                 except HeadraceError as exc:
                     failure = self._failed(exc, len(batch))
                     if not in_background:
@@ -186,6 +197,10 @@ class WriteBehind:
                     if self._failure is None:  # the first error is the one to report
                         self._failure = failure
                     logger.debug("A batch of step records failed: %s", failure)
+                finally:
+                    with self._ready:
+                        self._unapplied.subtract(key for _, keys in batch for key in keys)
+                        self._unapplied = +self._unapplied  # drop the keys at zero
 
     def _failed(self, error: HeadraceError, count: int) -> HeadraceError:
         """The error to report for a batch of ``count`` records that was not written."""

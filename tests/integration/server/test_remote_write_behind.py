@@ -145,6 +145,31 @@ def test_another_client_sees_the_records_within_the_bound(
         store.close()
 
 
+def test_a_cache_lookup_sends_the_queue_only_when_it_holds_that_key(
+    server: HeadraceServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _store(server, monkeypatch, linger_ms=60_000)
+    try:
+        run_id = _run(store)
+        store.create_step_runs([_step(run_id, "unrelated")])
+        assert store.find_cache_hit("u" * 64) is None
+        assert store._behind.pending == 1  # a record without that key: not sent
+        cached = _step(run_id, "cached").model_copy(update={"cache_key": "k" * 64})
+        store.create_step_runs([cached])
+        store.flush()  # the start is applied; the key is still held until the end is
+        version = _version(store)
+        store.complete_step_run(
+            cached.id, StepRunUpdate(status=ExecutionStatus.COMPLETED), {"out": [version]}
+        )
+        assert store._behind.holds("k" * 64)
+        hit = store.find_cache_hit("k" * 64)  # sends the completion first: a hit
+        assert hit is not None and hit.step_run_id == cached.id
+        assert [v.id for v in hit.outputs["out"]] == [version.id]
+        assert store._behind.pending == 0 and not store._behind.holds("k" * 64)
+    finally:
+        store.close()
+
+
 def test_many_records_go_in_few_requests_and_one_transaction(
     server: HeadraceServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
