@@ -5,6 +5,7 @@ cannot be written fails the run with an error naming the server."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -384,3 +385,65 @@ def test_a_run_fails_naming_the_server_when_the_server_goes_away(
     assert client.returncode != 0, out + err
     assert "UNREACHABLE" not in out
     assert f"could not be written to the headrace server at {server.url}" in err, err
+
+
+STOPPED_PIPELINE = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from headrace import pipeline, step
+
+    MARK = Path(sys.argv[1])
+
+
+    @step
+    def quick() -> int:
+        return 1
+
+
+    @step
+    def endless(value: int) -> int:
+        (MARK / "started").write_text("")
+        while True:
+            time.sleep(0.05)
+
+
+    @pipeline(enable_cache=False)
+    def stopped() -> None:
+        endless(quick())
+
+
+    stopped()
+    """
+)
+
+
+def test_sigterm_sends_the_queued_records_before_the_process_ends(
+    server: HeadraceServer, tmp_path: Path
+) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    # The background thread would wait ten minutes: only the run's end sends the queue.
+    client = subprocess.Popen(
+        [sys.executable, "-c", STOPPED_PIPELINE, str(marks)],
+        cwd=tmp_path,
+        env=client_environment(server, HEADRACE_STORE_WRITE_BEHIND_MS="600000"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (marks / "started").exists():
+        assert client.poll() is None, client.communicate()
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.02)
+    client.send_signal(signal.SIGTERM)
+    out, err = client.communicate(timeout=120)
+    assert client.returncode != 0
+    runs = server.http.get(
+        f"{server.url}/api/v1/runs", params={"sort_by": "desc:created", "size": 1}
+    ).json()["items"]
+    assert runs[0]["name"].startswith("stopped") and runs[0]["status"] == "stopped", runs
+    steps = server.http.get(f"{server.url}/api/v1/runs/{runs[0]['id']}/steps").json()
+    assert steps["quick"]["status"] == "completed", (steps, err)
+    assert steps["endless"]["status"] == "stopped", (steps, err)
