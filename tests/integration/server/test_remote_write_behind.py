@@ -438,7 +438,7 @@ def test_sigterm_sends_the_queued_records_before_the_process_ends(
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.02)
     client.send_signal(signal.SIGTERM)
-    out, err = client.communicate(timeout=120)
+    _out, err = client.communicate(timeout=120)
     assert client.returncode != 0
     runs = server.http.get(
         f"{server.url}/api/v1/runs", params={"sort_by": "desc:created", "size": 1}
