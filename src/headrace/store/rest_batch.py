@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LINGER_S = 0.01
 MAX_RECORDS = 200
+IDLE_EXIT_S = 30.0  # the thread ends after this long without records (the next starts one)
 if MAX_RECORDS > MAX_STEP_RECORDS:  # pragma: no cover - a constant's sanity check
     raise AssertionError("MAX_RECORDS exceeds what the server takes in one batch")
 
@@ -169,7 +170,11 @@ class WriteBehind:
         while True:
             with self._ready:
                 while not self._queue and not stop.is_set():
-                    self._ready.wait()
+                    if not self._ready.wait(IDLE_EXIT_S) and not self._queue:
+                        # Idle: end, so an unused store is not kept alive by its thread.
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return
                 if stop.is_set():
                     return
                 while len(self._queue) < self._max and not stop.is_set():
