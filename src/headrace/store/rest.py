@@ -88,6 +88,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
@@ -160,6 +161,14 @@ class RestStore(Store):
     def flush(self) -> None:
         """Send the queued step records and wait until the server applied them."""
         self._behind.flush()
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        """Sent at once (after the queue), as one batch; the server's error is raised."""
+        from headrace.store.rest_batch import batch_body
+
+        # Each with its kind (a default, so not "set"), and otherwise only what was set.
+        bodies = [_body(record.model_copy(update={"kind": record.kind})) for record in records]
+        self._request("POST", "/steps/batch", content=batch_body(bodies))
 
     def _send_records(self, body: bytes) -> None:
         self._send("POST", "/steps/batch", content=body)

@@ -105,7 +105,7 @@ class WriteBehind:
             self.forget()
         self.raise_failure()
         if self.linger <= 0:
-            self._send(_body([record]))
+            self._send(batch_body([record]))
             return
         with self._ready:
             if not self._queue:
@@ -194,7 +194,7 @@ class WriteBehind:
                 if not batch:
                     return
                 try:
-                    self._send(_body([record for record, _ in batch]))
+                    self._send(batch_body([record for record, _ in batch]))
                 except HeadraceError as exc:
                     failure = self._failed(exc, len(batch))
                     if not in_background:
@@ -219,7 +219,8 @@ class WriteBehind:
         return with_message(error, message)  # the same class: callers catch it as before
 
 
-def _body(records: list[bytes]) -> bytes:
+def batch_body(records: list[bytes]) -> bytes:
+    """The body of ``POST /api/v1/steps/batch`` holding these records (JSON each)."""
     return b'{"records":[' + b",".join(records) + b"]}"
 
 
