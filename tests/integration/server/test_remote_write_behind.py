@@ -447,3 +447,61 @@ def test_sigterm_sends_the_queued_records_before_the_process_ends(
     steps = server.http.get(f"{server.url}/api/v1/runs/{runs[0]['id']}/steps").json()
     assert steps["quick"]["status"] == "completed", (steps, err)
     assert steps["endless"]["status"] == "stopped", (steps, err)
+
+
+PROCESS_PIPELINE = textwrap.dedent(
+    """
+    from headrace import pipeline, step
+
+
+    @step
+    def source() -> int:
+        return 1
+
+
+    @step
+    def double(value: int) -> int:
+        return value * 2
+
+
+    @step
+    def add(left: int, right: int) -> int:
+        return left + right
+
+
+    @pipeline(
+        enable_cache=False,
+        settings={"orchestrator": {"processes": True, "max_parallelism": 2}},
+    )
+    def diamond() -> int:
+        value = source()
+        return add(double(value), double(value))
+
+
+    if __name__ == "__main__":  # step processes import this file
+        run = diamond()
+        print("RUN", run.id, run.status.value)
+    """
+)
+
+
+def test_steps_in_other_processes_send_their_records_before_they_return(
+    server: HeadraceServer, tmp_path: Path
+) -> None:
+    (tmp_path / "diamond.py").write_text(PROCESS_PIPELINE)
+    # Ten minutes of linger: the step processes must send their records themselves.
+    result = subprocess.run(
+        [sys.executable, "diamond.py"],
+        cwd=tmp_path,
+        env=client_environment(server, HEADRACE_STORE_WRITE_BEHIND_MS="600000"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("RUN"))
+    _, run_id, status = line.split()
+    assert status == "completed"
+    steps = server.http.get(f"{server.url}/api/v1/runs/{run_id}/steps").json()
+    assert len(steps) == 4, steps
+    assert {step["status"] for step in steps.values()} == {"completed"}
