@@ -119,6 +119,7 @@ class ResultRecorder:
                 request.error = step_error(result.exception or StepExecutionError(reason))
             try:
                 state.store.create_step_runs([request])
+                state.store.flush()  # a store that queues writes reports the conflict here
                 return
             except EntityExistsError:
                 existing = state.store.list_step_runs(state.run.id).get(name)

@@ -88,6 +88,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
 
 
 class Store(ABC):
@@ -325,6 +326,13 @@ class Store(ABC):
 
         Returns the ids of the created versions by output name.
         """
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        """Apply step records (creations, updates, completions) in order: what a remote
+        run's batch carries. Stores that can, do it in one transaction (all or none)."""
+        from headrace.store.step_records import apply_one_by_one
+
+        apply_one_by_one(self, records)
 
     @abstractmethod
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
@@ -582,10 +590,13 @@ class Store(ABC):
         yield
 
     def flush(self) -> None:  # noqa: B027 - optional hook, synchronous stores defer nothing
-        """Commit every write this process deferred (``write_behind``).
+        """Commit every write this process deferred: a SQL store's group commit
+        (``write_behind``), a remote store's queued step records. A no-op for stores that
+        write at once.
 
         Raises:
-            StoreError: a deferred write could not be committed.
+            StoreError: a deferred write could not be committed (a remote store raises
+                the error class the server answered).
         """
 
     def after_fork(self) -> None:  # noqa: B027 - optional hook

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
     from headrace.store.sql.repositories.accounts import (
         APIKeyRepository,
         ServiceAccountRepository,
@@ -352,6 +353,9 @@ class SqlStore(
                 behind, step_run_id, update, outputs, create, model_version_id
             )
         return self.step_runs.complete(step_run_id, update, outputs, create, model_version_id)
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        self.step_runs.apply(records)
 
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
         return self.step_runs.get(step_run_id)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionStatus, MetadataResourceType
-from headrace.exceptions import EntityExistsError, StoreConflictError
+from headrace.exceptions import EntityExistsError, HeadraceError, StoreConflictError
 from headrace.models import (
     ArtifactVersionList,
     ArtifactVersionRequest,
@@ -19,6 +19,7 @@ from headrace.models import (
     StepRunUpdate,
 )
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError, StepRunOverview
+from headrace.models.wire import StepRecord, StepRunsCreated, StepRunUpdated
 from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.model_registry import link as link_model_version
@@ -26,6 +27,7 @@ from headrace.store.sql.query import insert_sql, update_sql
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import Repository, now
 from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.step_records import record_error
 
 if TYPE_CHECKING:
     from headrace.store.sql.write_behind import WriteBehind
@@ -94,9 +96,12 @@ class StepRunRepository(Repository):
         """Record step runs in one transaction (all or none)."""
         if not requests:
             return
+        with self.sql.write() as conn:
+            self._insert_new(conn, requests)
+
+    def _insert_new(self, conn: Connection, requests: Sequence[StepRunRequest]) -> None:
         try:
-            with self.sql.write() as conn:
-                self._insert(conn, requests)
+            self._insert(conn, requests)
         except StoreConflictError as exc:
             if not exc.unique:
                 raise
@@ -153,13 +158,15 @@ class StepRunRepository(Repository):
 
     def update(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         """Change a step run's status, end time or error; merge its metadata."""
-        values = _update_values(update_model)
         with self.sql.write() as conn:
-            self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-                )
+            self._update(conn, step_run_id, update_model)
+
+    def _update(self, conn: Connection, step_run_id: str, update_model: StepRunUpdate) -> None:
+        self._set(conn, step_run_id, _update_values(update_model))
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
 
     def complete(
         self,
@@ -249,6 +256,33 @@ class StepRunRepository(Repository):
         if model_version_id is not None:
             link_model_version(conn, model_version_id, (), produced, at)
         return lambda: self.artifacts.remember(new_artifacts)
+
+    def apply(self, records: Sequence[StepRecord]) -> None:
+        """Apply a client's queued step records in order, in one transaction (all or
+        none); an error names the record that caused it."""
+        remembers: list[Callable[[], None]] = []
+        with self.sql.write() as conn:
+            for index, record in enumerate(records):
+                try:
+                    if isinstance(record, StepRunsCreated):
+                        self._insert_new(conn, record.step_runs)
+                    elif isinstance(record, StepRunUpdated):
+                        self._update(conn, record.step_run_id, record.update)
+                    else:
+                        remembers.append(
+                            self.complete_in(
+                                conn,
+                                record.step_run_id,
+                                record.update,
+                                record.outputs,
+                                record.create,
+                                record.model_version_id,
+                            )
+                        )
+                except HeadraceError as exc:
+                    raise record_error(exc, index, record) from exc
+        for remember in remembers:  # only after the commit succeeded
+            remember()
 
     # -- reads --------------------------------------------------------------------------
     def _links(
