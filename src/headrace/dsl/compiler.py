@@ -134,6 +134,8 @@ class GraphBuilder:
         self._prefixes: list[str] = []
         self._next_suffix: dict[str, int] = {}
         self._sources: dict[int, str] = {}
+        # Spec parts shared by the invocations of one step (``build_step_spec``).
+        self.step_parts: dict[tuple[int, int], _StepParts] = {}
 
     def source_of(self, step: BaseStep[Any, Any]) -> str:
         """``step.source``, worked out once per step and compile.
@@ -453,6 +455,66 @@ def _artifact_config_fields(
     }
 
 
+class _StepParts(Record):
+    """What every invocation of one step (with the same overrides) shares in its spec,
+    worked out once per compile: a chain of many calls of one step compiles fast."""
+
+    __slots__ = ("config", "defaults", "input_types", "keep", "outputs")
+    keep: tuple[Any, ...]  # the step and overrides, referenced so their ids stay theirs
+    config: StepConfiguration
+    defaults: dict[str, Any]  # JSON form of the inputs' defaults (non-JSON ones left out)
+    input_types: dict[str, InputSpec]
+    outputs: dict[str, OutputSpec]
+
+    def __init__(
+        self,
+        keep: tuple[Any, ...],
+        config: StepConfiguration,
+        defaults: dict[str, Any],
+        input_types: dict[str, InputSpec],
+        outputs: dict[str, OutputSpec],
+    ) -> None:
+        self.keep = keep
+        self.config = config
+        self.defaults = defaults
+        self.input_types = input_types
+        self.outputs = outputs
+
+
+def _step_parts(
+    builder: GraphBuilder,
+    step: BaseStep[Any, Any],
+    overrides: StepConfiguration | None,
+    merged: StepConfiguration,
+    invocation_id: str,
+) -> _StepParts:
+    key = (id(step), id(overrides))
+    parts = builder.step_parts.get(key)
+    if parts is not None and parts.keep[0] is step and parts.keep[1] is overrides:
+        return parts
+    defaults: dict[str, Any] = {}
+    input_types: dict[str, InputSpec] = {}
+    for name, info in step.signature.inputs.items():
+        if info.has_default:
+            # Non-JSON defaults stay in the function signature.
+            with contextlib.suppress(CompilationError):
+                defaults[name] = to_json_value(info.default, what="default")
+        input_types[name] = InputSpec(
+            data_type=type_source(info.annotation) if info.annotated else None,
+            unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
+        )
+    check_ignored_names(merged.cache_policy, f"Step {invocation_id!r}", step.signature.inputs)
+    parts = _StepParts(
+        (step, overrides),
+        merged.model_copy(update={"parameters": {}, "outputs": {}, "name": None}),
+        defaults,
+        input_types,
+        _output_specs(step, merged),
+    )
+    builder.step_parts[key] = parts
+    return parts
+
+
 def build_step_spec(
     builder: GraphBuilder, invocation: Invocation, overrides: StepConfiguration | None
 ) -> StepSpec:
@@ -474,24 +536,20 @@ def build_step_spec(
                 "configuration cannot set it as a parameter."
             )
         parameters[name] = to_json_value(value, what=f"Step {invocation.id!r} parameter {name!r}")
-    input_types: dict[str, InputSpec] = {}
-    for name, info in step.signature.inputs.items():
-        if name not in parameters and name not in invocation.artifacts:
-            if not info.has_default:
-                raise CompilationError(
-                    f"Step {invocation.id!r} is missing its required input {name!r}: pass a value "
-                    "or a step output when calling it, or set steps."
-                    f"{invocation.id}.parameters.{name} in the run configuration."
-                )
-            # Non-JSON defaults stay in the function signature.
-            with contextlib.suppress(CompilationError):
-                parameters[name] = to_json_value(info.default, what="default")
-        input_types[name] = InputSpec(
-            data_type=type_source(info.annotation) if info.annotated else None,
-            unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
-        )
-    check_ignored_names(config.cache_policy, f"Step {invocation.id!r}", step.signature.inputs)
-    config = config.model_copy(update={"parameters": {}, "outputs": {}, "name": None})
+    unset = [
+        n for n in step.signature.inputs if n not in parameters and n not in invocation.artifacts
+    ]
+    for name in unset:
+        if not step.signature.inputs[name].has_default:
+            raise CompilationError(
+                f"Step {invocation.id!r} is missing its required input {name!r}: pass a value "
+                "or a step output when calling it, or set steps."
+                f"{invocation.id}.parameters.{name} in the run configuration."
+            )
+    parts = _step_parts(builder, step, overrides, config, invocation.id)
+    for name in unset:
+        if name in parts.defaults:
+            parameters[name] = parts.defaults[name]
     return StepSpec(
         invocation_id=invocation.id,
         step_name=step.name,
@@ -499,10 +557,10 @@ def build_step_spec(
         code_hash=step.code_hash,
         parameters=parameters,
         inputs={name: _binding_model(b) for name, b in invocation.artifacts.items()},
-        input_types=input_types,
+        input_types=parts.input_types,
         upstream=builder.upstream_of(invocation),
-        outputs=_output_specs(step, step.configuration.merged_with(overrides)),
-        config=config,
+        outputs=parts.outputs,
+        config=parts.config,
         docstring=step.docstring,
     )
 
