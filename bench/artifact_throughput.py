@@ -11,7 +11,8 @@ Measured in one run, on the same disk and the same server:
 
 Writes include what headrace does for every artifact: the content hash. Usage::
 
-    python bench/artifact_throughput.py [--size MIB] [--skip-s3] [--json]
+    python bench/artifact_throughput.py [--size MIB] [--rounds N] [--verify auto|always]
+                                        [--skip-s3] [--skip-local] [--json]
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _store_for(kind: str, root: str, endpoint: str | None) -> Any:
 
 
 def _artifact_round_trip(
-    store: Any, uri: str, value: Any, materializer: Any
+    store: Any, uri: str, value: Any, materializer: Any, settle: bool = False
 ) -> tuple[float, float, Any]:
     from headrace.artifacts.loading import load_value
     from headrace.artifacts.saving import save_value
@@ -81,6 +82,8 @@ def _artifact_round_trip(
     start = time.perf_counter()
     saved = save_value(value, artifact_store=store, uri=uri, materializer_class=materializer)
     write = time.perf_counter() - start
+    if settle:
+        _settle()
     start = time.perf_counter()
     loaded = load_value(
         uri=saved.uri,
@@ -94,8 +97,17 @@ def _artifact_round_trip(
     return write, read, loaded
 
 
-def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[str, float]:
-    """Seconds for the baseline copy and for each artifact write and read."""
+def _settle() -> None:
+    """Flush dirty pages before a timed step, so no step pays for the previous one's
+    writeback (the kernel throttles writers once enough dirty pages pile up)."""
+    os.sync()
+
+
+def measure(
+    kind: str, size: int, scratch: Path, endpoint: str | None, rounds: int = 1
+) -> dict[str, float]:
+    """Seconds for the baseline copy and for each artifact write and read: the median
+    over ``rounds`` rounds, each round alternating which of the two goes first."""
     import numpy as np
 
     from headrace.materializers.numpy_materializer import NumpyMaterializer
@@ -103,14 +115,12 @@ def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[s
 
     source = scratch / "source.bin"
     _write_random_file(source, size)
-    times: dict[str, float] = {}
+    samples: dict[str, list[float]] = {}
     if kind == "local":
         root = str(scratch / "store")
         os.makedirs(root)
-        times["baseline_write"] = _timed(shutil.copyfile, source, scratch / "copy.bin")
-        times["baseline_read"] = _timed(shutil.copyfile, scratch / "copy.bin", scratch / "back.bin")
-        for name in ("copy.bin", "back.bin"):
-            os.remove(scratch / name)
+        fs: Any = None
+        bucket = ""
     else:
         import s3fs
 
@@ -122,10 +132,6 @@ def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[s
         )
         fs.mkdir(bucket)
         root = f"s3://{bucket}/store"
-        times["baseline_write"] = _timed(fs.put_file, str(source), f"{bucket}/plain.bin")
-        times["baseline_read"] = _timed(fs.get_file, f"{bucket}/plain.bin", str(scratch / "b.bin"))
-        fs.rm(f"{bucket}/plain.bin")
-        os.remove(scratch / "b.bin")
     store = _store_for(kind, root, endpoint)
     # Warm-up: imports and first-call costs are not what is measured.
     small = scratch / "small.bin"
@@ -133,19 +139,55 @@ def measure(kind: str, size: int, scratch: Path, endpoint: str | None) -> dict[s
     _artifact_round_trip(store, f"{root}/warm-file", small, PathMaterializer)
     _artifact_round_trip(store, f"{root}/warm-array", np.zeros(10), NumpyMaterializer)
 
-    write, read, loaded = _artifact_round_trip(store, f"{root}/file", source, PathMaterializer)
-    times["file_write"], times["file_read"] = write, read
-    shutil.rmtree(Path(loaded).parent, ignore_errors=True)
-    store.rmtree(f"{root}/file")
+    def baseline() -> None:
+        _settle()
+        if fs is None:
+            samples.setdefault("baseline_write", []).append(
+                _timed(shutil.copyfile, source, scratch / "copy.bin")
+            )
+            _settle()
+            samples.setdefault("baseline_read", []).append(
+                _timed(shutil.copyfile, scratch / "copy.bin", scratch / "back.bin")
+            )
+            os.remove(scratch / "copy.bin")
+        else:
+            samples.setdefault("baseline_write", []).append(
+                _timed(fs.put_file, str(source), f"{bucket}/plain.bin")
+            )
+            _settle()
+            samples.setdefault("baseline_read", []).append(
+                _timed(fs.get_file, f"{bucket}/plain.bin", str(scratch / "back.bin"))
+            )
+            fs.rm(f"{bucket}/plain.bin")
+        os.remove(scratch / "back.bin")
 
-    array = np.frombuffer(source.read_bytes(), dtype=np.uint8)
-    os.remove(source)
-    write, read, loaded = _artifact_round_trip(store, f"{root}/array", array, NumpyMaterializer)
-    assert loaded.nbytes == array.nbytes
-    times["numpy_write"], times["numpy_read"] = write, read
-    del loaded, array
-    store.rmtree(f"{root}/array")
-    return times
+    def file_artifact() -> None:
+        _settle()
+        write, read, loaded = _artifact_round_trip(
+            store, f"{root}/file", source, PathMaterializer, settle=True
+        )
+        samples.setdefault("file_write", []).append(write)
+        samples.setdefault("file_read", []).append(read)
+        shutil.rmtree(Path(loaded).parent, ignore_errors=True)
+        store.rmtree(f"{root}/file")
+
+    def array_artifact(array: Any) -> None:
+        _settle()
+        write, read, loaded = _artifact_round_trip(
+            store, f"{root}/array", array, NumpyMaterializer, settle=True
+        )
+        assert loaded.nbytes == array.nbytes
+        samples.setdefault("numpy_write", []).append(write)
+        samples.setdefault("numpy_read", []).append(read)
+        del loaded
+        store.rmtree(f"{root}/array")
+
+    array = np.fromfile(source, dtype=np.uint8)
+    for number in range(rounds):
+        steps = [baseline, file_artifact, lambda: array_artifact(array)]
+        for step in steps if number % 2 == 0 else steps[::-1]:
+            step()
+    return {key: sorted(values)[len(values) // 2] for key, values in samples.items()}
 
 
 def peak_memory_child(kind: str, size: int, scratch: str, endpoint: str | None) -> None:
@@ -237,23 +279,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-s3", action="store_true", help="measure the local store only")
     parser.add_argument("--skip-local", action="store_true", help="measure the S3 store only")
     parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="rounds per store (median; order alternates)"
+    )
+    parser.add_argument(
+        "--verify",
+        choices=("auto", "always"),
+        default="auto",
+        help="HEADRACE_VERIFY_ARTIFACTS for the loads: 'always' hashes on every load, as "
+        "a process that did not write the artifact does",
+    )
     parser.add_argument("--memory-child", choices=("local", "s3"), help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     size = args.size * MIB
     os.environ.update({k: os.environ.get(k, v) for k, v in FAKE_AWS.items()})
+    os.environ["HEADRACE_VERIFY_ARTIFACTS"] = args.verify
     if args.memory_child:
         peak_memory_child(args.memory_child, size, args.scratch, args.endpoint)
         return 0
 
-    results: dict[str, Any] = {"size_mib": args.size, "targets": {"local": 0.8, "s3": 0.7}}
+    results: dict[str, Any] = {
+        "size_mib": args.size,
+        "verify": args.verify,
+        "rounds": args.rounds,
+        "targets": {"local": 0.8, "s3": 0.7},
+    }
     kinds = [k for k, skip in (("local", args.skip_local), ("s3", args.skip_s3)) if not skip]
     moto, endpoint = (None, None) if args.skip_s3 else _start_moto()
     try:
         for kind in kinds:
             with tempfile.TemporaryDirectory(prefix="headrace-bench-") as scratch:
-                times = measure(kind, size, Path(scratch), endpoint)
+                times = measure(kind, size, Path(scratch), endpoint, args.rounds)
                 memory = _peak_memory(kind, size, Path(scratch), endpoint)
             results[kind] = {
                 "seconds": {k: round(v, 3) for k, v in times.items()},

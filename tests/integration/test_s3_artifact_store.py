@@ -271,3 +271,68 @@ def test_secret_credentials(repo: Path, s3_endpoint: str, s3_bucket: str) -> Non
         artifact_store_from_component(
             Client().active_stack.artifact_store, client.store, "fresh-stack-key"
         )
+
+
+@pytest.mark.parametrize("change", ["flip", "truncate"])
+def test_changed_objects_are_refused_on_load(
+    s3_stack: str,
+    s3_endpoint: str,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """Large objects are hashed while they are read (a numpy array, a file copied out),
+    small ones before: a changed or truncated object is refused either way."""
+    from headrace.artifacts.loading import artifact_store_of, load_value
+    from headrace.artifacts.saving import save_value
+    from headrace.exceptions import ArtifactIntegrityError
+    from headrace.materializers.built_in_materializer import BuiltInMaterializer
+    from headrace.materializers.numpy_materializer import NumpyMaterializer
+    from headrace.materializers.path_materializer import PathMaterializer
+
+    monkeypatch.setenv("HEADRACE_VERIFY_ARTIFACTS", "always")
+    client = Client()
+    store = artifact_store_of(client.store, client.active_stack.id)
+    source = tmp_path / "big.bin"
+    source.write_bytes(bytes(range(256)) * (3 * 4096))
+    fs = _s3(s3_endpoint)
+    cases = [
+        (np.arange(1 << 19, dtype=np.float64), NumpyMaterializer, "data.npy"),
+        (source, PathMaterializer, "content"),
+        (12345, BuiltInMaterializer, "data.json"),
+    ]
+    for index, (value, materializer, file) in enumerate(cases):
+        saved = save_value(
+            value,
+            artifact_store=store,
+            uri=f"{s3_stack}/manual/{index}",
+            materializer_class=materializer,
+        )
+
+        def load(saved: Any = saved) -> Any:
+            return load_value(
+                uri=saved.uri,
+                materializer=saved.materializer,
+                data_type=saved.data_type,
+                python_version_written=saved.python_version,
+                artifact_store=store,
+                content_hash=saved.content_hash,
+            )
+
+        loaded = load()
+        if materializer is NumpyMaterializer:
+            assert (loaded == value).all()
+        elif materializer is PathMaterializer:
+            assert loaded.read_bytes() == source.read_bytes()
+        else:
+            assert loaded == value
+        key = f"{saved.uri.removeprefix('s3://')}/{file}"
+        data = bytearray(fs.cat_file(key))
+        if change == "flip":
+            data[-1] ^= 1
+        else:
+            del data[len(data) // 2 :]
+        fs.pipe_file(key, bytes(data))
+        store.fs.invalidate_cache()  # as another process would see it
+        with pytest.raises(ArtifactIntegrityError, match="changed after they were written"):
+            load()

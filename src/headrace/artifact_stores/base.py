@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob as _glob
 import hashlib
+import io
 import os
 import posixpath
 import shutil
@@ -19,12 +20,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import IO, Any
 
+from headrace.artifact_stores.hashing import StreamCheck, copy_hashing
 from headrace.exceptions import ArtifactError
 
 _HASH_CHUNK = 1 << 20
 _FIRST_READ = 1 << 16  # most artifact files are small: no 1 MB buffer for them
-HASH_WHILE_COPYING = 8 << 20
-"""Files copied into a store from at least this size are hashed while they are copied."""
 TRUST_UNCHANGED_FROM = 1 << 20
 """Artifacts from this size are not hashed again on load while their files are unchanged
 since this process hashed them (``LocalArtifactStore.unchanged_digest``); smaller ones
@@ -35,6 +35,35 @@ _UNCHANGED_LIMIT = 1024  # digests remembered per store (oldest forgotten first)
 def _signature(status: os.stat_result) -> tuple[int, ...]:
     """What changes whenever a file's bytes do (short of resetting the clock)."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+class WriteRecord:
+    """The files written below one artifact directory while it is saved, with their
+    hashes, kept by the store that wrote them (``ArtifactStore.begin_record``).
+
+    ``complete`` stays true only while every write below the directory went through a
+    store call that hashed the bytes it wrote (``write_bytes``, a file ``copy_in``,
+    ``remember_written``, a remote store's ``open``); any other write, removal or
+    rename below it clears it, and the artifact is then hashed from a listing instead.
+    """
+
+    __slots__ = ("complete", "files", "prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.files: dict[str, tuple[str, int]] = {}
+        self.complete = True
+
+    def digest(self) -> tuple[str, int]:
+        """The same value ``ArtifactStore.digest`` computes from a listing."""
+        outer = hashlib.sha256()
+        total = 0
+        cut = len(self.prefix)
+        for key in sorted(self.files):
+            sha, size = self.files[key]
+            outer.update(f"{key[cut:].lstrip('/')}\0{sha}\n".encode())
+            total += size
+        return outer.hexdigest(), total
 
 
 class ArtifactStore(ABC):
@@ -50,6 +79,13 @@ class ArtifactStore(ABC):
         # Hashes taken while large files were written (path -> (sha256, size)), used once
         # by ``digest`` instead of reading the file again.
         self._written: dict[str, tuple[str, int]] = {}
+        # During a load (``headrace.artifacts.integrity.LoadCheck``): the bytes of small
+        # files that were hashed and found to match (served by ``open`` instead of being
+        # read again, so the materializer reads exactly the checked bytes), and the
+        # checks of large files that are hashed while the materializer reads them.
+        self._verified: dict[str, bytes] = {}
+        self._checks: dict[str, StreamCheck] = {}
+        self._records: list[WriteRecord] = []
 
     @abstractmethod
     def open(self, path: str, mode: str = "r") -> IO[Any]:
@@ -168,7 +204,54 @@ class ArtifactStore(ABC):
         """A writer that hashed the bytes it wrote to the file ``path`` tells the store, so
         ``digest`` uses that hash once instead of reading the file again. Only for bytes
         the caller hashed itself as it handed them to the file."""
-        self._written[self._key(path)] = (sha256, size)
+        key = self._key(path)
+        self._written[key] = (sha256, size)
+        if self._records:
+            self._record(key, (sha256, size))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Write the file ``path`` (replacing it) with ``data``, hashed as it is written,
+        so saving a small artifact needs no listing and no second read."""
+        with self.open(path, "wb") as handle:
+            handle.write(data)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
+    def open_hashed(self, path: str) -> IO[Any]:
+        """Open the file ``path`` to write bytes that the caller hashes itself and then
+        reports with ``remember_written`` (so the write does not spoil a record)."""
+        return self._open_unchecked(path, "wb")
+
+    # -- what an artifact's save wrote (used by headrace.artifacts.saving) -------------
+    def begin_record(self, path: str) -> WriteRecord:
+        """Start recording the files written below the directory ``path``."""
+        record = WriteRecord(self._key(path).rstrip("/") + "/")
+        self._records.append(record)
+        return record
+
+    def recorded_digest(self, record: WriteRecord) -> tuple[str, int]:
+        """``digest`` of a completely recorded directory, from its record alone."""
+        return record.digest()
+
+    def end_record(self, record: WriteRecord) -> None:
+        """Stop recording (always called; forgets the hashes it collected)."""
+        self._records.remove(record)
+        for key in record.files:
+            self._written.pop(key, None)
+
+    def unrecorded_write(self, path: str) -> None:
+        """Something was written, moved or removed at ``path`` without its bytes being
+        hashed: a record of a directory it is below (or at) can no longer be trusted."""
+        if self._records:
+            key = self._key(path).rstrip("/") + "/"
+            for record in tuple(self._records):  # another thread may end one meanwhile
+                if key.startswith(record.prefix) or record.prefix.startswith(key):
+                    record.complete = False
+
+    def _record(self, key: str, found: tuple[str, int]) -> None:
+        for record in tuple(self._records):
+            if key.startswith(record.prefix):
+                record.files[key] = found
 
     def unchanged_digest(self, path: str) -> tuple[str, int] | None:
         """``digest(path)`` without reading the files, where the store can tell that
@@ -176,10 +259,68 @@ class ArtifactStore(ABC):
         unless a store overrides it)."""
         return None
 
+    # -- checks while loading (used by headrace.artifacts.integrity) -------------------
+    def files_for_check(self, path: str) -> list[tuple[str, str]]:
+        """``(file, relative name)`` of every file below ``path``, in ``digest``'s order.
+
+        Raises:
+            FileNotFoundError: nothing is at ``path``.
+        """
+        path = self.canonical(self.inside(path))
+        if not self.exists(path):
+            raise FileNotFoundError(path)
+        return [(f, f[len(path) :].lstrip("/")) for f in sorted(self.files_below(path))]
+
+    def read_for_check(self, file: str) -> bytes:
+        """The whole bytes of a (small) file, read past the verified-bytes cache."""
+        with self._open_unchecked(file, "rb") as handle:
+            return bytes(handle.read())
+
+    def _open_unchecked(self, path: str, mode: str) -> IO[Any]:
+        return self.open(path, mode)
+
+    def keep_verified(self, file: str, data: bytes) -> None:
+        """Serve ``data`` (hashed and found to match) for reads of ``file`` until
+        ``end_check``."""
+        self._verified[self._key(file)] = data
+
+    def expect_stream(self, file: str, size: int) -> StreamCheck:
+        """Hash ``file`` while the materializer reads it (see ``stream_check``)."""
+        check = StreamCheck(file, size)
+        self._checks[self._key(file)] = check
+        return check
+
+    def stream_check(self, path: str) -> StreamCheck | None:
+        """The pending check of the file ``path`` during a load, if any: a reader that
+        supports it feeds it the bytes it reads (``StreamCheck.feed``)."""
+        return self._checks.get(self._key(path)) if self._checks else None
+
+    def end_check(self, files: list[str]) -> None:
+        """Forget the verified bytes and pending checks of these files."""
+        for file in files:
+            key = self._key(file)
+            self._verified.pop(key, None)
+            self._checks.pop(key, None)
+
+    def _verified_handle(self, path: str, mode: str) -> IO[Any] | None:
+        """A handle on the verified bytes of ``path`` for a read, if there are any."""
+        if not self._verified or any(flag in mode for flag in "wax+"):
+            return None
+        data = self._verified.get(self._key(path))
+        if data is None:
+            return None
+        if "b" in mode:
+            return io.BytesIO(data)
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+    def hash_file(self, file: str) -> tuple[str, int]:
+        """SHA-256 and size of one file's bytes, read from the store."""
+        return self._hash_file(file)
+
     def _hash_file(self, file: str) -> tuple[str, int]:
         inner = hashlib.sha256()
         size = 0
-        with self.open(file, "rb") as handle:
+        with self._open_unchecked(file, "rb") as handle:
             while chunk := handle.read(_HASH_CHUNK):
                 inner.update(chunk)
                 size += len(chunk)
@@ -228,8 +369,20 @@ class LocalArtifactStore(ArtifactStore):
         raise self.outside_error(path)
 
     def open(self, path: str, mode: str = "r") -> IO[Any]:
+        if self._verified:
+            verified = self._verified_handle(self.inside(path), mode)
+            if verified is not None:
+                return verified
+        return self._open_unchecked(path, mode)
+
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self._open_unchecked(path, "wb", recorded=True)
+
+    def _open_unchecked(self, path: str, mode: str, recorded: bool = False) -> IO[Any]:
         encoding = None if "b" in mode else "utf-8"
         path = self.inside(path)
+        if self._records and not recorded and any(flag in mode for flag in "wax+"):
+            self.unrecorded_write(path)
         try:
             return open(path, mode, encoding=encoding)
         except FileNotFoundError:
@@ -258,12 +411,36 @@ class LocalArtifactStore(ArtifactStore):
         return sorted(os.listdir(self.inside(path)))
 
     def remove(self, path: str) -> None:
+        self.unrecorded_write(path)
         os.remove(self.inside(path))
 
     def rmtree(self, path: str) -> None:
+        self.unrecorded_write(path)
         shutil.rmtree(self.inside(path), ignore_errors=True)
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        # One open, one write, one close: no buffered file object for a small document.
+        path = self.inside(path)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+        try:
+            descriptor = os.open(path, flags, 0o666)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            descriptor = os.open(path, flags, 0o666)
+        try:
+            view = memoryview(data)
+            written = 0
+            while written < len(view):
+                written += os.write(descriptor, view[written:])
+        finally:
+            os.close(descriptor)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
     def rename(self, src: str, dst: str) -> None:
+        if self._records:
+            self.unrecorded_write(src)
+            self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         try:
             os.rename(src, dst)
@@ -341,6 +518,14 @@ class LocalArtifactStore(ArtifactStore):
             self._remember(path, (digest, total, signatures))
         return digest, total
 
+    def recorded_digest(self, record: WriteRecord) -> tuple[str, int]:
+        digest, total = record.digest()
+        if total >= TRUST_UNCHANGED_FROM:  # a later load here need not read it again
+            cut = len(record.prefix)
+            signatures = {key[cut:]: _signature(os.stat(key)) for key in record.files}
+            self._remember(record.prefix.rstrip("/"), (digest, total, signatures))
+        return digest, total
+
     def unchanged_digest(self, path: str) -> tuple[str, int] | None:
         """The digest this process computed for ``path``, if none of its files changed
         since: the same names, and each file's device, inode, size, modification and
@@ -378,6 +563,7 @@ class LocalArtifactStore(ArtifactStore):
             del unchanged[next(iter(unchanged))]
 
     def copy(self, src: str, dst: str) -> None:
+        self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         if os.path.isdir(dst) and not os.path.islink(dst):
             shutil.rmtree(dst)
@@ -392,21 +578,15 @@ class LocalArtifactStore(ArtifactStore):
     def copy_in(self, local_path: str, path: str) -> None:
         path = self.inside(path)
         if os.path.isdir(local_path):
+            self.unrecorded_write(path)
             shutil.copytree(local_path, path, dirs_exist_ok=True)
-        else:
-            parent = os.path.dirname(path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
-            if os.path.getsize(local_path) < HASH_WHILE_COPYING:
-                shutil.copyfile(local_path, path)
-                return
-            # A large file is hashed by a second thread while it is copied (both release
-            # the GIL), so ``digest`` need not read it again afterwards.
-            hasher = FileHasher(local_path)
-            hasher.start()
-            shutil.copyfile(local_path, path)
-            hasher.join()
-            self._written[self._key(path)] = hasher.result()
+            return
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        # The file is hashed from the very bytes written (a second thread hashes one
+        # buffer while the next is copied), so ``digest`` need not read it again.
+        self.remember_written(path, *_copy_file_hashing(local_path, path))
 
     def _key(self, path: str) -> str:
         return os.path.normpath(path)
@@ -415,11 +595,31 @@ class LocalArtifactStore(ArtifactStore):
         path = self.inside(path)
         if os.path.isdir(path):
             shutil.copytree(path, local_path, dirs_exist_ok=True)
-        else:
-            parent = os.path.dirname(local_path)
-            if parent:
-                os.makedirs(parent, exist_ok=True)
+            return
+        parent = os.path.dirname(local_path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        check = self.stream_check(path)
+        if check is None:
             shutil.copyfile(path, local_path)
+            return
+        # A load's check is pending: the copy's own bytes are hashed as they are written.
+        check.outputs.append(local_path)
+        check.set_result(*_copy_file_hashing(path, local_path))
+
+
+def _copy_file_hashing(source: str, target: str) -> tuple[str, int]:
+    """Copy a file (replacing ``target``) and return the SHA-256 and size written."""
+    reader = os.open(source, os.O_RDONLY)
+    try:
+        size = os.fstat(reader).st_size
+        writer = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            return copy_hashing(reader, writer, size)
+        finally:
+            os.close(writer)
+    finally:
+        os.close(reader)
 
 
 class FsspecArtifactStore(ArtifactStore):
@@ -451,8 +651,17 @@ class FsspecArtifactStore(ArtifactStore):
     def canonical(self, path: str) -> str:
         return self._url(self.fs._strip_protocol(path))
 
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self.fs.open(self.inside(path), "wb")
+
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         path = self.inside(path)
+        if self._verified:
+            verified = self._verified_handle(path, mode)
+            if verified is not None:
+                return verified
+        if self._records and any(flag in mode for flag in "wax+"):
+            self.unrecorded_write(path)
         if "b" in mode:
             return self.fs.open(path, mode)
         return self.fs.open(path, mode, encoding="utf-8")
@@ -471,13 +680,17 @@ class FsspecArtifactStore(ArtifactStore):
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in listed)
 
     def remove(self, path: str) -> None:
+        self.unrecorded_write(path)
         self.fs.rm(self.inside(path))
 
     def rmtree(self, path: str) -> None:
+        self.unrecorded_write(path)
         if self.fs.exists(self.inside(path)):
             self.fs.rm(path, recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
+        self.unrecorded_write(src)
+        self.unrecorded_write(dst)
         self.fs.mv(self.inside(src), self.inside(dst), recursive=True)
 
     def walk(self, path: str) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -485,6 +698,7 @@ class FsspecArtifactStore(ArtifactStore):
             yield self._url(dirpath), list(dirs), list(files)
 
     def copy(self, src: str, dst: str) -> None:
+        self.unrecorded_write(dst)
         src, dst = self.inside(src), self.inside(dst)
         recursive = self.fs.isdir(src)
         if recursive and self.fs.exists(dst):
@@ -497,7 +711,13 @@ class FsspecArtifactStore(ArtifactStore):
     def size(self, path: str) -> int:
         return int(self.fs.size(self.inside(path)))
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self.fs.pipe_file(self.inside(path), data)
+        if self._records:
+            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+
     def copy_in(self, local_path: str, path: str) -> None:
+        self.unrecorded_write(path)
         self.fs.put(local_path, self.inside(path), recursive=os.path.isdir(local_path))
 
     def copy_out(self, path: str, local_path: str) -> None:

@@ -144,6 +144,12 @@ class RemoteArtifactStore(FsspecArtifactStore):
     # -- writing -----------------------------------------------------------------------
     def open(self, path: str, mode: str = "r") -> IO[Any]:
         path = self.inside(path)
+        if self._verified:
+            verified = self._verified_handle(path, mode)
+            if verified is not None:
+                return verified
+        if "+" in mode:
+            self.unrecorded_write(path)
         if any(flag in mode for flag in "wax"):
             upload = _Upload(self, path)
             buffered = io.BufferedWriter(upload, buffer_size=_MIB)
@@ -169,6 +175,13 @@ class RemoteArtifactStore(FsspecArtifactStore):
             os.unlink(local)
         return handle
 
+    def open_hashed(self, path: str) -> IO[Any]:
+        return self.open(path, "wb")  # hashed (and recorded) by the upload itself
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        with self.open(path, "wb") as handle:  # hashed and recorded as it is sent
+            handle.write(data)
+
     def _finish_upload(
         self, path: str, digest: str, size: int, local: str | None, data: bytes
     ) -> None:
@@ -182,14 +195,17 @@ class RemoteArtifactStore(FsspecArtifactStore):
 
     def _remember(self, path: str, digest: str, size: int) -> None:
         with self._lock:
-            self._written[self._key(path)] = (digest, size)
+            key = self._key(path)
+            self._written[key] = (digest, size)
+            if self._records:
+                self._record(key, (digest, size))
 
     def _key(self, path: str) -> str:
         return str(self.fs._strip_protocol(path))
 
     # -- whole files and trees ---------------------------------------------------------
     def copy_in(self, local_path: str, path: str) -> None:
-        path = self.inside(path)
+        path = self.inside(path)  # every file uploaded is hashed and recorded
         if not os.path.isdir(local_path):
             self._put_file(local_path, path)
             return
@@ -219,7 +235,14 @@ class RemoteArtifactStore(FsspecArtifactStore):
         parent = os.path.dirname(local_path)
         if parent:
             os.makedirs(parent, exist_ok=True)
+        check = self.stream_check(path)
+        if check is not None:
+            check.outputs.append(local_path)
         self._get_file(path, local_path, self.size(path))
+        if check is not None:
+            # A load's check is pending: hash the downloaded copy (a local read) instead
+            # of downloading the object a second time to hash it.
+            check.set_result(*_hash_local_file(local_path))
 
     def _get_file(self, path: str, local_path: str, size: int) -> None:
         with _progress(f"download {path.rsplit('/', 1)[-1]}", size) as callback:
@@ -405,6 +428,12 @@ class _Upload(io.RawIOBase):
                 os.unlink(self._spill.name)
             self._memory = None
             super().close()
+
+
+def _hash_local_file(path: str) -> tuple[str, int]:
+    hasher = FileHasher(path)
+    hasher.run()
+    return hasher.result()
 
 
 def _progress(description: str, size: int) -> AbstractContextManager[Any]:

@@ -9,9 +9,13 @@ hash, so both always agree on what "the artifact" is.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore
+from headrace.artifact_stores.hashing import StreamCheck
 from headrace.exceptions import ArtifactError, ArtifactIntegrityError
 
 ENV_VERIFY_ARTIFACTS = "HEADRACE_VERIFY_ARTIFACTS"
@@ -46,17 +50,149 @@ def verify_artifact(
     except FileNotFoundError as exc:
         raise _missing(name, uri) from exc
     except OSError as exc:
-        raise ArtifactIntegrityError(
-            f"The files of {name} at {uri} cannot be read whole: {exc}."
-        ) from exc
+        raise _unreadable(name, uri, exc) from exc
     if found != content_hash and not artifact_store.exists(uri):
         raise _missing(name, uri)  # an fsspec store hashes a missing path as empty
     if found != content_hash:
-        raise ArtifactIntegrityError(
-            f"The files of {name} at {uri} were changed after they were written: their "
-            f"content hash is {found[:16]}..., the store recorded {content_hash[:16]}.... "
-            "Re-run the step that produced it (or delete this version)."
-        )
+        raise _changed(name, uri, found, content_hash)
+
+
+SMALL_FILE = 1 << 20
+"""Files up to this size are hashed before the load and their checked bytes kept for it."""
+KEEP_BUDGET = 16 << 20
+"""At most this many checked bytes are kept per load (the rest is read again)."""
+
+
+class LoadCheck:
+    """The check of one load, hashing each byte once: small files are hashed before the
+    materializer runs and it is served exactly those bytes; large files are hashed
+    before it runs too, unless the materializer reads them only as plain data (a numpy
+    array, a file copied out), when they are hashed as it reads them (``streaming``)
+    and the check is completed by :meth:`finish` before the value is handed out.
+    """
+
+    def __init__(self, artifact_store: ArtifactStore, uri: str, content_hash: str, name: str):
+        self.store = artifact_store
+        self.uri = uri
+        self.content_hash = content_hash
+        self.name = name
+        self._entries: list[tuple[str, str, tuple[str, int] | StreamCheck]] = []
+
+    def start(self, streaming: bool) -> None:
+        """Hash what must be hashed before the materializer runs (``end`` must follow).
+
+        Raises:
+            ArtifactError: the files are gone.
+            ArtifactIntegrityError: they cannot be read.
+        """
+        store = self.store
+        try:
+            files = store.files_for_check(self.uri)
+            kept = 0
+            for file, relative in files:
+                size = store.size(file)
+                found: tuple[str, int] | StreamCheck
+                if size <= SMALL_FILE:
+                    data = store.read_for_check(file)
+                    found = (hashlib.sha256(data).hexdigest(), len(data))
+                    if kept + len(data) <= KEEP_BUDGET:
+                        store.keep_verified(file, data)
+                        kept += len(data)
+                elif streaming:
+                    found = store.expect_stream(file, size)
+                else:
+                    found = store.hash_file(file)
+                self._entries.append((file, relative, found))
+        except FileNotFoundError as exc:
+            raise _missing(self.name, self.uri) from exc
+        except OSError as exc:
+            raise _unreadable(self.name, self.uri, exc) from exc
+
+    @property
+    def streaming(self) -> bool:
+        """Whether some file is left to be hashed while the materializer reads it."""
+        return any(isinstance(found, StreamCheck) for _f, _r, found in self._entries)
+
+    def finish(self) -> None:
+        """Complete the hash (files the materializer did not read whole are hashed now)
+        and compare it with the record.
+
+        Raises:
+            ArtifactIntegrityError: the bytes differ from the recorded content hash.
+        """
+        outer = hashlib.sha256()
+        for file, relative, found in self._entries:
+            if isinstance(found, StreamCheck):
+                whole = found.result()
+                if whole is None:
+                    try:
+                        whole = self.store.hash_file(file)
+                    except OSError as exc:
+                        raise _unreadable(self.name, self.uri, exc) from exc
+                found = whole
+            outer.update(f"{relative}\0{found[0]}\n".encode())
+        digest = outer.hexdigest()
+        if digest != self.content_hash:
+            raise _changed(self.name, self.uri, digest, self.content_hash)
+
+    def discard_outputs(self) -> None:
+        """Remove local files written from bytes that failed the check."""
+        for _file, _relative, found in self._entries:
+            if isinstance(found, StreamCheck):
+                for output in found.outputs:
+                    with contextlib.suppress(OSError):
+                        os.remove(output)
+
+    def end(self) -> None:
+        """Forget the kept bytes and pending checks (always called)."""
+        self.store.end_check([file for file, _r, _f in self._entries])
+
+
+def check_load(
+    artifact_store: ArtifactStore,
+    uri: str,
+    content_hash: str | None,
+    name: str,
+    load: Any,
+    streaming: bool = False,
+) -> Any:
+    """``load()`` (the materializer's load) with the artifact's bytes checked against
+    ``content_hash``: the value is returned only if they match, under the same
+    ``HEADRACE_VERIFY_ARTIFACTS`` modes as :func:`verify_artifact`. ``streaming`` allows
+    large files to be hashed while ``load`` reads them (only for materializers that
+    read them as plain data, never to run code from them).
+
+    Raises:
+        ArtifactError: the files are gone from the artifact store.
+        ArtifactIntegrityError: the files differ from what was recorded.
+    """
+    mode = verify_mode()
+    if not content_hash or mode == "never":
+        if not artifact_store.exists(uri):
+            raise _missing(name, uri)
+        return load()
+    if mode == "auto":
+        known = artifact_store.unchanged_digest(uri)
+        if known is not None and known[0] == content_hash:
+            return load()
+    check = LoadCheck(artifact_store, uri, content_hash, name)
+    try:
+        check.start(streaming)
+        if not check.streaming:
+            check.finish()  # everything is hashed: a mismatch is refused before the load
+        try:
+            value = load()
+        except Exception as exc:
+            # Bytes that fail the check explain a failed load better than its own error.
+            check.finish()
+            raise exc
+        check.finish()
+    except BaseException:
+        check.discard_outputs()
+        raise
+    finally:
+        check.end()
+    return value
 
 
 def verify_mode() -> str:
@@ -71,6 +207,18 @@ def verify_mode() -> str:
             f"{ENV_VERIFY_ARTIFACTS}={mode!r}: expected one of {', '.join(VERIFY_MODES)}."
         )
     return mode
+
+
+def _unreadable(name: str, uri: str, exc: OSError) -> ArtifactIntegrityError:
+    return ArtifactIntegrityError(f"The files of {name} at {uri} cannot be read whole: {exc}.")
+
+
+def _changed(name: str, uri: str, found: str, recorded: str) -> ArtifactIntegrityError:
+    return ArtifactIntegrityError(
+        f"The files of {name} at {uri} were changed after they were written: their "
+        f"content hash is {found[:16]}..., the store recorded {recorded[:16]}.... "
+        "Re-run the step that produced it (or delete this version)."
+    )
 
 
 def _missing(name: str, uri: str) -> ArtifactError:

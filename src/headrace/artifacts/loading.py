@@ -9,8 +9,9 @@ from headrace.artifact_stores.components import (
     artifact_store_for_url,
     artifact_store_from_component,
 )
-from headrace.artifacts.integrity import verify_artifact
+from headrace.artifacts.integrity import check_load
 from headrace.exceptions import MaterializerError
+from headrace.materializers.base_materializer import BaseMaterializer, loads_plain_data
 from headrace.materializers.cloudpickle_materializer import (
     CloudpickleMaterializer,
     check_python_version,
@@ -79,12 +80,21 @@ def load_value(
         materializer_class, CloudpickleMaterializer
     ):
         check_python_version(python_version_written, name[:1].upper() + name[1:])
-    verify_artifact(artifact_store, uri, content_hash, name)
     try:
         dtype = resolve_source(data_type, objects)
     except Exception:
         dtype = object  # the materializer decides whether it can do without the class
-    return materializer_class(uri, artifact_store).load(dtype)
+    streaming = isinstance(materializer_class, type) and (
+        issubclass(materializer_class, BaseMaterializer) and loads_plain_data(materializer_class)
+    )
+    return check_load(
+        artifact_store,
+        uri,
+        content_hash,
+        name,
+        lambda: materializer_class(uri, artifact_store).load(dtype),
+        streaming=streaming,
+    )
 
 
 def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any:

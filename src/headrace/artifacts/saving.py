@@ -17,7 +17,7 @@ from headrace.artifact_stores.base import ArtifactStore
 from headrace.config.source import type_source
 from headrace.enums import ArtifactType, VisualizationType
 from headrace.exceptions import MaterializerError
-from headrace.materializers.base_materializer import BaseMaterializer
+from headrace.materializers.base_materializer import BaseMaterializer, writes_through_store
 from headrace.materializers.registry import materializer_registry, remember_source
 from headrace.utils.records import Record
 from headrace.utils.terminal import headrace_logger
@@ -163,6 +163,11 @@ def save_value(
     # Object stores cannot rename: they write at ``uri`` directly (see remote.py).
     direct = not artifact_store.atomic_rename
     temporary = uri if direct else f"{uri}.tmp-{uuid.uuid4().hex[:12]}"
+    # A materializer that writes only through the store's hashing calls lets the store
+    # know every file and its hash: no listing and no second read to hash the artifact.
+    record = (
+        artifact_store.begin_record(temporary) if writes_through_store(materializer_class) else None
+    )
     try:
         artifact_store.makedirs(temporary)
         materializer = materializer_class(temporary, artifact_store)
@@ -170,11 +175,19 @@ def save_value(
         visualizations = (
             _visualizations(materializer, value, temporary, uri) if collect_visualizations else []
         )
-        content_hash, size = artifact_store.digest(temporary)
+        if record is not None and record.complete:
+            content_hash, size = artifact_store.recorded_digest(record)
+        else:
+            content_hash, size = artifact_store.digest(temporary)
         metadata = _metadata(materializer, value, size) if collect_metadata else {}
+        if record is not None:
+            artifact_store.end_record(record)
+            record = None
         if not direct:
             artifact_store.rename(temporary, uri)
     except BaseException:
+        if record is not None:
+            artifact_store.end_record(record)
         artifact_store.rmtree(temporary)
         raise
     return SavedArtifact(

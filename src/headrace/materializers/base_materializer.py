@@ -30,6 +30,20 @@ class BaseMaterializer(ABC):
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
     ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.DATA
     SKIP_REGISTRATION: ClassVar[bool] = False
+    WRITES_THROUGH_STORE: ClassVar[bool] = False
+    """Whether ``save`` (and ``save_visualizations``) write every file with the store's
+    hashing calls only (``write_bytes``, ``copy_in`` of a file, ``remember_written``);
+    then saving needs no listing and no second read to hash the artifact. A write that
+    bypasses them is noticed only when it goes through the store, so a materializer
+    that writes with other means (``open``, a library's own file output) must leave it
+    false. Counts only on the class that defines the method: see
+    :func:`writes_through_store`."""
+    LOADS_PLAIN_DATA: ClassVar[bool] = False
+    """Whether ``load`` only copies large files' bytes (into an array, out to a local
+    file) and runs nothing from them. Such a load may read a large file while it is
+    hashed, instead of after a separate pass that hashed it; the value is still handed
+    out only once the hash matched. Counts only on the class that defines ``load`` (a
+    subclass that overrides ``load`` does not inherit it): see :func:`loads_plain_data`."""
 
     def __init__(self, uri: str, artifact_store: ArtifactStore | None = None) -> None:
         self.uri = uri
@@ -88,3 +102,30 @@ class BaseMaterializer(ABC):
         finally:
             if delete_at_exit:
                 shutil.rmtree(directory, ignore_errors=True)
+
+
+def loads_plain_data(materializer_class: type[BaseMaterializer]) -> bool:
+    """Whether the ``load`` that ``materializer_class`` runs was declared by its own
+    class to read large files only as plain data (``LOADS_PLAIN_DATA``)."""
+    for klass in materializer_class.__mro__:
+        if "load" in klass.__dict__:
+            return klass is not BaseMaterializer and bool(
+                klass.__dict__.get("LOADS_PLAIN_DATA", False)
+            )
+    return False
+
+
+def _declared(materializer_class: type[BaseMaterializer], method: str, flag: str) -> bool:
+    for klass in materializer_class.__mro__:
+        if method in klass.__dict__:
+            return klass is BaseMaterializer or bool(klass.__dict__.get(flag, False))
+    return False
+
+
+def writes_through_store(materializer_class: type[BaseMaterializer]) -> bool:
+    """Whether the ``save`` and ``save_visualizations`` that ``materializer_class`` runs
+    were declared by their own classes to write only with the store's hashing calls
+    (``WRITES_THROUGH_STORE``); the base class's ``save_visualizations`` writes nothing."""
+    return _declared(materializer_class, "save", "WRITES_THROUGH_STORE") and _declared(
+        materializer_class, "save_visualizations", "WRITES_THROUGH_STORE"
+    )

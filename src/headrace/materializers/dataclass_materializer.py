@@ -48,6 +48,7 @@ class DataclassMaterializer(BaseMaterializer):
     """Any dataclass whose fields pydantic can serialise."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = ()
+    WRITES_THROUGH_STORE: ClassVar[bool] = True
 
     @classmethod
     def can_handle_type(cls, data_type: type[Any]) -> bool:
@@ -66,8 +67,7 @@ class DataclassMaterializer(BaseMaterializer):
             raise MaterializerError(
                 f"Dataclass {type(data).__qualname__} cannot be written as JSON: {exc}"
             ) from exc
-        with self.artifact_store.open(self.join(DATA_FILE), "wb") as handle:
-            handle.write(payload)
+        self.artifact_store.write_bytes(self.join(DATA_FILE), payload)
 
     def load(self, data_type: type[Any]) -> Any:
         if not (isinstance(data_type, type) and dataclasses.is_dataclass(data_type)):

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from headrace.artifact_stores.hashing import StreamCheck
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 
@@ -24,6 +25,8 @@ class NumpyMaterializer(BaseMaterializer):
     """``numpy.ndarray`` and numpy scalars with a non-object dtype."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (np.ndarray, np.generic)
+    LOADS_PLAIN_DATA: ClassVar[bool] = True  # never pickle: bytes only fill an array
+    WRITES_THROUGH_STORE: ClassVar[bool] = True
 
     def save(self, data: Any) -> None:
         if isinstance(data, np.ma.MaskedArray):
@@ -39,16 +42,22 @@ class NumpyMaterializer(BaseMaterializer):
                 "(e.g. arr.astype(str)), or return a list."
             )
         path = self.join(DATA_FILE)
-        with self.artifact_store.open(path, "wb") as handle:
-            if array.nbytes >= _DIRECT_FROM and _descriptor(handle) is not None:
+        if array.nbytes < _DIRECT_FROM:
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            self.artifact_store.write_bytes(path, buffer.getvalue())
+            return
+        with self.artifact_store.open_hashed(path) as handle:
+            if _descriptor(handle) is not None:
                 digest, size = _write_npy_hashing(handle, array)
                 self.artifact_store.remember_written(path, digest, size)
-            else:
+            else:  # a remote store's handle hashes what it is given
                 np.save(handle, array, allow_pickle=False)
 
     def load(self, data_type: type[Any]) -> Any:
-        with self.artifact_store.open(self.join(DATA_FILE), "rb") as handle:
-            array = _read_npy(handle)
+        path = self.join(DATA_FILE)
+        with self.artifact_store.open(path, "rb") as handle:
+            array = _read_npy(handle, self.artifact_store.stream_check(path))
         if isinstance(data_type, type) and issubclass(data_type, np.generic):
             return array[()]  # the 0-d array back as its numpy scalar
         return array
@@ -60,6 +69,7 @@ class NumpyMaterializer(BaseMaterializer):
 
 _DIRECT_FROM = 1 << 20  # arrays from this size are read and written with plain system calls
 _DIRECT_CHUNK = 1 << 30  # one system call per GiB
+_CHECKED_CHUNK = 32 << 20  # while hashed: small enough for reading and hashing to overlap
 
 
 def _descriptor(handle: Any) -> int | None:
@@ -108,12 +118,14 @@ def _write_npy_hashing(handle: Any, array: Any) -> tuple[str, int]:
     return hashed.hexdigest(), written
 
 
-def _read_npy(handle: Any) -> Any:
+def _read_npy(handle: Any, check: StreamCheck | None = None) -> Any:
     """A ``.npy`` file read straight into a new array with ``readinto``.
 
     ``np.load`` reads the data with ``np.fromfile``, several times slower than filling
     the array's memory from the file handle. Formats this does not cover (object arrays,
-    format versions it does not know) go through ``np.load``.
+    format versions it does not know) go through ``np.load``. ``check`` (a load's
+    pending check of this file) is fed every byte read, header and data, so the file is
+    hashed as it is read instead of in a pass of its own.
     """
     import numpy as np
 
@@ -128,26 +140,44 @@ def _read_npy(handle: Any) -> Any:
         dtype = None
     if dtype is None or dtype.hasobject:
         handle.seek(start)
+        if check is not None:
+            check.abandon()  # hashed on its own before the value is handed out
         return np.load(handle, allow_pickle=False)
+    offset = handle.tell()
+    if check is not None:
+        if start:
+            check.abandon()
+        else:
+            handle.seek(0)
+            check.feed(handle.read(offset))
     array = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
     flat = array.reshape(-1, order="A")  # a view: the array is contiguous either way
     view = memoryview(flat.view(np.uint8).data) if array.size else memoryview(b"")
     filled = 0
+    chunk = _DIRECT_CHUNK if check is None else _CHECKED_CHUNK
     descriptor = _descriptor(handle)
     if descriptor is not None and len(view) >= _DIRECT_FROM:
         # A large array is read with pread straight into its memory: a buffered reader's
         # readinto of hundreds of MiB is several times slower than the plain system call.
-        offset = handle.tell()
+        # The array's memory is never written again, so each chunk is hashed on a second
+        # thread while the next one is read.
         while filled < len(view):
-            count = os.preadv(descriptor, [view[filled : filled + _DIRECT_CHUNK]], offset + filled)
+            part = view[filled : filled + chunk]
+            count = os.preadv(descriptor, [part], offset + filled)
             if not count:
                 break
+            if check is not None:
+                check.feed(part[:count])
             filled += count
+        handle.seek(offset + filled)
     while filled < len(view):
-        count = handle.readinto(view[filled:])
+        part = view[filled : filled + chunk]
+        count = handle.readinto(part)
         if not count:
             raise MaterializerError(
                 f"The .npy file ends after {filled} of {len(view)} data bytes; it is truncated."
             )
+        if check is not None:
+            check.feed(part[:count])
         filled += count
     return array

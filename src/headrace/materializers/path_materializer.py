@@ -23,6 +23,8 @@ class PathMaterializer(BaseMaterializer):
     """A local file or directory."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (Path, PurePath)
+    LOADS_PLAIN_DATA: ClassVar[bool] = True  # the bytes are only copied out
+    WRITES_THROUGH_STORE: ClassVar[bool] = True  # a directory's copy_in is noticed
 
     def save(self, data: Any) -> None:
         path = Path(data)
@@ -30,8 +32,7 @@ class PathMaterializer(BaseMaterializer):
             raise MaterializerError(f"Path output {str(path)!r} does not exist; nothing to store.")
         self.artifact_store.copy_in(str(path), self.join(CONTENT))
         info = {"name": path.name, "is_dir": path.is_dir()}
-        with self.artifact_store.open(self.join(INFO_FILE), "w") as handle:
-            json.dump(info, handle)
+        self.artifact_store.write_bytes(self.join(INFO_FILE), json.dumps(info).encode())
 
     def load(self, data_type: type[Any]) -> Any:
         with self.artifact_store.open(self.join(INFO_FILE), "r") as handle:

@@ -21,6 +21,7 @@ class PydanticMaterializer(BaseMaterializer):
     """Any ``pydantic.BaseModel`` subclass."""
 
     ASSOCIATED_TYPES: ClassVar[tuple[type, ...]] = (BaseModel,)
+    WRITES_THROUGH_STORE: ClassVar[bool] = True
 
     def save(self, data: Any) -> None:
         try:
@@ -29,8 +30,7 @@ class PydanticMaterializer(BaseMaterializer):
             raise MaterializerError(
                 f"Pydantic model {type(data).__qualname__} cannot be written as JSON: {exc}"
             ) from exc
-        with self.artifact_store.open(self.join(DATA_FILE), "w") as handle:
-            handle.write(payload)
+        self.artifact_store.write_bytes(self.join(DATA_FILE), payload.encode())
 
     def load(self, data_type: type[Any]) -> Any:
         if not (isinstance(data_type, type) and issubclass(data_type, BaseModel)):
