@@ -91,7 +91,7 @@ def open_authenticator(settings: ServerSettings, store: Store) -> Authenticator:
     if password is not None:
         print(first_admin_banner(password), file=sys.stderr, flush=True)
     issuer = TokenIssuer(load_or_create_secret(data_directory(settings)))
-    return Authenticator(store, issuer, LoginLimiter.from_environment())
+    return Authenticator(store, issuer, LoginLimiter.from_environment(store))
 
 
 def schedule_trigger(store: Store, settings: ServerSettings, wake: Callable[[], None]) -> Trigger:

@@ -8,7 +8,10 @@ Each round it
    keeps its runner's output; a runner the workload manager reports finished while its
    run has not ended means the runner died: the run is ended (``failed``, or
    ``stopped`` if a stop was asked), then its slot freed;
-2. claims the oldest queued runs, as many as the free slots across all servers allow
+2. copies, about once a second, the new output of the runners *this* server launched
+   into the store when only its machine can read it (the ``local`` manager's files),
+   so that every server sharing the database can serve a running run's output;
+3. claims the oldest queued runs, as many as the free slots across all servers allow
    (``RunQueueStore.claim_queued_runs``), and launches each through the workload
    manager, keeping the handle with the run.
 
@@ -41,6 +44,18 @@ POLL_SECONDS = 0.1
 """How often the queue is read for runs to claim (a trigger on this server wakes it)."""
 WATCH_SECONDS = 0.5
 """How often the runs in flight are watched."""
+COPY_SECONDS = 1.0
+"""How often new runner output is copied into the store (one row per run and copy)."""
+CHUNK_MAX_BYTES = 256 * 1024
+"""The most runner output one copy takes (a busier runner catches up over several)."""
+LIVE_OUTPUT_MAX_BYTES = 8 * 1024 * 1024
+"""The most output of one run copied while it runs; all of it is kept when it ends."""
+RELEASE_GRACE_SECONDS = 10.0
+"""How long after a run's end only its launching server releases it (see above)."""
+_PAST_LIMIT = (
+    f"\n[headrace: the live copy of this output stops at {LIVE_OUTPUT_MAX_BYTES} bytes; "
+    "all of it is kept when the run ends]\n"
+)
 
 
 def instance_id() -> str:
@@ -74,6 +89,8 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="headrace-dispatcher", daemon=True)
         self._next_watch = 0.0
+        self._next_copy = 0.0
+        self._copied: dict[str, int] = {}  # run id: bytes of its output copied so far
 
     def start(self) -> None:
         """Start the dispatching thread."""
@@ -105,13 +122,22 @@ class Dispatcher:
         now = time.monotonic()
         if now >= self._next_watch:
             self._next_watch = now + WATCH_SECONDS
-            for entry in self.queue.in_flight_runs():
+            copy = now >= self._next_copy
+            if copy:
+                self._next_copy = now + COPY_SECONDS
+            in_flight = self.queue.in_flight_runs()
+            for entry in in_flight:
                 if self._stopping.is_set():
                     return
                 try:
-                    self._watch(entry)
+                    if self._watch(entry) and copy:
+                        self._copy_output(entry)
                 except Exception:
                     logger.exception("Could not watch run %s", entry.run_id)
+            # Forget the offsets of runs another server released.
+            flying = {entry.run_id for entry in in_flight}
+            for run_id in [run_id for run_id in self._copied if run_id not in flying]:
+                del self._copied[run_id]
         if self._stopping.is_set():
             return
         for entry in self.queue.claim_queued_runs(self.instance, self.max_in_flight):
@@ -156,15 +182,17 @@ class Dispatcher:
         return None
 
     # -- watching -------------------------------------------------------------------------
-    def _watch(self, entry: QueueEntry) -> None:
+    def _watch(self, entry: QueueEntry) -> bool:
+        """Look after one run in flight; whether its runner is still running."""
         run = self.store.get_run(entry.run_id)  # the lifecycle rules apply on read
         if run.status.is_finished:
-            self.queue.release_run(run.id, self._logs(entry.handle))
-            return
+            if not self._leave_release_to_launcher(entry, run.end_time):
+                self._release(run.id, self._logs(entry.handle))
+            return False
         if entry.handle is None:
             # Being launched right now, or its server stopped between claim and launch:
             # the run's heartbeat from the claim lets the lifecycle rules end it then.
-            return
+            return False
         state = self.manager.state(entry.handle)
         if not state.is_finished:
             if run.status is ExecutionStatus.INITIALIZING:
@@ -172,7 +200,7 @@ class Dispatcher:
                     self.manager.stop(entry.handle, graceful=False)
                 else:  # the runner has not claimed the run yet (an image pulls, ...)
                     self.store.update_run(run.id, PipelineRunUpdate(heartbeat=datetime.now(UTC)))
-            return
+            return True
         # The runner is gone. It records the run's end before it exits, so a run that
         # still has not ended now never will (this changes only an unended run).
         logs = self._logs(entry.handle)
@@ -181,11 +209,51 @@ class Dispatcher:
         else:
             reason = _died_reason(self.manager.name, state, logs)
             self.queue.end_run_if_unended(run.id, ExecutionStatus.FAILED, reason)
-        self.queue.release_run(run.id, logs)
+        self._release(run.id, logs)
+        return False
 
     def _end(self, entry: QueueEntry, status: ExecutionStatus, reason: str) -> None:
         self.queue.end_run_if_unended(entry.run_id, status, reason)
-        self.queue.release_run(entry.run_id, None)
+        self._release(entry.run_id, None)
+
+    def _leave_release_to_launcher(self, entry: QueueEntry, end_time: datetime | None) -> bool:
+        """Whether to let the server that launched an ended run release it: only that
+        server can read its runner's whole output when the output is a file on its
+        machine. Past ``RELEASE_GRACE_SECONDS`` after the end (that server is gone),
+        any server releases it, keeping the output copied while it ran."""
+        if entry.claimed_by == self.instance or entry.handle is None or end_time is None:
+            return False
+        if self.manager.local_output(entry.handle, 0, 0) is None:
+            return False  # any server can fetch this runner's output
+        return (datetime.now(UTC) - end_time).total_seconds() < RELEASE_GRACE_SECONDS
+
+    def _release(self, run_id: str, logs: str | None) -> None:
+        self.queue.release_run(run_id, logs)
+        self._copied.pop(run_id, None)
+
+    def _copy_output(self, entry: QueueEntry) -> None:
+        """Copy the new output of a runner this server launched into the store, whole
+        lines only (a line longer than a chunk is cut), when only this machine can read
+        it (``WorkloadManager.local_output``). A restarted server is another instance
+        and copies no more: the run's whole output is still kept when it ends."""
+        if entry.claimed_by != self.instance or entry.handle is None:
+            return
+        start = self._copied.get(entry.run_id, 0)
+        if start >= LIVE_OUTPUT_MAX_BYTES:
+            return
+        limit = min(CHUNK_MAX_BYTES, LIVE_OUTPUT_MAX_BYTES - start)
+        data = self.manager.local_output(entry.handle, start, limit)
+        if not data:
+            return
+        end = data.rfind(b"\n") + 1
+        if end == 0 and len(data) < limit:
+            return  # the line is not finished yet: copied with its end
+        data = data[:end] if end else data
+        text = data.decode("utf-8", errors="replace")
+        if start + len(data) >= LIVE_OUTPUT_MAX_BYTES:
+            text += _PAST_LIMIT
+        self.queue.append_runner_output(entry.run_id, start, text)
+        self._copied[entry.run_id] = start + len(data)
 
     def _logs(self, handle: str | None) -> str | None:
         if handle is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from headrace.enums import (
     AccountKind,
@@ -656,7 +656,18 @@ class RunQueueStore(ABC):
 
     @abstractmethod
     def release_run(self, run_id: str, runner_logs: str | None) -> None:
-        """Free the slot of a run that ended, keeping its runner's output."""
+        """Free the slot of a run that ended, keeping its runner's output (and dropping
+        the chunks of it kept while it ran)."""
+
+    @abstractmethod
+    def append_runner_output(self, run_id: str, start_byte: int, content: str) -> None:
+        """Keep a chunk of a running run's runner output, starting at byte ``start_byte``
+        of it (a chunk already kept at that offset is left as it is), so that every
+        server can serve the output while the run runs; release deletes the chunks."""
+
+    @abstractmethod
+    def live_runner_output(self, run_id: str) -> str:
+        """The chunks kept so far of a running run's output, in order (empty if none)."""
 
     @abstractmethod
     def queue_counts(self) -> tuple[int, int]:
@@ -670,6 +681,14 @@ class RunQueueStore(ABC):
     def end_run_if_unended(self, run_id: str, status: ExecutionStatus, reason: str) -> bool:
         """End a run and its unended steps with ``status`` unless it ended already
         (whoever records an end first wins); whether this call ended it."""
+
+
+class LoginWindow(NamedTuple):
+    """The attempts counted for one login subject (a user name or an address) in its
+    current window, and when that window started."""
+
+    attempts: int
+    window_start: datetime
 
 
 class CredentialStore(ABC):
@@ -711,6 +730,34 @@ class CredentialStore(ABC):
             AuthenticationError: the account is gone or deactivated, or the API key the
                 token came from is revoked or expired.
         """
+
+    # Login attempts live in the store so that every server on one database counts
+    # them together and a restart keeps them (the login limiter, ``server/auth``).
+    @abstractmethod
+    def count_login_attempts(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        """Count one attempt for each subject, atomically (concurrent counts are never
+        lost), in its window; a window older than ``window_seconds`` starts over at
+        ``at``. Returns each subject's count and window after this attempt."""
+
+    @abstractmethod
+    def uncount_login_attempts(
+        self, reset: Sequence[str] = (), take_back: Sequence[str] = ()
+    ) -> None:
+        """Set the ``reset`` subjects' counts to zero and take one attempt back from the
+        ``take_back`` subjects (an attempt that turned out not to be a failure)."""
+
+    @abstractmethod
+    def login_windows(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        """The subjects' counts in windows not yet over at ``at`` (subjects without one
+        are left out); a read, nothing counted."""
+
+    @abstractmethod
+    def prune_login_attempts(self, before: datetime) -> int:
+        """Delete the counts whose window started before ``before``; how many."""
 
 
 class SchedulerStore(ABC):

@@ -1,6 +1,7 @@
 """Two ``headrace server`` processes on one PostgreSQL database share one run queue:
 every queued run is launched exactly once, by one of them, and the concurrency limit
-holds across both (checked from the runs' recorded start and end times)."""
+holds across both (checked from the runs' recorded start and end times); a running
+run's output is served by the server that did not launch it too."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from typing import Any
 
 import httpx
 import psycopg
-from queue_project import create_napping_snapshot, list_runs, most_in_flight, wait_for
+from queue_project import (
+    create_napping_snapshot,
+    list_runs,
+    most_in_flight,
+    trigger,
+    wait_for,
+)
 
 from headrace_server import HeadraceServer
 
@@ -81,3 +88,57 @@ def test_two_servers_launch_each_run_once_within_one_limit(
     finally:
         second.stop()
         first.stop()
+
+
+def test_a_running_runs_output_is_served_by_either_server(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    servers = []
+    for name in ("a", "b"):
+        # Each server's runner output in its own directory: as on two machines.
+        (tmp_path / name).mkdir()
+        logs = {"HEADRACE_SERVER_RUNNER_LOGS_DIRECTORY": str(tmp_path / name / "runner-logs")}
+        servers.append(HeadraceServer(tmp_path / name, postgres_url, env=logs))
+    first, second = servers
+    try:
+        create_napping_snapshot(first, tmp_path)
+        run = trigger(first, 120.0).json()
+        wait_for(first, run["id"], ("running",))
+        launcher, other = (
+            (first, second) if f"Launched run {run['name']} " in first.log() else (second, first)
+        )
+        assert f"Launched run {run['name']} " in launcher.log(), first.log() + second.log()
+        deadline = time.monotonic() + 60
+        text = ""
+        while "napping 120.0 s" not in text and time.monotonic() < deadline:
+            time.sleep(0.3)
+            text = other.http.get(f"{other.url}/api/v1/runs/{run['id']}/logs").text
+        assert "napping 120.0 s" in text, (text, launcher.log())
+        assert other.http.get(f"{other.url}/api/v1/runs/{run['id']}").json()["status"] == (
+            "running"
+        )
+
+        stopped = other.http.post(
+            f"{other.url}/api/v1/runs/{run['id']}/stop", json={"graceful": False}
+        )
+        assert stopped.status_code == 200, stopped.text
+        assert wait_for(other, run["id"])["status"] == "stopped"
+        conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", postgres_url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # released at the dispatcher's next look
+            with psycopg.connect(conninfo) as connection:
+                released, chunks = connection.execute(
+                    "SELECT released_at, (SELECT COUNT(*) FROM runner_log_chunks) "
+                    "FROM run_queue WHERE run_id = %s",
+                    (run["id"],),
+                ).fetchone() or (None, None)
+            if released is not None:
+                break
+            time.sleep(0.2)
+        assert released is not None and chunks == 0  # the kept logs replace the chunks
+        kept = other.http.get(f"{other.url}/api/v1/runs/{run['id']}/logs").text
+        assert "napping 120.0 s" in kept
+        assert "Could not watch" not in first.log() + second.log()
+    finally:
+        first.stop()
+        second.stop()

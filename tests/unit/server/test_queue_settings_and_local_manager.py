@@ -85,6 +85,9 @@ def test_local_manager_runs_reports_and_keeps_output(tmp_path: Path) -> None:
     assert pid > 0 and started
     assert _wait(manager, ok) is JobState.SUCCEEDED
     assert "hello from the runner" in manager.logs(ok)
+    # Its output from a byte offset, for the copy other servers read while it runs.
+    assert manager.local_output(ok, 6, 4) == b"from"
+    assert manager.local_output("pid:1:never-launched", 0, 10) == b""
     bad = manager.launch(RunJob("r2", "s1", ("-c", "import sys; sys.exit(3)")))
     assert _wait(manager, bad) is JobState.FAILED
     assert manager.state(bad) is JobState.UNKNOWN  # gone and reaped: nothing to find
@@ -163,6 +166,18 @@ def test_the_sql_queue_counts_and_refuses_beyond_its_limit(tmp_path: Path) -> No
         store.release_run(runs[0].id, "output")
         assert store.get_runner_logs(runs[0].id) == "output"
         assert store.queue_counts() == (0, 1)
+
+        # Live output: chunks by offset (a repeated offset is kept once), in order.
+        store.append_runner_output(runs[1].id, 6, "second\n")
+        store.append_runner_output(runs[1].id, 0, "first\n")
+        store.append_runner_output(runs[1].id, 0, "again\n")
+        assert store.live_runner_output(runs[1].id) == "first\nsecond\n"
+        assert store.get_runner_logs(runs[1].id) == ""  # kept only at release
+        # A server that cannot read the runner's output releases it: the chunks are kept.
+        store.end_run_if_unended(runs[1].id, ExecutionStatus.FAILED, "test")
+        store.release_run(runs[1].id, None)
+        assert store.get_runner_logs(runs[1].id) == "first\nsecond\n"
+        assert store.live_runner_output(runs[1].id) == ""
     finally:
         store.close()
 

@@ -110,7 +110,7 @@ def test_token_expiry_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch
         TokenIssuer(SECRET)
 
 
-# -- limiter ------------------------------------------------------------------------------
+# -- limiter (counts in a real SQLite store; the clock is the test's) ---------------------
 class _Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -119,10 +119,14 @@ class _Clock:
         return self.now
 
 
-def test_failures_for_one_user_lock_that_user_for_the_window() -> None:
+def test_failures_for_one_user_lock_that_user_for_the_window(accounts_store: SqlStore) -> None:
     clock = _Clock()
     limiter = LoginLimiter(
-        max_user_failures=3, max_address_failures=100, window_seconds=60, clock=clock
+        accounts_store,
+        max_user_failures=3,
+        max_address_failures=100,
+        window_seconds=60,
+        clock=clock,
     )
     for _ in range(3):
         limiter.check("alice", "10.0.0.1")
@@ -133,13 +137,17 @@ def test_failures_for_one_user_lock_that_user_for_the_window() -> None:
     assert locked.value.retry_after == pytest.approx(57)
     limiter.check("bob", "10.0.0.1")  # other users are not affected
     clock.now += 57
-    limiter.check("alice", "10.0.0.1")  # the first failure left the window
+    limiter.check("alice", "10.0.0.1")  # the window has ended
 
 
-def test_failures_from_one_address_lock_that_address() -> None:
+def test_failures_from_one_address_lock_that_address(accounts_store: SqlStore) -> None:
     clock = _Clock()
     limiter = LoginLimiter(
-        max_user_failures=3, max_address_failures=4, window_seconds=60, clock=clock
+        accounts_store,
+        max_user_failures=3,
+        max_address_failures=4,
+        window_seconds=60,
+        clock=clock,
     )
     for name in ("a", "b", "c", "d"):
         limiter.failed(name, "10.0.0.9")
@@ -148,19 +156,64 @@ def test_failures_from_one_address_lock_that_address() -> None:
     limiter.check("e", "10.0.0.10")
 
 
-def test_a_success_clears_the_user_failures() -> None:
-    limiter = LoginLimiter(max_user_failures=2, max_address_failures=100, clock=_Clock())
+def test_a_success_clears_the_user_failures(accounts_store: SqlStore) -> None:
+    limiter = LoginLimiter(
+        accounts_store, max_user_failures=2, max_address_failures=100, clock=_Clock()
+    )
     limiter.failed("alice", None)
     limiter.succeeded("alice")
     limiter.failed("alice", None)
     limiter.check("alice", None)
 
 
-def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_attempts_count_before_the_check_and_refusals_are_taken_back(
+    accounts_store: SqlStore,
+) -> None:
+    clock = _Clock()
+    limiter = LoginLimiter(
+        accounts_store,
+        max_user_failures=2,
+        max_address_failures=3,
+        window_seconds=60,
+        clock=clock,
+    )
+    limiter.attempt("alice", "10.0.0.1")
+    limiter.attempt("alice", "10.0.0.1")  # two failures: the user's limit
+    with pytest.raises(TooManyAttemptsError, match="for this user") as locked:
+        limiter.attempt("alice", "10.0.0.1")
+    assert locked.value.retry_after == pytest.approx(60)
+    # The refused attempt was taken back from the address too: one more user fits.
+    limiter.attempt("bob", "10.0.0.1")
+    limiter.succeeded("bob", "10.0.0.1")  # bob's success is not the address's failure
+    limiter.attempt("carol", "10.0.0.1")
+    with pytest.raises(TooManyAttemptsError, match="for this address"):
+        limiter.attempt("dave", "10.0.0.1")
+    clock.now += 60
+    limiter.attempt("alice", "10.0.0.1")  # a new window
+
+
+def test_ended_windows_are_pruned_once_per_window(accounts_store: SqlStore) -> None:
+    clock = _Clock()
+    limiter = LoginLimiter(accounts_store, window_seconds=10, clock=clock)
+    for index in range(20):
+        limiter.failed(f"user-{index}", "10.0.0.1")
+    with accounts_store._sql.read() as conn:
+        assert conn.scalar("SELECT COUNT(*) AS n FROM login_attempts") == 21
+    clock.now += 11  # every window has ended: the next count prunes them
+    limiter.failed("late", None)
+    with accounts_store._sql.read() as conn:
+        rows = conn.execute("SELECT subject FROM login_attempts")
+    assert len(rows) == 1 and rows[0].subject.startswith("u:")
+    assert "late" not in rows[0].subject  # names are stored hashed
+
+
+def test_limits_come_from_the_environment(
+    accounts_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HEADRACE_SERVER_LOGIN_MAX_FAILURES", "2")
     monkeypatch.setenv("HEADRACE_SERVER_LOGIN_MAX_ADDRESS_FAILURES", "7")
     monkeypatch.setenv("HEADRACE_SERVER_LOGIN_LOCKOUT_SECONDS", "30")
-    limiter = LoginLimiter.from_environment()
+    limiter = LoginLimiter.from_environment(accounts_store)
     assert (limiter.max_user_failures, limiter.max_address_failures) == (2, 7)
     assert limiter.window_seconds == 30
 
@@ -245,7 +298,9 @@ def test_the_first_admin_gets_a_one_time_or_the_given_password(
 def test_login_with_password_or_api_key_and_tokens_follow_the_store(
     accounts_store: SqlStore,
 ) -> None:
-    auth = Authenticator(accounts_store, TokenIssuer(SECRET), LoginLimiter(clock=_Clock()))
+    auth = Authenticator(
+        accounts_store, TokenIssuer(SECRET), LoginLimiter(accounts_store, clock=_Clock())
+    )
     accounts_store.create_user(UserRequest(name="alice", role="editor", password=PASSWORD))
     token = auth.login("alice", PASSWORD, "127.0.0.1").access_token
     assert auth.principal(token).name == "alice"
@@ -272,7 +327,11 @@ def test_login_is_locked_after_repeated_failures_even_with_the_right_password(
 ) -> None:
     clock = _Clock()
     limiter = LoginLimiter(
-        max_user_failures=3, max_address_failures=10, window_seconds=60, clock=clock
+        accounts_store,
+        max_user_failures=3,
+        max_address_failures=10,
+        window_seconds=60,
+        clock=clock,
     )
     auth = Authenticator(accounts_store, TokenIssuer(SECRET), limiter)
     accounts_store.create_user(UserRequest(name="alice", password=PASSWORD))

@@ -2,8 +2,10 @@
 needs from accounts, without FastAPI (the dependencies in ``server/deps.py`` call them).
 
 A login takes a user name and password, or an API key as the password (the user name
-is then ignored, so ``curl -d password=hrk_...`` works); failures are counted by the
-limiter before the slow password check runs, so a locked user costs the server nothing.
+is then ignored, so ``curl -d password=hrk_...`` works); each attempt is counted by the
+limiter before the slow password check runs (and taken back if it succeeds), so a
+locked user costs the server nothing and parallel guesses cannot outrun the count; the
+counts are in the store, shared by every server on its database.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ class Authenticator:
     Args:
         store: the store holding the accounts.
         issuer: signs and checks tokens.
-        limiter: counts failed logins (default: limits from the environment).
+        limiter: counts logins (default: limits from the environment, counts in
+            ``store``).
     """
 
     def __init__(
@@ -30,7 +33,7 @@ class Authenticator:
     ) -> None:
         self.store = store
         self.issuer = issuer
-        self.limiter = limiter or LoginLimiter.from_environment()
+        self.limiter = limiter or LoginLimiter.from_environment(store)
 
     def login(self, username: str | None, password: str, address: str | None) -> IssuedToken:
         """A token for a user's password, or for an API key given as the password.
@@ -41,18 +44,16 @@ class Authenticator:
         """
         by_key = looks_like_api_key(password)
         user = None if by_key else (username or "").strip()
-        self.limiter.check(user, address)
-        try:
-            if by_key:
-                principal = self.store.authenticate_api_key(password)
-            elif not user:
-                raise AuthenticationError("Give a user name and password, or an API key.")
-            else:
-                principal = self.store.authenticate_user(user, password)
-        except AuthenticationError:
-            self.limiter.failed(user, address)
-            raise
-        self.limiter.succeeded(user)
+        # Counted before the check (and taken back on success): parallel guesses
+        # cannot all pass the limit while their hashes are computed.
+        self.limiter.attempt(user, address)
+        if by_key:
+            principal = self.store.authenticate_api_key(password)
+        elif not user:
+            raise AuthenticationError("Give a user name and password, or an API key.")
+        else:
+            principal = self.store.authenticate_user(user, password)
+        self.limiter.succeeded(user, address)
         return self.issuer.issue(principal)
 
     def api_key_principal(self, key: str, address: str | None) -> Principal:

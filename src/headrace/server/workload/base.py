@@ -99,5 +99,12 @@ class WorkloadManager(ABC):
     def logs(self, handle: str) -> str:
         """The runner's output so far (empty if there is none to fetch)."""
 
+    def local_output(self, handle: str, start: int, limit: int) -> bytes | None:
+        """Up to ``limit`` bytes of the runner's output from byte ``start``, for a runner
+        whose output only this server's machine can read (the dispatcher copies it into
+        the store, so every server can serve it while the run runs); ``None`` when any
+        server can fetch the output itself (a cluster's API), as most managers can."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - most managers hold nothing to release
         """Release clients and connections; runners already launched go on."""

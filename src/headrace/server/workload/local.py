@@ -5,7 +5,9 @@ session, so it outlives a server restart; its handle ``pid:<pid>:<start-time>`` 
 it again afterwards (the start time tells a reused pid apart). Its output goes to a file
 named after the handle in the runner-logs directory
 (``HEADRACE_SERVER_RUNNER_LOGS_DIRECTORY``, default ``headrace-runner-logs`` in the
-temporary directory); the server stores it as the run's runner logs once the run ended.
+temporary directory); while the run runs, the launching server copies new output into
+the store about once a second (so every server sharing the database can serve it), and
+it stores all of it as the run's runner logs once the run ended.
 A runner still running after the job's ``timeout_s`` is killed with its process group
 (the server then marks the run failed, naming the timeout in the logs).
 
@@ -235,3 +237,12 @@ class LocalWorkloadManager(WorkloadManager):
             return self.log_path(handle).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
+
+    def local_output(self, handle: str, start: int, limit: int) -> bytes | None:
+        # A file on this machine: other servers read the copies the dispatcher keeps.
+        try:
+            with open(self.log_path(handle), "rb") as log:
+                log.seek(start)
+                return log.read(limit)
+        except OSError:
+            return b""

@@ -178,6 +178,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "created",
         "updated",
     ),
+    "login_attempts": ("subject", "attempts", "window_start"),
+    "runner_log_chunks": ("run_id", "start_byte", "content"),
     "run_queue": (
         "run_id",
         "position",
@@ -251,6 +253,7 @@ DATETIME_COLUMNS = frozenset(
         "run_once_start_time",
         "start_time",
         "updated",
+        "window_start",
     }
 )
 BOOLEAN_COLUMNS = frozenset(

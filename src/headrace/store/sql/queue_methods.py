@@ -38,6 +38,12 @@ class RunQueueMethods(RunQueueStore):
     def release_run(self, run_id: str, runner_logs: str | None) -> None:
         self.run_queue.release(run_id, runner_logs)
 
+    def append_runner_output(self, run_id: str, start_byte: int, content: str) -> None:
+        self.run_queue.append_output(run_id, start_byte, content)
+
+    def live_runner_output(self, run_id: str) -> str:
+        return self.run_queue.live_output(run_id)
+
     def queue_counts(self) -> tuple[int, int]:
         return self.run_queue.counts()
 

@@ -453,3 +453,24 @@ deployments = Table(
     Column("updated", UTCDateTime, nullable=False),
     Index("ix_deployments_snapshot", "snapshot_id"),
 )
+
+# -- login attempts (0012) ---------------------------------------------------------------
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("subject", String(80), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Index("ix_login_attempts_window", "window_start"),
+)
+
+# -- live runner output (0013) -----------------------------------------------------------
+
+runner_log_chunks = Table(
+    "runner_log_chunks",
+    metadata,
+    Column("run_id", ID, ForeignKey("pipeline_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("start_byte", Integer, primary_key=True),
+    Column("content", Text, nullable=False),
+)

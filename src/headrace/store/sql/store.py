@@ -74,11 +74,18 @@ if TYPE_CHECKING:
         UserRepository,
     )
     from headrace.store.sql.repositories.deployments import DeploymentRepository
+    from headrace.store.sql.repositories.login_attempts import LoginAttemptRepository
     from headrace.store.sql.repositories.schedules import ScheduleRepository
 
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit, StepRunOverview
-from headrace.store.base import CredentialStore, DeploymentStore, SchedulerStore, Store
+from headrace.store.base import (
+    CredentialStore,
+    DeploymentStore,
+    LoginWindow,
+    SchedulerStore,
+    Store,
+)
 from headrace.store.sql.database import Connection, Record, open_database, sqlite_path
 from headrace.store.sql.migrate import ensure_schema
 from headrace.store.sql.query import Query
@@ -500,3 +507,28 @@ class SqlStore(
         if kind == AccountKind.USER:
             return self.users.principal(account_id)
         return self.api_keys.principal(account_id, api_key_id)
+
+    @cached_property
+    def login_attempts(self) -> LoginAttemptRepository:
+        """The login attempts' counts (only a server's login reads them)."""
+        from headrace.store.sql.repositories.login_attempts import LoginAttemptRepository
+
+        return LoginAttemptRepository(self._sql)
+
+    def count_login_attempts(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        return self.login_attempts.count(subjects, at, window_seconds)
+
+    def uncount_login_attempts(
+        self, reset: Sequence[str] = (), take_back: Sequence[str] = ()
+    ) -> None:
+        self.login_attempts.uncount(reset, take_back)
+
+    def login_windows(
+        self, subjects: Sequence[str], at: datetime, window_seconds: float
+    ) -> dict[str, LoginWindow]:
+        return self.login_attempts.windows(subjects, at, window_seconds)
+
+    def prune_login_attempts(self, before: datetime) -> int:
+        return self.login_attempts.prune(before)

@@ -110,21 +110,27 @@ def stop_run(
 def get_runner_logs(
     request: Request, store: StoreDep, caller: ReadAccess, name_or_id: NameOrId
 ) -> str:
-    """What the runner the server launched for the run printed (so far, while it runs
-    on this server's machine; kept in the database once the run ended). Step logs are at
-    ``/api/v1/steps/{id}/logs``."""
+    """What the runner a server launched for the run printed: kept in the database once
+    the run ended; while it runs, read from the runner by the server that can (the one
+    that launched it on its machine, or any server for a cluster's runner), else the
+    copy the launching server keeps in the database (up to a second behind). Step logs
+    are at ``/api/v1/steps/{id}/logs``."""
     run = store.get_run(name_or_id)
     kept = store.get_runner_logs(run.id)
-    if kept:
+    if kept or not isinstance(store, RunQueueStore):
         return kept
-    entry = store.get_queue_entry(run.id) if isinstance(store, RunQueueStore) else None
+    entry = store.get_queue_entry(run.id)
     manager = getattr(request.app.state, "workload_manager", None)
-    if entry is None or entry.handle is None or manager is None:
+    if entry is None or entry.handle is None:
         return ""
-    try:
-        return str(manager.logs(entry.handle))
-    except Exception:  # another server's runner, or a manager that cannot fetch them
-        return ""
+    if manager is not None:
+        try:
+            text = str(manager.logs(entry.handle))
+        except Exception:  # another server's runner, or a manager that cannot fetch them
+            text = ""
+        if text:
+            return text
+    return store.live_runner_output(run.id)
 
 
 @router.get("/{name_or_id}/steps/overview", response_model=StepRunOverview)

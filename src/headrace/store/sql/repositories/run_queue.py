@@ -149,14 +149,43 @@ class RunQueueRepository(Repository):
         return [_entry(row) for row in rows]
 
     def release(self, run_id: str, runner_logs: str | None) -> None:
-        """Free the row's slot; the first release keeps its logs."""
+        """Free the row's slot; the first release keeps its logs (else the live chunks'
+        text, when a server that cannot read the runner's output releases it), and
+        the live chunks go."""
         with self.sql.write() as conn:
+            if not runner_logs:
+                rows = conn.execute(
+                    "SELECT content FROM runner_log_chunks WHERE run_id = :run_id "
+                    "ORDER BY start_byte",
+                    {"run_id": run_id},
+                )
+                runner_logs = "".join(str(row.content) for row in rows) or None
             conn.run(
                 "UPDATE run_queue SET released_at = :released_at, "
                 "runner_logs = COALESCE(runner_logs, :logs) "
                 "WHERE run_id = :run_id AND released_at IS NULL",
                 {"released_at": now(), "logs": runner_logs, "run_id": run_id},
             )
+            conn.run("DELETE FROM runner_log_chunks WHERE run_id = :run_id", {"run_id": run_id})
+
+    def append_output(self, run_id: str, start_byte: int, content: str) -> None:
+        """Keep one chunk of a running run's output (once per offset)."""
+        with self.sql.write() as conn:
+            conn.run(
+                "INSERT INTO runner_log_chunks (run_id, start_byte, content) "
+                "VALUES (:run_id, :start_byte, :content) "
+                "ON CONFLICT (run_id, start_byte) DO NOTHING",
+                {"run_id": run_id, "start_byte": start_byte, "content": content},
+            )
+
+    def live_output(self, run_id: str) -> str:
+        """The chunks of a running run's output, in order (primary-key order)."""
+        with self.sql.read() as conn:
+            rows = conn.execute(
+                "SELECT content FROM runner_log_chunks WHERE run_id = :run_id ORDER BY start_byte",
+                {"run_id": run_id},
+            )
+        return "".join(str(row.content) for row in rows)
 
     def counts(self) -> tuple[int, int]:
         """Waiting rows and rows in flight."""
