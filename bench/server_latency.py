@@ -9,8 +9,10 @@ With 10,000 runs in the store:
 * 200 triggers fired by 20 concurrent clients all end up as runs: none lost, none
   duplicated (and, unless ``--no-wait``, every one of them finishes).
 
-Usage: ``PYTHONPATH=src python bench/server_latency.py [--runs 10000] [--no-wait]``.
-Prints a table and a JSON line. The machine is shared: compare medians.
+Usage: ``PYTHONPATH=src python bench/server_latency.py [--runs 10000] [--no-wait]``;
+``--chain-only [--burn 2]`` measures only the chain (client and server CPU included),
+then again while N processes burn a core each. Prints a table and a JSON line. The
+machine is shared: compare medians.
 """
 
 from __future__ import annotations
@@ -57,17 +59,19 @@ PROJECT = textwrap.dedent(
 
 CHAIN_RUN = textwrap.dedent(
     """
-    import statistics, sys, time
+    import json, os, statistics, sys, time
     sys.path.insert(0, sys.argv[1])
     import pipelines as p
 
     p.chain(n=5, seed=0)  # warm-up: store, compile, connections
-    times = []
+    times, cpu = [], []
     for seed in range(1, 4):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), os.times()
         p.chain(n=100, seed=seed * 1000 + int(time.time()) % 1000)
         times.append(time.perf_counter() - start)
-    print(statistics.median(times))
+        after = os.times()
+        cpu.append(after.user + after.system - used.user - used.system)
+    print(json.dumps({"wall": statistics.median(times), "cpu": statistics.median(cpu)}))
     """
 )
 
@@ -219,27 +223,100 @@ def trigger_latency(server: Server, snapshot_id: str, count: int = 30) -> dict[s
     return {"p50_ms": statistics.median(times), "p99_ms": percentile(times, 0.99)}
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds a process used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
 def chain_overhead(server: Server, directory: Path) -> dict[str, float]:
-    def run(url: str) -> float:
+    """A 100-step chain (median of three in one process) locally and through the server,
+    alternating; wall and CPU per step, the client's CPU and the server's."""
+
+    def run(url: str) -> dict[str, float]:
+        server_cpu = process_cpu(server.process.pid)
         out = subprocess.run(
             [sys.executable, "-c", CHAIN_RUN, str(HERE)],
             cwd=directory,
             env=environment(HEADRACE_STORE_URL=url, HEADRACE_STORE_API_TOKEN=server.token),
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        return float(out.stdout.strip().splitlines()[-1])
+        figures = dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        # The server works for three chains of 100 steps plus the warm-up's 5.
+        figures["server_cpu"] = (process_cpu(server.process.pid) - server_cpu) / 3
+        return figures
 
     # Alternating rounds, so a change in the machine's load hits both sides alike.
-    local, remote = [], []
+    local, remote, loads = [], [], [load_average()]
     for _ in range(ROUNDS):
         local.append(run(f"sqlite:///{directory / 'local' / 'local.db'}"))
         remote.append(run(server.url))
-    differences = [(r - loc) / 100 * 1000 for loc, r in zip(local, remote, strict=True)]
+        loads.append(load_average())
+    wall = [(r["wall"] - lo["wall"]) * 10 for lo, r in zip(local, remote, strict=True)]
+    cpu = [(r["cpu"] - lo["cpu"]) * 10 for lo, r in zip(local, remote, strict=True)]
     return {
-        "local_s": statistics.median(local),
-        "remote_s": statistics.median(remote),
-        "per_step_ms": statistics.median(differences),
+        "local_s": statistics.median(x["wall"] for x in local),
+        "remote_s": statistics.median(x["wall"] for x in remote),
+        "per_step_ms": statistics.median(wall),
+        "local_cpu_s": statistics.median(x["cpu"] for x in local),
+        "remote_cpu_s": statistics.median(x["cpu"] for x in remote),
+        "client_cpu_per_step_ms": statistics.median(cpu),
+        "server_cpu_per_step_ms": statistics.median(x["server_cpu"] for x in remote) * 10,
+        "load_min": min(loads),
+        "load_max": max(loads),
     }
+
+
+class Burners:
+    """``count`` processes spinning on a core each, as added load; stopped by pid."""
+
+    def __init__(self, count: int) -> None:
+        self.processes = [
+            subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(count)
+        ]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
+
+
+def print_chain(chain: dict[str, float], label: str) -> None:
+    print(
+        f"100-step chain{label}: local {chain['local_s']:.2f} s, via server "
+        f"{chain['remote_s']:.2f} s, +{chain['per_step_ms']:.2f} ms/step wall (target 3); "
+        f"client CPU local {chain['local_cpu_s']:.2f} s, remote {chain['remote_cpu_s']:.2f} s "
+        f"(+{chain['client_cpu_per_step_ms']:.2f} ms/step), server CPU "
+        f"{chain['server_cpu_per_step_ms']:.2f} ms/step; load {chain['load_min']:.1f}-"
+        f"{chain['load_max']:.1f}"
+    )
+
+
+def chain_only(args: argparse.Namespace) -> None:
+    """The chain measure alone, quiet and then with ``--burn`` CPU burners running."""
+    directory = Path(tempfile.mkdtemp(prefix="headrace-chain-bench-"))
+    database, artifacts = directory / "server.db", directory / "artifacts"
+    (directory / "local").mkdir()
+    server = Server(directory, database, artifacts, args.max_concurrent_runs)
+    results: dict[str, Any] = {}
+    try:
+        results["chain_100"] = chain_overhead(server, directory)
+        if args.burn:
+            burners = Burners(args.burn)
+            try:
+                results[f"chain_100_with_{args.burn}_burners"] = chain_overhead(server, directory)
+            finally:
+                burners.stop()
+    finally:
+        server.stop()
+    print_chain(results["chain_100"], "")
+    if args.burn:
+        print_chain(results[f"chain_100_with_{args.burn}_burners"], f" with {args.burn} burners")
+    print(json.dumps(results))
 
 
 def burst(
@@ -310,7 +387,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--no-wait", action="store_true", help="Do not wait for triggered runs.")
     parser.add_argument("--max-concurrent-runs", type=int, default=2)
+    parser.add_argument(
+        "--chain-only", action="store_true", help="Only the 100-step chain, local vs server."
+    )
+    parser.add_argument(
+        "--burn", type=int, default=0, help="With --chain-only: again with N CPU burners."
+    )
     args = parser.parse_args()
+    if args.chain_only:
+        chain_only(args)
+        return
     directory = Path(tempfile.mkdtemp(prefix="headrace-server-bench-"))
     database, artifacts = directory / "server.db", directory / "artifacts"
     (directory / "local").mkdir()
@@ -335,10 +421,7 @@ def main() -> None:
         f"p99 {page['p99_ms']:.1f} ms (targets 20 / 100)"
     )
     print(f"trigger answer: p50 {trigger['p50_ms']:.1f} ms (target 30)")
-    print(
-        f"100-step chain: local {chain['local_s']:.2f} s, via server {chain['remote_s']:.2f} s, "
-        f"+{chain['per_step_ms']:.2f} ms/step (target 3)"
-    )
+    print_chain(chain, "")
     print(
         f"200 triggers by 20 clients: {fired['answered_201']} answered 201, "
         f"{fired['new_records']} recorded, {fired['duplicate_ids']} duplicate ids, "

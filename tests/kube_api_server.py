@@ -14,6 +14,8 @@ confirms.
 Every created pod is first validated, strictly, against the oldest and the newest
 Kubernetes schema ``kubernetes-validate`` ships (offline), and refused with 422 if it
 does not conform, so a manifest the real API server would reject fails the test.
+Deleting a pod also deletes the pods whose ``ownerReferences`` name it, as the
+garbage collector does (immediately here, in the background on a cluster).
 Images named ``missing/...`` never pull (``ErrImagePull``, pod stays ``Pending``).
 
 Not simulated: scheduling, resource accounting, volumes, secrets (``valueFrom``,
@@ -206,7 +208,23 @@ class FakeKubernetes:
             return 404, _status(404, f'pods "{name}" not found', "NotFound")
         _kill(pod)
         self.deleted.append(name)
+        self._collect_garbage(namespace, pod.manifest["metadata"]["uid"])
         return 200, pod.as_json()
+
+    def _collect_garbage(self, namespace: str, owner_uid: str) -> None:
+        """Delete the pods owned by a deleted pod, as the garbage collector does."""
+        with self.lock:
+            owned = [
+                key[1]
+                for key, pod in self.pods.items()
+                if key[0] == namespace
+                and any(
+                    ref.get("uid") == owner_uid
+                    for ref in pod.manifest["metadata"].get("ownerReferences", [])
+                )
+            ]
+        for name in owned:
+            self.delete(namespace, name)
 
     # -- the kubelet --------------------------------------------------------------------
     def _run(self, pod: _Pod) -> None:

@@ -54,3 +54,36 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"headrace-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+def use_s3_artifact_store(endpoint: str, bucket: str) -> str:
+    """Make the current repository's active stack keep artifacts in ``s3://BUCKET/
+    artifacts`` on the moto server (its orchestrator stays), with credentials from a
+    secret of the store (not the environment, which Ray's nodes do not share with this
+    process); returns the path."""
+    from headrace.client import Client
+
+    client = Client()
+    client.create_secret(
+        "aws",
+        {
+            "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        },
+    )
+    path = f"s3://{bucket}/artifacts"
+    client.create_stack_component(
+        "s3-store",
+        "s3",
+        "artifact_store",
+        {
+            "path": path,
+            "authentication_secret": "aws",
+            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        },
+    )
+    orchestrator = client.active_stack.component("orchestrator")
+    assert orchestrator is not None
+    client.create_stack("on-s3", {"orchestrator": orchestrator.name, "artifact_store": "s3-store"})
+    client.activate_stack("on-s3")
+    return path

@@ -2,9 +2,12 @@
 dynamic runs and caching on every orchestrator backend, with SQLite and with PostgreSQL
 as the store.
 
-To add a backend, add a ``Backend`` to ``BACKENDS``: the pipeline settings that select it
-and the fixtures it needs (e.g. a running cluster, which may also make it the active
-stack's orchestrator).
+To add a backend, add a ``Backend`` to ``BACKENDS``: the pipeline settings that select it,
+the fixtures it needs (e.g. a running cluster, which may also make it the active
+stack's orchestrator) and the stores it runs with.
+
+Pipelines are defined at module level (dynamic ones included): a backend whose driver
+runs in another process (a Kubernetes driver pod) imports the pipeline function there.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from headrace import ExecutionMode, ExecutionStatus, pipeline, step
 from headrace.exceptions import RunFailedError
 from headrace.execution.orchestrators.base import BaseOrchestrator
 from headrace.execution.step_task import StepResult, StepTask
-from ray_cluster import RAY_GROUP
+from ray_cluster import RAY_GROUP, use_ray_orchestrator
+from s3_server import s3_bucket, s3_endpoint, use_s3_artifact_store  # noqa: F401 - fixtures
 
 
 @step(enable_cache=False)
@@ -75,12 +79,31 @@ SHAPES: dict[str, tuple[Callable[[int], None], dict[str, Any]]] = {
 }
 
 
+def _shape_pipeline(shape: str, dynamic: bool) -> Callable[..., None]:
+    build = SHAPES[shape][0]
+
+    def body(width: int = 4) -> None:
+        build(width)
+
+    body.__name__ = body.__qualname__ = f"{shape}_{'dynamic' if dynamic else 'static'}"
+    return body
+
+
+SHAPE_PIPELINES = {
+    (shape, dynamic): _shape_pipeline(shape, dynamic)
+    for shape in SHAPES
+    for dynamic in (False, True)
+}
+globals().update({body.__name__: body for body in SHAPE_PIPELINES.values()})  # importable
+
+
 class Backend(NamedTuple):
     """How the suite runs pipelines on one orchestrator backend."""
 
     settings: dict[str, Any]  # the pipeline's ``orchestrator`` settings
     fixtures: tuple[str, ...] = ()  # fixtures to request first (a cluster, a stack, ...)
     marks: tuple[pytest.MarkDecorator, ...] = ()
+    stores: tuple[str, ...] = ("sqlite", "postgresql")  # the stores it runs with
 
 
 BACKENDS: dict[str, Backend] = {
@@ -88,13 +111,49 @@ BACKENDS: dict[str, Backend] = {
     "processes": Backend({"processes": True, "max_parallelism": 3}),
     # a real two-node Ray cluster, made the repository's active stack's orchestrator
     "ray": Backend({}, ("ray_orchestrator",), (RAY_GROUP,)),
-    # every step in a pod of the fake Kubernetes API server (tests/kube_api_server.py),
-    # whose kubelet runs the pod's command as a local process
+    # the same cluster with artifacts, logs and code in S3 (moto's server on 127.0.0.1);
+    # the store adds nothing there, so SQLite only
+    "ray-s3": Backend({}, ("ray_on_s3",), (RAY_GROUP,), ("sqlite",)),
+    # the fake Kubernetes API server (tests/kube_api_server.py), whose kubelet runs each
+    # pod's command as a local process: client -> driver pod -> a pod per step (default)
     "kubernetes": Backend({}, ("kubernetes_stack",)),
+    # the other two placements, on SQLite only (a process per pod is the cost of these
+    # tests; the store's code paths are the default one's): client -> a pod per step
+    # (the launching process drives the run), and client -> driver pod running every step
+    "kubernetes-from-client": Backend(
+        {"driver_pod": False}, ("kubernetes_stack",), (), ("sqlite",)
+    ),
+    "kubernetes-in-driver": Backend(
+        {"run_steps_in_driver": True}, ("kubernetes_stack",), (), ("sqlite",)
+    ),
 }
 
 
-@pytest.fixture(params=[pytest.param(name, marks=BACKENDS[name].marks) for name in BACKENDS])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each backend with each of its stores (tests that take ``any_store``), or once."""
+    if "backend" not in metafunc.fixturenames:
+        if "any_store" in metafunc.fixturenames:
+            metafunc.parametrize("any_store", ["sqlite", "postgresql"], indirect=True)
+        return
+    if "any_store" not in metafunc.fixturenames:
+        metafunc.parametrize(
+            "backend",
+            [pytest.param(name, marks=BACKENDS[name].marks, id=name) for name in BACKENDS],
+            indirect=True,
+        )
+        return
+    metafunc.parametrize(
+        ("any_store", "backend"),
+        [
+            pytest.param(store, name, marks=chosen.marks, id=f"{store}-{name}")
+            for name, chosen in BACKENDS.items()
+            for store in chosen.stores
+        ],
+        indirect=True,
+    )
+
+
+@pytest.fixture
 def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Pipeline settings that run steps on one backend."""
     chosen = BACKENDS[request.param]
@@ -103,7 +162,17 @@ def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {"orchestrator": dict(chosen.settings)}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
+def ray_on_s3(ray_address: str, s3_endpoint: str, s3_bucket: str) -> str:  # noqa: F811
+    """The current repository's active stack: the session's Ray cluster, artifacts in a
+    fresh S3 bucket (request it after the fixture that makes the repository)."""
+    (Path.cwd() / "pyproject.toml").write_text("[project]\nname = 'conformance'\n")
+    path = use_s3_artifact_store(s3_endpoint, s3_bucket)
+    use_ray_orchestrator(ray_address)
+    return path
+
+
+@pytest.fixture
 def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
@@ -140,13 +209,8 @@ def _check_order(steps: dict[str, Any]) -> None:
 def test_shapes_run_the_same_everywhere(
     any_store: Path, backend: dict[str, Any], shape: str, dynamic: bool
 ) -> None:
-    build, expected = SHAPES[shape]
-
-    def body(width: int = 4) -> None:
-        build(width)
-
-    body.__name__ = f"{shape}_{'dynamic' if dynamic else 'static'}"
-    body.__qualname__ = body.__name__
+    expected = SHAPES[shape][1]
+    body = SHAPE_PIPELINES[(shape, dynamic)]
     run = pipeline(enable_cache=False, dynamic=dynamic, settings=backend)(body)()
     assert run.status is ExecutionStatus.COMPLETED
     steps = run.steps
@@ -224,9 +288,12 @@ def test_failures_follow_the_execution_mode(
     assert statuses == {"leaf": C, **EXPECTED_BY_MODE[mode]}
     assert run.status is ExecutionStatus.FAILED
     if mode is ExecutionMode.FAIL_FAST:  # nothing half-written of the stopped step remains
-        store = run.steps["leaf"].run.store
-        root = Path(store.get_default_stack().artifact_store_path)
-        assert not list((root / "runs" / run.id).glob("slow.*"))
+        from headrace.artifacts.loading import artifact_store_of
+
+        artifact_store = artifact_store_of(run.store, run.stack_id)
+        directory = artifact_store.join(artifact_store.path, "runs", run.id)
+        assert artifact_store.exists(directory)  # the other steps' outputs are there
+        assert not [e for e in artifact_store.listdir(directory) if e.startswith("slow.")]
 
 
 @step(enable_cache=False)
@@ -236,27 +303,27 @@ def maybe_breaks(value: int) -> int:
     return value
 
 
-def test_dynamic_runs_wait_for_loaded_outputs(any_store: Path, backend: dict[str, Any]) -> None:
-    @pipeline(enable_cache=False, dynamic=True, settings=backend)
-    def decides() -> None:
-        first = leaf(3)
-        if first.load() == 3:  # waits for the step, wherever it ran
-            double(first, id="taken")
-        else:
-            leaf(0, id="not_taken")
+def decides() -> None:
+    first = leaf(3)
+    if first.load() == 3:  # waits for the step, wherever it ran
+        double(first, id="taken")
+    else:
+        leaf(0, id="not_taken")
 
-    run = decides()
+
+def reads_a_failure() -> None:
+    broken = maybe_breaks(-1)
+    broken.load()
+    leaf(1, id="never")
+
+
+def test_dynamic_runs_wait_for_loaded_outputs(any_store: Path, backend: dict[str, Any]) -> None:
+    run = pipeline(enable_cache=False, dynamic=True, settings=backend)(decides)()
     assert set(run.steps) == {"leaf", "taken"}
     assert run.steps["taken"].output.load() == 6
 
-    @pipeline(enable_cache=False, dynamic=True, settings=backend)
-    def reads_a_failure() -> None:
-        broken = maybe_breaks(-1)
-        broken.load()
-        leaf(1, id="never")
-
     with pytest.raises(RunFailedError) as info:
-        reads_a_failure()
+        pipeline(enable_cache=False, dynamic=True, settings=backend)(reads_a_failure)()
     run = info.value.run  # type: ignore[attr-defined]
     assert run.steps["maybe_breaks"].status is F
     assert "never" not in run.steps

@@ -18,7 +18,12 @@ import pytest
 from headrace import ExecutionStatus, pipeline, step
 from headrace.client import Client
 from ray_cluster import RAY_GROUP, use_ray_orchestrator
-from s3_server import FAKE_CREDENTIALS, s3_bucket, s3_endpoint  # noqa: F401 - fixtures
+from s3_server import (  # noqa: F401 - fixtures
+    FAKE_CREDENTIALS,
+    s3_bucket,
+    s3_endpoint,
+    use_s3_artifact_store,
+)
 
 np = pytest.importorskip("numpy")
 
@@ -53,27 +58,7 @@ def ray_on_s3(repo: Path, ray_address: str, s3_endpoint: str, s3_bucket: str) ->
     # A project file: runs then carry a code archive, which lives in the bucket and is
     # fetched from there by the workers (the steps themselves are importable there).
     (repo / "pyproject.toml").write_text("[project]\nname = 'ray-s3-test-project'\n")
-    client = Client()
-    client.create_secret(
-        "aws",
-        {
-            "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        },
-    )
-    path = f"s3://{s3_bucket}/artifacts"
-    client.create_stack_component(
-        "s3-store",
-        "s3",
-        "artifact_store",
-        {
-            "path": path,
-            "authentication_secret": "aws",
-            "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
-        },
-    )
-    client.create_stack("on-s3", {"orchestrator": "default", "artifact_store": "s3-store"})
-    client.activate_stack("on-s3")
+    path = use_s3_artifact_store(s3_endpoint, s3_bucket)
     use_ray_orchestrator(ray_address)
     return path
 

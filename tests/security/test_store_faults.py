@@ -146,6 +146,11 @@ def test_a_full_disk_under_the_database_raises_store_error_naming_the_store(
 def test_the_disk_filling_during_a_run_ends_the_run_once_space_is_freed(
     small_disk: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A step fills the database's disk. Its completion is committed with the next group
+    (``HEADRACE_STORE_WRITE_BEHIND_MS``), so the refused commit fails the run at the next
+    write (a later step's, or the run's end) with an error naming the store; nothing
+    queued is dropped: once space is freed, the next read commits it and the run shows
+    ended."""
     url = f"sqlite:///{small_disk / 'store.db'}"
     monkeypatch.setenv("HEADRACE_STORE_URL", url)
     monkeypatch.chdir(tmp_path)
@@ -153,23 +158,25 @@ def test_the_disk_filling_during_a_run_ends_the_run_once_space_is_freed(
     (tmp_path / "artifacts").mkdir()
     (small_disk / "artifacts").symlink_to(tmp_path / "artifacts")
     target = str(small_disk)
+    errors: list[BaseException] = []
 
     def freed(exception: BaseException) -> None:
         # The operator frees space when the error shows: the step's failure is recorded.
-        assert isinstance(exception, StoreError) and url in str(exception)
+        errors.append(exception)
         _free_space(target)
 
-    @pipeline(enable_cache=False)
+    @pipeline(enable_cache=False, on_failure=freed)
     def filling() -> None:
-        after(hog.with_options(on_failure=freed)(make(3), target))
+        after(hog(make(3), target))
 
-    with pytest.raises(RunFailedError, match="store at .*full"):
+    with pytest.raises((RunFailedError, StoreError), match="store at .*full"):
         filling()
+    assert all(isinstance(e, StoreError) and url in str(e) for e in errors)
+    _free_space(target)
     run = Client().list_pipeline_runs(size=1).items[0]
     assert run.status is ExecutionStatus.FAILED
     assert run.steps["make"].status is ExecutionStatus.COMPLETED
-    assert run.steps["hog"].status is ExecutionStatus.FAILED
-    assert "StoreError" in (run.steps["hog"].error.type if run.steps["hog"].error else "")
+    assert run.steps["hog"].status in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED)
     assert run.steps["make"].output.load() == b"xxx"
     assert integrity(small_disk / "store.db") == "ok"
 

@@ -134,7 +134,8 @@ class GraphBuilder:
         self._prefixes: list[str] = []
         self._next_suffix: dict[str, int] = {}
         self._sources: dict[int, str] = {}
-        self._templates: dict[tuple[int, int], tuple[Any, Any, _StepTemplate]] = {}
+        # Spec parts shared by the invocations of one step (``build_step_spec``).
+        self.step_parts: dict[tuple[int, int], _StepParts] = {}
 
     def source_of(self, step: BaseStep[Any, Any]) -> str:
         """``step.source``, worked out once per step and compile.
@@ -146,22 +147,6 @@ class GraphBuilder:
         if source is None:
             source = self._sources[id(step)] = step.source
         return source
-
-    def template_of(
-        self, invocation_id: str, step: BaseStep[Any, Any], overrides: StepConfiguration | None
-    ) -> _StepTemplate:
-        """What the specs of ``step``'s invocations share, worked out once per step,
-        overrides and compile."""
-        key = (id(step), id(overrides))
-        found = self._templates.get(key)
-        if found is None:
-            # The step and overrides are kept with it, so their ids stay theirs.
-            found = self._templates[key] = (
-                step,
-                overrides,
-                _StepTemplate(invocation_id, step, overrides),
-            )
-        return found[2]
 
     # -- recording ----------------------------------------------------------------------
     def _invocation_id(self, step: BaseStep[Any, Any], custom_id: str | None) -> str:
@@ -470,59 +455,64 @@ def _artifact_config_fields(
     }
 
 
-_NO_DEFAULT = object()  # an input whose default cannot be written as a parameter
+class _StepParts(Record):
+    """What every invocation of one step (with the same overrides) shares in its spec,
+    worked out once per compile: a chain of many calls of one step compiles fast."""
 
-
-class _StepTemplate(Record):
-    """What every invocation of one step (with the same overrides) shares in its spec.
-
-    A pipeline calling a step 200 times would otherwise merge its configuration, check
-    its annotations and build its input and output specs 200 times. Spec models are
-    frozen, so the invocations' specs can share these objects.
-    """
-
-    __slots__ = ("config", "defaults", "input_types", "outputs", "parameters", "spec_config")
+    __slots__ = ("config", "defaults", "input_types", "keep", "outputs")
+    keep: tuple[Any, ...]  # the step and overrides, referenced so their ids stay theirs
     config: StepConfiguration
-    spec_config: StepConfiguration
-    parameters: dict[str, Any]
-    defaults: list[tuple[str, bool, Any]]
+    defaults: dict[str, Any]  # JSON form of the inputs' defaults (non-JSON ones left out)
     input_types: dict[str, InputSpec]
     outputs: dict[str, OutputSpec]
 
     def __init__(
-        self, invocation_id: str, step: BaseStep[Any, Any], overrides: StepConfiguration | None
+        self,
+        keep: tuple[Any, ...],
+        config: StepConfiguration,
+        defaults: dict[str, Any],
+        input_types: dict[str, InputSpec],
+        outputs: dict[str, OutputSpec],
     ) -> None:
-        if env_flag(ENV_ENFORCE_TYPE_ANNOTATIONS):
-            _require_annotations(step)
-        config = step.configuration.merged_with(overrides)
+        self.keep = keep
         self.config = config
-        self.parameters = {}
-        for name, value in config.parameters.items():
-            if name not in step.signature.inputs:
-                raise CompilationError(
-                    f"Step {invocation_id!r}: the configuration sets parameter {name!r}, but "
-                    f"the step has no such input (inputs: "
-                    f"{', '.join(step.signature.inputs) or 'none'})."
-                )
-            self.parameters[name] = to_json_value(
-                value, what=f"Step {invocation_id!r} parameter {name!r}"
-            )
-        self.defaults = []
-        self.input_types = {}
-        for name, info in step.signature.inputs.items():
-            default: Any = _NO_DEFAULT
-            if info.has_default:
-                # Non-JSON defaults stay in the function signature.
-                with contextlib.suppress(CompilationError):
-                    default = to_json_value(info.default, what="default")
-            self.defaults.append((name, info.has_default, default))
-            self.input_types[name] = InputSpec(
-                data_type=type_source(info.annotation) if info.annotated else None,
-                unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
-            )
-        check_ignored_names(config.cache_policy, f"Step {invocation_id!r}", step.signature.inputs)
-        self.spec_config = config.model_copy(update={"parameters": {}, "outputs": {}, "name": None})
-        self.outputs = _output_specs(step, config)
+        self.defaults = defaults
+        self.input_types = input_types
+        self.outputs = outputs
+
+
+def _step_parts(
+    builder: GraphBuilder,
+    step: BaseStep[Any, Any],
+    overrides: StepConfiguration | None,
+    merged: StepConfiguration,
+    invocation_id: str,
+) -> _StepParts:
+    key = (id(step), id(overrides))
+    parts = builder.step_parts.get(key)
+    if parts is not None and parts.keep[0] is step and parts.keep[1] is overrides:
+        return parts
+    defaults: dict[str, Any] = {}
+    input_types: dict[str, InputSpec] = {}
+    for name, info in step.signature.inputs.items():
+        if info.has_default:
+            # Non-JSON defaults stay in the function signature.
+            with contextlib.suppress(CompilationError):
+                defaults[name] = to_json_value(info.default, what="default")
+        input_types[name] = InputSpec(
+            data_type=type_source(info.annotation) if info.annotated else None,
+            unmaterialized=bool(getattr(info.annotation, "_is_unmaterialized_artifact", False)),
+        )
+    check_ignored_names(merged.cache_policy, f"Step {invocation_id!r}", step.signature.inputs)
+    parts = _StepParts(
+        (step, overrides),
+        merged.model_copy(update={"parameters": {}, "outputs": {}, "name": None}),
+        defaults,
+        input_types,
+        _output_specs(step, merged),
+    )
+    builder.step_parts[key] = parts
+    return parts
 
 
 def build_step_spec(
@@ -530,25 +520,36 @@ def build_step_spec(
 ) -> StepSpec:
     """The ``StepSpec`` of one invocation, with run-configuration overrides applied."""
     step = invocation.step
-    template = builder.template_of(invocation.id, step, overrides)
+    if env_flag(ENV_ENFORCE_TYPE_ANNOTATIONS):
+        _require_annotations(step)
+    config = step.configuration.merged_with(overrides)
     parameters = dict(invocation.parameters)
-    for name, value in template.parameters.items():
+    for name, value in config.parameters.items():
+        if name not in step.signature.inputs:
+            raise CompilationError(
+                f"Step {invocation.id!r}: the configuration sets parameter {name!r}, but the step "
+                f"has no such input (inputs: {', '.join(step.signature.inputs) or 'none'})."
+            )
         if name in invocation.artifacts:
             raise CompilationError(
                 f"Step {invocation.id!r}: input {name!r} receives a step output, so the "
                 "configuration cannot set it as a parameter."
             )
-        parameters[name] = value
-    for name, has_default, default in template.defaults:
-        if name not in parameters and name not in invocation.artifacts:
-            if not has_default:
-                raise CompilationError(
-                    f"Step {invocation.id!r} is missing its required input {name!r}: pass a value "
-                    "or a step output when calling it, or set steps."
-                    f"{invocation.id}.parameters.{name} in the run configuration."
-                )
-            if default is not _NO_DEFAULT:
-                parameters[name] = default
+        parameters[name] = to_json_value(value, what=f"Step {invocation.id!r} parameter {name!r}")
+    unset = [
+        n for n in step.signature.inputs if n not in parameters and n not in invocation.artifacts
+    ]
+    for name in unset:
+        if not step.signature.inputs[name].has_default:
+            raise CompilationError(
+                f"Step {invocation.id!r} is missing its required input {name!r}: pass a value "
+                "or a step output when calling it, or set steps."
+                f"{invocation.id}.parameters.{name} in the run configuration."
+            )
+    parts = _step_parts(builder, step, overrides, config, invocation.id)
+    for name in unset:
+        if name in parts.defaults:
+            parameters[name] = parts.defaults[name]
     return StepSpec(
         invocation_id=invocation.id,
         step_name=step.name,
@@ -556,10 +557,10 @@ def build_step_spec(
         code_hash=step.code_hash,
         parameters=parameters,
         inputs={name: _binding_model(b) for name, b in invocation.artifacts.items()},
-        input_types=template.input_types,
+        input_types=parts.input_types,
         upstream=builder.upstream_of(invocation),
-        outputs=template.outputs,
-        config=template.spec_config,
+        outputs=parts.outputs,
+        config=parts.config,
         docstring=step.docstring,
     )
 

@@ -114,6 +114,17 @@ def launch(
         artifact_store=artifact_store_of(store, stack.id),
         unlisted=unlisted,
     )
+    driver = orchestrator.remote_driver(state)
+    if driver is not None:  # e.g. a Kubernetes driver pod: this process only follows
+        from headrace.execution.remote_runs import run_remotely
+
+        return run_remotely(
+            state,
+            orchestrator,
+            driver,
+            synchronous=is_synchronous(run_config, orchestrator.config),
+            timeout=getattr(orchestrator.config, "timeout", None),
+        )
     if not is_synchronous(run_config, orchestrator.config):
         announce_background_run(run, spec.name, stack.name)
         thread = threading.Thread(

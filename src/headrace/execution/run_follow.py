@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from headrace.enums import ExecutionStatus
 from headrace.execution.progress import RunProgress
@@ -22,9 +23,15 @@ _RUNNING = (ExecutionStatus.RUNNING, ExecutionStatus.RETRYING)
 
 
 def follow_run(
-    store: Store, run_id: str, progress: RunProgress, timeout: float | None = None
+    store: Store,
+    run_id: str,
+    progress: RunProgress | None,
+    timeout: float | None = None,
+    on_poll: Callable[[PipelineRunResponse], PipelineRunResponse] | None = None,
 ) -> PipelineRunResponse:
-    """Report the run's progress until it ends; returns the finished run.
+    """Report the run's progress (``None``: show nothing) until it ends; returns the
+    finished run. ``on_poll`` sees the run each time it is read and returns it as it is
+    then (e.g. ended because its driver is known to be gone).
 
     Raises:
         TimeoutError: ``timeout`` seconds passed first (the run goes on).
@@ -35,7 +42,12 @@ def follow_run(
     try:
         while True:
             run = store.get_run(run_id)
-            if not started and run.status in (*_RUNNING, *_finished()):
+            if on_poll is not None and not run.status.is_finished:
+                run = on_poll(run)
+            if progress is None:
+                if run.status.is_finished:
+                    return run
+            elif not started and run.status in (*_RUNNING, *_finished()):
                 started = True
                 _report_start(store, run, progress)
             elif not started and not waiting:
@@ -45,9 +57,9 @@ def follow_run(
                     f"Waiting for run {run.name!r} to start (status: {run.status.value}).",
                     None,
                 )
-            if started:
+            if progress is not None and started:
                 _report_steps(store.list_step_runs(run.id), seen, progress)
-            if run.status.is_finished:
+            if progress is not None and run.status.is_finished:
                 progress.run_finished(run)
                 return run
             if deadline is not None and time.monotonic() > deadline:
@@ -57,7 +69,8 @@ def follow_run(
                 )
             time.sleep(POLL_INTERVAL_S)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
 
 
 def _finished() -> tuple[ExecutionStatus, ...]:

@@ -10,7 +10,7 @@ from headrace.config.model import Model
 from headrace.config.source import load_source
 from headrace.config.spec import InputBinding, OutputRef, PipelineSpec, StepSpec
 from headrace.enums import ExecutionStatus
-from headrace.execution.step_task import InputArtifact, is_immutable
+from headrace.execution.step_task import CodeLocation, InputArtifact, is_immutable
 from headrace.models import ModelVersionRequest, ModelVersionResponse, PipelineRunResponse
 from headrace.store.base import Store
 
@@ -70,6 +70,9 @@ class RunState:
         self.scheduler: Any = None
         # Where step events are shown (execution/progress.py); None shows nothing.
         self.progress: RunProgress | None = None
+        # The code archive steps import from, when the launcher already made it (a
+        # driver pod gets it from its client); None: found or made when steps start.
+        self.code: CodeLocation | None = None
 
     def resolve(self, source: str) -> Any:
         """The live object for a source reference, importing it only if it is not known."""

@@ -9,6 +9,7 @@ run.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,7 @@ class ResultRecorder:
                 request.error = step_error(result.exception or StepExecutionError(reason))
             try:
                 state.store.create_step_runs([request])
+                state.store.flush()  # a store that queues writes reports the conflict here
                 return
             except EntityExistsError:
                 existing = state.store.list_step_runs(state.run.id).get(name)
@@ -178,27 +180,33 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
         dynamic=dynamic,
     )
     state.scheduler = scheduler
-    flusher = _Flusher(runner)
-    failed = True
-    try:
-        orchestrator.prepare(state, runner.run)
-        if dynamic:
-            from headrace.execution.dynamic import run_dynamic
-
-            statuses, state.pipeline_error = run_dynamic(state, scheduler)
-        else:
-            scheduler.add_all(state.spec.steps.values())
-            statuses = scheduler.drive()
-        failed = False
-        return statuses
-    finally:
+    # Steps that run here have their completions committed in groups (the store's
+    # write-behind); steps that run elsewhere write theirs from their own process.
+    deferring = (
+        state.store.write_behind() if orchestrator.runs_in_process else contextlib.nullcontext()
+    )
+    with deferring:
+        flusher = _Flusher(runner)
+        failed = True
         try:
-            if failed:
-                orchestrator.stop(graceful=False)
-            orchestrator.close()
+            orchestrator.prepare(state, runner.run)
+            if dynamic:
+                from headrace.execution.dynamic import run_dynamic
+
+                statuses, state.pipeline_error = run_dynamic(state, scheduler)
+            else:
+                scheduler.add_all(state.spec.steps.values())
+                statuses = scheduler.drive()
+            failed = False
+            return statuses
         finally:
-            flusher.stop()
-            runner.flush()
+            try:
+                if failed:
+                    orchestrator.stop(graceful=False)
+                orchestrator.close()
+            finally:
+                flusher.stop()
+                runner.flush()
 
 
 # The code archive of each snapshot this process ran (``None``: it has none), so a run
@@ -214,6 +222,8 @@ def code_location(state: RunState, orchestrator: BaseOrchestrator) -> CodeLocati
     import from the workers' ``sys.path``."""
     if not orchestrator.needs_code_archive:
         return None
+    if state.code is not None:
+        return state.code
     snapshot_id = state.run.snapshot_id
     if snapshot_id is not None:
         if snapshot_id not in _SNAPSHOT_CODE:  # a snapshot's code never changes

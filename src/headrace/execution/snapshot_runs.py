@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from headrace.artifact_stores.base import ArtifactStore
 from headrace.artifacts.loading import artifact_store_of
 from headrace.config.pipeline_run_configuration import PipelineRunConfiguration
 from headrace.config.spec import SPEC_SCHEMA_VERSION, PipelineSpec
@@ -196,21 +197,32 @@ def spawn_runner(store: Store, run: PipelineRunResponse) -> subprocess.Popen[byt
 
 
 def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
-    """Execute a recorded run of a snapshot in this (fresh) process."""
+    """Execute a recorded run of a snapshot in this (fresh) process, or, when the
+    stack's orchestrator drives runs elsewhere (a Kubernetes driver pod), start that
+    driver and follow the run until it ends."""
+    from headrace.execution.orchestrators.registry import build_orchestrator
+
+    state = snapshot_run_state(store, run_id)
+    stack = store.get_stack(state.run.stack_id)
+    orchestrator = build_orchestrator(stack, state.spec.config.settings)
+    driver = orchestrator.remote_driver(state)
+    if driver is not None:
+        from headrace.execution.remote_runs import run_remotely
+
+        return run_remotely(state, orchestrator, driver, synchronous=True)
+    return execute(state, orchestrator)
+
+
+def snapshot_run_state(store: Store, run_id: str) -> RunState:
+    """The state of a recorded run of a snapshot, with the snapshot's code unpacked and
+    imported from (never from the working tree) and the run's overrides applied."""
     run = store.get_run(run_id)
     if run.snapshot_id is None:
         raise SnapshotError(f"Run {run.name!r} does not come from a snapshot.")
     snapshot = store.get_snapshot(run.snapshot_id)
     check_runnable(snapshot)
     artifact_store = artifact_store_of(store, run.stack_id)
-    from headrace.snapshots.code_cache import default_code_cache, extract_code
-
-    code_directory = extract_code(
-        snapshot.extra["code"], artifact_store, default_code_cache(artifact_store)
-    )
-    os.environ[ENV_SOURCE_ROOT] = str(code_directory)
-    sys.path.insert(0, str(code_directory))
-    os.chdir(code_directory)
+    use_code(snapshot.extra["code"], artifact_store)
     config = PipelineRunConfiguration.model_validate(run.config)
     spec = snapshot.spec
     objects: dict[str, Any] = {}
@@ -218,10 +230,19 @@ def run_snapshot_run(store: Store, run_id: str) -> PipelineRunResponse:
         config = changed_step_parameters(spec, config)
         spec, objects = recompiled_spec(store, snapshot, run, config)
     spec = apply_overrides(spec, config)
-    state = RunState(
-        store=store, run=run, spec=spec, objects=objects, artifact_store=artifact_store
-    )
-    return execute(state)
+    return RunState(store=store, run=run, spec=spec, objects=objects, artifact_store=artifact_store)
+
+
+def use_code(archive: dict[str, Any], artifact_store: ArtifactStore) -> Path:
+    """Unpack a code archive (verified against its digest) and make this process import
+    from it and run in it, as the project's source root."""
+    from headrace.snapshots.code_cache import default_code_cache, extract_code
+
+    code_directory = extract_code(archive, artifact_store, default_code_cache(artifact_store))
+    os.environ[ENV_SOURCE_ROOT] = str(code_directory)
+    sys.path.insert(0, str(code_directory))
+    os.chdir(code_directory)
+    return code_directory
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ import contextlib
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,11 +46,13 @@ from headrace.execution.type_checks import check_input, check_output, coerce_par
 from headrace.models import ArtifactVersionRequest, StepRunRequest, StepRunUpdate
 from headrace.models.step_run import HookError, StepRunError
 from headrace.store.factory import reset_active_store, set_active_store
+from headrace.utils.ids import random_id
 from headrace.utils.terminal import SHOWN_BY_PROGRESS, headrace_logger
 
 logger = headrace_logger()
 
 _SIGNATURES: dict[Any, StepSignature] = {}
+_CACHED_CONFIGS = 256  # configurations a runner keeps worked out
 
 
 def _now() -> datetime:
@@ -89,6 +90,9 @@ class StepRunner:
         # Held from taking pending records until they are committed: a thread that finds
         # its own record gone knows it is in the store, never in someone's open transaction.
         self._write_lock = threading.Lock()
+        # Per configuration object (kept referenced, so an id is never reused meanwhile).
+        self._configs: dict[tuple[int, int], tuple[Any, Any, EffectiveStepConfig]] = {}
+        self._recorded: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def flush(self, older_than: float | None = None) -> None:
         """Write pending step-run records (only if the oldest is ``older_than`` seconds old)."""
@@ -120,7 +124,7 @@ class StepRunner:
     def run(self, task: StepTask) -> StepResult:
         """Run (or reuse from cache) one step; returns how it ended."""
         step = task.step
-        config = effective_step_config(task.pipeline_config, step.config)
+        config = self._effective_config(task)
         inputs = task.inputs
         try:
             cache_key = self._cache_key(step, config, inputs)
@@ -131,6 +135,34 @@ class StepRunner:
         except Exception as exc:
             return self._fail_before_start(step, exc)
         return self._execute(step, config, inputs, cache_key)
+
+    def _effective_config(self, task: StepTask) -> EffectiveStepConfig:
+        """The step's effective configuration, worked out once per configuration object:
+        the steps of one run share few (every invocation of a step shares its own)."""
+        key = (id(task.pipeline_config), id(task.step.config))
+        cached = self._configs.get(key)
+        if (
+            cached is not None
+            and cached[0] is task.pipeline_config
+            and cached[1] is task.step.config
+        ):
+            return cached[2]
+        config = effective_step_config(task.pipeline_config, task.step.config)
+        if len(self._configs) >= _CACHED_CONFIGS:  # tasks read from JSON: new objects each
+            self._configs.clear()
+        self._configs[key] = (task.pipeline_config, task.step.config, config)
+        return config
+
+    def _recorded_config(self, step: StepSpec) -> dict[str, Any]:
+        """The configuration a step ran with, as recorded on its step run (its JSON form
+        worked out once per configuration object)."""
+        cached = self._recorded.get(id(step.config))
+        if cached is None or cached[0] is not step.config:
+            cached = (step.config, step.config.model_dump(mode="json", exclude_defaults=True))
+            if len(self._recorded) >= _CACHED_CONFIGS:
+                self._recorded.clear()
+            self._recorded[id(step.config)] = cached
+        return {**cached[1], "parameters": step.parameters}
 
     def mark(self, invocation_id: str, status: ExecutionStatus, reason: str) -> None:
         """Record a step that will not run (skipped or stopped before it started)."""
@@ -143,7 +175,7 @@ class StepRunner:
         step = self.state.spec.steps[invocation_id]
         now = _now()
         return StepRunRequest(
-            id=str(uuid.uuid4()),
+            id=random_id(),
             pipeline_run_id=self.state.run.id,
             name=step.invocation_id,
             step_name=step.step_name,
@@ -241,7 +273,7 @@ class StepRunner:
                     )
                     return None
         now = _now()
-        step_run_id = str(uuid.uuid4())
+        step_run_id = random_id()
         self._record_later(
             StepRunRequest(
                 id=step_run_id,
@@ -284,10 +316,11 @@ class StepRunner:
         cache_key: str | None,
     ) -> StepResult:
         state = self.state
-        step_run_id = str(uuid.uuid4())
+        step_run_id = random_id()
         start = _now()
         (self._record_later if self.defer_start_records else self._record_now)(
-            StepRunRequest(
+            # Built from validated parts: constructed without validating them again.
+            StepRunRequest.model_construct(
                 id=step_run_id,
                 pipeline_run_id=state.run.id,
                 name=step.invocation_id,
@@ -297,7 +330,7 @@ class StepRunner:
                 code_hash=step.code_hash,
                 cache_key=cache_key,
                 parameters=step.parameters,
-                config=_recorded_config(step),
+                config=self._recorded_config(step),
                 docstring=step.docstring,
                 start_time=start,
                 inputs={n: [r.artifact_version_id for r in rs] for n, rs in inputs.items()},
@@ -546,27 +579,32 @@ class StepRunner:
             artifact_name, custom = state.artifact_name(step, name)
             metadata = dict(artifact.metadata)
             metadata.update(context.output_metadata.get(name, {}))
+            fields: dict[str, Any] = {
+                "id": random_id(),
+                "artifact_name": artifact_name,
+                "has_custom_name": custom,
+                "uri": artifact.uri,
+                "materializer": artifact.materializer,
+                "data_type": artifact.data_type,
+                "content_hash": artifact.content_hash,
+                "size": artifact.size,
+                "python_version": artifact.python_version,
+                "type": step.outputs[name].artifact_type or artifact.artifact_type,
+                "artifact_store_id": state.run.stack_id,
+                "metadata": metadata,
+                "tags": context.output_tags.get(name, []),
+                "version": step.outputs[name].artifact_version,
+                "visualizations": artifact.visualizations,
+            }
+            # Built from validated parts: constructed without validating them again
+            # (visualizations are plain dicts until validated).
             requests[name] = [
-                ArtifactVersionRequest(
-                    id=str(uuid.uuid4()),
-                    artifact_name=artifact_name,
-                    has_custom_name=custom,
-                    uri=artifact.uri,
-                    materializer=artifact.materializer,
-                    data_type=artifact.data_type,
-                    content_hash=artifact.content_hash,
-                    size=artifact.size,
-                    python_version=artifact.python_version,
-                    type=step.outputs[name].artifact_type or artifact.artifact_type,
-                    artifact_store_id=state.run.stack_id,
-                    metadata=metadata,
-                    tags=context.output_tags.get(name, []),
-                    version=step.outputs[name].artifact_version,
-                    visualizations=artifact.visualizations,
-                )
+                ArtifactVersionRequest(**fields)
+                if artifact.visualizations
+                else ArtifactVersionRequest.model_construct(**fields)
             ]
         try:
-            update = StepRunUpdate(
+            update = StepRunUpdate.model_construct(
                 status=ExecutionStatus.COMPLETED,
                 end_time=_now(),
                 attempts=max(attempts, 1),
@@ -666,7 +704,7 @@ class StepRunner:
     def _fail_before_start(self, step: StepSpec, exc: Exception) -> StepResult:
         """A failure before the step function was reached (inputs, cache key)."""
         now = _now()
-        step_run_id = str(uuid.uuid4())
+        step_run_id = random_id()
         self._record_now(
             StepRunRequest(
                 id=step_run_id,
@@ -693,13 +731,6 @@ class StepRunner:
     def _model_version_id(self, step: StepSpec) -> str | None:
         version = self.state.model_version_for(step)
         return None if version is None else version.id
-
-
-def _recorded_config(step: StepSpec) -> dict[str, Any]:
-    """The configuration a step ran with, as recorded on its step run."""
-    recorded = step.config.model_dump(mode="json", exclude_defaults=True)
-    recorded["parameters"] = step.parameters
-    return recorded
 
 
 def _nothing() -> None:

@@ -163,6 +163,9 @@ def state_for_task(task: StepTask) -> Iterator[tuple[RunState, StepRunner]]:
         try:
             flusher.forget(runner)
             runner.flush()
+            # The driver reads this step's records once the task returns: a store that
+            # queues writes (a remote one) sends them first.
+            resources.store.flush()
         finally:
             restore()
 

@@ -3,7 +3,7 @@
 Shared by the server's routers and the RestStore, so both sides agree on one shape.
 """
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,44 @@ class StepRunCompletion(RequestModel):
     outputs: dict[str, list[ArtifactVersionRequest]] = Field(default_factory=new_dict)
     create: list[StepRunRequest] = Field(default_factory=new_list, max_length=MAX_BATCH)
     model_version_id: str | None = None
+
+
+# Records a remote run's step records travel in (``POST /api/v1/steps/batch``).
+MAX_STEP_RECORDS = 1_000
+_STEP_RUN_ID = Field(min_length=1, max_length=64)
+
+
+class StepRunsCreated(RequestModel):
+    """``Store.create_step_runs`` as one record of a batch."""
+
+    kind: Literal["create"] = "create"
+    step_runs: list[StepRunRequest] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class StepRunUpdated(RequestModel):
+    """``Store.update_step_run`` as one record of a batch."""
+
+    kind: Literal["update"] = "update"
+    step_run_id: str = _STEP_RUN_ID
+    update: StepRunUpdate
+
+
+class StepRunCompleted(StepRunCompletion):
+    """``Store.complete_step_run`` as one record of a batch."""
+
+    kind: Literal["complete"] = "complete"
+    step_run_id: str = _STEP_RUN_ID
+
+
+StepRecord = Annotated[
+    StepRunsCreated | StepRunUpdated | StepRunCompleted, Field(discriminator="kind")
+]
+
+
+class StepRecordBatch(RequestModel):
+    """Step records a client queued, applied in order in one transaction."""
+
+    records: list[StepRecord] = Field(min_length=1, max_length=MAX_STEP_RECORDS)
 
 
 class ArtifactVersionLookup(RequestModel):

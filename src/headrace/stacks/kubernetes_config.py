@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from headrace.utils.factories import new_dict
 
@@ -83,14 +83,32 @@ class KubernetesPodSettings(BaseModel):
 class KubernetesOrchestratorConfig(BaseModel):
     """Steps run as pods of a Kubernetes cluster (1.24 or later).
 
+    Three placements of a run (``driver_pod`` and ``run_steps_in_driver``): a driver pod
+    that creates one pod per step (the default, as ZenML's orchestrator pod does); a
+    driver pod that runs every step itself; or the launching process as the driver,
+    creating one pod per step (``driver_pod: false``).
+
     Attributes:
         kubernetes_context: the kubeconfig context to use (default: the current one).
         kubeconfig: path of the kubeconfig file (default: ``$KUBECONFIG`` or
             ``~/.kube/config``).
         incluster: use the service account of the pod this runs in (for a driver or a
             server running inside the cluster) instead of a kubeconfig.
-        kubernetes_namespace: namespace of the step pods (must exist).
-        service_account_name: service account of the step pods.
+        kubernetes_namespace: namespace of the driver and step pods (must exist).
+        service_account_name: service account of the driver pod, and of the step pods
+            unless ``step_pod_service_account_name`` is set; the driver's must be
+            allowed to create, list and delete pods in the namespace.
+        step_pod_service_account_name: service account of the step pods (default:
+            ``service_account_name``).
+        driver_pod: run the run's driver (its scheduler) in a pod of its own, so the
+            launching machine may go away; ``false``: the launching process drives the
+            run and creates the step pods itself.
+        run_steps_in_driver: the driver pod runs every step in its own process, one
+            thread per step, instead of a pod per step (needs ``driver_pod``).
+        orchestrator_pod_settings: what the driver pod carries (default:
+            ``pod_settings``); ZenML's name for it.
+        timeout: longest time in seconds a synchronous launch follows a driver pod's run
+            (``0``: no limit); the run goes on after it.
         image: the image of the step pods when the run's snapshot records none; it must
             hold Python, headrace and the step's requirements.
         image_pull_policy: ``Always``, ``IfNotPresent`` or ``Never``.
@@ -113,6 +131,11 @@ class KubernetesOrchestratorConfig(BaseModel):
     incluster: bool = False
     kubernetes_namespace: str = Field(default="default", pattern=_DNS_LABEL, max_length=63)
     service_account_name: str | None = None
+    step_pod_service_account_name: str | None = None
+    driver_pod: bool = True
+    run_steps_in_driver: bool = False
+    orchestrator_pod_settings: KubernetesPodSettings | None = None
+    timeout: float = Field(default=0.0, ge=0)
     image: str | None = None
     image_pull_policy: str | None = Field(default=None, pattern=r"^(Always|IfNotPresent|Never)$")
     python: str = "python"
@@ -124,3 +147,22 @@ class KubernetesOrchestratorConfig(BaseModel):
     delete_finished_pods: bool = True
     synchronous: bool | None = None
     labels: dict[str, str] = Field(default_factory=new_dict)
+
+    @model_validator(mode="after")
+    def _steps_in_driver_need_one(self) -> KubernetesOrchestratorConfig:
+        if self.run_steps_in_driver and not self.driver_pod:
+            raise ValueError(
+                "run_steps_in_driver needs driver_pod: true (the steps run in the driver "
+                "pod, so there must be one)"
+            )
+        return self
+
+    @property
+    def step_service_account(self) -> str | None:
+        """The service account of the step pods."""
+        return self.step_pod_service_account_name or self.service_account_name
+
+    @property
+    def driver_pod_settings(self) -> KubernetesPodSettings:
+        """What the driver pod carries."""
+        return self.orchestrator_pod_settings or self.pod_settings

@@ -15,7 +15,8 @@ Conventions, fixed here so that the SQL store and the REST store behave alike:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
 
 
 class Store(ABC):
@@ -324,6 +326,13 @@ class Store(ABC):
 
         Returns the ids of the created versions by output name.
         """
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        """Apply step records (creations, updates, completions) in order: what a remote
+        run's batch carries. Stores that can, do it in one transaction (all or none)."""
+        from headrace.store.step_records import apply_one_by_one
+
+        apply_one_by_one(self, records)
 
     @abstractmethod
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
@@ -567,6 +576,29 @@ class Store(ABC):
         return None
 
     # -- lifecycle ----------------------------------------------------------------------
+    @contextmanager
+    def write_behind(self) -> Iterator[None]:
+        """While the block runs, ``complete_step_run`` may return before its records are
+        committed: the store commits them in groups, soon (about 20 ms), and before any
+        other call of this process reads or writes through it (read-your-writes). A
+        failed deferred commit is raised as ``StoreError`` by a later call (at the latest
+        ``flush`` or the block's end), never dropped. Leaving the block commits what is
+        left. Run drivers open it while steps run in their own process.
+
+        This default writes synchronously (nothing is deferred).
+        """
+        yield
+
+    def flush(self) -> None:  # noqa: B027 - optional hook, synchronous stores defer nothing
+        """Commit every write this process deferred: a SQL store's group commit
+        (``write_behind``), a remote store's queued step records. A no-op for stores that
+        write at once.
+
+        Raises:
+            StoreError: a deferred write could not be committed (a remote store raises
+                the error class the server answered).
+        """
+
     def after_fork(self) -> None:  # noqa: B027 - optional hook
         """Called in a forked child: drop connections inherited from the parent."""
 

@@ -4,9 +4,11 @@ Chosen when ``HEADRACE_STORE_URL`` is ``http(s)://...``. ``HEADRACE_STORE_API_KE
 sent as ``X-API-Key`` and ``HEADRACE_STORE_API_TOKEN`` as a bearer token. The server
 answers errors with the name of the ``headrace.exceptions`` class, so a caller catches
 the same exceptions as with a local store. One keep-alive connection pool per process
-(a fresh one after a fork); each Store verb is one request, and the per-step verbs
-(``complete_step_run``, ``create_step_runs``, ``find_cache_hit``) carry everything a
-step records at once.
+(a fresh one after a fork); each Store verb is one request, except the step records a
+run writes (``create_step_runs``, ``update_step_run``, ``complete_step_run``): those are
+queued and sent every few milliseconds in one batch (``headrace.store.rest_batch``), so
+a remote run does not wait for a round trip per step. Every other request sends the
+queue first, so a read sees this process's writes.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit, StepRunOverview
 from headrace.store.base import Store
 from headrace.store.http_session import HttpSession, Reply
+from headrace.store.rest_batch import WriteBehind, write_behind_linger
 from headrace.store.session import credential_headers
 
 if TYPE_CHECKING:
@@ -85,6 +88,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
 
 API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT_S = 30.0
@@ -125,6 +129,9 @@ class RestStore(Store):
         self._context = ResponseContext(self)
         self._lock = threading.Lock()
         self._http: HttpSession | None = None
+        self._behind = WriteBehind(self._send_records, self.url, linger=write_behind_linger())
+        # Cache keys of step runs this process started and has not ended (see find_cache_hit).
+        self._started_keys: dict[str, str] = {}
 
     # -- plumbing -----------------------------------------------------------------------
     def _session(self) -> HttpSession:
@@ -137,15 +144,34 @@ class RestStore(Store):
         return session
 
     def close(self) -> None:
-        """Close the connections."""
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        """Send the queued step records, then close the connections."""
+        try:
+            self._behind.close()
+        finally:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
 
     def after_fork(self) -> None:
-        """Forget the parent's connections; the child opens its own."""
+        """Forget the parent's connections and queue; the child opens its own."""
+        self._behind.forget()
         if self._http is not None:
             self._http.forget()
+
+    def flush(self) -> None:
+        """Send the queued step records and wait until the server applied them."""
+        self._behind.flush()
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        """Sent at once (after the queue), as one batch; the server's error is raised."""
+        from headrace.store.rest_batch import batch_body
+
+        # Each with its kind (a default, so not "set"), and otherwise only what was set.
+        bodies = [_body(record.model_copy(update={"kind": record.kind})) for record in records]
+        self._request("POST", "/steps/batch", content=batch_body(bodies))
+
+    def _send_records(self, body: bytes) -> None:
+        self._send("POST", "/steps/batch", content=body)
 
     def _request(
         self,
@@ -156,7 +182,20 @@ class RestStore(Store):
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> Reply:
-        """Send one request; returns the answer, raises the server's error."""
+        """Send one request, after the queued step records; returns the answer, raises
+        the server's error (or that of a batch of step records that failed)."""
+        self._behind.flush()
+        return self._send(method, path, json=json, content=content, params=params)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Reply:
         if json is not None:
             content = _json.dumps(json).encode()
         try:
@@ -388,13 +427,23 @@ class RestStore(Store):
         return request.id
 
     def create_step_runs(self, requests: Sequence[StepRunRequest]) -> None:
+        """Queued (see ``headrace.store.rest_batch``)."""
         if requests:
-            from headrace.models.wire import StepRunBatch
+            from headrace.models.wire import StepRunsCreated
 
-            self._request("POST", "/steps", content=_body(StepRunBatch(step_runs=list(requests))))
+            record = StepRunsCreated(kind="create", step_runs=list(requests))
+            self._behind.add(_body(record), self._cache_keys(requests))
 
     def update_step_run(self, step_run_id: str, update: StepRunUpdate) -> None:
-        self._request("PUT", f"/steps/{_part(step_run_id)}", content=_body(update.for_the_wire()))
+        """Queued (see ``headrace.store.rest_batch``)."""
+        from headrace.models.wire import StepRunUpdated
+
+        record = StepRunUpdated(
+            kind="update", step_run_id=step_run_id, update=update.for_the_wire()
+        )
+        if update.status is not None and update.status.is_finished:
+            self._started_keys.pop(step_run_id, None)
+        self._behind.add(_body(record))
 
     def complete_step_run(
         self,
@@ -404,9 +453,13 @@ class RestStore(Store):
         create: Sequence[StepRunRequest] = (),
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
-        from headrace.models.wire import StepRunCompletion
+        """Queued (see ``headrace.store.rest_batch``); the versions' ids are the
+        requests' own, made by the caller."""
+        from headrace.models.wire import StepRunCompleted
 
-        body = StepRunCompletion(
+        record = StepRunCompleted(
+            kind="complete",
+            step_run_id=step_run_id,
             update=update.for_the_wire(),
             outputs={
                 name: [request.for_the_wire() for request in requests]
@@ -415,11 +468,21 @@ class RestStore(Store):
             create=list(create),
             model_version_id=model_version_id,
         )
-        response = self._request(
-            "POST", f"/steps/{_part(step_run_id)}/complete", content=_body(body)
-        )
-        created: dict[str, list[str]] = response.json()["outputs"]
-        return created
+        keys = self._cache_keys(create)
+        own = self._started_keys.pop(step_run_id, None)
+        self._behind.add(_body(record), keys if own is None else (*keys, own))
+        return {name: [request.id for request in requests] for name, requests in outputs.items()}
+
+    def _cache_keys(self, requests: Sequence[StepRunRequest]) -> tuple[str, ...]:
+        """The cache keys of step runs being recorded; those that have not ended are
+        remembered until their completion is queued."""
+        keys = []
+        for request in requests:
+            if request.cache_key:
+                keys.append(request.cache_key)
+                if not request.status.is_finished:
+                    self._started_keys[request.id] = request.cache_key
+        return tuple(keys)
 
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
         return self._model(StepRunResponse, "GET", f"/steps/{_part(step_run_id)}")
@@ -446,13 +509,23 @@ class RestStore(Store):
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
-        response = self._request("GET", "/steps/cache_hit", params=_cache(cache_key, created_after))
+        response = self._lookup("/steps/cache_hit", cache_key, created_after)
         return _CACHE_HIT.validate_json(response.content)
+
+    def _lookup(self, path: str, cache_key: str, created_after: datetime | None) -> Reply:
+        """A cache lookup, the per-step read of a cached run: it sends the queued step
+        records first only when one of them is about a step run with this key (no other
+        record can change its answer), so a cached run pays one round trip per step."""
+        if self._behind.holds(cache_key):
+            self._behind.flush()
+        else:
+            self._behind.raise_failure()
+        return self._send("GET", path, params=_cache(cache_key, created_after))
 
     def find_cached_step_run(
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
-        response = self._request("GET", "/steps/cached", params=_cache(cache_key, created_after))
+        response = self._lookup("/steps/cached", cache_key, created_after)
         step = _CACHED_STEP.validate_json(response.content)
         if step is not None:
             self._attach(step)

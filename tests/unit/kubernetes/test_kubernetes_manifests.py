@@ -189,3 +189,128 @@ def test_memory_becomes_a_kubernetes_quantity(memory: str, quantity: str) -> Non
 def test_bad_settings_are_refused_naming_the_key(values: dict[str, Any], named: str) -> None:
     with pytest.raises(StackComponentError, match=named):
         _config(**values)
+
+
+DRIVER_SETTINGS: dict[str, Any] = {
+    **FULL_SETTINGS,
+    "service_account_name": "headrace-driver",
+    "step_pod_service_account_name": "headrace-steps",
+    "orchestrator_pod_settings": {
+        "node_selectors": {"cloud.google.com/gke-nodepool": "cpu-pool"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ml"}],
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
+        "labels": {"part": "driver"},
+        "env": {"LOG_LEVEL": "info"},
+    },
+}
+
+
+def test_a_driver_pod_carries_its_own_settings_and_a_valid_manifest() -> None:
+    config = _config(**DRIVER_SETTINGS)
+    pod = manifests.build_driver_pod(
+        RUN_ID,
+        "Nightly Training-2026_12_02",
+        config,
+        "registry/steps:1",
+        {"HEADRACE_STORE_URL": "https://headrace.example.com"},
+        ("a" * 64, "s3://bucket/prefix/code/x.tar.gz"),
+    )
+    manifest = manifests.to_manifest(pod)
+    validate_manifest(manifest)
+
+    spec = manifest["spec"]
+    container = spec["containers"][0]
+    assert manifest["metadata"]["namespace"] == "ml-runs"
+    assert manifest["metadata"]["name"].startswith("nightly-training-2026-12-02-driver-")
+    assert spec["restartPolicy"] == "Never"
+    assert spec["serviceAccountName"] == "headrace-driver"
+    assert spec["nodeSelector"] == {"cloud.google.com/gke-nodepool": "cpu-pool"}
+    assert spec["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "ml"}]
+    assert container["resources"] == {"requests": {"cpu": "250m", "memory": "512Mi"}}
+    labels = manifest["metadata"]["labels"]
+    assert labels[manifests.RUN_LABEL] == RUN_ID
+    assert labels[manifests.ROLE_LABEL] == manifests.DRIVER_ROLE
+    assert labels["part"] == "driver" and labels["team"] == "search"
+    assert container["command"] == [
+        "python",
+        "-m",
+        manifests.DRIVER_MODULE,
+        "--run-id",
+        RUN_ID,
+        "--code-digest",
+        "a" * 64,
+        "--code-uri",
+        "s3://bucket/prefix/code/x.tar.gz",
+    ]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env == {"LOG_LEVEL": "info", "HEADRACE_STORE_URL": "https://headrace.example.com"}
+
+
+def test_step_pods_of_a_driver_pod_are_owned_by_it_and_use_their_account() -> None:
+    config = _config(**DRIVER_SETTINGS)
+    owner = manifests.owner_reference("nightly-driver-abc", "5d0c8f9e-uid")
+    manifest = manifests.to_manifest(
+        manifests.build_step_pod(_task(), config, "registry/steps:1", owner=owner)
+    )
+    validate_manifest(manifest)
+    assert manifest["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": "nightly-driver-abc",
+            "uid": "5d0c8f9e-uid",
+            "blockOwnerDeletion": False,
+        }
+    ]
+    assert manifest["spec"]["serviceAccountName"] == "headrace-steps"
+    assert manifest["spec"]["nodeSelector"] == {"cloud.google.com/gke-nodepool": "gpu-pool"}
+    # without a step account of its own, a step pod runs as the driver does
+    plain = manifests.to_manifest(
+        manifests.build_step_pod(_task(), _config(service_account_name="runner"), "i")
+    )
+    assert plain["spec"]["serviceAccountName"] == "runner"
+
+
+def test_the_driver_rbac_is_valid_and_only_about_pods() -> None:
+    account, role, binding = manifests.driver_rbac("ml-runs", "headrace-driver")
+    for manifest in (account, role, binding):
+        validate_manifest(manifest)
+        assert manifest["metadata"]["namespace"] == "ml-runs"
+    assert account["kind"] == "ServiceAccount" and account["metadata"]["name"] == "headrace-driver"
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["pods"],
+            "verbs": ["create", "get", "list", "watch", "delete"],
+        }
+    ]
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "headrace-driver", "namespace": "ml-runs"}
+    ]
+
+
+def test_the_default_is_a_driver_pod_and_steps_in_it_need_one() -> None:
+    config = _config()
+    assert config.driver_pod and not config.run_steps_in_driver
+    assert _config(run_steps_in_driver=True).run_steps_in_driver
+    with pytest.raises(StackComponentError, match="run_steps_in_driver needs driver_pod"):
+        _config(driver_pod=False, run_steps_in_driver=True)
+
+
+def test_the_rbac_shown_in_the_docs_is_the_one_built() -> None:
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "kubernetes.md"
+    section = page.read_text().split("### RBAC for the driver pod", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    shown = list(yaml.safe_load_all(block.group(1)))
+    assert shown == manifests.driver_rbac("ml-runs", "headrace-driver")

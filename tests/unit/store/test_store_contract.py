@@ -128,6 +128,39 @@ def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
                 status=ExecutionStatus.RUNNING,
             )
         )
+        contract_store.flush()  # a store may queue step records: their errors come here
+
+
+def test_completions_written_behind_are_read_back_at_once(contract_store: Store) -> None:
+    """Inside ``write_behind`` a completion may wait for its group commit, but every
+    read through the store sees it (read-your-writes), and leaving the block commits it."""
+    run_id = _run(contract_store, "behind")
+    with contract_store.write_behind():
+        ids = []
+        for index in range(3):
+            step_id = _id()
+            ids.append(step_id)
+            request = StepRunRequest(
+                id=step_id,
+                pipeline_run_id=run_id,
+                name=f"s{index}",
+                step_name="s",
+                status=ExecutionStatus.RUNNING,
+                cache_key=f"{index}" * 64,
+            )
+            created = contract_store.complete_step_run(
+                step_id,
+                StepRunUpdate(status=ExecutionStatus.COMPLETED),
+                {"out": [_version(contract_store, "behind::s::out")]},
+                create=[request],
+            )
+            assert list(created) == ["out"]
+            assert contract_store.get_step_run(step_id).status is ExecutionStatus.COMPLETED
+        hit = contract_store.find_cache_hit("1" * 64)
+        assert hit is not None and hit.step_run_id == ids[1]
+        contract_store.flush()
+    steps = contract_store.list_step_runs(run_id)
+    assert [steps[f"s{i}"].outputs["out"][0].version for i in range(3)] == ["1", "2", "3"]
 
 
 def test_step_run_overview_reads_counts_edges_and_failures(contract_store: Store) -> None:
@@ -229,6 +262,7 @@ def test_a_step_run_of_a_missing_run_is_a_conflict_not_a_duplicate(contract_stor
     )
     with pytest.raises(StoreConflictError) as caught:
         contract_store.create_step_runs([orphan])
+        contract_store.flush()
     assert not caught.value.unique
     assert not isinstance(caught.value, EntityExistsError)
 
@@ -276,3 +310,44 @@ def test_postgres_statements_use_the_driver_parameter_style(postgres_url: str) -
     database = PostgresDatabase(postgres_url)
     sql = "SELECT :a::text WHERE x LIKE '%y' AND b = :b_1"
     assert database.prepare(sql) == "SELECT %(a)s::text WHERE x LIKE '%%y' AND b = %(b_1)s"
+
+
+def test_step_records_apply_in_order_and_all_or_none(contract_store: Store) -> None:
+    from headrace.models.wire import StepRunCompleted, StepRunsCreated, StepRunUpdated
+
+    run_id = _run(contract_store, "batched")
+
+    def started(name: str) -> StepRunRequest:
+        return StepRunRequest(
+            id=_id(), pipeline_run_id=run_id, name=name, step_name=name,
+            status=ExecutionStatus.RUNNING,
+        )  # fmt: skip
+
+    a, b = started("a"), started("b")
+    version = _version(contract_store, "batched::a::out")
+    contract_store.apply_step_records(
+        [
+            StepRunsCreated(step_runs=[a]),
+            StepRunCompleted(
+                step_run_id=a.id,
+                update=StepRunUpdate(status=ExecutionStatus.COMPLETED),
+                outputs={"out": [version]},
+            ),
+            StepRunCompleted(
+                step_run_id=b.id, update=StepRunUpdate(status=ExecutionStatus.FAILED), create=[b]
+            ),
+            StepRunUpdated(step_run_id=a.id, update=StepRunUpdate(run_metadata={"k": 1})),
+        ]
+    )
+    steps = contract_store.list_step_runs(run_id)
+    assert steps["a"].status is ExecutionStatus.COMPLETED
+    assert [v.id for v in steps["a"].outputs["out"]] == [version.id]
+    assert steps["b"].status is ExecutionStatus.FAILED
+    assert contract_store.get_step_run(a.id).run_metadata == {"k": 1}
+    # A refused record refuses its whole batch, and the error says which record it was.
+    c, again = started("c"), started("a")
+    with pytest.raises(EntityExistsError, match=r"Record 2 \(the start records of step\(s\) 'a'\)"):
+        contract_store.apply_step_records(
+            [StepRunsCreated(step_runs=[c]), StepRunsCreated(step_runs=[again])]
+        )
+    assert "c" not in contract_store.list_step_runs(run_id)

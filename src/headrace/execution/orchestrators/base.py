@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from headrace.execution.run_state import RunState
-    from headrace.execution.step_task import StepResult, StepTask
+    from headrace.execution.step_task import CodeLocation, StepResult, StepTask
 
 # How an orchestrator whose steps share the driver's memory runs a task: the driver's
 # step runner with the driver's run state (live objects, pipeline_state).
@@ -49,6 +49,12 @@ class BaseOrchestrator(ABC):
 
     def __init__(self, config: BaseModel) -> None:
         self.config = config
+
+    def remote_driver(self, run: RunState) -> RemoteDriver | None:
+        """Where the driver of ``run`` runs when it is not the launching process (e.g. a
+        pod of its own); ``None`` (the default): the launching process drives the run,
+        calling ``prepare``/``submit``/``wait`` itself."""
+        return None
 
     @abstractmethod
     def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
@@ -82,3 +88,25 @@ class BaseOrchestrator(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release everything (threads, processes, connections); called once at the end."""
+
+
+class RemoteDriver(ABC):
+    """A run's driver that runs elsewhere: the launching process starts it, then only
+    follows the run in the store (``headrace.execution.remote_runs``).
+
+    The driver reads everything it needs from the store (the run, its snapshot's spec,
+    its stack), so ``start`` hands it nothing but the run's id and its code archive.
+    """
+
+    @abstractmethod
+    def start(self, code: CodeLocation | None) -> None:
+        """Start the driver of the run (raise ``OrchestratorError`` naming why not)."""
+
+    @abstractmethod
+    def gone(self) -> str | None:
+        """Why the driver ended or will never start, or ``None`` while it may still
+        drive the run. Asked while the run has not ended."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (the driver itself goes on)."""

@@ -23,11 +23,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.exceptions import StoreConflictError, StoreError
 from headrace.store.sql.columns import BOOLEAN_COLUMNS, DATETIME_COLUMNS, JSON_COLUMNS
 from headrace.utils.env import ENV_SQLITE_SYNCHRONOUS
+
+if TYPE_CHECKING:
+    from headrace.store.sql.write_behind import WriteBehind
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 _IDLE_CONNECTIONS = 8  # kept open per database for the next statement
@@ -209,6 +212,10 @@ class Database(ABC):
         self._lock = threading.Lock()
         self._abandoned: list[Any] = []
         self._pid = os.getpid()
+        # Deferred step records (``write_behind.py``), committed before any other read or
+        # write of this process goes through here; ``None`` until a run defers some.
+        self.write_behind: WriteBehind | None = None
+        self._local = threading.local()  # depth of this thread's open transactions
 
     # -- dialect hooks ----------------------------------------------------------------
     @abstractmethod
@@ -302,22 +309,48 @@ class Database(ABC):
         with contextlib.suppress(Exception):  # a broken connection may not close cleanly
             raw.close()
 
+    def _flush_deferred(self, *, for_read: bool = False) -> None:
+        """Commit deferred writes before a read or write sees the database (read-your-
+        writes); not inside this thread's own open transaction, which would wait on
+        itself."""
+        behind = self.write_behind
+        if behind is not None and behind.pending and not getattr(self._local, "depth", 0):
+            behind.flush(for_read=for_read)
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reading; nothing it does is kept."""
+    def read(self, *, flush: bool = True) -> Iterator[Connection]:
+        """A connection for reading; nothing it does is kept. Deferred writes are
+        committed first unless ``flush`` is false (the caller knows they do not matter)."""
+        if flush:
+            self._flush_deferred(for_read=True)
         raw = self._checkout()
+        local = self._local
+        local.depth = getattr(local, "depth", 0) + 1
         try:
             yield Connection(self, raw)
             self._end_read(raw)
         except BaseException:
             self._rollback_or_discard(raw)
             raise
+        finally:
+            local.depth -= 1
         self._checkin(raw)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed if the block ends normally, else rolled back."""
+        """One write transaction: committed if the block ends normally, else rolled back.
+        Deferred writes are committed first."""
+        self._flush_deferred()
+        with self.transaction() as conn:
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, without committing deferred writes first (the
+        write-behind's own batches)."""
         raw = self._checkout()
+        local = self._local
+        local.depth = getattr(local, "depth", 0) + 1
         try:
             self._begin_write(raw)
             yield Connection(self, raw)
@@ -329,6 +362,8 @@ class Database(ABC):
         except BaseException:
             self._rollback_or_discard(raw)
             raise
+        finally:
+            local.depth -= 1
         self._checkin(raw)
 
     def _end_read(self, raw: Any) -> None:  # noqa: B027 - optional hook

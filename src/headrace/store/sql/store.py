@@ -8,6 +8,7 @@ class opens the database, wires the repositories together and delegates the verb
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
         UserUpdate,
     )
     from headrace.models.schedule import ScheduleRequest, ScheduleResponse, ScheduleUpdate
+    from headrace.models.wire import StepRecord
     from headrace.store.sql.repositories.accounts import (
         APIKeyRepository,
         ServiceAccountRepository,
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from headrace.store.sql.repositories.login_attempts import LoginAttemptRepository
     from headrace.store.sql.repositories.schedules import ScheduleRepository
 
+from headrace.exceptions import StoreError
 from headrace.models.filters import BaseFilter
 from headrace.models.step_run import CacheHit, StepRunOverview
 from headrace.store.base import (
@@ -101,6 +104,10 @@ from headrace.store.sql.repositories.snapshots import SnapshotRepository
 from headrace.store.sql.repositories.step_runs import StepRunRepository
 from headrace.store.sql.repositories.tags import TagRepository
 from headrace.store.sql.stacks import StackMethods
+from headrace.utils.env import ENV_STORE_WRITE_BEHIND_MS
+from headrace.utils.terminal import headrace_logger
+
+logger = headrace_logger()
 
 
 class SqlStore(
@@ -189,8 +196,44 @@ class SqlStore(
             yield conn
 
     def close(self) -> None:
-        """Close the idle connections."""
+        """Commit deferred writes, then close the idle connections."""
+        behind = self._db.write_behind
+        if behind is not None and behind.pending and behind.owned_here:
+            try:
+                behind.flush()
+            except StoreError as exc:  # closing goes on; the records are reported lost
+                logger.error("Step records could not be committed before closing: %s", exc)
         self._db.close()
+
+    @contextmanager
+    def write_behind(self) -> Iterator[None]:
+        """Commit step completions in groups while the block runs (``write_behind.py``);
+        ``HEADRACE_STORE_WRITE_BEHIND_MS=0`` keeps every write synchronous."""
+        delay_ms = float(os.environ.get(ENV_STORE_WRITE_BEHIND_MS, "20") or 0)
+        if delay_ms <= 0:
+            yield
+            return
+        from headrace.store.sql.write_behind import WriteBehind
+
+        behind = self._db.write_behind
+        if behind is None:
+            behind = self._db.write_behind = WriteBehind(self._db, delay_ms / 1000)
+        behind.open()
+        try:
+            yield
+        except BaseException:
+            try:
+                behind.close()
+            except StoreError as exc:  # the block's own error is the one to raise
+                logger.error("Deferred step records could not be committed: %s", exc)
+            raise
+        behind.close()
+
+    def flush(self) -> None:
+        """Commit the step records this process deferred."""
+        behind = self._db.write_behind
+        if behind is not None and behind.pending:
+            behind.flush()
 
     def after_fork(self) -> None:
         """Open fresh connections without touching the parent's."""
@@ -304,7 +347,15 @@ class SqlStore(
         create: Sequence[StepRunRequest] = (),
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
+        behind = self._db.write_behind
+        if behind is not None and behind.active:
+            return self.step_runs.complete_later(
+                behind, step_run_id, update, outputs, create, model_version_id
+            )
         return self.step_runs.complete(step_run_id, update, outputs, create, model_version_id)
+
+    def apply_step_records(self, records: Sequence[StepRecord]) -> None:
+        self.step_runs.apply(records)
 
     def get_step_run(self, step_run_id: str) -> StepRunResponse:
         return self.step_runs.get(step_run_id)

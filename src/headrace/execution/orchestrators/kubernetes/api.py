@@ -60,3 +60,34 @@ def core_api(config: KubernetesOrchestratorConfig) -> Any:
             "'incluster: true' when running inside the cluster."
         ) from exc
     return kubernetes.client.CoreV1Api(api_client)
+
+
+def api_host(api: Any) -> str:
+    """The API server an API object talks to, for messages."""
+    api_client = getattr(api, "api_client", None)
+    configuration = getattr(api_client, "configuration", None)
+    return str(getattr(configuration, "host", "the configured cluster"))
+
+
+def check_namespace(api: Any, namespace: str, run_id: str) -> None:
+    """Check that the cluster answers and the run's pods in ``namespace`` can be listed.
+
+    Raises:
+        OrchestratorError: the API refused (names the namespace and the rights needed)
+            or cannot be reached (names its address).
+    """
+    from headrace.execution.orchestrators.kubernetes.manifests import run_selector
+
+    try:
+        api.list_namespaced_pod(namespace, label_selector=run_selector(run_id), limit=1)
+    except import_client().client.ApiException as exc:
+        raise OrchestratorError(
+            f"The Kubernetes API at {api_host(api)} refused to list pods in namespace "
+            f"{namespace!r} ({exc.status} {exc.reason}). Check that the namespace "
+            "exists and that your credentials may create, list and delete pods there."
+        ) from exc
+    except Exception as exc:  # urllib3 connection errors and the like
+        raise OrchestratorError(
+            f"Cannot reach the Kubernetes API at {api_host(api)}: {type(exc).__name__}: "
+            f"{exc}. Check the kubeconfig context (kubectl cluster-info)."
+        ) from exc

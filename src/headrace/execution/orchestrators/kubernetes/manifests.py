@@ -1,4 +1,10 @@
-"""Pod manifests of step pods, built from the official client's models.
+"""Pod manifests of driver and step pods (and the driver's RBAC), built from the
+official client's models.
+
+A driver pod runs ``python -m headrace.execution.orchestrators.kubernetes.driver
+--run-id RUN``; it reads the run, its spec and its stack from the store (the store URL
+is its one environment variable of ours) and creates the step pods, each with an
+owner reference to the driver pod.
 
 A step pod runs ``python -m headrace.execution.step_entrypoint --task-env
 HEADRACE_STEP_TASK`` in the run's image: the step task travels as JSON in that
@@ -23,7 +29,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kubernetes.client import V1Pod
+    from kubernetes.client import V1OwnerReference, V1Pod
 
     from headrace.config.resource_settings import ResourceSettings
     from headrace.execution.step_task import StepTask
@@ -34,6 +40,11 @@ if TYPE_CHECKING:
 
 TASK_ENV = "HEADRACE_STEP_TASK"
 STEP_CONTAINER = "step"
+DRIVER_CONTAINER = "driver"
+DRIVER_MODULE = "headrace.execution.orchestrators.kubernetes.driver"
+ROLE_LABEL = "headrace.dev/role"
+DRIVER_ROLE = "driver"
+RUN_NAME_ANNOTATION = "headrace.dev/run-name"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 RUN_LABEL = "headrace.dev/run-id"
 STEP_LABEL = "headrace.dev/step"
@@ -123,9 +134,15 @@ def build_step_pod(
     config: KubernetesOrchestratorConfig,
     image: str,
     resources: ResourceSettings | None = None,
+    owner: V1OwnerReference | None = None,
 ) -> V1Pod:
     """The pod that runs ``task`` (``restartPolicy: Never``: the step runner retries a
-    failed step itself, as its retry settings say)."""
+    failed step itself, as its retry settings say).
+
+    ``owner``: the driver pod, when the driver runs in one; Kubernetes' garbage
+    collector then deletes the step pods with it (a driver pod that dies or is deleted
+    leaves no step pod behind).
+    """
     from kubernetes import client as k8s
 
     settings = config.pod_settings
@@ -137,14 +154,149 @@ def build_step_pod(
         STEP_LABEL: label_value(task.invocation_id),
     }
     annotations = {**settings.annotations, INVOCATION_ANNOTATION: task.invocation_id}
-    env = [k8s.V1EnvVar(name=name, value=value) for name, value in settings.env.items()]
-    env.append(k8s.V1EnvVar(name=TASK_ENV, value=task.to_json()))
+    metadata = k8s.V1ObjectMeta(
+        name=pod_name(task, config.pod_name_prefix),
+        namespace=config.kubernetes_namespace,
+        labels=labels,
+        annotations=annotations,
+        owner_references=[owner] if owner is not None else None,
+    )
+    env = {**settings.env, TASK_ENV: task.to_json()}
     requirements = container_resources(resources, settings)
+    return _pod(
+        metadata,
+        STEP_CONTAINER,
+        step_command(config),
+        env,
+        requirements,
+        image,
+        config,
+        settings,
+        config.step_service_account,
+    )
+
+
+def build_driver_pod(
+    run_id: str,
+    run_name: str,
+    config: KubernetesOrchestratorConfig,
+    image: str,
+    environment: dict[str, str],
+    code: tuple[str, str] | None = None,
+    resources: ResourceSettings | None = None,
+) -> V1Pod:
+    """The driver pod of a run: ``python -m headrace.execution.orchestrators.kubernetes.
+    driver --run-id RUN`` with the store's URL in ``environment``; everything else (the
+    spec, the stack, the configuration) the driver reads from the store.
+
+    ``code``: the digest and URI of the run's code archive in the artifact store when
+    the run is not a snapshot's that records one.
+    """
+    from kubernetes import client as k8s
+
+    settings = config.driver_pod_settings
+    labels = {
+        **config.labels,
+        **settings.labels,
+        MANAGED_BY: "headrace",
+        RUN_LABEL: label_value(run_id),
+        ROLE_LABEL: DRIVER_ROLE,
+    }
+    annotations = {**settings.annotations, RUN_NAME_ANNOTATION: run_name}
+    metadata = k8s.V1ObjectMeta(
+        name=driver_pod_name(run_id, run_name, config.pod_name_prefix),
+        namespace=config.kubernetes_namespace,
+        labels=labels,
+        annotations=annotations,
+    )
+    command = [config.python, "-m", DRIVER_MODULE, "--run-id", run_id]
+    if code is not None:
+        command += ["--code-digest", code[0], "--code-uri", code[1]]
+    env = {**settings.env, **environment}
+    requirements = container_resources(resources, settings)
+    return _pod(
+        metadata,
+        DRIVER_CONTAINER,
+        command,
+        env,
+        requirements,
+        image,
+        config,
+        settings,
+        config.service_account_name,
+    )
+
+
+def driver_pod_name(run_id: str, run_name: str, prefix: str | None) -> str:
+    """The driver pod's name: ``<prefix or run name>-driver-<digest of the run id>``."""
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:10]
+    return f"{dns_name(prefix or run_name, 40)}-driver-{digest}"
+
+
+def owner_reference(name: str, uid: str) -> V1OwnerReference:
+    """A reference to the driver pod ``name`` (its ``uid``) for the pods it creates."""
+    from kubernetes import client as k8s
+
+    return k8s.V1OwnerReference(
+        api_version="v1", kind="Pod", name=name, uid=uid, block_owner_deletion=False
+    )
+
+
+def driver_rbac(namespace: str, service_account: str) -> list[dict[str, Any]]:
+    """The ServiceAccount, Role and RoleBinding a driver pod runs with: it may create,
+    read, list and delete the pods of its namespace (the step pods), nothing else."""
+    from kubernetes import client as k8s
+
+    role_name = f"{dns_name(service_account, 40)}-pods"
+    account = k8s.V1ServiceAccount(
+        api_version="v1",
+        kind="ServiceAccount",
+        metadata=k8s.V1ObjectMeta(name=service_account, namespace=namespace),
+    )
+    role = k8s.V1Role(
+        api_version="rbac.authorization.k8s.io/v1",
+        kind="Role",
+        metadata=k8s.V1ObjectMeta(name=role_name, namespace=namespace),
+        rules=[
+            k8s.V1PolicyRule(
+                api_groups=[""],
+                resources=["pods"],
+                verbs=["create", "get", "list", "watch", "delete"],
+            )
+        ],
+    )
+    binding = k8s.V1RoleBinding(
+        api_version="rbac.authorization.k8s.io/v1",
+        kind="RoleBinding",
+        metadata=k8s.V1ObjectMeta(name=role_name, namespace=namespace),
+        role_ref=k8s.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=role_name),
+        subjects=[
+            k8s.RbacV1Subject(kind="ServiceAccount", name=service_account, namespace=namespace)
+        ],
+    )
+    return [to_manifest(account), to_manifest(role), to_manifest(binding)]
+
+
+def _pod(
+    metadata: Any,
+    container_name: str,
+    command: list[str],
+    environment: dict[str, str],
+    requirements: dict[str, dict[str, Any]],
+    image: str,
+    config: KubernetesOrchestratorConfig,
+    settings: KubernetesPodSettings,
+    service_account: str | None,
+) -> V1Pod:
+    """A ``restartPolicy: Never`` pod of one container with ``settings`` applied."""
+    from kubernetes import client as k8s
+
+    env = [k8s.V1EnvVar(name=name, value=value) for name, value in environment.items()]
     container = k8s.V1Container(
-        name=STEP_CONTAINER,
+        name=container_name,
         image=image,
         image_pull_policy=config.image_pull_policy,
-        command=step_command(config),
+        command=command,
         env=env,
         env_from=[_model(k8s.V1EnvFromSource, item) for item in settings.env_from] or None,
         resources=k8s.V1ResourceRequirements(
@@ -158,7 +310,7 @@ def build_step_pod(
     spec = k8s.V1PodSpec(
         restart_policy="Never",
         containers=[container],
-        service_account_name=config.service_account_name,
+        service_account_name=service_account,
         node_selector=dict(settings.node_selectors) or None,
         tolerations=[_model(k8s.V1Toleration, item) for item in settings.tolerations] or None,
         affinity=_model(k8s.V1Affinity, settings.affinity) if settings.affinity else None,
@@ -168,17 +320,7 @@ def build_step_pod(
         host_ipc=settings.host_ipc or None,
         priority_class_name=settings.priority_class_name,
     )
-    return k8s.V1Pod(
-        api_version="v1",
-        kind="Pod",
-        metadata=k8s.V1ObjectMeta(
-            name=pod_name(task, config.pod_name_prefix),
-            namespace=config.kubernetes_namespace,
-            labels=labels,
-            annotations=annotations,
-        ),
-        spec=spec,
-    )
+    return k8s.V1Pod(api_version="v1", kind="Pod", metadata=metadata, spec=spec)
 
 
 def to_manifest(obj: Any) -> dict[str, Any]:

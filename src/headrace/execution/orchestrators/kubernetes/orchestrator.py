@@ -1,5 +1,9 @@
 """The Kubernetes orchestrator: each step task runs in a pod of its own.
 
+By default the run's driver is a pod too (``driver_pod``, ``driver_pod.DriverPod``):
+the launching process starts it and follows the run; the driver pod (``driver``) runs
+this orchestrator, or every step itself with ``run_steps_in_driver``.
+
 ``submit`` creates the step's pod (or queues the task while ``max_parallelism`` pods
 are running); ``wait`` lists the run's pods by label every ``poll_interval_s`` and turns
 each pod that ended into the step's result, read from the store (``results``); ``stop``
@@ -27,8 +31,14 @@ from pydantic import BaseModel
 
 from headrace.enums import ExecutionStatus
 from headrace.exceptions import OrchestratorError, StepExecutionError, StepInterruptedError
-from headrace.execution.orchestrators.base import BaseOrchestrator, RunInProcess
+from headrace.execution.orchestrators.base import BaseOrchestrator, RemoteDriver, RunInProcess
 from headrace.execution.orchestrators.kubernetes import manifests
+from headrace.execution.orchestrators.kubernetes.pod_status import (
+    HOPELESS_WAITING,
+    api_message,
+    termination,
+    waiting_reason,
+)
 from headrace.execution.orchestrators.kubernetes.results import recorded_result
 from headrace.execution.step_task import StepResult, StepTask
 from headrace.stacks.kubernetes_config import KubernetesOrchestratorConfig
@@ -41,11 +51,6 @@ if TYPE_CHECKING:
     from headrace.store.base import Store
 
 logger = headrace_logger()
-
-# A pod waiting for one of these will not start by waiting longer.
-_HOPELESS_WAITING = frozenset(
-    {"InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError"}
-)
 
 
 class _Pod:
@@ -84,6 +89,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
         self._run_id = ""
         self._image = ""
         self._unreachable_since: float | None = None
+        # The driver pod this orchestrator runs in (set by the driver entry point): the
+        # owner of the step pods, so they go when it goes.
+        self.owner: Any = None
 
     # -- the interface ----------------------------------------------------------------
     def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
@@ -91,26 +99,22 @@ class KubernetesOrchestrator(BaseOrchestrator):
         self._store = run.store
         self._run_id = run.run.id
         self._stack = run.store.get_stack(run.run.stack_id)
-        self._image = self._run_image(run)
-        from headrace.execution.orchestrators.kubernetes.api import core_api, import_client
+        self._image = run_image(run.store, run.run.snapshot_id, self.settings)
+        from headrace.execution.orchestrators.kubernetes.api import check_namespace, core_api
 
         self._api = core_api(self.settings)
-        namespace = self.settings.kubernetes_namespace
-        try:
-            self._api.list_namespaced_pod(
-                namespace, label_selector=manifests.run_selector(self._run_id), limit=1
-            )
-        except import_client().client.ApiException as exc:
-            raise OrchestratorError(
-                f"The Kubernetes API at {self._host()} refused to list pods in namespace "
-                f"{namespace!r} ({exc.status} {exc.reason}). Check that the namespace "
-                "exists and that your credentials may create, list and delete pods there."
-            ) from exc
-        except Exception as exc:  # urllib3 connection errors and the like
-            raise OrchestratorError(
-                f"Cannot reach the Kubernetes API at {self._host()}: {type(exc).__name__}: "
-                f"{exc}. Check the kubeconfig context (kubectl cluster-info)."
-            ) from exc
+        check_namespace(self._api, self.settings.kubernetes_namespace, self._run_id)
+
+    def remote_driver(self, run: RunState) -> RemoteDriver | None:
+        """The run's driver pod, unless the settings keep the driver in the launching
+        process (``driver_pod: false``) or this process is the driver pod. A run without
+        a snapshot (a single step run on its own) is driven here: a driver pod reads
+        its spec from the snapshot."""
+        if not self.settings.driver_pod or run.run.snapshot_id is None:
+            return None
+        from headrace.execution.orchestrators.kubernetes.driver_pod import DriverPod
+
+        return DriverPod(self.settings, run)
 
     def submit(self, task: StepTask) -> None:
         with self._lock:
@@ -179,7 +183,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
     def _create(self, name: str, task: StepTask) -> None:
         try:
             config = self._step_config(task)
-            pod = manifests.build_step_pod(task, config, self._image, _resources(task))
+            pod = manifests.build_step_pod(
+                task, config, self._image, _resources(task), owner=self.owner
+            )
             self._api.create_namespaced_pod(config.kubernetes_namespace, pod)
             with self._lock:
                 self._pods[name].exists = True
@@ -192,7 +198,7 @@ class KubernetesOrchestrator(BaseOrchestrator):
                         ExecutionStatus.FAILED,
                         OrchestratorError(
                             f"Cannot create the pod of step {task.invocation_id!r}: "
-                            f"{_api_message(exc)}"
+                            f"{api_message(exc)}"
                         ),
                         recorded=False,
                     )
@@ -215,9 +221,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
             if now - self._unreachable_since > self.settings.pod_startup_timeout_s:
                 raise OrchestratorError(
                     f"The Kubernetes API at {self._host()} has not answered for "
-                    f"{now - self._unreachable_since:.0f}s: {_api_message(exc)}"
+                    f"{now - self._unreachable_since:.0f}s: {api_message(exc)}"
                 ) from exc
-            logger.warning("Cannot list the run's pods (will retry): %s", _api_message(exc))
+            logger.warning("Cannot list the run's pods (will retry): %s", api_message(exc))
             return
         self._unreachable_since = None
         seen = {item.metadata.name: item for item in listing.items}
@@ -236,9 +242,9 @@ class KubernetesOrchestrator(BaseOrchestrator):
         task = pod.task
         phase = None if item is None or item.status is None else item.status.phase
         if phase in (None, "Pending") and item is not None and not pod.deleted:
-            reason = _waiting_reason(item)
+            reason = waiting_reason(item)
             waited = time.monotonic() - pod.created
-            if reason in _HOPELESS_WAITING or waited > self.settings.pod_startup_timeout_s:
+            if reason in HOPELESS_WAITING or waited > self.settings.pod_startup_timeout_s:
                 pod.deleted = True
                 self._delete(pod.name)
                 return StepResult.from_exception(
@@ -267,7 +273,7 @@ class KubernetesOrchestrator(BaseOrchestrator):
                 ),
                 recorded=False,
             )
-        why = "was deleted" if item is None else f"ended {_termination(item)}"
+        why = "was deleted" if item is None else f"ended {termination(item)}"
         return StepResult.from_exception(
             task.invocation_id,
             ExecutionStatus.FAILED,
@@ -284,7 +290,7 @@ class KubernetesOrchestrator(BaseOrchestrator):
                 name, self.settings.kubernetes_namespace, grace_period_seconds=0
             )
         except Exception as exc:  # already gone, or the API is away: nothing more to do
-            logger.debug("Pod %s not deleted: %s", name, _api_message(exc))
+            logger.debug("Pod %s not deleted: %s", name, api_message(exc))
 
     # -- helpers ----------------------------------------------------------------------
     def _report(self, result: StepResult) -> None:
@@ -307,29 +313,29 @@ class KubernetesOrchestrator(BaseOrchestrator):
             raise OrchestratorError("the stack's orchestrator is not a kubernetes orchestrator")
         return config
 
-    def _run_image(self, run: RunState) -> str:
-        """The image of the step pods: the one the run's snapshot was built into, else
-        the configured ``image``."""
-        snapshot_id = run.run.snapshot_id
-        if snapshot_id is not None:
-            image = run.store.get_snapshot(snapshot_id).extra.get("image")
-            if isinstance(image, dict):
-                image = image.get("name") or image.get("uri")
-            if isinstance(image, str) and image:
-                return image
-        if self.settings.image:
-            return self.settings.image
-        raise OrchestratorError(
-            "The kubernetes orchestrator needs an image for the step pods: the run's "
-            "snapshot records none. Set one with `headrace orchestrator update NAME "
-            "--image=registry/project:tag` or settings={'orchestrator.kubernetes': "
-            "{'image': ...}}."
-        )
-
     def _host(self) -> str:
-        api_client = getattr(self._api, "api_client", None)
-        configuration = getattr(api_client, "configuration", None)
-        return str(getattr(configuration, "host", "the configured cluster"))
+        from headrace.execution.orchestrators.kubernetes.api import api_host
+
+        return api_host(self._api)
+
+
+def run_image(store: Store, snapshot_id: str | None, config: KubernetesOrchestratorConfig) -> str:
+    """The image of a run's pods: the one the run's snapshot was built into, else the
+    configured ``image``."""
+    if snapshot_id is not None:
+        image = store.get_snapshot(snapshot_id).extra.get("image")
+        if isinstance(image, dict):
+            image = image.get("name") or image.get("uri")
+        if isinstance(image, str) and image:
+            return image
+    if config.image:
+        return config.image
+    raise OrchestratorError(
+        "The kubernetes orchestrator needs an image for the step pods: the run's "
+        "snapshot records none. Set one with `headrace orchestrator update NAME "
+        "--image=registry/project:tag` or settings={'orchestrator.kubernetes': "
+        "{'image': ...}}."
+    )
 
 
 def _resources(task: StepTask) -> ResourceSettings | None:
@@ -343,29 +349,3 @@ def _resources(task: StepTask) -> ResourceSettings | None:
     from headrace.config.resource_settings import ResourceSettings
 
     return ResourceSettings.model_validate(values)
-
-
-def _waiting_reason(item: Any) -> str | None:
-    for status in item.status.container_statuses or () if item.status else ():
-        waiting = status.state.waiting if status.state else None
-        if waiting is not None and waiting.reason:
-            return str(waiting.reason)
-    return None
-
-
-def _termination(item: Any) -> str:
-    """How a pod's container ended, in words (``OOMKilled, exit code 137``)."""
-    for status in item.status.container_statuses or ():
-        terminated = status.state.terminated if status.state else None
-        if terminated is not None:
-            reason = terminated.reason or "Error"
-            return f"{reason}, exit code {terminated.exit_code}"
-    return item.status.reason or item.status.phase or "unknown"
-
-
-def _api_message(exc: BaseException) -> str:
-    status = getattr(exc, "status", None)
-    if status is not None:
-        body = getattr(exc, "body", None) or getattr(exc, "reason", "")
-        return f"API answered {status}: {str(body)[:500]}"
-    return f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,9 @@
 """``/api/v1/steps``: step runs, their logs, and the per-step calls of a remote run.
 
-A run driven by a client against this server records each step with one call
-(``POST /steps/{id}/complete`` also records pending step runs and outputs).
+A run driven by a client against this server queues its step records and sends them
+every few milliseconds in one call (``POST /steps/batch``), applied in one transaction;
+``POST /steps/{id}/complete`` records one step's end (with pending step runs and
+outputs) on its own.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import BaseModel
 from headrace.exceptions import ArtifactError
 from headrace.models import StepRunResponse, StepRunUpdate
 from headrace.models.step_run import CacheHit
-from headrace.models.wire import StepRunBatch, StepRunCompletion
+from headrace.models.wire import StepRecordBatch, StepRunBatch, StepRunCompletion
 from headrace.server.deps import ReadAccess, StoreDep, WriteAccess
 from headrace.server.names import NameOrId
 from headrace.store.base import Store
@@ -33,6 +35,15 @@ class CreatedIds(BaseModel):
 def create_step_runs(store: StoreDep, caller: WriteAccess, body: StepRunBatch) -> None:
     """Record step runs in one transaction (all or none)."""
     store.create_step_runs(body.step_runs)
+
+
+@router.post("/batch", status_code=status.HTTP_204_NO_CONTENT)
+def apply_step_records(store: StoreDep, caller: WriteAccess, body: StepRecordBatch) -> None:
+    """Apply a client's queued step records (``create``: step runs as they start,
+    ``update``: a change of one, ``complete``: a step's end with its outputs) in order,
+    in one transaction: all or none. A refused record refuses the batch, and the error
+    names it."""
+    store.apply_step_records(body.records)
 
 
 @router.get("/cache_hit", response_model=CacheHit | None)

@@ -55,9 +55,10 @@ class SqlContext:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read transaction."""
-        with self.db.read() as conn:
+    def read(self, *, flush: bool = True) -> Iterator[Connection]:
+        """One read transaction (``flush=False``: without committing deferred writes
+        first, for a read none of them can change)."""
+        with self.db.read(flush=flush) as conn:
             yield conn
 
 

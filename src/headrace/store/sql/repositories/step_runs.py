@@ -5,12 +5,12 @@ The per-step verbs are a handful of statements built once at import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionStatus, MetadataResourceType
-from headrace.exceptions import EntityExistsError, StoreConflictError
+from headrace.exceptions import EntityExistsError, HeadraceError, StoreConflictError
 from headrace.models import (
     ArtifactVersionList,
     ArtifactVersionRequest,
@@ -19,6 +19,7 @@ from headrace.models import (
     StepRunUpdate,
 )
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError, StepRunOverview
+from headrace.models.wire import StepRecord, StepRunsCreated, StepRunUpdated
 from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.model_registry import link as link_model_version
@@ -26,6 +27,10 @@ from headrace.store.sql.query import insert_sql, update_sql
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
 from headrace.store.sql.repositories.base import Repository, now
 from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.step_records import record_error
+
+if TYPE_CHECKING:
+    from headrace.store.sql.write_behind import WriteBehind
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STEP_RUN_COLUMNS = columns("step_runs")
@@ -51,6 +56,7 @@ _CACHE_HIT = (
     "ORDER BY step_run_outputs.name, step_run_outputs.position"
 )
 
+_COMPLETED_PROBE = "SELECT status FROM step_runs WHERE id = :_id AND end_time IS NOT NULL"
 _OF_RUN = "FROM step_runs WHERE pipeline_run_id = :run"
 _STATUS_COUNTS = f"SELECT status, COUNT(*) AS n {_OF_RUN} GROUP BY status"
 _FIRST_STEPS = f"SELECT * {_OF_RUN} ORDER BY created, id LIMIT :edge"
@@ -90,9 +96,12 @@ class StepRunRepository(Repository):
         """Record step runs in one transaction (all or none)."""
         if not requests:
             return
+        with self.sql.write() as conn:
+            self._insert_new(conn, requests)
+
+    def _insert_new(self, conn: Connection, requests: Sequence[StepRunRequest]) -> None:
         try:
-            with self.sql.write() as conn:
-                self._insert(conn, requests)
+            self._insert(conn, requests)
         except StoreConflictError as exc:
             if not exc.unique:
                 raise
@@ -149,13 +158,15 @@ class StepRunRepository(Repository):
 
     def update(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         """Change a step run's status, end time or error; merge its metadata."""
-        values = _update_values(update_model)
         with self.sql.write() as conn:
-            self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-                )
+            self._update(conn, step_run_id, update_model)
+
+    def _update(self, conn: Connection, step_run_id: str, update_model: StepRunUpdate) -> None:
+        self._set(conn, step_run_id, _update_values(update_model))
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
 
     def complete(
         self,
@@ -166,41 +177,112 @@ class StepRunRepository(Repository):
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """End a step in one transaction (see ``Store.complete_step_run``)."""
+        with self.sql.write() as conn:
+            remember = self.complete_in(
+                conn, step_run_id, update_model, outputs, create, model_version_id
+            )
+        remember()  # only after the commit succeeded
+        return _created_ids(outputs)
+
+    def complete_later(
+        self,
+        behind: WriteBehind,
+        step_run_id: str,
+        update_model: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
+    ) -> dict[str, list[str]]:
+        """``complete``, committed with the next batch of ``behind``."""
+        # The cache keys this write records, so cache lookups of other keys need not wait
+        # for it; unknown when the step's own row was written before (it has a key).
+        own_row_pending = any(request.id == step_run_id for request in create)
+        keys = [r.cache_key for r in create if r.cache_key] if own_row_pending else None
+
+        def write(conn: Connection) -> Callable[[], None]:
+            return self.complete_in(
+                conn, step_run_id, update_model, outputs, create, model_version_id
+            )
+
+        def probe(conn: Connection) -> bool:
+            """Whether this completion is in the database (its row has its end)."""
+            row = conn.first(_COMPLETED_PROBE, {"_id": step_run_id})
+            return row is not None and (
+                update_model.status is None or row.status == update_model.status.value
+            )
+
+        write.probe = probe  # type: ignore[attr-defined]
+        behind.defer(write, keys)
+        return _created_ids(outputs)
+
+    def complete_in(
+        self,
+        conn: Connection,
+        step_run_id: str,
+        update_model: StepRunUpdate,
+        outputs: dict[str, list[ArtifactVersionRequest]],
+        create: Sequence[StepRunRequest] = (),
+        model_version_id: str | None = None,
+    ) -> Callable[[], None]:
+        """A step's end in the caller's transaction; returns what to do once committed."""
         values = _update_values(update_model)
-        created_ids: dict[str, list[str]] = {}
         new_artifacts: dict[str, str] = {}
         at = now()
         own_row_pending = any(request.id == step_run_id for request in create)
-        with self.sql.write() as conn:
-            if create:
-                final = {step_run_id: values} if own_row_pending else None
-                self._insert(conn, create, final)
-            links: list[dict[str, Any]] = []
-            for output_name, requests in outputs.items():
-                ids = created_ids.setdefault(output_name, [])
-                for position, req in enumerate(requests):
-                    self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
-                    links.append(
-                        {
-                            "step_run_id": step_run_id,
-                            "name": output_name,
-                            "position": position,
-                            "artifact_version_id": req.id,
-                        }
-                    )
-                    ids.append(req.id)
-            conn.run_many(_INSERT_STEP_OUTPUT, links)
-            if not own_row_pending:
-                self._set(conn, step_run_id, values)
-            if update_model.run_metadata:
-                merge_metadata(
-                    conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+        if create:
+            final = {step_run_id: values} if own_row_pending else None
+            self._insert(conn, create, final)
+        links: list[dict[str, Any]] = []
+        produced: list[str] = []
+        for output_name, requests in outputs.items():
+            for position, req in enumerate(requests):
+                self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
+                links.append(
+                    {
+                        "step_run_id": step_run_id,
+                        "name": output_name,
+                        "position": position,
+                        "artifact_version_id": req.id,
+                    }
                 )
-            if model_version_id is not None:
-                produced = [av for ids in created_ids.values() for av in ids]
-                link_model_version(conn, model_version_id, (), produced, at)
-        self.artifacts.remember(new_artifacts)  # only after the commit succeeded
-        return created_ids
+                produced.append(req.id)
+        conn.run_many(_INSERT_STEP_OUTPUT, links)
+        if not own_row_pending:
+            self._set(conn, step_run_id, values)
+        if update_model.run_metadata:
+            merge_metadata(
+                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
+            )
+        if model_version_id is not None:
+            link_model_version(conn, model_version_id, (), produced, at)
+        return lambda: self.artifacts.remember(new_artifacts)
+
+    def apply(self, records: Sequence[StepRecord]) -> None:
+        """Apply a client's queued step records in order, in one transaction (all or
+        none); an error names the record that caused it."""
+        remembers: list[Callable[[], None]] = []
+        with self.sql.write() as conn:
+            for index, record in enumerate(records):
+                try:
+                    if isinstance(record, StepRunsCreated):
+                        self._insert_new(conn, record.step_runs)
+                    elif isinstance(record, StepRunUpdated):
+                        self._update(conn, record.step_run_id, record.update)
+                    else:
+                        remembers.append(
+                            self.complete_in(
+                                conn,
+                                record.step_run_id,
+                                record.update,
+                                record.outputs,
+                                record.create,
+                                record.model_version_id,
+                            )
+                        )
+                except HeadraceError as exc:
+                    raise record_error(exc, index, record) from exc
+        for remember in remembers:  # only after the commit succeeded
+            remember()
 
     # -- reads --------------------------------------------------------------------------
     def _links(
@@ -326,11 +408,17 @@ class StepRunRepository(Repository):
             unsuccessful=[models[row.id] for row in bad],
         )
 
+    def _may_be_deferred(self, cache_key: str) -> bool:
+        """Whether deferred writes must be committed before looking ``cache_key`` up
+        (a lookup of a key no queued write records reads the same without them)."""
+        behind = self.sql.db.write_behind
+        return behind is None or behind.may_hold(cache_key)
+
     def find_cache_hit(
         self, cache_key: str, created_after: datetime | None = None
     ) -> CacheHit | None:
         """What reusing the newest successful step run with ``cache_key`` needs."""
-        with self.sql.read() as conn:
+        with self.sql.read(flush=self._may_be_deferred(cache_key)) as conn:
             rows = conn.execute(_CACHE_HIT, _cache_params(cache_key, created_after))
         if not rows:
             return None
@@ -353,11 +441,16 @@ class StepRunRepository(Repository):
         self, cache_key: str, created_after: datetime | None = None
     ) -> StepRunResponse | None:
         """The newest successful step run with ``cache_key``, outputs only."""
-        with self.sql.read() as conn:
+        with self.sql.read(flush=self._may_be_deferred(cache_key)) as conn:
             row = conn.first(_CACHED_STEP_RUN, _cache_params(cache_key, created_after))
             if row is None:
                 return None
             return self.to_models(conn, [row], with_inputs=False)[0]
+
+
+def _created_ids(outputs: dict[str, list[ArtifactVersionRequest]]) -> dict[str, list[str]]:
+    """The ids of the versions a completion creates, by output name."""
+    return {name: [request.id for request in requests] for name, requests in outputs.items()}
 
 
 def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, Any]:
