@@ -8,7 +8,7 @@ name a class defined later, or imported only for type checking, are quoted.
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -50,7 +50,7 @@ class RequestModel(BaseModel):
         for name, factory in _zero_argument_factories(cls):
             if name not in values:
                 values[name] = factory()
-        return cls.model_construct(_fields_set=fields_set, **values)
+        return cast(Self, cls.model_construct(_fields_set=fields_set, **values))
 
 
 _FACTORIES: dict[type[BaseModel], tuple[tuple[str, Any], ...]] = {}
