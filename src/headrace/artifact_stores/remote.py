@@ -315,7 +315,6 @@ class S3ArtifactStore(RemoteArtifactStore):
         # received), so chunk size times concurrency bounds the memory of a transfer.
         return {"chunksize": self.chunk_size, "max_concurrency": self.max_concurrency}
 
-
     def _get_file(self, path: str, local_path: str, size: int) -> None:
         if size <= self.chunk_size or self.max_concurrency <= 1:
             super()._get_file(path, local_path, size)  # one streamed GET
