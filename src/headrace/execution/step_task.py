@@ -203,28 +203,39 @@ class StepTask(Record):
         self.stack_id = stack_id
         self.model_version_id = model_version_id
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-serialisable form (in-memory input values are left out)."""
+    def run_fields(self) -> dict[str, Any]:
+        """The JSON form of what every task of the run shares (see ``split_task``)."""
         return {
             "format": TASK_FORMAT_VERSION,
             "run_id": self.run_id,
             "pipeline_name": self.pipeline_name,
-            "invocation_id": self.invocation_id,
-            "step": self.step.model_dump(mode="json"),
             "pipeline_config": self.pipeline_config.model_dump(mode="json", exclude_unset=True),
             "snapshot_id": self.snapshot_id,
             "code": None
             if self.code is None
             else {"digest": self.code.digest, "uri": self.code.uri},
+            "store_url": self.store_url,
+            "artifact_store": dict(self.artifact_store),
+            "stack_id": self.stack_id,
+        }
+
+    def step_fields(self, *, with_step: bool = True) -> dict[str, Any]:
+        """The JSON form of what is this task's own: its step, inputs and model version."""
+        fields: dict[str, Any] = {
+            "invocation_id": self.invocation_id,
             "inputs": {
                 name: [record.to_dict() for record in records]
                 for name, records in self.inputs.items()
             },
-            "store_url": self.store_url,
-            "artifact_store": dict(self.artifact_store),
-            "stack_id": self.stack_id,
             "model_version_id": self.model_version_id,
         }
+        if with_step:
+            fields["step"] = self.step.model_dump(mode="json")
+        return fields
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable form (in-memory input values are left out)."""
+        return {**self.run_fields(), **self.step_fields()}
 
     def to_json(self) -> str:
         """The task as a JSON document."""
@@ -237,8 +248,88 @@ class StepTask(Record):
         Raises:
             ValueError: the document is not a step task this version understands.
         """
-        from headrace.config.pipeline_configurations import PipelineConfiguration
+        return cls.from_fields(_RunFields.from_dict(data), data)
+
+    @classmethod
+    def from_fields(cls, run: _RunFields, data: dict[str, Any]) -> StepTask:
+        """A task from its run's fields (read already) and its own (``step_fields``)."""
         from headrace.config.spec import StepSpec
+
+        return cls(
+            run_id=run.run_id,
+            pipeline_name=run.pipeline_name,
+            invocation_id=data["invocation_id"],
+            step=StepSpec.model_validate(data["step"]),
+            pipeline_config=run.pipeline_config,
+            snapshot_id=run.snapshot_id,
+            code=run.code,
+            inputs={
+                name: [InputArtifact.from_dict(r) for r in records]
+                for name, records in data["inputs"].items()
+            },
+            store_url=run.store_url,
+            artifact_store=dict(run.artifact_store),
+            stack_id=run.stack_id,
+            model_version_id=data.get("model_version_id"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StepTask:
+        """Read a task from a JSON document."""
+        return cls.from_dict(json.loads(text))
+
+
+class _RunFields(Record):
+    """The run's part of a task, read (and validated) once per distinct document."""
+
+    __slots__ = (
+        "artifact_store",
+        "code",
+        "pipeline_config",
+        "pipeline_name",
+        "run_id",
+        "snapshot_id",
+        "stack_id",
+        "store_url",
+    )
+    run_id: str
+    pipeline_name: str
+    pipeline_config: PipelineConfiguration
+    snapshot_id: str | None
+    code: CodeLocation | None
+    store_url: str
+    artifact_store: dict[str, Any]
+    stack_id: str
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        pipeline_name: str,
+        pipeline_config: PipelineConfiguration,
+        snapshot_id: str | None,
+        code: CodeLocation | None,
+        store_url: str,
+        artifact_store: dict[str, Any],
+        stack_id: str,
+    ) -> None:
+        self.run_id = run_id
+        self.pipeline_name = pipeline_name
+        self.pipeline_config = pipeline_config
+        self.snapshot_id = snapshot_id
+        self.code = code
+        self.store_url = store_url
+        self.artifact_store = artifact_store
+        self.stack_id = stack_id
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _RunFields:
+        """Read the run's fields of a task document.
+
+        Raises:
+            ValueError: the document is not a step task this version understands.
+        """
+        from headrace.config.pipeline_configurations import PipelineConfiguration
 
         version = data.get("format")
         if version != TASK_FORMAT_VERSION:
@@ -251,25 +342,70 @@ class StepTask(Record):
         return cls(
             run_id=data["run_id"],
             pipeline_name=data["pipeline_name"],
-            invocation_id=data["invocation_id"],
-            step=StepSpec.model_validate(data["step"]),
             pipeline_config=PipelineConfiguration.model_validate(data["pipeline_config"]),
             snapshot_id=data.get("snapshot_id"),
             code=None if code is None else CodeLocation(code["digest"], code["uri"]),
-            inputs={
-                name: [InputArtifact.from_dict(r) for r in records]
-                for name, records in data["inputs"].items()
-            },
             store_url=data["store_url"],
             artifact_store=dict(data["artifact_store"]),
             stack_id=data["stack_id"],
-            model_version_id=data.get("model_version_id"),
         )
 
-    @classmethod
-    def from_json(cls, text: str) -> StepTask:
-        """Read a task from a JSON document."""
-        return cls.from_dict(json.loads(text))
+
+# -- a task in two parts ---------------------------------------------------------------
+# Every task of a run carries the same run fields (pipeline configuration, store and
+# artifact-store locations, code). An orchestrator that hands a process many tasks of
+# one run (Ray) sends them as two documents: the run's, serialised once per run by the
+# driver and read once per process, and the task's own.
+_RUN_DOCUMENTS: dict[str, _RunFields] = {}
+_RUN_DOCUMENTS_MAX = 16
+
+
+class TaskSplitter:
+    """Splits tasks into (run document, task document); the run document is made once
+    for all the tasks that share their run's fields (a run's ``TaskFactory`` gives every
+    task the same configuration, code and artifact-store objects)."""
+
+    def __init__(self) -> None:
+        self._shared: tuple[Any, ...] = ()
+        self._document = ""
+
+    def split(self, task: StepTask) -> tuple[str, str]:
+        """The run's document and the task's own, for ``task_from_parts``."""
+        shared = (
+            task.run_id,
+            task.pipeline_name,
+            task.pipeline_config,
+            task.snapshot_id,
+            task.code,
+            task.store_url,
+            task.artifact_store,
+            task.stack_id,
+        )
+        if len(shared) != len(self._shared) or any(
+            a is not b and a != b for a, b in zip(shared, self._shared, strict=True)
+        ):
+            self._document = json.dumps(task.run_fields())
+            self._shared = shared
+        # The step spec is written by pydantic's serialiser straight to JSON (a few times
+        # faster than a dict dumped again), then set into the task's own document.
+        own = task.step_fields(with_step=False)
+        return self._document, f'{json.dumps(own)[:-1]}, "step": {task.step.model_dump_json()}}}'
+
+
+def task_from_parts(run_document: str, task_document: str) -> StepTask:
+    """The task ``TaskSplitter.split`` made the two documents of; the run's document is
+    read once per process (the last few runs' are kept).
+
+    Raises:
+        ValueError: a document is not a step task this version understands.
+    """
+    run = _RUN_DOCUMENTS.get(run_document)
+    if run is None:
+        run = _RunFields.from_dict(json.loads(run_document))
+        if len(_RUN_DOCUMENTS) >= _RUN_DOCUMENTS_MAX:
+            _RUN_DOCUMENTS.pop(next(iter(_RUN_DOCUMENTS)))
+        _RUN_DOCUMENTS[run_document] = run
+    return StepTask.from_fields(run, json.loads(task_document))
 
 
 class StepResult(Record):

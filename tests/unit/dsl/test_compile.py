@@ -293,3 +293,41 @@ def test_with_options_copies_the_step() -> None:
     assert renamed.name == "plus" and add.name == "add"
     assert renamed.configuration.enable_cache is False
     assert add.configuration.enable_cache is None
+
+
+def test_invocations_of_one_step_share_its_template_but_not_their_own_parts() -> None:
+    @pipeline
+    def p() -> None:
+        x = source()
+        add(x, b=2)
+        add(x)
+        add(x, b=9, id="tuned")
+
+    configured = p.with_options(steps={"tuned": {"environment": {"MODE": "fast"}}})
+    spec = configured.compile().spec
+    plain, default, tuned = spec.steps["add"], spec.steps["add_2"], spec.steps["tuned"]
+    assert (plain.parameters, default.parameters, tuned.parameters) == (
+        {"b": 2},
+        {"b": 1},
+        {"b": 9},
+    )
+    # The run configuration of one invocation applies to it alone.
+    assert tuned.config.environment == {"MODE": "fast"}
+    assert plain.config.environment == default.config.environment == {}
+    # What the plain invocations share is built once: one object in both specs.
+    assert plain.config is default.config
+    assert plain.outputs["output"] is default.outputs["output"]
+    assert tuned.config is not plain.config
+
+
+def test_a_configured_parameter_reaches_every_invocation_of_its_step() -> None:
+    @pipeline
+    def p() -> None:
+        x = source()
+        add(x, b=2)
+        add(x, id="second")
+
+    configured = p.with_options(steps={"add": {"parameters": {"b": 7}}})
+    spec = configured.compile().spec
+    assert spec.steps["add"].parameters == {"b": 7}
+    assert spec.steps["second"].parameters == {"b": 1}  # configured under its own id only

@@ -72,7 +72,13 @@ from pydantic import BaseModel
 from headrace.enums import ExecutionStatus
 from headrace.exceptions import OrchestratorError, StepExecutionError, StepInterruptedError
 from headrace.execution.orchestrators.base import BaseOrchestrator, RunInProcess
-from headrace.execution.step_task import StepResult, StepTask
+from headrace.execution.step_task import (
+    StepResult,
+    StepTask,
+    TaskSplitter,
+    run_step_task,
+    task_from_parts,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -101,22 +107,24 @@ _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _worker_capture: list[Any] = []  # the capture this Ray worker keeps installed
 
 
-def execute_step_task(task_json: str) -> str:
+def execute_step_task(run_document: str, task_document: str) -> str:
     """What a Ray task runs: one step task in this worker process, its result as JSON.
 
-    A Ray worker runs step after step, so it installs headrace's output capture once
-    and keeps it (each step then only adds itself to it), instead of installing and
-    removing it, with the logging levels it touches, around every step.
+    The task comes in two JSON documents (``TaskSplitter``): its run's, the same string
+    for every task of the run and read once per worker, and its own. A Ray worker runs
+    step after step, so it also installs headrace's output capture once and keeps it
+    (each step then only adds itself to it), instead of installing and removing it,
+    with the logging levels it touches, around every step; and what the steps of a run
+    share (run record, artifact store, secrets, code) is gathered by its first step
+    (``headrace.execution.task_state``).
     """
-    from headrace.execution.step_task import run_step_task
-
     if not _worker_capture:
         from headrace.execution.logs import capture_installed
 
         installed = capture_installed()
         installed.__enter__()
         _worker_capture.append(installed)
-    return run_step_task(StepTask.from_json(task_json)).to_json()
+    return run_step_task(task_from_parts(run_document, task_document)).to_json()
 
 
 def memory_bytes(text: str) -> int:
@@ -182,14 +190,13 @@ class RayOrchestrator(BaseOrchestrator):
         self._stopped = False
         self._cancelled = False
         self._remote: Any = None
+        self._splitter = TaskSplitter()
 
     # -- the orchestrator interface -------------------------------------------------------
     def prepare(self, run: RunState, run_in_process: RunInProcess) -> None:
         """Connect to the cluster (checking the address first) and register the task."""
         connect(self.address, self.namespace, self.init_timeout_s)
-        import ray
-
-        self._remote = ray.remote(max_retries=0, retry_exceptions=False)(execute_step_task)
+        self._remote = _remote_function()
 
     def submit(self, task: StepTask) -> None:
         with self._lock:
@@ -262,7 +269,7 @@ class RayOrchestrator(BaseOrchestrator):
             if self.runtime_env:
                 options["runtime_env"] = self.runtime_env
             name = f"{task.pipeline_name}.{task.invocation_id}"
-            ref = self._remote.options(name=name, **options).remote(task.to_json())
+            ref = self._remote.options(name=name, **options).remote(*self._splitter.split(task))
             self._in_flight[task.invocation_id] = ref
             # Ray calls back once the task's result is in (no polling of every task in
             # flight); ``wait`` reads the result.
@@ -307,6 +314,23 @@ def _never_started(task: StepTask) -> StepResult:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+_remote_functions: list[Any] = []
+
+
+def _remote_function() -> Any:
+    """``execute_step_task`` as a Ray remote function, made once per process: Ray
+    exports a function to the cluster the first time it is called there (and again
+    after connecting to another cluster), not once per run."""
+    with _connection_lock:
+        if not _remote_functions:
+            import ray
+
+            _remote_functions.append(
+                ray.remote(max_retries=0, retry_exceptions=False)(execute_step_task)
+            )
+        return _remote_functions[0]
 
 
 # -- connecting ---------------------------------------------------------------------------
