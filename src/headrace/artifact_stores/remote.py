@@ -13,7 +13,8 @@ of that flavor is first used). What differs from a local directory:
   hashed as it is written and kept in memory only while it is small; a large one spills
   to a local temporary file that is uploaded in parallel parts (``max_concurrency`` parts
   of ``chunk_size_mb`` each) when it is closed. Large reads are downloaded the same way
-  into an unlinked temporary file, so memory stays bounded whatever the artifact's size.
+  into an unlinked temporary file (on S3 each ranged part streams to its offset), so
+  memory stays bounded by the parts in flight whatever the artifact's size.
 * **No second pass to hash.** ``digest`` reuses the hashes taken while writing (a
   second thread hashes a local file while it is uploaded) instead of downloading what
   was just uploaded.
@@ -311,8 +312,9 @@ class S3ArtifactStore(RemoteArtifactStore):
         return options
 
     def transfer_options(self, download: bool = False) -> dict[str, Any]:
-        # Each part in flight is held two to three times over (read, signed, sent or
-        # received), so chunk size times concurrency bounds the memory of a transfer.
+        # An uploaded part in flight is held twice (read, and the HTTP client's copy of
+        # the body), so chunk size times concurrency bounds an upload's memory; large
+        # downloads do not come here (``_download_parts`` streams them).
         return {"chunksize": self.chunk_size, "max_concurrency": self.max_concurrency}
 
     def _get_file(self, path: str, local_path: str, size: int) -> None:
