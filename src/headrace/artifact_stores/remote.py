@@ -13,7 +13,8 @@ of that flavor is first used). What differs from a local directory:
   hashed as it is written and kept in memory only while it is small; a large one spills
   to a local temporary file that is uploaded in parallel parts (``max_concurrency`` parts
   of ``chunk_size_mb`` each) when it is closed. Large reads are downloaded the same way
-  into an unlinked temporary file, so memory stays bounded whatever the artifact's size.
+  into an unlinked temporary file (on S3 each ranged part streams to its offset), so
+  memory stays bounded by the parts in flight whatever the artifact's size.
 * **No second pass to hash.** ``digest`` reuses the hashes taken while writing (a
   second thread hashes a local file while it is uploaded) instead of downloading what
   was just uploaded.
@@ -23,6 +24,7 @@ of that flavor is first used). What differs from a local directory:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -50,6 +52,8 @@ from headrace.stacks.configs import (
 
 _MIB = 1 << 20
 _HASH_CHUNK = 4 * _MIB
+_STREAM_CHUNK = 1 * _MIB
+"""How much of a downloaded part is held at once: each part streams to disk."""
 PROGRESS_THRESHOLD = 64 * _MIB
 """Transfers at least this large show a progress bar (on a terminal)."""
 
@@ -308,9 +312,64 @@ class S3ArtifactStore(RemoteArtifactStore):
         return options
 
     def transfer_options(self, download: bool = False) -> dict[str, Any]:
-        # Each part in flight is held two to three times over (read, signed, sent or
-        # received), so chunk size times concurrency bounds the memory of a transfer.
+        # An uploaded part in flight is held twice (read, and the HTTP client's copy of
+        # the body), so chunk size times concurrency bounds an upload's memory; large
+        # downloads do not come here (``_download_parts`` streams them).
         return {"chunksize": self.chunk_size, "max_concurrency": self.max_concurrency}
+
+    def _get_file(self, path: str, local_path: str, size: int) -> None:
+        if size <= self.chunk_size or self.max_concurrency <= 1:
+            super()._get_file(path, local_path, size)  # one streamed GET
+            return
+        from fsspec.asyn import sync
+
+        with _progress(f"download {path.rsplit('/', 1)[-1]}", size) as callback:
+            callback.set_size(size)
+            sync(self.fs.loop, self._download_parts, path, local_path, size, callback)
+
+    async def _download_parts(self, path: str, local_path: str, size: int, callback: Any) -> None:
+        """Ranged GETs of ``chunk_size`` parts, ``max_concurrency`` at a time, each
+        streamed to its offset in ``local_path`` as it arrives.
+
+        s3fs's own parallel download reads every part of a batch whole into memory
+        before writing it (parts times concurrency, twice over while a body is
+        joined); streaming keeps a download's memory at about ``max_concurrency``
+        times ``_STREAM_CHUNK`` whatever the part size or the object's size.
+        """
+        bucket, key, version = self.fs.split_path(path)
+        extra: dict[str, Any] = dict(self.fs.req_kw)
+        if version:
+            extra["VersionId"] = version
+        starts = iter(range(0, size, self.chunk_size))  # shared: each worker takes the next
+
+        async def worker(descriptor: int) -> None:
+            for start in starts:
+                end = min(start + self.chunk_size, size)
+                response = await self.fs._call_s3(
+                    "get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end - 1}", **extra
+                )
+                body = response["Body"]
+                offset = start
+                try:
+                    while offset < end and (chunk := await body.read(_STREAM_CHUNK)):
+                        _write_at(descriptor, chunk, offset)
+                        offset += len(chunk)
+                        callback.relative_update(len(chunk))
+                finally:
+                    body.close()
+                if offset != end:
+                    raise OSError(
+                        f"Download of {path!r} stopped at byte {offset} of part "
+                        f"{start}-{end - 1} (the object changed or the connection dropped)."
+                    )
+
+        descriptor = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            os.ftruncate(descriptor, size)
+            workers = min(self.max_concurrency, -(-size // self.chunk_size))
+            await asyncio.gather(*(worker(descriptor) for _ in range(workers)))
+        finally:
+            os.close(descriptor)
 
 
 class GCSArtifactStore(RemoteArtifactStore):
@@ -428,6 +487,15 @@ class _Upload(io.RawIOBase):
                 os.unlink(self._spill.name)
             self._memory = None
             super().close()
+
+
+def _write_at(descriptor: int, data: bytes, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of an open file (``pwrite`` may write less)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(descriptor, view, offset)
+        view = view[written:]
+        offset += written
 
 
 def _hash_local_file(path: str) -> tuple[str, int]:
