@@ -205,9 +205,11 @@ class Pipeline(Generic[P]):
         builder = active_builder()
         if builder is not None:
             return builder_compose(builder, self, args, kwargs)
+        from headrace.utils.collection import collecting_less
         from headrace.utils.entry_points import RUN_PIPELINE, entry_point
 
-        return entry_point(RUN_PIPELINE)(self, args, kwargs)
+        with collecting_less():  # a long run's collections would rescan all it holds
+            return entry_point(RUN_PIPELINE)(self, args, kwargs)
 
     def create_snapshot(
         self,

@@ -21,6 +21,7 @@ from headrace.execution.scheduler import Scheduler
 from headrace.execution.step_runner import StepRunner, step_error
 from headrace.execution.step_task import CodeLocation, StepResult, StepTask
 from headrace.models import StepRunUpdate
+from headrace.utils.collection import collecting_less
 from headrace.utils.terminal import headrace_logger
 
 if TYPE_CHECKING:
@@ -185,7 +186,8 @@ def run_steps(state: RunState, orchestrator: BaseOrchestrator) -> dict[str, Exec
     deferring = (
         state.store.write_behind() if orchestrator.runs_in_process else contextlib.nullcontext()
     )
-    with deferring:
+    collecting = collecting_less() if orchestrator.runs_in_process else contextlib.nullcontext()
+    with deferring, collecting:
         flusher = _Flusher(runner)
         failed = True
         try:

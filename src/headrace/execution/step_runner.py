@@ -320,7 +320,7 @@ class StepRunner:
         start = _now()
         (self._record_later if self.defer_start_records else self._record_now)(
             # Built from validated parts: constructed without validating them again.
-            StepRunRequest.model_construct(
+            StepRunRequest.constructed(
                 id=step_run_id,
                 pipeline_run_id=state.run.id,
                 name=step.invocation_id,
@@ -601,10 +601,10 @@ class StepRunner:
             requests[name] = [
                 ArtifactVersionRequest(**fields)
                 if artifact.visualizations
-                else ArtifactVersionRequest.model_construct(**fields)
+                else ArtifactVersionRequest.constructed(**fields)
             ]
         try:
-            update = StepRunUpdate.model_construct(
+            update = StepRunUpdate.constructed(
                 status=ExecutionStatus.COMPLETED,
                 end_time=_now(),
                 attempts=max(attempts, 1),
