@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from artifact_round_trip import load_saved
 from headrace import ExecutionStatus, pipeline, step
 from headrace.cli.main import app
 from headrace.client import Client
@@ -283,7 +284,7 @@ def test_changed_objects_are_refused_on_load(
 ) -> None:
     """Large objects are hashed while they are read (a numpy array, a file copied out),
     small ones before: a changed or truncated object is refused either way."""
-    from headrace.artifacts.loading import artifact_store_of, load_value
+    from headrace.artifacts.loading import artifact_store_of
     from headrace.artifacts.saving import save_value
     from headrace.exceptions import ArtifactIntegrityError
     from headrace.materializers.built_in_materializer import BuiltInMaterializer
@@ -310,14 +311,7 @@ def test_changed_objects_are_refused_on_load(
         )
 
         def load(saved: Any = saved) -> Any:
-            return load_value(
-                uri=saved.uri,
-                materializer=saved.materializer,
-                data_type=saved.data_type,
-                python_version_written=saved.python_version,
-                artifact_store=store,
-                content_hash=saved.content_hash,
-            )
+            return load_saved(saved, store)
 
         loaded = load()
         if materializer is NumpyMaterializer:

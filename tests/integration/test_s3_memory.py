@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from artifact_round_trip import load_saved
 from s3_server import FAKE_CREDENTIALS, s3_bucket, s3_endpoint  # noqa: F401 - fixtures
 
 MIB = 1 << 20
@@ -138,7 +139,6 @@ def test_changed_multi_part_objects_are_refused(
     import s3fs
 
     from headrace.artifact_stores.remote import S3ArtifactStore
-    from headrace.artifacts.loading import load_value
     from headrace.artifacts.saving import save_value
     from headrace.exceptions import ArtifactIntegrityError
     from headrace.materializers.numpy_materializer import NumpyMaterializer
@@ -163,14 +163,7 @@ def test_changed_multi_part_objects_are_refused(
         )
 
         def load(saved: Any = saved) -> Any:
-            return load_value(
-                uri=saved.uri,
-                materializer=saved.materializer,
-                data_type=saved.data_type,
-                python_version_written=saved.python_version,
-                artifact_store=store,
-                content_hash=saved.content_hash,
-            )
+            return load_saved(saved, store)
 
         loaded = load()
         if materializer is PathMaterializer:

@@ -21,9 +21,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from artifact_round_trip import load_saved
 from headrace.artifact_stores.base import LocalArtifactStore
 from headrace.artifact_stores.hashing import copy_hashing
-from headrace.artifacts.loading import load_value
 from headrace.artifacts.saving import SavedArtifact, save_value
 from headrace.exceptions import ArtifactIntegrityError
 from headrace.materializers.base_materializer import (
@@ -53,17 +53,6 @@ def _always_verify(monkeypatch: pytest.MonkeyPatch) -> None:
 def _save(store: LocalArtifactStore, name: str, value: Any, materializer: Any) -> SavedArtifact:
     return save_value(
         value, artifact_store=store, uri=f"{store.path}/{name}", materializer_class=materializer
-    )
-
-
-def _load(store: LocalArtifactStore, saved: SavedArtifact) -> Any:
-    return load_value(
-        uri=saved.uri,
-        materializer=saved.materializer,
-        data_type=saved.data_type,
-        python_version_written=saved.python_version,
-        artifact_store=store,
-        content_hash=saved.content_hash,
     )
 
 
@@ -122,7 +111,7 @@ def test_the_hash_recorded_while_writing_is_the_one_a_listing_gives(tmp_path: Pa
         saved = _save(store, name, value, materializer)
         assert saved.content_hash == store.digest(saved.uri)[0], name
         assert saved.size == store.digest(saved.uri)[1], name
-        _load(store, saved)
+        load_saved(saved, store)
     assert store._written == {} and store._records == []
 
 
@@ -160,7 +149,7 @@ def test_the_content_hash_format_is_unchanged(tmp_path: Path) -> None:
     saved = _save(store, "int", 42, BuiltInMaterializer)
     inner = hashlib.sha256(b"42").hexdigest()
     assert saved.content_hash == hashlib.sha256(f"data.json\0{inner}\n".encode()).hexdigest()
-    assert _load(store, saved) == 42
+    assert load_saved(saved, store) == 42
 
 
 def _flip_last_byte(file: Path) -> None:
@@ -174,7 +163,7 @@ def test_a_streamed_array_with_changed_bytes_is_refused(tmp_path: Path, change: 
     store = LocalArtifactStore(str(tmp_path / "store"))
     array = np.random.default_rng(1).random(MIB // 2)  # 4 MiB: hashed while read
     saved = _save(store, "array", array, NumpyMaterializer)
-    assert (_load(store, saved) == array).all()
+    assert (load_saved(saved, store) == array).all()
     file = Path(saved.uri) / "data.npy"
     if change == "flip":
         _flip_last_byte(file)
@@ -186,7 +175,7 @@ def test_a_streamed_array_with_changed_bytes_is_refused(tmp_path: Path, change: 
     else:
         np.save(file, array + 1)
     with pytest.raises(ArtifactIntegrityError, match="changed after they were written"):
-        _load(store, saved)
+        load_saved(saved, store)
 
 
 def test_a_streamed_file_copy_with_changed_bytes_is_refused_and_removed(tmp_path: Path) -> None:
@@ -194,16 +183,16 @@ def test_a_streamed_file_copy_with_changed_bytes_is_refused_and_removed(tmp_path
     source = tmp_path / "big.bin"
     source.write_bytes(os.urandom(5 * MIB))
     saved = _save(store, "file", source, PathMaterializer)
-    loaded = _load(store, saved)
+    loaded = load_saved(saved, store)
     assert loaded.read_bytes() == source.read_bytes()
     _flip_last_byte(Path(saved.uri) / "content")
     copies = set(Path(tempfile.gettempdir()).glob("headrace-path-*/big.bin"))
     with pytest.raises(ArtifactIntegrityError):
-        _load(store, saved)
+        load_saved(saved, store)
     assert set(Path(tempfile.gettempdir()).glob("headrace-path-*/big.bin")) == copies
     os.truncate(Path(saved.uri) / "content", MIB)
     with pytest.raises(ArtifactIntegrityError):
-        _load(store, saved)
+        load_saved(saved, store)
 
 
 class _SwapBeforeReading(BuiltInMaterializer):
@@ -218,10 +207,10 @@ class _SwapBeforeReading(BuiltInMaterializer):
 def test_a_small_file_is_read_from_the_checked_bytes(tmp_path: Path) -> None:
     store = LocalArtifactStore(str(tmp_path / "store"))
     saved = _save(store, "int", 42, _SwapBeforeReading)
-    assert _load(store, saved) == 42  # not 666: the bytes that were checked
+    assert load_saved(saved, store) == 42  # not 666: the bytes that were checked
     assert store._verified == {} and store._checks == {}
     with pytest.raises(ArtifactIntegrityError):
-        _load(store, saved)  # now the file on disk is checked (and refused)
+        load_saved(saved, store)  # now the file on disk is checked (and refused)
 
 
 def test_copy_hashing_hashes_what_it_writes(tmp_path: Path) -> None:

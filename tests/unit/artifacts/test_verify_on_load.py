@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from artifact_round_trip import load_saved
 from headrace.artifact_stores.base import TRUST_UNCHANGED_FROM, LocalArtifactStore
 from headrace.artifacts.integrity import verify_artifact
-from headrace.artifacts.loading import load_value
 from headrace.artifacts.saving import SavedArtifact, save_value
 from headrace.exceptions import ArtifactError, ArtifactIntegrityError
 from headrace.materializers.numpy_materializer import DATA_FILE, NumpyMaterializer
@@ -27,17 +27,6 @@ np = pytest.importorskip("numpy")
 def _save(store: LocalArtifactStore, root: Path, array: object) -> SavedArtifact:
     return save_value(
         array, artifact_store=store, uri=str(root / "array"), materializer_class=NumpyMaterializer
-    )
-
-
-def _load(store: LocalArtifactStore, saved: SavedArtifact) -> object:
-    return load_value(
-        uri=saved.uri,
-        materializer=saved.materializer,
-        data_type=saved.data_type,
-        python_version_written=saved.python_version,
-        artifact_store=store,
-        content_hash=saved.content_hash,
     )
 
 
@@ -66,7 +55,7 @@ def test_an_unchanged_large_artifact_is_not_read_again(tmp_path: Path) -> None:
     # The digest taken while writing was remembered under the final URI after the rename.
     assert store.unchanged_digest(saved.uri) == (saved.content_hash, saved.size)
     assert LocalArtifactStore(str(tmp_path)).digest(saved.uri)[0] == saved.content_hash
-    assert np.array_equal(_load(store, saved), _large())
+    assert np.array_equal(load_saved(saved, store), _large())
 
 
 def test_bytes_altered_in_place_are_caught_whatever_the_modification_time(
@@ -77,7 +66,7 @@ def test_bytes_altered_in_place_are_caught_whatever_the_modification_time(
     _alter_in_place(Path(saved.uri) / DATA_FILE)
     assert store.unchanged_digest(saved.uri) is None  # the change time moved
     with pytest.raises(ArtifactIntegrityError, match="changed after they were written"):
-        _load(store, saved)
+        load_saved(saved, store)
 
 
 def test_an_added_or_removed_file_is_not_trusted(tmp_path: Path) -> None:
@@ -86,7 +75,7 @@ def test_an_added_or_removed_file_is_not_trusted(tmp_path: Path) -> None:
     (Path(saved.uri) / "extra.bin").write_bytes(b"x")
     assert store.unchanged_digest(saved.uri) is None
     with pytest.raises(ArtifactIntegrityError):
-        _load(store, saved)
+        load_saved(saved, store)
 
 
 def test_small_artifacts_are_always_hashed(tmp_path: Path) -> None:
@@ -124,4 +113,4 @@ def test_large_arrays_are_written_as_np_save_writes_them(tmp_path: Path, order: 
     np.save(expected, array, allow_pickle=False)
     assert (Path(saved.uri) / DATA_FILE).read_bytes() == expected.getvalue()
     assert LocalArtifactStore(str(tmp_path)).digest(saved.uri)[0] == saved.content_hash
-    assert np.array_equal(_load(LocalArtifactStore(str(tmp_path)), saved), array)
+    assert np.array_equal(load_saved(saved, LocalArtifactStore(str(tmp_path))), array)
