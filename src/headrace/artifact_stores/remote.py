@@ -25,7 +25,6 @@ of that flavor is first used). What differs from a local directory:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import json
 import os
@@ -42,6 +41,7 @@ from headrace.artifact_stores.base import (
     FsspecArtifactStore,
     register_remote_store,
 )
+from headrace.artifact_stores.hashing import CURRENT, file_hash, hash_local_file
 from headrace.exceptions import StackComponentError
 from headrace.stacks.configs import (
     AzureArtifactStoreConfig,
@@ -246,7 +246,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         if check is not None:
             # A load's check is pending: hash the downloaded copy (a local read) instead
             # of downloading the object a second time to hash it.
-            check.set_result(*_hash_local_file(local_path))
+            check.set_result(*hash_local_file(local_path, check.algorithm))
 
     def _get_file(self, path: str, local_path: str, size: int) -> None:
         with _progress(f"download {path.rsplit('/', 1)[-1]}", size) as callback:
@@ -265,8 +265,8 @@ class RemoteArtifactStore(FsspecArtifactStore):
             for key in [k for k in self._written if k.startswith(prefix)]:
                 del self._written[key]
 
-    def _hash_file(self, file: str) -> tuple[str, int]:
-        inner = hashlib.sha256()
+    def _hash_file(self, file: str, algorithm: str = CURRENT) -> tuple[str, int]:
+        inner = file_hash(algorithm)
         size = 0
         with self.fs.open(file, "rb", block_size=self.chunk_size) as handle:
             while chunk := handle.read(_HASH_CHUNK):
@@ -441,7 +441,7 @@ class _Upload(io.RawIOBase):
         super().__init__()
         self._store = store
         self._path = path
-        self._hash = hashlib.sha256()
+        self._hash = file_hash()
         self._size = 0
         self._memory: bytearray | None = bytearray()
         self._spill: IO[bytes] | None = None
@@ -496,12 +496,6 @@ def _write_at(descriptor: int, data: bytes, offset: int) -> None:
         written = os.pwrite(descriptor, view, offset)
         view = view[written:]
         offset += written
-
-
-def _hash_local_file(path: str) -> tuple[str, int]:
-    hasher = FileHasher(path)
-    hasher.run()
-    return hasher.result()
 
 
 def _progress(description: str, size: int) -> AbstractContextManager[Any]:

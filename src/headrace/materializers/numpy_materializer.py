@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from headrace.artifact_stores.hashing import StreamCheck
+from headrace.artifact_stores.hashing import StreamCheck, file_hash
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 
@@ -84,12 +84,11 @@ def _descriptor(handle: Any) -> int | None:
 
 def _write_npy_hashing(handle: Any, array: Any) -> tuple[str, int]:
     """Write ``array`` as ``.npy`` (the same bytes as ``np.save``) while a second thread
-    hashes the same bytes from memory; returns their SHA-256 and size.
+    hashes the same bytes from memory; returns their inner hash and size.
 
     The artifact's digest then needs no second read of the file: the hash is of exactly
     the bytes handed to the file (a short write raises).
     """
-    import hashlib
     import threading
 
     fmt = np.lib.format
@@ -105,9 +104,10 @@ def _write_npy_hashing(handle: Any, array: Any) -> tuple[str, int]:
     head = header.getvalue()
     flat = array.reshape(-1, order="A")  # a view, in memory order (what .npy stores)
     data = memoryview(flat.view(np.uint8).data)
-    hashed = hashlib.sha256(head)
+    hashed = file_hash()
+    hashed.update(head)
     hasher = threading.Thread(target=hashed.update, args=(data,), daemon=True)
-    hasher.start()  # hashlib releases the GIL for large buffers: both run at once
+    hasher.start()  # the hash releases the GIL for large buffers: both run at once
     try:
         written = handle.write(head)
         written += handle.write(data)
