@@ -16,7 +16,7 @@ import posixpath
 import shutil
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from headrace.artifact_stores.hashing import (
@@ -25,6 +25,7 @@ from headrace.artifact_stores.hashing import (
     StreamCheck,
     copy_hashing,
     file_hash,
+    hash_beside,
     hash_bytes,
     hash_local_file,
 )
@@ -247,6 +248,32 @@ class ArtifactStore(ABC):
         """Open the file ``path`` to write bytes that the caller hashes itself and then
         reports with ``remember_written`` (so the write does not spoil a record)."""
         return self._open_unchecked(path, "wb")
+
+    def write_buffers(self, path: str, buffers: Sequence[Any]) -> int:
+        """Write the file ``path`` (replacing it) as the concatenation of ``buffers``
+        (bytes-like objects, e.g. a large array's memory) and return its size.
+
+        The bytes are hashed on a second thread while they are written (the caller's
+        buffers must stay unchanged until this returns), and neither joined into one
+        copy nor read again to hash them: what large-array materializers use.
+
+        Raises:
+            OSError: a write failed (a full disk included), or was short.
+        """
+        views = [memoryview(buffer).cast("B") for buffer in buffers]
+        hashed, hasher = hash_beside(views)
+        written = 0
+        try:
+            with self.open_hashed(path) as handle:
+                for view in views:
+                    written += handle.write(view)
+        finally:
+            hasher.join()
+        expected = sum(len(view) for view in views)
+        if written != expected:
+            raise OSError(f"Only {written} of {expected} bytes were written to {path!r}.")
+        self.remember_written(path, hashed.hexdigest(), written)
+        return written
 
     # -- what an artifact's save wrote (used by headrace.artifacts.saving) -------------
     def begin_record(self, path: str) -> WriteRecord:

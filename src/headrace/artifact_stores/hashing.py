@@ -32,7 +32,7 @@ import errno
 import hashlib
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import blake3
@@ -132,6 +132,20 @@ def content_hash(files: Iterable[tuple[str, str]], algorithm: str = CURRENT) -> 
     for relative, inner in sorted(files):
         outer.add(relative, inner)
     return outer.value()
+
+
+def hash_beside(views: Sequence[memoryview]) -> tuple[FileHash, threading.Thread]:
+    """A hash of ``views`` in order, computed on a started second thread (the hash
+    releases the GIL on large buffers, so it runs beside the caller's writes)."""
+    hashed = file_hash()
+
+    def run() -> None:
+        for view in views:
+            hashed.update(view)
+
+    hasher = threading.Thread(target=run, daemon=True)
+    hasher.start()
+    return hashed, hasher
 
 
 class _BackgroundHash:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from headrace.artifact_stores.hashing import StreamCheck, file_hash
+from headrace.artifact_stores.hashing import StreamCheck
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
 
@@ -47,12 +47,8 @@ class NumpyMaterializer(BaseMaterializer):
             np.save(buffer, array, allow_pickle=False)
             self.artifact_store.write_bytes(path, buffer.getvalue())
             return
-        with self.artifact_store.open_hashed(path) as handle:
-            if _descriptor(handle) is not None:
-                digest, size = _write_npy_hashing(handle, array)
-                self.artifact_store.remember_written(path, digest, size)
-            else:  # a remote store's handle hashes what it is given
-                np.save(handle, array, allow_pickle=False)
+        # The header and the array's own memory, hashed beside the write (no copy).
+        self.artifact_store.write_buffers(path, _npy_parts(array))
 
     def load(self, data_type: type[Any]) -> Any:
         path = self.join(DATA_FILE)
@@ -82,15 +78,9 @@ def _descriptor(handle: Any) -> int | None:
         return None
 
 
-def _write_npy_hashing(handle: Any, array: Any) -> tuple[str, int]:
-    """Write ``array`` as ``.npy`` (the same bytes as ``np.save``) while a second thread
-    hashes the same bytes from memory; returns their inner hash and size.
-
-    The artifact's digest then needs no second read of the file: the hash is of exactly
-    the bytes handed to the file (a short write raises).
-    """
-    import threading
-
+def _npy_parts(array: Any) -> tuple[bytes, memoryview]:
+    """The ``.npy`` header of ``array`` and its data bytes in memory order (a view of the
+    array, not a copy, when it is contiguous): together the bytes ``np.save`` writes."""
     fmt = np.lib.format
     if not (array.flags.c_contiguous or array.flags.f_contiguous):
         array = np.ascontiguousarray(array)
@@ -101,21 +91,8 @@ def _write_npy_hashing(handle: Any, array: Any) -> tuple[str, int]:
     except ValueError:  # a header too long for format 1.0, as np.save does
         header = io.BytesIO()
         fmt.write_array_header_2_0(header, header_fields)
-    head = header.getvalue()
     flat = array.reshape(-1, order="A")  # a view, in memory order (what .npy stores)
-    data = memoryview(flat.view(np.uint8).data)
-    hashed = file_hash()
-    hashed.update(head)
-    hasher = threading.Thread(target=hashed.update, args=(data,), daemon=True)
-    hasher.start()  # the hash releases the GIL for large buffers: both run at once
-    try:
-        written = handle.write(head)
-        written += handle.write(data)
-    finally:
-        hasher.join()
-    if written != len(head) + len(data):
-        raise MaterializerError(f"Only {written} of {len(head) + len(data)} bytes were written.")
-    return hashed.hexdigest(), written
+    return header.getvalue(), memoryview(flat.view(np.uint8).data)
 
 
 def _read_npy(handle: Any, check: StreamCheck | None = None) -> Any:
