@@ -295,6 +295,8 @@ class S3ArtifactStore(RemoteArtifactStore):
     PROTOCOL = "s3"
     PACKAGE = "s3fs"
     EXTRA = "s3"
+    download_concurrency = 1
+    """Ranged GETs of one object at once (``S3ArtifactStoreConfig.download_concurrency``)."""
 
     @classmethod
     def storage_options(
@@ -324,9 +326,6 @@ class S3ArtifactStore(RemoteArtifactStore):
                 "aws_secret_access_key, optionally aws_session_token)."
             )
         return options
-
-    download_concurrency = 1
-    """Ranged GETs of one object at once (``S3ArtifactStoreConfig.download_concurrency``)."""
 
     def configure(self, config: RemoteArtifactStoreConfig) -> None:
         assert isinstance(config, S3ArtifactStoreConfig)
