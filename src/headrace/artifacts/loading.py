@@ -9,7 +9,8 @@ from headrace.artifact_stores.components import (
     artifact_store_for_url,
     artifact_store_from_component,
 )
-from headrace.artifacts.integrity import check_load
+from headrace.artifact_stores.memory import InlineFilesStore
+from headrace.artifacts.integrity import check_inline, check_load
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer, loads_plain_data
 from headrace.materializers.cloudpickle_materializer import (
@@ -55,6 +56,7 @@ def load_value(
     objects: dict[str, Any] | None = None,
     name: str = "artifact",
     content_hash: str | None = None,
+    inline: bytes | None = None,
 ) -> Any:
     """Load the value at ``uri`` with the materializer (source) that wrote it.
 
@@ -65,7 +67,8 @@ def load_value(
 
     Raises:
         ArtifactError: the files are gone from the artifact store.
-        ArtifactIntegrityError: the files differ from the recorded content hash.
+        ArtifactIntegrityError: the files differ from the recorded content hash (or the
+            inline bytes are garbled).
         MaterializerError: the materializer that wrote the artifact cannot be imported.
         ArtifactIncompatibleError: a pickle written by another Python version.
     """
@@ -84,6 +87,9 @@ def load_value(
         dtype = resolve_source(data_type, objects)
     except Exception:
         dtype = object  # the materializer decides whether it can do without the class
+    if inline is not None:
+        files = InlineFilesStore(uri, check_inline(inline, content_hash, name, uri))
+        return materializer_class(uri, files).load(dtype)
     streaming = isinstance(materializer_class, type) and (
         issubclass(materializer_class, BaseMaterializer) and loads_plain_data(materializer_class)
     )
@@ -107,7 +113,22 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
         artifact_store=artifact_store_of(store, version.artifact_store_id),
         name=f"artifact {version.name!r} version {version.version}",
         content_hash=version.content_hash,
+        inline=version.inline_content,
     )
+
+
+def files_of_version(version: ArtifactVersionResponse, store: Store) -> ArtifactStore:
+    """The store that serves ``version``'s files at ``version.uri``: its artifact store,
+    or (for an inline version) its checked record bytes, read-only.
+
+    Raises:
+        ArtifactIntegrityError: the inline bytes are garbled or differ from the hash.
+    """
+    if version.inline_content is None:
+        return artifact_store_of(store, version.artifact_store_id)
+    name = f"artifact version {version.id}"
+    files = check_inline(version.inline_content, version.content_hash, name, version.uri)
+    return InlineFilesStore(version.uri, files, version.artifact_store_id)
 
 
 def read_text(uri: str, store: Store | None = None) -> str:
