@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from headrace import pipeline, step
+from headrace import pipeline, save_artifact, step
 from headrace.artifacts.inline import encode_files
 from headrace.artifacts.preview import preview_artifact_version
 from headrace.cli.main import app
@@ -43,6 +43,11 @@ def big(d: dict[str, int]) -> str:
 @pipeline(enable_cache=True)
 def chain() -> None:
     big(double(source()))
+
+
+@pipeline(enable_cache=False)
+def from_version(version: ArtifactVersionResponse) -> None:
+    big(version)
 
 
 def _outputs(run_name: str) -> dict[str, ArtifactVersionResponse]:
@@ -142,3 +147,11 @@ def test_clean_and_show_handle_inline_versions(repo: Path) -> None:
     assert "artifact store" in shown.output
     described = runner.invoke(app, ["run", "show", run.name])
     assert described.exit_code == 0, described.output
+
+
+def test_an_inline_version_passed_to_a_step_is_loaded_from_its_record(repo: Path) -> None:
+    version = save_artifact({"value": 5}, "given")
+    assert version.is_inline
+    run = from_version(version)
+    assert run.steps["big"].output.load().endswith("5")
+    assert run.steps["big"].inputs["d"][0].id == version.id

@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from artifact_round_trip import load_saved
-from headrace.artifact_stores.base import LocalArtifactStore, files_digest
+from headrace.artifact_stores.base import FsspecArtifactStore, LocalArtifactStore, files_digest
 from headrace.artifact_stores.memory import InlineFilesStore
 from headrace.artifacts.inline import (
     DEFAULT_INLINE_MAX_BYTES,
@@ -108,6 +108,29 @@ def test_inline_and_files_hash_equal(
     }
     assert decode_files(inline.inline or b"", name) == on_disk
     assert inline.metadata == files.metadata
+
+
+def test_an_object_store_gets_no_object_for_a_small_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FsspecArtifactStore(f"memory://inline-{os.getpid()}-{id(monkeypatch)}")
+    try:
+        saved = save_value(
+            {"a": 1},
+            artifact_store=store,
+            uri=store.join(store.path, "small"),
+            materializer_class=materializer_for_value({"a": 1}),
+        )
+        assert saved.inline is not None and not store.exists(saved.uri)
+        assert load_saved(saved, store) == {"a": 1}
+        monkeypatch.setenv("HEADRACE_ARTIFACT_INLINE_MAX_BYTES", "0")
+        files = save_value(
+            {"a": 1},
+            artifact_store=store,
+            uri=store.join(store.path, "files"),
+            materializer_class=materializer_for_value({"a": 1}),
+        )
+        assert files.inline is None and store.digest(files.uri)[0] == saved.content_hash
+    finally:
+        store.rmtree(store.path)
 
 
 def test_a_value_above_the_limit_spills_to_the_artifact_store(
