@@ -90,8 +90,7 @@ def test_caching_works_across_inline_and_file_versions(
     assert CALLS == ["source", "double", "big", "source"]
     assert _outputs(second.name)["source"].is_inline
     assert (
-        _outputs(second.name)["source"].content_hash
-        == _outputs(first.name)["source"].content_hash
+        _outputs(second.name)["source"].content_hash == _outputs(first.name)["source"].content_hash
     )
     assert second.steps["double"].status.value == "cached"
     assert second.steps["big"].status.value == "cached"

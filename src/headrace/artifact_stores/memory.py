@@ -279,11 +279,14 @@ class InlineFilesStore(ArtifactStore):
         for directory in sorted(d for d in self._dirs if _below(d, top)):
             prefix = f"{directory}/" if directory else ""
             dirs = sorted(
-                d[len(prefix) :] for d in self._dirs if d.startswith(prefix) and d != directory
+                d[len(prefix) :]
+                for d in self._dirs
+                if d.startswith(prefix) and d != directory
                 if "/" not in d[len(prefix) :]
             )
             names = sorted(
-                n[len(prefix) :] for n in self.files
+                n[len(prefix) :]
+                for n in self.files
                 if n.startswith(prefix) and "/" not in n[len(prefix) :]
             )
             yield self._full(directory), dirs, names

@@ -206,9 +206,7 @@ def check_load(
     return value
 
 
-def check_inline(
-    inline: bytes, content_hash: str | None, name: str, uri: str
-) -> dict[str, bytes]:
+def check_inline(inline: bytes, content_hash: str | None, name: str, uri: str) -> dict[str, bytes]:
     """The files of an inline artifact, once they hash to ``content_hash`` (unless
     ``HEADRACE_VERIFY_ARTIFACTS=never`` or the record has no hash).
 

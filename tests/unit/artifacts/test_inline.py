@@ -81,9 +81,7 @@ def _entries(store: LocalArtifactStore) -> list[str]:
 
 
 @pytest.mark.parametrize(("name", "value"), SMALL_VALUES, ids=[n for n, _ in SMALL_VALUES])
-def test_a_small_value_is_kept_inline_and_loads_back(
-    tmp_path: Path, name: str, value: Any
-) -> None:
+def test_a_small_value_is_kept_inline_and_loads_back(tmp_path: Path, name: str, value: Any) -> None:
     store = LocalArtifactStore(str(tmp_path / "store"))
     saved = _save(store, name, value)
     assert saved.inline is not None and saved.inline.startswith(MAGIC)
@@ -104,7 +102,9 @@ def test_inline_and_files_hash_equal(
     assert (inline.content_hash, inline.size) == (files.content_hash, files.size)
     assert store.digest(files.uri) == (files.content_hash, files.size)
     on_disk = {
-        str(p.relative_to(files.uri)): p.read_bytes() for p in Path(files.uri).rglob("*") if p.is_file()
+        str(p.relative_to(files.uri)): p.read_bytes()
+        for p in Path(files.uri).rglob("*")
+        if p.is_file()
     }
     assert decode_files(inline.inline or b"", name) == on_disk
     assert inline.metadata == files.metadata

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
+from headrace.artifact_stores.base import LocalArtifactStore
 from headrace.artifacts.inline import encode_files
 from headrace.artifacts.loading import load_artifact_version
 from headrace.artifacts.saving import save_value
-from headrace.artifact_stores.base import LocalArtifactStore
 from headrace.enums import ExecutionStatus
 from headrace.materializers.built_in_materializer import BuiltInContainerMaterializer
 from headrace.models import (
