@@ -11,6 +11,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     PlainSerializer,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -37,6 +38,14 @@ InlineContent = Annotated[
     bytes | None,
     BeforeValidator(_from_base64),
     PlainSerializer(_to_base64, when_used="json-unless-none"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "byte", "contentEncoding": "base64"},
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
 """An inline artifact's files (``headrace.artifacts.inline`` encoding); base64 in JSON.
 The server only stores and returns these bytes, it never decodes or runs them."""
