@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from headrace import pipeline, save_artifact, step
 from headrace.artifacts.inline import encode_files
 from headrace.artifacts.preview import preview_artifact_version
+from headrace.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 from headrace.cli.main import app
 from headrace.client import Client
 from headrace.exceptions import ArtifactIntegrityError
@@ -154,3 +155,34 @@ def test_an_inline_version_passed_to_a_step_is_loaded_from_its_record(repo: Path
     run = from_version(version)
     assert run.steps["big"].output.load().endswith("5")
     assert run.steps["big"].inputs["d"][0].id == version.id
+
+
+@step(enable_cache=False)
+def raw_files(artifact: UnmaterializedArtifact) -> list[str]:
+    root = Path(artifact.uri)
+    return sorted(f"{p.name}={p.read_text()}" for p in root.rglob("*") if p.is_file())
+
+
+@pipeline(enable_cache=False)
+def reads_raw() -> None:
+    raw_files(double(source()))
+
+
+def test_an_unmaterialized_input_finds_the_files_at_its_uri(repo: Path) -> None:
+    first = reads_raw()
+    double_version = first.steps["double"].output
+    assert double_version.is_inline
+    assert first.steps["raw_files"].output.load() == ['data.json={"value": 40}']
+    # Written out once, checked, renamed into place; a second reader finds them whole.
+    assert (Path(double_version.uri) / "data.json").is_file()
+    assert not list(Path(double_version.uri).parent.glob("*.tmp-*"))
+    from headrace.artifacts.loading import write_out_inline
+
+    write_out_inline(double_version, Client().store)
+    (Path(double_version.uri) / "data.json").write_text('{"value": 41}')
+    with pytest.raises(ArtifactIntegrityError):
+        write_out_inline(double_version, Client().store)
+    # What is at the URI is never what a load reads: the record is.
+    assert double_version.load() == {"value": 40}
+    runner = CliRunner()
+    assert "Nothing to clean" in runner.invoke(app, ["clean"]).output

@@ -206,6 +206,10 @@ class StepRunner:
         from headrace.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
         version = self.state.store.get_artifact_version(record.artifact_version_id)
+        if version.inline_content is not None:  # the step reads ``uri`` itself
+            from headrace.artifacts.loading import write_out_inline
+
+            write_out_inline(version, self.state.store)
         return UnmaterializedArtifact(**version.model_dump()).attach(version._context)
 
     def _arguments(
