@@ -68,11 +68,10 @@ class CapturingStore(ArtifactStore):
         if not self.spilled:
             name = self._captured_name(path)
             if name is not None:
-                data = bytes(data)
                 old = self._files.get(name)
                 total = self._total + len(data) - (len(old[1]) if old else 0)
                 if total <= self.limit and (old is not None or not self._clashes(name)):
-                    self._files[name] = (path, data)
+                    self._files[name] = (path, bytes(data))  # copied only when small
                     self._total = total
                     return
         self.spill()
