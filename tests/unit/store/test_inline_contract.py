@@ -115,3 +115,19 @@ def test_inline_bytes_round_trip_through_the_store(contract_store: Store, tmp_pa
         )
         assert answer.status_code == 200, answer.text
         assert answer.content == b'{"answer": 42, "raw": [0, 255]}'
+        preview = httpx.get(
+            f"{contract_store.url}/api/v1/artifact_versions/{version.id}/preview",
+            headers=contract_store._headers,
+        )
+        assert preview.status_code == 200, preview.text
+        assert '"answer": 42' in preview.json()["text"]
+        garbled = contract_store.create_artifact_version(
+            requests["out"][0].model_copy(
+                update={"id": _id(), "artifact_name": "bad", "inline_content": b"HRI1\x00"}
+            )
+        )
+        refused = httpx.get(
+            f"{contract_store.url}/api/v1/artifact_versions/{garbled.id}/data",
+            headers=contract_store._headers,
+        )
+        assert refused.status_code >= 400 and "not a valid inline artifact" in refused.text
