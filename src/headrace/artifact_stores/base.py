@@ -45,20 +45,24 @@ def _signature(status: os.stat_result) -> tuple[int, ...]:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def bytes_digest(data: bytes) -> tuple[str, int]:
+def bytes_digest(data: bytes, algorithm: str = CURRENT) -> tuple[str, int]:
     """The inner hash and size of one file's bytes, as every store's ``write_bytes`` records
     it (and ``digest`` computes it from a file)."""
-    return hash_bytes(data), len(data)
+    return hash_bytes(data, algorithm), len(data)
 
 
-def files_digest(files: Mapping[str, bytes]) -> tuple[str, int]:
+def files_digest(files: Mapping[str, bytes], algorithm: str = CURRENT) -> tuple[str, int]:
     """The content hash and size of an artifact held in memory (relative name -> bytes):
     exactly what ``ArtifactStore.digest`` computes once the same files are on disk, so an
-    artifact kept inline in its record hashes equal to the same value written as files."""
-    record = WriteRecord("")
-    for name, data in files.items():
-        record.files[name] = bytes_digest(data)
-    return record.digest()
+    artifact kept inline in its record hashes equal to the same value written as files.
+    ``algorithm`` as for ``ArtifactStore.digest``."""
+    outer = ContentHash(algorithm)
+    total = 0
+    for name in sorted(files):
+        inner, size = bytes_digest(files[name], algorithm)
+        outer.add(name.lstrip("/"), inner)
+        total += size
+    return outer.value(), total
 
 
 class WriteRecord:

@@ -29,13 +29,29 @@ from headrace.artifact_stores.hashing import (
 from headrace.artifacts.integrity import artifact_is_whole, verify_artifact
 from headrace.artifacts.saving import SavedArtifact, save_value
 from headrace.exceptions import ArtifactIntegrityError
-from headrace.materializers.built_in_materializer import BuiltInMaterializer
+from headrace.materializers.built_in_materializer import (
+    BuiltInContainerMaterializer,
+    BuiltInMaterializer,
+)
 from headrace.materializers.path_materializer import PathMaterializer
 
 np = pytest.importorskip("numpy")
 from headrace.materializers.numpy_materializer import NumpyMaterializer  # noqa: E402
 
 MIB = 1 << 20
+
+
+@pytest.fixture(autouse=True)
+def _files_not_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Records before BLAKE3 kept every artifact as files; inline records are tested below.
+    monkeypatch.setenv("HEADRACE_ARTIFACT_INLINE_MAX_BYTES", "0")
+
+
+def _old_sha256_of(files: dict[str, bytes]) -> str:
+    outer = hashlib.sha256()
+    for name in sorted(files):
+        outer.update(f"{name}\0{hashlib.sha256(files[name]).hexdigest()}\n".encode())
+    return outer.hexdigest()
 
 
 def _old_sha256_record(directory: Path) -> str:
@@ -145,6 +161,32 @@ def test_an_unknown_algorithm_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ArtifactIntegrityError, match="sha3:.*does not know.*upgrade headrace"):
         verify_artifact(store, saved.uri, "sha3:" + "0" * 56)
+
+
+@pytest.mark.parametrize("verify", ["auto", "always"])
+def test_inline_records_are_checked_with_the_algorithm_they_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify: str
+) -> None:
+    from headrace.artifacts.inline import decode_files
+
+    monkeypatch.setenv("HEADRACE_ARTIFACT_INLINE_MAX_BYTES", "16384")
+    monkeypatch.setenv("HEADRACE_VERIFY_ARTIFACTS", verify)
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    saved = save_value(
+        [1, 2],
+        artifact_store=store,
+        uri=f"{store.path}/l",
+        materializer_class=BuiltInContainerMaterializer,
+    )
+    assert saved.inline is not None and saved.content_hash.startswith("blake3:")
+    assert load_saved(saved, store) == [1, 2]
+    files = decode_files(saved.inline, "l")
+    fields = {name: getattr(saved, name) for name in SavedArtifact.__slots__}
+    old = SavedArtifact(**{**fields, "content_hash": _old_sha256_of(files)})
+    assert load_saved(old, store) == [1, 2]  # an inline record written before BLAKE3
+    garbled = SavedArtifact(**{**fields, "content_hash": "0" * 64})
+    with pytest.raises(ArtifactIntegrityError, match="kept inline"):
+        load_saved(garbled, store)
 
 
 def test_in_memory_digests_equal_the_stored_files(tmp_path: Path) -> None:

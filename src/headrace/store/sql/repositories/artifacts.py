@@ -85,6 +85,7 @@ class ArtifactRepository(Repository):
             metadata_types=row.metadata_types or {},
             tags=row.tags,
             visualizations=row.visualizations or [],
+            inline_content=_inline(row.inline_content),
         ).attach(self.context)
 
     def artifact_model(self, row: Record, tags: list[str] | None = None) -> ArtifactResponse:
@@ -232,6 +233,7 @@ class ArtifactRepository(Repository):
                 "metadata": metadata,
                 "metadata_types": metadata_types,
                 "visualizations": [v.model_dump(mode="json") for v in req.visualizations] or None,
+                "inline_content": req.inline_content,
                 "tags": tags,
                 "created": at,
             },
@@ -285,3 +287,8 @@ class ArtifactRepository(Repository):
         if number is None:
             raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
         return str(number), int(number)
+
+
+def _inline(value: Any) -> bytes | None:
+    """A binary column as ``bytes`` (drivers may hand out a ``memoryview``)."""
+    return None if value is None else bytes(value)
