@@ -325,6 +325,9 @@ class SqlStore(
     def get_run(self, name_or_id: str) -> PipelineRunResponse:
         return self.runs.get(name_or_id)
 
+    def get_stop_request(self, run_id: str) -> str | None:
+        return self.runs.stop_request(run_id)
+
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         return self.runs.list(filter_model)
 
