@@ -217,7 +217,8 @@ class SqlStore(
 
         behind = self._db.write_behind
         if behind is None:
-            behind = self._db.write_behind = WriteBehind(self._db, delay_ms / 1000)
+            behind = WriteBehind(self._db, self.step_runs, delay_ms / 1000)
+            self._db.write_behind = behind
         behind.open()
         try:
             yield
