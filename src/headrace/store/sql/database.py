@@ -367,7 +367,7 @@ class Database(ABC):
         itself."""
         behind = self.write_behind
         if behind is not None and behind.pending and not getattr(self._local, "depth", 0):
-            behind.flush(for_read=for_read)
+            behind.flush(for_read=for_read, before_other=True)
 
     @contextmanager
     def read(self, *, flush: bool = True) -> Iterator[Connection]:

@@ -97,6 +97,9 @@ class WriteBehind:
         self._users = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        # Threads that queued writes: a refusal is reported to one of them (or to an
+        # explicit flush), never swallowed by a background thread's read or write.
+        self._producers: set[int] = set()
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -128,6 +131,11 @@ class WriteBehind:
 
     def close(self) -> None:
         """Stop deferring (the last close of nested opens); commits what is queued."""
+        if _exit.committed and not self._queue:
+            # A block left as the interpreter ends (its generator collected) after the
+            # exit handler committed the queue: the committing thread may have been
+            # stopped holding the lock, so taking it could wait forever.
+            return
         with self._lock:
             self._users = max(0, self._users - 1)
             self._wake.notify()
@@ -147,6 +155,7 @@ class WriteBehind:
             self.flush()
         keys = None if cache_keys is None else tuple(cache_keys)
         with self._lock:
+            self._producers.add(threading.get_ident())
             self._queue.append((write, keys))
             if keys is None:
                 self._unknown_keys += 1
@@ -163,13 +172,19 @@ class WriteBehind:
         ``cache_key``: a cache lookup of that key must flush first, any other need not."""
         return self._unknown_keys > 0 or cache_key in self._keys
 
-    def flush(self, *, for_read: bool = False, report: bool = True) -> None:
+    def flush(
+        self, *, for_read: bool = False, report: bool = True, before_other: bool = False
+    ) -> None:
         """Commit everything queued now, in this thread.
 
         ``for_read``: a read follows. Once a failed commit was reported to a caller, a
         read goes on with what is committed (a full disk can still be read; the queue
         is retried by every later call), where a write still raises. ``report=False``
         (the committing thread): errors are kept for the next caller to raise.
+        ``before_other``: the flush only precedes another read or write; a refused
+        write is then reported only to a thread that queued writes, so that a
+        background thread (heartbeat, record flusher) cannot swallow it while the run
+        goes on writing records that refer to it.
 
         Raises:
             StoreError: the batch could not be committed (it stays queued for the next
@@ -194,11 +209,12 @@ class WriteBehind:
                 self._in_flight = False
             self._failed = self._reported = False
             self._forget_keys(batch)  # committed (or refused, to be reported)
-            if not report:
+            if not report or self._refused is None:
+                return
+            if before_other and threading.get_ident() not in self._producers:
                 return
             refused, self._refused = self._refused, None
-        if refused is not None:
-            raise refused
+        raise refused
 
     def _forget_keys(self, batch: list[_Queued]) -> None:
         with self._lock:
@@ -236,14 +252,17 @@ class WriteBehind:
         checkpoint's failure (a full disk) as the COMMIT's, though the transaction is
         committed: retrying that batch would write its records twice.
         """
-        try:
-            with self._db.read(flush=False) as conn:
-                committed = bool(self._writer.committed(conn, last))
-        except StoreError:
-            return False
+        committed = self._in_database(last)
         if committed:
             logger.warning("Step records were committed, but the store reported: %s", error)
         return committed
+
+    def _in_database(self, write: Any) -> bool:
+        try:
+            with self._db.read(flush=False) as conn:
+                return bool(self._writer.committed(conn, write))
+        except StoreError:
+            return False
 
     def _commit_one_by_one(self, batch: list[_Queued]) -> None:
         for index, (write, _) in enumerate(batch):
@@ -251,6 +270,10 @@ class WriteBehind:
                 with self._db.transaction() as conn:
                     after = self._writer.write_batch(conn, [write])
             except StoreConflictError as exc:
+                if self._in_database(write):
+                    # An earlier COMMIT reported an error (a full disk) but committed it:
+                    # its retry conflicts with itself, nothing was refused.
+                    continue
                 logger.error("A deferred store write was refused: %s", exc)
                 if self._refused is None:
                     self._refused = StoreError(
@@ -295,13 +318,22 @@ class WriteBehind:
         self._users = 0
         self._thread = None
         self._pid = os.getpid()
+        self._producers = set()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._committing = threading.Lock()
 
 
+class _Exit:
+    committed = False  # ``flush_all`` ran: the interpreter is ending
+
+
+_exit = _Exit()
+
+
 def flush_all() -> None:
     """Commit the queue of every write-behind of this process (at exit)."""
+    _exit.committed = True
     for behind in list(_OPEN):
         if not behind.owned_here or not behind.pending:
             continue
