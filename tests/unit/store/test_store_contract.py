@@ -100,18 +100,17 @@ def test_a_stop_request_is_read_alone_even_with_step_records_queued(
     run_id = _run(contract_store, "stoppable")
     assert contract_store.get_stop_request(run_id) is None
     contract_store.stop_run(run_id, graceful=True)
+    step_id = _id()
+    start = StepRunRequest(
+        id=step_id, pipeline_run_id=run_id, name="s", step_name="s",
+        status=ExecutionStatus.RUNNING,
+    )  # fmt: skip
     with contract_store.write_behind():
-        step_id = _id()
         contract_store.complete_step_run(
             step_id,
             StepRunUpdate(status=ExecutionStatus.COMPLETED),
             {"out": [_version(contract_store, "stoppable::s::out")]},
-            create=[
-                StepRunRequest(
-                    id=step_id, pipeline_run_id=run_id, name="s", step_name="s",
-                    status=ExecutionStatus.RUNNING,
-                )  # fmt: skip
-            ],
+            create=[start],
         )
         assert contract_store.get_stop_request(run_id) == "graceful"
     contract_store.stop_run(run_id)

@@ -132,9 +132,7 @@ class StepRunRepository(Repository):
         # for it; unknown when the step's own row was written before (it has a key).
         own_row_pending = any(request.id == step_run_id for request in create)
         keys = [r.cache_key for r in create if r.cache_key] if own_row_pending else None
-        behind.defer(
-            Completion(step_run_id, update_model, outputs, create, model_version_id), keys
-        )
+        behind.defer(Completion(step_run_id, update_model, outputs, create, model_version_id), keys)
         return _created_ids(outputs)
 
     # -- the write-behind's batches (``write_behind.BatchWriter``) ----------------------
