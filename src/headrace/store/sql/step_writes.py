@@ -59,9 +59,6 @@ class StepWrites:
         self._metadata: list[tuple[str, Mapping[str, Any]]] = []  # step run id, metadata
         self._model_links: list[tuple[str, str, datetime]] = []  # model version, version
 
-    def __bool__(self) -> bool:
-        return bool(self._step_runs or self._updates or self._metadata)
-
     # -- collecting ---------------------------------------------------------------------
     def started(self, requests: Sequence[StepRunRequest]) -> None:
         """Step runs recorded on their own (``create_step_runs``): a step that has a run
