@@ -23,8 +23,9 @@ from headrace.models import (
 )
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.query import Query, insert_sql
-from headrace.store.sql.repositories.base import Repository, find_row, new_id, now
+from headrace.store.sql.repositories.base import Repository, find_row, now
 from headrace.store.sql.tagging import attach_tags, clean_tags, tagged_with, tags_of
+from headrace.utils.ids import random_id
 
 # The order of the values ``insert_versions`` binds.
 _VERSION_COLUMNS = (
@@ -303,7 +304,7 @@ class ArtifactRepository(Repository):
         counts = _auto_numbered(versions) if self.sql.sqlite else {}
         rows = []
         for name in created:
-            artifact_id = new_id()
+            artifact_id = random_id()
             first = first_of[name]
             rows.append(
                 (
