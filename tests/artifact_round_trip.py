@@ -1,6 +1,6 @@
 """Load back what ``save_value`` saved, as a step's input would be loaded: the one
 place tests spell out the recorded fields a load takes (uri, materializer, type,
-Python version and the content hash it checks)."""
+Python version, the content hash it checks, and the files of an inline artifact)."""
 
 from __future__ import annotations
 
@@ -20,4 +20,5 @@ def load_saved(saved: SavedArtifact, store: ArtifactStore) -> Any:
         python_version_written=saved.python_version,
         artifact_store=store,
         content_hash=saved.content_hash,
+        inline=saved.inline,
     )

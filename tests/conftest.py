@@ -44,6 +44,13 @@ def _clean_headrace_environment(
 
 
 @pytest.fixture
+def artifacts_as_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every artifact written to the artifact store as files, none kept inline in its
+    record: for tests of the files themselves (hashing, tampering, missing files)."""
+    monkeypatch.setenv("HEADRACE_ARTIFACT_INLINE_MAX_BYTES", "0")
+
+
+@pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh headrace repository (``headrace init``) as the current directory."""
     monkeypatch.chdir(tmp_path)

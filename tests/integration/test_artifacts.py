@@ -704,6 +704,7 @@ def test_a_run_on_a_memory_artifact_store(memory_store: str) -> None:
     assert run_files and not [p for p in run_files if ".tmp-" in p]
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # checks the files themselves
 def test_a_failed_save_on_a_memory_store_leaves_nothing(memory_store: str) -> None:
     @pipeline(enable_cache=False)
     def breaks_in_memory() -> None:

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from headrace import ExecutionStatus, pipeline, step
 from headrace.config import CachePolicy
 
@@ -139,6 +141,7 @@ def test_enable_cache_precedence_step_over_pipeline(repo: Path) -> None:
         produce.configure(enable_cache=None)
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # checks the files themselves
 def test_deleted_artifacts_rerun_instead_of_a_dead_reference(repo: Path) -> None:
     first = cached_pipeline()
     shutil.rmtree(first.steps["produce"].output.uri)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from headrace import pipeline, step
@@ -21,6 +22,7 @@ def making() -> None:
     make()
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # checks the files themselves
 def test_clean_lists_then_deletes_only_unrecorded_files(repo: Path) -> None:
     run = making()
     output = run.steps["make"].output

@@ -37,6 +37,7 @@ def sum_pipeline(n: int = 5) -> Annotated[int, "sum"]:
     return total(make_numbers(n))
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # checks the files themselves
 def test_run_records_steps_outputs_and_artifacts(repo: Path) -> None:
     run = sum_pipeline(n=4)
 

@@ -292,8 +292,10 @@ def test_failures_follow_the_execution_mode(
 
         artifact_store = artifact_store_of(run.store, run.stack_id)
         directory = artifact_store.join(artifact_store.path, "runs", run.id)
-        assert artifact_store.exists(directory)  # the other steps' outputs are there
-        assert not [e for e in artifact_store.listdir(directory) if e.startswith("slow.")]
+        assert run.steps["leaf"].output.load() is not None  # the other steps' outputs are there
+        # (small outputs are kept inline in their records: the directory may not exist)
+        entries = artifact_store.listdir(directory) if artifact_store.exists(directory) else []
+        assert not [e for e in entries if e.startswith("slow.")]
 
 
 @step(enable_cache=False)

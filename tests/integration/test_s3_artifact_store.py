@@ -104,6 +104,7 @@ def path_pipeline(directory: str) -> None:
     path_in(path_out(directory=directory))
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # reads and changes the objects
 def test_pipelines_cache_and_logs_on_s3(s3_stack: str, s3_endpoint: str) -> None:  # noqa: F811
     run = values_pipeline(n=10)
     assert run.status is ExecutionStatus.COMPLETED
@@ -274,6 +275,7 @@ def test_secret_credentials(repo: Path, s3_endpoint: str, s3_bucket: str) -> Non
         )
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # reads and changes the objects
 @pytest.mark.parametrize("change", ["flip", "truncate"])
 def test_changed_objects_are_refused_on_load(
     s3_stack: str,

@@ -160,6 +160,7 @@ def test_what_is_in_use_cannot_be_deleted(repo: Path) -> None:
 
 
 # -- runs on a stack -----------------------------------------------------------------------
+@pytest.mark.usefixtures("artifacts_as_files")  # checks the files themselves
 def test_a_run_on_a_second_stack_writes_to_its_artifact_store(repo: Path) -> None:
     default_root = repo / ".headrace" / "artifacts"
     first = summing(n=4)

@@ -19,6 +19,10 @@ from headrace.materializers.cloudpickle_materializer import CloudpickleMateriali
 
 CALLS: list[str] = []
 
+# These tests tamper with the files of small artifacts: keep them files (the records of
+# inline artifacts are tampered with in tests/integration/test_inline_artifacts.py).
+pytestmark = pytest.mark.usefixtures("artifacts_as_files")
+
 
 @step
 def make_list() -> list[int]:

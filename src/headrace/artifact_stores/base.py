@@ -17,7 +17,7 @@ import posixpath
 import shutil
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from headrace.artifact_stores.hashing import StreamCheck, copy_hashing
@@ -35,6 +35,22 @@ _UNCHANGED_LIMIT = 1024  # digests remembered per store (oldest forgotten first)
 def _signature(status: os.stat_result) -> tuple[int, ...]:
     """What changes whenever a file's bytes do (short of resetting the clock)."""
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def bytes_digest(data: bytes) -> tuple[str, int]:
+    """The inner hash and size of one file's bytes, as every store's ``write_bytes`` records
+    it (and ``digest`` computes it from a file)."""
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def files_digest(files: Mapping[str, bytes]) -> tuple[str, int]:
+    """The content hash and size of an artifact held in memory (relative name -> bytes):
+    exactly what ``ArtifactStore.digest`` computes once the same files are on disk, so an
+    artifact kept inline in its record hashes equal to the same value written as files."""
+    record = WriteRecord("")
+    for name, data in files.items():
+        record.files[name] = bytes_digest(data)
+    return record.digest()
 
 
 class WriteRecord:
@@ -215,7 +231,7 @@ class ArtifactStore(ABC):
         with self.open(path, "wb") as handle:
             handle.write(data)
         if self._records:
-            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+            self._record(self._key(path), bytes_digest(data))
 
     def open_hashed(self, path: str) -> IO[Any]:
         """Open the file ``path`` to write bytes that the caller hashes itself and then
@@ -435,7 +451,7 @@ class LocalArtifactStore(ArtifactStore):
         finally:
             os.close(descriptor)
         if self._records:
-            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+            self._record(self._key(path), bytes_digest(data))
 
     def rename(self, src: str, dst: str) -> None:
         if self._records:
@@ -714,7 +730,7 @@ class FsspecArtifactStore(ArtifactStore):
     def write_bytes(self, path: str, data: bytes) -> None:
         self.fs.pipe_file(self.inside(path), data)
         if self._records:
-            self._record(self._key(path), (hashlib.sha256(data).hexdigest(), len(data)))
+            self._record(self._key(path), bytes_digest(data))
 
     def copy_in(self, local_path: str, path: str) -> None:
         self.unrecorded_write(path)

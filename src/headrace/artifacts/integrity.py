@@ -14,8 +14,9 @@ import hashlib
 import os
 from typing import Any
 
-from headrace.artifact_stores.base import ArtifactStore
+from headrace.artifact_stores.base import ArtifactStore, files_digest
 from headrace.artifact_stores.hashing import StreamCheck
+from headrace.artifacts.inline import decode_files
 from headrace.exceptions import ArtifactError, ArtifactIntegrityError
 
 ENV_VERIFY_ARTIFACTS = "HEADRACE_VERIFY_ARTIFACTS"
@@ -23,9 +24,16 @@ VERIFY_MODES = ("auto", "always", "never")
 
 
 def verify_artifact(
-    artifact_store: ArtifactStore, uri: str, content_hash: str | None, name: str = "artifact"
+    artifact_store: ArtifactStore,
+    uri: str,
+    content_hash: str | None,
+    name: str = "artifact",
+    inline: bytes | None = None,
 ) -> None:
     """Raise unless the files at ``uri`` exist and hash to ``content_hash``.
+
+    An inline artifact (``inline``: the files kept in its record) is checked from those
+    bytes alone; the artifact store is not looked at.
 
     A record without a hash (``None`` or empty) is checked for presence only.
     ``HEADRACE_VERIFY_ARTIFACTS`` chooses how: ``auto`` (the default) hashes the files
@@ -37,6 +45,9 @@ def verify_artifact(
         ArtifactError: the files are gone from the artifact store.
         ArtifactIntegrityError: the files differ from what was recorded; names the artifact.
     """
+    if inline is not None:
+        check_inline(inline, content_hash, name, uri)
+        return
     mode = verify_mode()
     if not content_hash or mode == "never":
         if not artifact_store.exists(uri):
@@ -195,6 +206,21 @@ def check_load(
     return value
 
 
+def check_inline(inline: bytes, content_hash: str | None, name: str, uri: str) -> dict[str, bytes]:
+    """The files of an inline artifact, once they hash to ``content_hash`` (unless
+    ``HEADRACE_VERIFY_ARTIFACTS=never`` or the record has no hash).
+
+    Raises:
+        ArtifactIntegrityError: the record's bytes are garbled or differ from the hash.
+    """
+    files = decode_files(inline, name)
+    if content_hash and verify_mode() != "never":
+        found, _size = files_digest(files)
+        if found != content_hash:
+            raise _changed(name, f"{uri} (kept inline in its record)", found, content_hash)
+    return files
+
+
 def verify_mode() -> str:
     """``HEADRACE_VERIFY_ARTIFACTS``: ``auto`` (default), ``always`` or ``never``.
 
@@ -228,10 +254,16 @@ def _missing(name: str, uri: str) -> ArtifactError:
     )
 
 
-def artifact_is_whole(artifact_store: ArtifactStore, uri: str, content_hash: str | None) -> bool:
-    """Whether the artifact at ``uri`` is present and matches ``content_hash``."""
+def artifact_is_whole(
+    artifact_store: ArtifactStore,
+    uri: str,
+    content_hash: str | None,
+    inline: bytes | None = None,
+) -> bool:
+    """Whether the artifact at ``uri`` (or kept ``inline``) is present and matches
+    ``content_hash``."""
     try:
-        verify_artifact(artifact_store, uri, content_hash)
+        verify_artifact(artifact_store, uri, content_hash, inline=inline)
     except ArtifactError:
         return False
     return True

@@ -9,7 +9,8 @@ from headrace.artifact_stores.components import (
     artifact_store_for_url,
     artifact_store_from_component,
 )
-from headrace.artifacts.integrity import check_load
+from headrace.artifact_stores.memory import InlineFilesStore
+from headrace.artifacts.integrity import check_inline, check_load, verify_artifact
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer, loads_plain_data
 from headrace.materializers.cloudpickle_materializer import (
@@ -17,6 +18,7 @@ from headrace.materializers.cloudpickle_materializer import (
     check_python_version,
 )
 from headrace.materializers.registry import resolve_source
+from headrace.utils.ids import random_id
 
 if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse
@@ -55,6 +57,7 @@ def load_value(
     objects: dict[str, Any] | None = None,
     name: str = "artifact",
     content_hash: str | None = None,
+    inline: bytes | None = None,
 ) -> Any:
     """Load the value at ``uri`` with the materializer (source) that wrote it.
 
@@ -65,7 +68,8 @@ def load_value(
 
     Raises:
         ArtifactError: the files are gone from the artifact store.
-        ArtifactIntegrityError: the files differ from the recorded content hash.
+        ArtifactIntegrityError: the files differ from the recorded content hash (or the
+            inline bytes are garbled).
         MaterializerError: the materializer that wrote the artifact cannot be imported.
         ArtifactIncompatibleError: a pickle written by another Python version.
     """
@@ -84,6 +88,9 @@ def load_value(
         dtype = resolve_source(data_type, objects)
     except Exception:
         dtype = object  # the materializer decides whether it can do without the class
+    if inline is not None:
+        files = InlineFilesStore(uri, check_inline(inline, content_hash, name, uri))
+        return materializer_class(uri, files).load(dtype)
     streaming = isinstance(materializer_class, type) and (
         issubclass(materializer_class, BaseMaterializer) and loads_plain_data(materializer_class)
     )
@@ -107,7 +114,60 @@ def load_artifact_version(version: ArtifactVersionResponse, store: Store) -> Any
         artifact_store=artifact_store_of(store, version.artifact_store_id),
         name=f"artifact {version.name!r} version {version.version}",
         content_hash=version.content_hash,
+        inline=version.inline_content,
     )
+
+
+def files_of_version(version: ArtifactVersionResponse, store: Store) -> ArtifactStore:
+    """The store that serves ``version``'s files at ``version.uri``: its artifact store,
+    or (for an inline version) its checked record bytes, read-only.
+
+    Raises:
+        ArtifactIntegrityError: the inline bytes are garbled or differ from the hash.
+    """
+    if version.inline_content is None:
+        return artifact_store_of(store, version.artifact_store_id)
+    name = f"artifact version {version.id}"
+    files = check_inline(version.inline_content, version.content_hash, name, version.uri)
+    return InlineFilesStore(version.uri, files, version.artifact_store_id)
+
+
+def write_out_inline(version: ArtifactVersionResponse, store: Store) -> None:
+    """Make an inline version's files exist at ``version.uri`` in its artifact store, for
+    code that reads the URI itself (a step input annotated ``UnmaterializedArtifact``).
+
+    The record's bytes are checked first, written below a temporary sibling and renamed
+    into place, so a reader never sees half of them; files already there (written by an
+    earlier call) are kept when they hash to the record's content hash.
+
+    Raises:
+        ArtifactIntegrityError: the record's bytes are garbled or differ from the hash,
+            or different files are already at the URI.
+    """
+    if version.inline_content is None:
+        return
+    name = f"artifact version {version.id}"
+    files = check_inline(version.inline_content, version.content_hash, name, version.uri)
+    artifact_store = artifact_store_of(store, version.artifact_store_id)
+    uri = version.uri
+    if artifact_store.exists(uri):
+        verify_artifact(artifact_store, uri, version.content_hash, name)
+        return
+    direct = not artifact_store.atomic_rename
+    target = uri if direct else f"{uri}.tmp-{random_id().replace('-', '')[:12]}"
+    try:
+        artifact_store.makedirs(target)
+        for relative, data in files.items():
+            artifact_store.write_bytes(artifact_store.join(target, relative), data)
+        if not direct:
+            artifact_store.rename(target, uri)
+    except OSError:
+        if not direct:
+            artifact_store.rmtree(target)
+        if not artifact_store.exists(uri):
+            raise
+        # Another reader wrote them first: they must be the same files.
+    verify_artifact(artifact_store, uri, version.content_hash, name)
 
 
 def read_text(uri: str, store: Store | None = None) -> str:

@@ -16,7 +16,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from headrace.artifacts.loading import artifact_store_of
+from headrace.artifacts.loading import artifact_store_of, files_of_version
 from headrace.exceptions import ArtifactError
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ def inside(root: str, path: str) -> bool:
 
 
 def preview_artifact_version(version: ArtifactVersionResponse, store: Store) -> Preview:
-    """A preview of ``version``'s value (see the module docstring for what is read)."""
-    artifact_store = artifact_store_of(store, version.artifact_store_id)
+    """A preview of ``version``'s value (see the module docstring for what is read); an
+    inline version's files are read from its record (checked against its hash)."""
+    artifact_store = files_of_version(version, store)
     module = version.materializer.rsplit(".", 2)
     family = module[-2] if len(module) >= 2 else ""
     own = version.materializer.startswith("headrace.materializers.")

@@ -4,6 +4,10 @@ A step that fails half-way through writing leaves nothing at the final URI (and 
 temporary directory either), so no metadata can point at partial bytes. The content hash
 covers the files' relative names and bytes, never the URI, so equal values written by two
 runs hash equal.
+
+A small value whose materializer writes only through the store is captured in memory
+first and, if it stays small, kept in its record instead of the artifact store
+(``SavedArtifact.inline``, see ``headrace.artifacts.inline``): no file is written at all.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from headrace.artifact_stores.base import ArtifactStore
+from headrace.artifact_stores.base import ArtifactStore, files_digest
+from headrace.artifact_stores.memory import CapturingStore
+from headrace.artifacts.inline import encode_files, inline_limit
 from headrace.config.source import type_source
 from headrace.enums import ArtifactType, VisualizationType
 from headrace.exceptions import MaterializerError
@@ -34,6 +40,7 @@ class SavedArtifact(Record):
         "artifact_type",
         "content_hash",
         "data_type",
+        "inline",
         "materializer",
         "metadata",
         "python_version",
@@ -50,6 +57,9 @@ class SavedArtifact(Record):
     python_version: str
     metadata: dict[str, Any]
     visualizations: list[dict[str, str]]
+    inline: bytes | None
+    """The files in the inline encoding when they are kept in the record (nothing was
+    written at ``uri``); ``None`` when they are in the artifact store."""
 
     def __init__(
         self,
@@ -62,6 +72,7 @@ class SavedArtifact(Record):
         python_version: str = PYTHON_VERSION,
         metadata: dict[str, Any] | None = None,
         visualizations: list[dict[str, str]] | None = None,
+        inline: bytes | None = None,
     ) -> None:
         self.uri = uri
         self.materializer = materializer
@@ -72,6 +83,7 @@ class SavedArtifact(Record):
         self.python_version = python_version
         self.metadata = {} if metadata is None else metadata
         self.visualizations = [] if visualizations is None else visualizations
+        self.inline = inline
 
 
 def materializer_for_value(
@@ -158,7 +170,10 @@ def save_value(
 
     The materializer writes below a temporary sibling of ``uri`` that is renamed to
     ``uri`` only once it is complete and hashed; on any error (or interrupt) the
-    temporary directory is removed and the error propagates.
+    temporary directory is removed and the error propagates. A materializer that writes
+    only through the store writes into memory first: files of at most
+    ``HEADRACE_ARTIFACT_INLINE_MAX_BYTES`` in total come back as ``inline`` and nothing
+    is written; anything else is written out and saved as above.
     """
     # Object stores cannot rename: they write at ``uri`` directly (see remote.py).
     direct = not artifact_store.atomic_rename
@@ -166,17 +181,26 @@ def save_value(
     temporary = uri if direct else f"{uri}.tmp-{random_id().replace('-', '')[:12]}"
     # A materializer that writes only through the store's hashing calls lets the store
     # know every file and its hash: no listing and no second read to hash the artifact.
-    record = (
-        artifact_store.begin_record(temporary) if writes_through_store(materializer_class) else None
-    )
+    through_store = writes_through_store(materializer_class)
+    record = artifact_store.begin_record(temporary) if through_store else None
+    limit = inline_limit() if through_store else 0
+    capture = CapturingStore(artifact_store, temporary, limit) if limit > 0 else None
+    inline: bytes | None = None
     try:
-        artifact_store.makedirs(temporary)
-        materializer = materializer_class(temporary, artifact_store)
+        if capture is None:
+            artifact_store.makedirs(temporary)
+        materializer = materializer_class(temporary, capture or artifact_store)
         materializer.save(value)
         visualizations = (
             _visualizations(materializer, value, temporary, uri) if collect_visualizations else []
         )
-        if record is not None and record.complete:
+        if capture is not None and visualizations:
+            capture.spill()  # visualizations are files the dashboard opens by their URIs
+        if capture is not None and not capture.spilled:
+            files = capture.files()
+            content_hash, size = files_digest(files)
+            inline = encode_files(files)
+        elif record is not None and record.complete:
             content_hash, size = artifact_store.recorded_digest(record)
         else:
             content_hash, size = artifact_store.digest(temporary)
@@ -184,12 +208,13 @@ def save_value(
         if record is not None:
             artifact_store.end_record(record)
             record = None
-        if not direct:
+        if inline is None and not direct:
             artifact_store.rename(temporary, uri)
     except BaseException:
         if record is not None:
             artifact_store.end_record(record)
-        artifact_store.rmtree(temporary)
+        if capture is None or capture.spilled:
+            artifact_store.rmtree(temporary)
         raise
     return SavedArtifact(
         uri=uri,
@@ -200,6 +225,7 @@ def save_value(
         artifact_type=materializer_class.ASSOCIATED_ARTIFACT_TYPE,
         metadata=metadata,
         visualizations=visualizations,
+        inline=inline,
     )
 
 

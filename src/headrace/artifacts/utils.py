@@ -112,8 +112,10 @@ def save_artifact(
                 tags=list(tags or []),
                 version=None if version is None else str(version),
                 visualizations=saved.visualizations,
+                inline_content=saved.inline,
             )
         )
     except BaseException:
-        artifact_store.rmtree(saved.uri)  # unrecorded bytes would never be found again
+        if saved.inline is None:
+            artifact_store.rmtree(saved.uri)  # unrecorded bytes would never be found again
         raise

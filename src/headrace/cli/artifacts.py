@@ -135,6 +135,7 @@ def _details(version: ArtifactVersionResponse, producer: str) -> Table:
         ("produced by", producer),
         ("created", format_time(version.created)),
         ("uri", version.uri),
+        ("stored", "inline in the database record" if version.is_inline else "artifact store"),
         ("materializer", version.materializer),
         ("content hash", version.content_hash),
         ("python", version.python_version or MISSING),

@@ -99,7 +99,9 @@ class ReusingOrchestrator(BaseOrchestrator):
         state = self._state
         for versions in old.outputs.values():
             for version in versions:
-                if not artifact_is_whole(state.artifact_store, version.uri, version.content_hash):
+                if not artifact_is_whole(
+                    state.artifact_store, version.uri, version.content_hash, version.inline_content
+                ):
                     return None
         now = datetime.now(UTC)
         step_run_id = str(uuid.uuid4())
@@ -131,6 +133,7 @@ class ReusingOrchestrator(BaseOrchestrator):
                 data_type=vs[0].data_type,
                 content_hash=vs[0].content_hash,
                 python_version=vs[0].python_version,
+                inline=vs[0].inline_content,
             )
             for name, vs in old.outputs.items()
         }

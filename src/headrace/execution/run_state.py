@@ -169,6 +169,7 @@ class RunState:
                 data_type=version.data_type,
                 content_hash=version.content_hash,
                 python_version=version.python_version,
+                inline=version.inline_content,
             )
             with self.lock:
                 self.version_inputs[version_id] = record
@@ -189,4 +190,5 @@ class RunState:
             objects=self.objects,
             name=what,
             content_hash=record.content_hash,
+            inline=record.inline,
         )

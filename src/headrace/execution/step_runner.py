@@ -223,6 +223,10 @@ class StepRunner:
         from headrace.artifacts.unmaterialized_artifact import UnmaterializedArtifact
 
         version = self.state.store.get_artifact_version(record.artifact_version_id)
+        if version.inline_content is not None:  # the step reads ``uri`` itself
+            from headrace.artifacts.loading import write_out_inline
+
+            write_out_inline(version, self.state.store)
         return UnmaterializedArtifact(**version.model_dump()).attach(version._context)
 
     def _arguments(
@@ -280,7 +284,10 @@ class StepRunner:
         for vs in versions.values():
             for version in vs:
                 if not artifact_is_whole(
-                    self.state.artifact_store, version.uri, version.content_hash
+                    self.state.artifact_store,
+                    version.uri,
+                    version.content_hash,
+                    version.inline_content,
                 ):
                     logger.warning(
                         "Step %r: the cached output %s is missing or was changed in the "
@@ -321,6 +328,7 @@ class StepRunner:
                 data_type=version.data_type,
                 content_hash=version.content_hash,
                 python_version=version.python_version,
+                inline=version.inline_content,
             )
         return StepResult(step.invocation_id, ExecutionStatus.CACHED, step_run_id, outputs)
 
@@ -571,7 +579,8 @@ class StepRunner:
                 )
         except BaseException as exc:
             for done in saved.values():  # nothing half-written stays behind
-                state.artifact_store.rmtree(done.uri)
+                if done.inline is None:
+                    state.artifact_store.rmtree(done.uri)
             if isinstance(exc, Exception) and not isinstance(exc, StepInterruptedError):
                 raise MaterializerError(
                     f"Step {step.invocation_id!r}: storing output {name!r} failed: "
@@ -613,6 +622,8 @@ class StepRunner:
                 "version": step.outputs[name].artifact_version,
                 "visualizations": artifact.visualizations,
             }
+            if artifact.inline is not None:
+                fields["inline_content"] = artifact.inline
             # Built from validated parts: constructed without validating them again
             # (visualizations are plain dicts until validated).
             requests[name] = [
@@ -647,7 +658,8 @@ class StepRunner:
                     raise
         except BaseException:
             for artifact in saved.values():
-                state.artifact_store.rmtree(artifact.uri)
+                if artifact.inline is None:
+                    state.artifact_store.rmtree(artifact.uri)
             raise
         context.mark_recorded({name: versions[0].id for name, versions in requests.items()})
         outputs: dict[str, OutputRecord] = {}
@@ -663,6 +675,7 @@ class StepRunner:
                 python_version=artifact.python_version,
                 value=value if keep else None,
                 has_value=keep,
+                inline=artifact.inline,
             )
         return outputs
 

@@ -19,10 +19,13 @@ are handed downstream in memory without being read back.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import TYPE_CHECKING, Any
 
 from headrace.enums import ExecutionStatus
+from headrace.exceptions import ArtifactIntegrityError
 from headrace.utils.records import Record
 
 if TYPE_CHECKING:
@@ -50,6 +53,8 @@ class InputArtifact(Record):
 
     ``value``/``has_value`` hold the value itself when it is immutable and was produced
     in this process; they never leave the process (not part of the JSON form).
+    ``inline`` holds the files of an inline artifact (kept in its record, nothing at
+    ``uri``); it travels in the JSON form as base64.
     """
 
     __slots__ = (
@@ -57,6 +62,7 @@ class InputArtifact(Record):
         "content_hash",
         "data_type",
         "has_value",
+        "inline",
         "materializer",
         "python_version",
         "uri",
@@ -70,6 +76,7 @@ class InputArtifact(Record):
     python_version: str | None
     value: Any
     has_value: bool
+    inline: bytes | None
 
     def __init__(
         self,
@@ -81,6 +88,7 @@ class InputArtifact(Record):
         python_version: str | None,
         value: Any = None,
         has_value: bool = False,
+        inline: bytes | None = None,
     ) -> None:
         self.artifact_version_id = artifact_version_id
         self.uri = uri
@@ -90,6 +98,7 @@ class InputArtifact(Record):
         self.python_version = python_version
         self.value = value
         self.has_value = has_value
+        self.inline = inline
 
     def without_value(self) -> InputArtifact:
         """A copy that does not hold the value in memory (readers load it)."""
@@ -100,11 +109,12 @@ class InputArtifact(Record):
             self.data_type,
             self.content_hash,
             self.python_version,
+            inline=self.inline,
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (without any in-memory value)."""
-        return {
+        data = {
             "artifact_version_id": self.artifact_version_id,
             "uri": self.uri,
             "materializer": self.materializer,
@@ -112,6 +122,9 @@ class InputArtifact(Record):
             "content_hash": self.content_hash,
             "python_version": self.python_version,
         }
+        if self.inline is not None:
+            data["inline"] = base64.b64encode(self.inline).decode("ascii")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputArtifact:
@@ -123,7 +136,25 @@ class InputArtifact(Record):
             data_type=data["data_type"],
             content_hash=data["content_hash"],
             python_version=data.get("python_version"),
+            inline=_inline_from_json(data.get("inline"), data["artifact_version_id"]),
         )
+
+
+def _inline_from_json(value: Any, version_id: str) -> bytes | None:
+    """The base64 ``inline`` field of an input artifact's JSON form.
+
+    Raises:
+        ArtifactIntegrityError: it is not a base64 string.
+    """
+    if value is None:
+        return None
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ArtifactIntegrityError(
+            f"The inline bytes of artifact version {version_id} in the step task are not "
+            f"base64: {exc}."
+        ) from exc
 
 
 class CodeLocation(Record):

@@ -1,13 +1,54 @@
 """Artifacts (named, versioned outputs) and their immutable versions."""
 
-from typing import Any, Self
+import base64
+import binascii
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from headrace.enums import ArtifactType, VisualizationType
 from headrace.metadata.metadata_types import decode_metadata
 from headrace.models.base import RequestModel, ResponseModel
 from headrace.utils.factories import new_dict, new_list
+
+
+def _from_base64(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError(f"inline_content must be base64: {exc}") from exc
+    return value
+
+
+def _to_base64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+InlineContent = Annotated[
+    bytes | None,
+    BeforeValidator(_from_base64),
+    PlainSerializer(_to_base64, when_used="json-unless-none"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "byte", "contentEncoding": "base64"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+"""An inline artifact's files (``headrace.artifacts.inline`` encoding); base64 in JSON.
+The server only stores and returns these bytes, it never decodes or runs them."""
 
 
 class ArtifactVisualization(BaseModel):
@@ -39,6 +80,9 @@ class ArtifactVersionRequest(RequestModel):
     visualizations: list[ArtifactVisualization] = Field(default_factory=new_list)
     # Type names of ``metadata`` values when it travels as JSON (RestStore to server).
     metadata_types: dict[str, str] = Field(default_factory=new_dict)
+    inline_content: InlineContent = None
+    """The artifact's files when they are kept in this record instead of the artifact
+    store (small values); ``uri`` is then where they would have been."""
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:
@@ -75,6 +119,14 @@ class ArtifactVersionResponse(ResponseModel):
     metadata_types: dict[str, str] = Field(default_factory=new_dict)
     tags: list[str] = Field(default_factory=new_list)
     visualizations: list[ArtifactVisualization] = Field(default_factory=new_list)
+    inline_content: InlineContent = None
+    """The artifact's files when they are kept in this record instead of the artifact
+    store (small values); ``uri`` is then where they would have been."""
+
+    @property
+    def is_inline(self) -> bool:
+        """Whether the files are kept in the record (nothing is at ``uri``)."""
+        return self.inline_content is not None
 
     @model_validator(mode="after")
     def _typed_metadata(self) -> Self:

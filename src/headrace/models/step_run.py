@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headrace.config.step_configurations import StepConfiguration
 from headrace.enums import ExecutionStatus
-from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse
+from headrace.models.artifact import ArtifactVersionList, ArtifactVersionResponse, InlineContent
 from headrace.models.base import RequestModel, RunResponseBase
 from headrace.utils.factories import new_dict, new_list
 
@@ -44,6 +44,7 @@ class CachedOutput(BaseModel):
     data_type: str
     content_hash: str
     python_version: str | None = None
+    inline_content: InlineContent = None
 
 
 class CacheHit(BaseModel):

@@ -132,3 +132,21 @@ def test_a_task_runs_with_the_shared_resources_and_records_its_step(repo: Path) 
     assert str(result.status) == "completed"
     recorded = store.list_step_runs(run.id)["double_more"]
     assert recorded.outputs["output"][0].load() == 4
+
+
+def test_an_inline_input_travels_in_the_task_as_base64() -> None:
+    import pickle
+
+    from headrace.exceptions import ArtifactIntegrityError
+
+    record = InputArtifact(
+        "v1", "/a/runs/r/up.output", "m.M", "builtins.int", "c", "3.11.7", inline=b"HRI1\xff"
+    )
+    text = json.dumps(record.to_dict())
+    assert '"inline": "SFJJMf8="' in text
+    back = InputArtifact.from_dict(json.loads(text))
+    assert back.inline == b"HRI1\xff" and back == record
+    assert pickle.loads(pickle.dumps(record)).inline == b"HRI1\xff"  # Ray ships records so
+    assert "inline" not in InputArtifact("v", "/u", "m", "t", "c", None).to_dict()
+    with pytest.raises(ArtifactIntegrityError, match="artifact version v1"):
+        InputArtifact.from_dict({**record.to_dict(), "inline": "not base64!"})

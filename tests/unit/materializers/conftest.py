@@ -1,7 +1,9 @@
 """Artifact stores to round-trip values through: a local directory and fsspec ``memory://``.
 
 Every materializer test runs on both, so a materializer that only works with ``os`` calls
-(and not through ``self.artifact_store``) fails here.
+(and not through ``self.artifact_store``) fails here. Values are written as files even
+when small (``artifacts_as_files``): these tests are about the files; keeping small values
+inline in their records is tested in ``tests/unit/artifacts/test_inline.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from headrace.artifacts.saving import SavedArtifact, materializer_for_value, sav
 from headrace.materializers.base_materializer import BaseMaterializer
 
 RoundTrip = Callable[..., tuple[Any, SavedArtifact]]
+
+
+@pytest.fixture(autouse=True)
+def _files_not_inline(artifacts_as_files: None) -> None:
+    """Materializer tests read and tamper with the files they wrote."""
 
 
 @pytest.fixture(params=["local", "memory"])
@@ -58,6 +65,7 @@ def save_and_load(
         data_type=saved.data_type,
         python_version_written=saved.python_version,
         artifact_store=store,
+        inline=saved.inline,
     )
     return loaded, saved
 

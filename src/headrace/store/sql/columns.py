@@ -105,6 +105,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
         "created",
         "metadata_types",
         "visualizations",
+        "inline_content",
     ),
     "step_run_inputs": ("step_run_id", "name", "position", "artifact_version_id"),
     "step_run_outputs": ("step_run_id", "name", "position", "artifact_version_id"),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration: opening a store checks the schema with one query against this
 # instead of importing Alembic. A test keeps it equal to Alembic's head.
-HEAD_REVISION = "0013_runner_log_chunks"
+HEAD_REVISION = "0014_inline_artifacts"
 
 
 def current_revision(database: Database) -> str | None:

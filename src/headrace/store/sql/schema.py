@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -186,6 +187,7 @@ artifact_versions = Table(
     Column("created", UTCDateTime, nullable=False),
     Column("metadata_types", JSON),
     Column("visualizations", JSON),
+    Column("inline_content", LargeBinary),
     UniqueConstraint("artifact_id", "version", name="uq_artifact_versions_version"),
     Index("ix_artifact_versions_created", "created", "id"),
 )

@@ -42,6 +42,7 @@ def result_of(step_run: StepRunResponse) -> StepResult:
             data_type=version.data_type,
             content_hash=version.content_hash,
             python_version=version.python_version,
+            inline=version.inline_content,
         )
     error = None
     if step_run.error is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from headrace.exceptions import ArtifactError
 from headrace.models import (
@@ -80,9 +80,12 @@ def get_artifact_version(
 )
 def download_artifact_version(
     store: StoreDep, caller: ReadAccess, version_id: NameOrId
-) -> FileResponse:
-    """The stored bytes of a version whose materializer wrote one file."""
+) -> Response:
+    """The stored bytes of a version whose materializer wrote one file (from the record
+    itself for a version kept inline, after checking them against its hash)."""
     version = store.get_artifact_version(version_id)
+    if version.inline_content is not None:
+        return _inline_download(version)
     directory = Path(version.uri.removeprefix("file://"))
     files = sorted(p for p in directory.rglob("*") if p.is_file()) if directory.is_dir() else []
     if directory.is_file():
@@ -93,3 +96,27 @@ def download_artifact_version(
             "only single-file versions on a local artifact store can be downloaded."
         )
     return FileResponse(files[0], media_type="application/octet-stream", filename=files[0].name)
+
+
+def _inline_download(version: ArtifactVersionResponse) -> Response:
+    from headrace.artifacts.integrity import check_inline
+
+    files = check_inline(
+        version.inline_content or b"",
+        version.content_hash,
+        f"artifact version {version.id}",
+        version.uri,
+    )
+    if len(files) != 1:
+        raise ArtifactError(
+            f"Artifact version {version.id} has {len(files)} files (kept inline in its "
+            "record); only single-file versions can be downloaded."
+        )
+    [(name, data)] = files.items()
+    # Only plain characters in the header: the name comes from the record.
+    filename = "".join(c for c in name.rsplit("/", 1)[-1] if c.isalnum() or c in "._-") or "data"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -47,6 +47,7 @@ _VERSION_COLUMNS = (
     "created",
     "metadata_types",
     "visualizations",
+    "inline_content",
 )
 _INSERT_VERSION = insert_sql("artifact_versions", _VERSION_COLUMNS)
 _ARTIFACT_COLUMNS = ("id", "name", "has_custom_name", "version_count", "created")
@@ -104,6 +105,7 @@ class ArtifactRepository(Repository):
             metadata_types=row.metadata_types or {},
             tags=row.tags,
             visualizations=row.visualizations or [],
+            inline_content=_inline(row.inline_content),
         ).attach(self.context)
 
     def artifact_model(self, row: Record, tags: list[str] | None = None) -> ArtifactResponse:
@@ -270,6 +272,7 @@ class ArtifactRepository(Repository):
                     version.at,
                     metadata_types,
                     [v.model_dump(mode="json") for v in req.visualizations] or None,
+                    req.inline_content,
                 )
             )
         conn.run_rows(_INSERT_VERSION, rows)
@@ -402,3 +405,8 @@ def _counts_by_id(conn: Connection, artifact_ids: list[str]) -> dict[str, int]:
         sql = f"SELECT id, version_count FROM artifacts WHERE id IN {in_list('a', chunk, params)}"
         found.update((str(row.id), int(row.version_count)) for row in conn.execute(sql, params))
     return found
+
+
+def _inline(value: Any) -> bytes | None:
+    """A binary column as ``bytes`` (drivers may hand out a ``memoryview``)."""
+    return None if value is None else bytes(value)

@@ -40,7 +40,8 @@ _CACHED_STEP_RUN = f"SELECT * {_NEWEST_CACHED}"
 _CACHE_HIT = (
     "SELECT step_runs.id AS step_run_id, step_run_outputs.name, artifact_versions.id, "
     "artifact_versions.uri, artifact_versions.materializer, artifact_versions.data_type, "
-    "artifact_versions.content_hash, artifact_versions.python_version "
+    "artifact_versions.content_hash, artifact_versions.python_version, "
+    "artifact_versions.inline_content "
     "FROM step_runs "
     "LEFT OUTER JOIN step_run_outputs ON step_run_outputs.step_run_id = step_runs.id "
     "LEFT OUTER JOIN artifact_versions "
@@ -327,6 +328,7 @@ class StepRunRepository(Repository):
                         data_type=row.data_type,
                         content_hash=row.content_hash,
                         python_version=row.python_version,
+                        inline_content=row.inline_content,
                     )
                 )
         return CacheHit(step_run_id=rows[0].step_run_id, outputs=outputs)
