@@ -107,7 +107,8 @@ class Heartbeat:
         self._check(run.stop_requested)
 
     def _poll_stop(self) -> None:
-        self._check(self._store.get_run(self._run_id).stop_requested)
+        # Only the one field, without committing the run's queued step records first.
+        self._check(self._store.get_stop_request(self._run_id))
 
     def _check(self, requested: str | None) -> None:
         if requested is None or requested == self._stop_seen:

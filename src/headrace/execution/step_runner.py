@@ -104,7 +104,18 @@ class StepRunner:
                         return
                 pending, self._pending = self._pending, []
             if pending:
-                self.state.store.create_step_runs([request for _, request in pending])
+                try:
+                    self.state.store.create_step_runs([request for _, request in pending])
+                except BaseException:
+                    self._put_back(pending)
+                    raise
+
+    def _put_back(self, pending: list[tuple[float, StepRunRequest]]) -> None:
+        """Records a failed write did not record wait again, in front, for the next write:
+        dropping a step's start record would leave its completion (an update of that row
+        and outputs naming it as their producer) referring to a row that never exists."""
+        with self.state.lock:
+            self._pending[:0] = pending
 
     def _take_pending(self) -> list[StepRunRequest]:
         """The pending records, for a write the caller makes while holding the write lock."""
@@ -118,7 +129,13 @@ class StepRunner:
 
     def _record_now(self, request: StepRunRequest) -> None:
         with self._write_lock:
-            self.state.store.create_step_runs([*self._take_pending(), request])
+            with self.state.lock:
+                pending, self._pending = self._pending, []
+            try:
+                self.state.store.create_step_runs([*(r for _, r in pending), request])
+            except BaseException:
+                self._put_back(pending)
+                raise
 
     # -- entry points -------------------------------------------------------------------
     def run(self, task: StepTask) -> StepResult:

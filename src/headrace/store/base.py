@@ -279,6 +279,13 @@ class Store(ABC):
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         """Pipeline runs matching the filter."""
 
+    def get_stop_request(self, run_id: str) -> str | None:
+        """The run's ``stop_requested`` (``graceful``, ``immediate`` or ``None``) and
+        nothing else: a running driver polls it about once a second, so a store may
+        answer it without committing this process's deferred step records first (they
+        never change it) and without reading the rest of the run."""
+        return self.get_run(run_id).stop_requested
+
     def stop_run(self, run_id: str, *, graceful: bool = False) -> PipelineRunResponse:
         """Stop a run: one still waiting in a server's queue ends ``stopped`` at once and
         never starts; a running one is asked to stop (its driver notices within seconds;

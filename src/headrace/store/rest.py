@@ -409,6 +409,12 @@ class RestStore(Store):
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         return self._page(PipelineRunResponse, "/runs", filter_model)
 
+    def get_stop_request(self, run_id: str) -> str | None:
+        """Read without sending the queued step records first (they never change it)."""
+        reply = self._send("GET", f"/runs/{_part(run_id)}", params={"hydrate": "false"})
+        requested = _json.loads(reply.content).get("stop_requested")
+        return None if requested is None else str(requested)
+
     def stop_run(self, run_id: str, *, graceful: bool = False) -> PipelineRunResponse:
         """The server stops it: a queued run at once, a running one through its driver."""
         return self._model(

@@ -94,6 +94,32 @@ def test_run_update_and_filters(contract_store: Store) -> None:
         contract_store.update_run(_id(), PipelineRunUpdate(status=ExecutionStatus.FAILED))
 
 
+def test_a_stop_request_is_read_alone_even_with_step_records_queued(
+    contract_store: Store,
+) -> None:
+    run_id = _run(contract_store, "stoppable")
+    assert contract_store.get_stop_request(run_id) is None
+    contract_store.stop_run(run_id, graceful=True)
+    step_id = _id()
+    start = StepRunRequest(
+        id=step_id, pipeline_run_id=run_id, name="s", step_name="s",
+        status=ExecutionStatus.RUNNING,
+    )  # fmt: skip
+    with contract_store.write_behind():
+        contract_store.complete_step_run(
+            step_id,
+            StepRunUpdate(status=ExecutionStatus.COMPLETED),
+            {"out": [_version(contract_store, "stoppable::s::out")]},
+            create=[start],
+        )
+        assert contract_store.get_stop_request(run_id) == "graceful"
+    contract_store.stop_run(run_id)
+    assert contract_store.get_stop_request(run_id) == "immediate"
+    assert contract_store.list_step_runs(run_id)["s"].status is ExecutionStatus.COMPLETED
+    with pytest.raises(EntityNotFoundError):
+        contract_store.get_stop_request(_id())
+
+
 def test_step_runs_outputs_and_cache_lookup(contract_store: Store) -> None:
     run_id = _run(contract_store, "r")
     step_id = contract_store.create_step_run(

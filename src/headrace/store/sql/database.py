@@ -36,6 +36,7 @@ SQLITE_BUSY_TIMEOUT_S = 60.0
 _IDLE_CONNECTIONS = 8  # kept open per database for the next statement
 _PLAIN_TYPES = frozenset({str, int, float, bool, bytes})  # exact types: enums are not plain
 _EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]"}
+_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")  # a ``:name`` placeholder
 
 
 class Record:
@@ -170,6 +171,37 @@ class Connection:
         finally:
             cursor.close()
 
+    def run_rows(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row (``executemany``), each row holding the values
+        of ``sql``'s ``:name`` placeholders in the order they appear.
+
+        The bulk path of step records: values are bound by position and encoded by one
+        encoder per column, chosen once per statement (JSON and timestamp columns), so
+        the other values must be the driver's plain types (``str``, ``int``, ``float``,
+        ``bool``, ``bytes`` or ``None``: an enum's ``.value``, not the enum).
+        """
+        if not rows:
+            return
+        database = self._database
+        prepared, encoded = database.positional(sql)
+        if encoded:  # only the columns that need it, and only their values that are set
+            converted = []
+            for row in rows:
+                values = list(row)
+                for index, encoder in encoded:
+                    value = values[index]
+                    if value is not None:
+                        values[index] = encoder(value)
+                converted.append(values)
+            rows = converted
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(prepared, rows)
+        except database.driver_errors as exc:
+            raise database.store_error(exc, sql) from exc
+        finally:
+            cursor.close()
+
     def first(self, sql: str, params: Mapping[str, Any] | None = None) -> Record | None:
         """The first row, or ``None``."""
         rows = self.execute(sql, params)
@@ -204,6 +236,7 @@ class Database(ABC):
     driver_errors: tuple[type[BaseException], ...] = ()  # every error of the driver
     integrity_errors: tuple[type[BaseException], ...] = ()  # the uniqueness/reference ones
     for_update = ""  # appended to a SELECT that must lock the rows it read
+    placeholder = "?"  # a positional parameter in the driver's style (``run_rows``)
     decoders: dict[str, Callable[[Any], Any]] = {}
 
     def __init__(self, url: str) -> None:
@@ -216,6 +249,7 @@ class Database(ABC):
         # write of this process goes through here; ``None`` until a run defers some.
         self.write_behind: WriteBehind | None = None
         self._local = threading.local()  # depth of this thread's open transactions
+        self._positional: dict[str, tuple[str, list[tuple[int, Callable[[Any], Any]]]]] = {}
 
     # -- dialect hooks ----------------------------------------------------------------
     @abstractmethod
@@ -235,6 +269,24 @@ class Database(ABC):
 
     def _healthy(self, raw: Any) -> bool:
         return True
+
+    @abstractmethod
+    def column_encoder(self, name: str) -> Callable[[Any], Any] | None:
+        """How a value of column ``name`` is bound (``None``: as it is, a plain value)."""
+
+    def positional(self, sql: str) -> tuple[str, list[tuple[int, Callable[[Any], Any]]]]:
+        """``sql`` with positional placeholders, and the position and encoder of each
+        placeholder whose values need one (cached per statement)."""
+        found = self._positional.get(sql)
+        if found is None:
+            encoders = [self.column_encoder(name) for name in _PARAMETER.findall(sql)]
+            escaped = sql.replace("%", "%%") if self.placeholder == "%s" else sql
+            found = (
+                _PARAMETER.sub(self.placeholder, escaped),
+                [(index, e) for index, e in enumerate(encoders) if e is not None],
+            )
+            self._positional[sql] = found
+        return found
 
     @abstractmethod
     def has_table(self, name: str) -> bool:
@@ -315,7 +367,7 @@ class Database(ABC):
         itself."""
         behind = self.write_behind
         if behind is not None and behind.pending and not getattr(self._local, "depth", 0):
-            behind.flush(for_read=for_read)
+            behind.flush(for_read=for_read, before_other=True)
 
     @contextmanager
     def read(self, *, flush: bool = True) -> Iterator[Connection]:
@@ -398,6 +450,21 @@ def _sqlite_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return _aware(value)
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def _sqlite_json(value: Any) -> Any:
+    kind = type(value)
+    if (kind is dict or kind is list) and not value:
+        return _EMPTY_JSON[kind]
+    return json.dumps(value)
+
+
+def _sqlite_timestamp(value: Any) -> Any:
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is UTC:  # the usual case: "...+00:00" without its offset
+        return value.isoformat(" ", "microseconds")[:26]
+    return _naive_utc(value).isoformat(" ", "microseconds")
 
 
 def _json_loads(value: Any) -> Any:
@@ -528,6 +595,13 @@ class SqliteDatabase(Database):
         else:
             self._checkin(raw)
 
+    def column_encoder(self, name: str) -> Callable[[Any], Any] | None:
+        if name in JSON_COLUMNS:
+            return _sqlite_json
+        if name in DATETIME_COLUMNS:
+            return _sqlite_timestamp
+        return None
+
     def encode_value(self, name: str, value: Any) -> Any:
         kind = type(value)
         if kind is dict or kind is list:  # JSON columns; most are empty
@@ -543,7 +617,8 @@ class SqliteDatabase(Database):
         return value
 
 
-_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+def _postgres_timestamp(value: Any) -> Any:
+    return _naive_utc(value) if isinstance(value, datetime) else value
 
 
 def _postgres_time(value: Any) -> datetime:
@@ -555,6 +630,7 @@ class PostgresDatabase(Database):
 
     dialect = "postgresql"
     for_update = " FOR UPDATE"
+    placeholder = "%s"
     decoders: dict[str, Callable[[Any], Any]] = {
         **dict.fromkeys(JSON_COLUMNS, _json_loads),
         **dict.fromkeys(DATETIME_COLUMNS, _postgres_time),
@@ -603,6 +679,13 @@ class PostgresDatabase(Database):
             prepared = _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
             self._prepared[sql] = prepared
         return prepared
+
+    def column_encoder(self, name: str) -> Callable[[Any], Any] | None:
+        if name in JSON_COLUMNS:
+            return self._json
+        if name in DATETIME_COLUMNS:
+            return _postgres_timestamp
+        return None
 
     def encode_value(self, name: str, value: Any) -> Any:
         if isinstance(value, datetime):

@@ -217,7 +217,8 @@ class SqlStore(
 
         behind = self._db.write_behind
         if behind is None:
-            behind = self._db.write_behind = WriteBehind(self._db, delay_ms / 1000)
+            behind = WriteBehind(self._db, self.step_runs, delay_ms / 1000)
+            self._db.write_behind = behind
         behind.open()
         try:
             yield
@@ -324,6 +325,9 @@ class SqlStore(
 
     def get_run(self, name_or_id: str) -> PipelineRunResponse:
         return self.runs.get(name_or_id)
+
+    def get_stop_request(self, run_id: str) -> str | None:
+        return self.runs.stop_request(run_id)
 
     def list_runs(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         return self.runs.list(filter_model)

@@ -4,7 +4,11 @@ A step of a chain does little work of its own; committing its records (step run,
 versions, links) one transaction each made the commit the largest single cost per step.
 While a run drives steps in its own process (``Store.write_behind``), a step's
 completion is queued here and a background thread commits the queue every
-``delay_s`` (or once ``max_queued`` writes wait) in one transaction.
+``delay_s`` (or once ``max_queued`` writes wait) in one transaction, the batch's rows
+written in bulk by its ``BatchWriter`` (``step_writes.py``). Should the queue still
+grow to ``max_backlog`` writes (the committing thread shares the interpreter with the
+steps, which may starve it), the thread that queues commits a batch itself: the queue
+stays short, and so does the wait of a read that must commit it first.
 
 What a caller can rely on:
 
@@ -30,8 +34,8 @@ import os
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from headrace.exceptions import StoreConflictError, StoreError
 from headrace.store.sql.database import redacted_url
@@ -42,14 +46,24 @@ if TYPE_CHECKING:
 
 logger = headrace_logger()
 
-# A deferred write: runs its statements on the batch's connection and returns what to do
-# once the batch committed (remember learned ids), or ``None``.
-DeferredWrite = Callable[["Connection"], "Callable[[], None] | None"]
 
-_Queued = tuple[DeferredWrite, "tuple[str, ...] | None"]  # a write and its cache keys
+class BatchWriter(Protocol):
+    """Writes a batch of deferred writes (opaque items to the queue)."""
+
+    def write_batch(self, conn: Connection, batch: Sequence[Any]) -> Callable[[], None] | None:
+        """Run the batch's statements on ``conn`` (its transaction); returns what to do
+        once the batch committed (remember learned ids), or ``None``."""
+
+    def committed(self, conn: Connection, item: Any) -> bool:
+        """Whether ``item`` is in the database (a COMMIT that reported an error may
+        have committed all the same, see ``WriteBehind._committed_after_all``)."""
+
+
+_Queued = tuple[Any, "tuple[str, ...] | None"]  # a deferred write and its cache keys
 
 DEFAULT_DELAY_S = 0.02
 MAX_QUEUED = 500  # a batch commits early once this many writes wait
+MAX_BACKLOG = 2000  # ... and the thread that queues commits once this many wait
 
 _OPEN: weakref.WeakSet[WriteBehind] = weakref.WeakSet()
 
@@ -58,11 +72,18 @@ class WriteBehind:
     """The queue of deferred writes of one database and the thread that commits it."""
 
     def __init__(
-        self, database: Database, delay_s: float = DEFAULT_DELAY_S, max_queued: int = MAX_QUEUED
+        self,
+        database: Database,
+        writer: BatchWriter,
+        delay_s: float = DEFAULT_DELAY_S,
+        max_queued: int = MAX_QUEUED,
+        max_backlog: int = MAX_BACKLOG,
     ) -> None:
         self._db = database
+        self._writer = writer
         self.delay_s = delay_s
         self.max_queued = max_queued
+        self.max_backlog = max(max_backlog, max_queued)
         self._queue: list[_Queued] = []
         self._in_flight = False  # a batch taken from the queue is being committed
         self._lock = threading.Lock()
@@ -76,6 +97,9 @@ class WriteBehind:
         self._users = 0
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        # Threads that queued writes: a refusal is reported to one of them (or to an
+        # explicit flush), never swallowed by a background thread's read or write.
+        self._producers: set[int] = set()
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -107,44 +131,60 @@ class WriteBehind:
 
     def close(self) -> None:
         """Stop deferring (the last close of nested opens); commits what is queued."""
+        if _exit.committed and not self._queue:
+            # A block left as the interpreter ends (its generator collected) after the
+            # exit handler committed the queue: the committing thread may have been
+            # stopped holding the lock, so taking it could wait forever.
+            return
         with self._lock:
             self._users = max(0, self._users - 1)
             self._wake.notify()
         self.flush()
 
     # -- writes -------------------------------------------------------------------------
-    def defer(self, write: DeferredWrite, cache_keys: Collection[str] | None = None) -> None:
-        """Queue ``write`` for the next batch. ``cache_keys``: the cache keys of the step
-        runs it writes (``None``: unknown), so a cache lookup of another key need not
-        wait for the batch (``may_hold``).
+    def defer(self, write: Any, cache_keys: Collection[str] | None = None) -> None:
+        """Queue ``write`` (an item the ``BatchWriter`` writes) for the next batch.
+        ``cache_keys``: the cache keys of the step runs it writes (``None``: unknown),
+        so a cache lookup of another key need not wait for the batch (``may_hold``).
 
         Raises:
-            StoreError: an earlier batch could not be committed and still cannot be.
+            StoreError: an earlier batch could not be committed and still cannot be
+                (or, the backlog full, this one).
         """
         if self._refused is not None or self._failed:
             self.flush()
         keys = None if cache_keys is None else tuple(cache_keys)
         with self._lock:
+            self._producers.add(threading.get_ident())
             self._queue.append((write, keys))
             if keys is None:
                 self._unknown_keys += 1
             else:
                 self._keys.update(keys)
-            if len(self._queue) == 1 or len(self._queue) >= self.max_queued:
+            queued = len(self._queue)
+            if queued == 1 or queued >= self.max_queued:
                 self._wake.notify()
+        if queued >= self.max_backlog:
+            self.flush()  # back-pressure: the committing thread does not keep up
 
     def may_hold(self, cache_key: str) -> bool:
         """Whether a write queued (or being committed) may record a step run with
         ``cache_key``: a cache lookup of that key must flush first, any other need not."""
         return self._unknown_keys > 0 or cache_key in self._keys
 
-    def flush(self, *, for_read: bool = False, report: bool = True) -> None:
+    def flush(
+        self, *, for_read: bool = False, report: bool = True, before_other: bool = False
+    ) -> None:
         """Commit everything queued now, in this thread.
 
         ``for_read``: a read follows. Once a failed commit was reported to a caller, a
         read goes on with what is committed (a full disk can still be read; the queue
         is retried by every later call), where a write still raises. ``report=False``
         (the committing thread): errors are kept for the next caller to raise.
+        ``before_other``: the flush only precedes another read or write; a refused
+        write is then reported only to a thread that queued writes, so that a
+        background thread (heartbeat, record flusher) cannot swallow it while the run
+        goes on writing records that refer to it.
 
         Raises:
             StoreError: the batch could not be committed (it stays queued for the next
@@ -169,11 +209,12 @@ class WriteBehind:
                 self._in_flight = False
             self._failed = self._reported = False
             self._forget_keys(batch)  # committed (or refused, to be reported)
-            if not report:
+            if not report or self._refused is None:
+                return
+            if before_other and threading.get_ident() not in self._producers:
                 return
             refused, self._refused = self._refused, None
-        if refused is not None:
-            raise refused
+        raise refused
 
     def _forget_keys(self, batch: list[_Queued]) -> None:
         with self._lock:
@@ -189,7 +230,7 @@ class WriteBehind:
         committed apart so the others are kept."""
         try:
             with self._db.transaction() as conn:
-                after = [write(conn) for write, _ in batch]
+                after = self._writer.write_batch(conn, [write for write, _ in batch])
         except StoreConflictError:
             self._commit_one_by_one(batch)
             return
@@ -201,33 +242,38 @@ class WriteBehind:
         except BaseException:
             self._requeue(batch)
             raise
-        _run_all(after)
+        if after is not None:
+            after()
 
-    def _committed_after_all(self, last: DeferredWrite, error: StoreError) -> bool:
+    def _committed_after_all(self, last: Any, error: StoreError) -> bool:
         """Whether a batch whose COMMIT reported ``error`` was committed all the same.
 
         SQLite runs its automatic WAL checkpoint inside the COMMIT and reports the
         checkpoint's failure (a full disk) as the COMMIT's, though the transaction is
         committed: retrying that batch would write its records twice.
         """
-        probe = getattr(last, "probe", None)
-        if probe is None:
-            return False
-        try:
-            with self._db.read(flush=False) as conn:
-                committed = bool(probe(conn))
-        except StoreError:
-            return False
+        committed = self._in_database(last)
         if committed:
             logger.warning("Step records were committed, but the store reported: %s", error)
         return committed
+
+    def _in_database(self, write: Any) -> bool:
+        try:
+            with self._db.read(flush=False) as conn:
+                return bool(self._writer.committed(conn, write))
+        except StoreError:
+            return False
 
     def _commit_one_by_one(self, batch: list[_Queued]) -> None:
         for index, (write, _) in enumerate(batch):
             try:
                 with self._db.transaction() as conn:
-                    after = write(conn)
+                    after = self._writer.write_batch(conn, [write])
             except StoreConflictError as exc:
+                if self._in_database(write):
+                    # An earlier COMMIT reported an error (a full disk) but committed it:
+                    # its retry conflicts with itself, nothing was refused.
+                    continue
                 logger.error("A deferred store write was refused: %s", exc)
                 if self._refused is None:
                     self._refused = StoreError(
@@ -237,7 +283,8 @@ class WriteBehind:
             except BaseException:
                 self._requeue(batch[index:])
                 raise
-            _run_all([after])
+            if after is not None:
+                after()
 
     def _requeue(self, writes: list[_Queued]) -> None:
         with self._lock:
@@ -271,19 +318,22 @@ class WriteBehind:
         self._users = 0
         self._thread = None
         self._pid = os.getpid()
+        self._producers = set()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._committing = threading.Lock()
 
 
-def _run_all(callbacks: list[Callable[[], None] | None]) -> None:
-    for callback in callbacks:
-        if callback is not None:
-            callback()
+class _Exit:
+    committed = False  # ``flush_all`` ran: the interpreter is ending
+
+
+_exit = _Exit()
 
 
 def flush_all() -> None:
     """Commit the queue of every write-behind of this process (at exit)."""
+    _exit.committed = True
     for behind in list(_OPEN):
         if not behind.owned_here or not behind.pending:
             continue

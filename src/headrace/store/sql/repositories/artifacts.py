@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from headrace.enums import TaggableResourceType
 from headrace.exceptions import (
@@ -21,20 +21,40 @@ from headrace.models import (
     ArtifactVersionResponse,
     Page,
 )
-from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
 from headrace.store.sql.query import Query, insert_sql
-from headrace.store.sql.repositories.base import Repository, find_row, new_id, now
+from headrace.store.sql.repositories.base import Repository, find_row, now
 from headrace.store.sql.tagging import attach_tags, clean_tags, tagged_with, tags_of
+from headrace.utils.ids import random_id
 
-_INSERT_VERSION = insert_sql("artifact_versions", columns("artifact_versions"))
+# The order of the values ``insert_versions`` binds.
+_VERSION_COLUMNS = (
+    "id",
+    "artifact_id",
+    "version",
+    "version_number",
+    "uri",
+    "materializer",
+    "data_type",
+    "content_hash",
+    "size",
+    "python_version",
+    "type",
+    "artifact_store_id",
+    "producer_step_run_id",
+    "metadata",
+    "tags",
+    "created",
+    "metadata_types",
+    "visualizations",
+    "inline_content",
+)
+_INSERT_VERSION = insert_sql("artifact_versions", _VERSION_COLUMNS)
 _ARTIFACT_COLUMNS = ("id", "name", "has_custom_name", "version_count", "created")
 _INSERT_ARTIFACT = insert_sql("artifacts", _ARTIFACT_COLUMNS)
 _INSERT_ARTIFACT_IF_NEW = insert_sql("artifacts", _ARTIFACT_COLUMNS, ignore_duplicates=True)
-_SELECT_ARTIFACT_ID = "SELECT id FROM artifacts WHERE name = :name"
-_NEXT_VERSION = (
-    "UPDATE artifacts SET version_count = version_count + 1 WHERE id = :_id RETURNING version_count"
-)
+_GROW_COUNT = "UPDATE artifacts SET version_count = version_count + :n WHERE id = :_id"
+_IN_CHUNK = 500  # values bound in one IN (...) list, well under every driver's limit
 VERSION_SELECT = (
     "SELECT artifact_versions.*, artifacts.name AS artifact_name FROM artifact_versions "
     "JOIN artifacts ON artifacts.id = artifact_versions.artifact_id"
@@ -186,7 +206,7 @@ class ArtifactRepository(Repository):
         new_artifacts: dict[str, str] = {}
         try:
             with self.sql.write() as conn:
-                self.insert_version(conn, request, None, new_artifacts, now())
+                self.insert_versions(conn, [NewVersion(request, None, now())], new_artifacts)
         except StoreConflictError as exc:
             if not exc.unique:
                 raise
@@ -201,92 +221,190 @@ class ArtifactRepository(Repository):
         """Keep artifact ids learned in a transaction, once it committed."""
         self._artifact_ids.update(new_artifacts)
 
-    def insert_version(
+    def insert_versions(
         self,
         conn: Connection,
-        req: ArtifactVersionRequest,
-        producer_step_run_id: str | None,
+        versions: Sequence[NewVersion],
         new_artifacts: dict[str, str],
-        at: datetime,
     ) -> None:
-        """Insert one version (and its artifact if new) in the caller's transaction."""
-        artifact_id = self._artifact_id(conn, req, new_artifacts, at)
-        version, number = self._next_version(conn, artifact_id, req.version)
-        metadata, metadata_types = encode_metadata(req.metadata)
-        tags = clean_tags(req.tags) if req.tags else []
-        conn.run(
-            _INSERT_VERSION,
-            {
-                "id": req.id,
-                "artifact_id": artifact_id,
-                "version": version,
-                "version_number": number,
-                "uri": req.uri,
-                "materializer": req.materializer,
-                "data_type": req.data_type,
-                "content_hash": req.content_hash,
-                "size": req.size,
-                "python_version": req.python_version,
-                "type": req.type.value,
-                "artifact_store_id": req.artifact_store_id,
-                "producer_step_run_id": producer_step_run_id,
-                "metadata": metadata,
-                "metadata_types": metadata_types,
-                "visualizations": [v.model_dump(mode="json") for v in req.visualizations] or None,
-                "inline_content": req.inline_content,
-                "tags": tags,
-                "created": at,
-            },
-        )
-        if tags:
-            attach_tags(conn, TaggableResourceType.ARTIFACT_VERSION, [req.id], tags, at)
-
-    def _artifact_id(
-        self,
-        conn: Connection,
-        req: ArtifactVersionRequest,
-        new_artifacts: dict[str, str],
-        at: datetime,
-    ) -> str:
-        name = req.artifact_name
-        known = self._artifact_ids.get(name) or new_artifacts.get(name)
-        if known is not None:
-            return known
-        found = conn.scalar(_SELECT_ARTIFACT_ID, {"name": name})
-        if found is not None:
-            new_artifacts[name] = str(found)
-            return str(found)
-        artifact_id = new_id()
-        values = {
-            "id": artifact_id,
-            "name": name,
-            "has_custom_name": req.has_custom_name,
-            "version_count": 0,
-            "created": at,
-        }
-        if self.sql.sqlite:  # BEGIN IMMEDIATE already serialises writers
-            conn.run(_INSERT_ARTIFACT, values)
-        else:  # concurrent transactions may create the same artifact: first one wins
-            conn.run(_INSERT_ARTIFACT_IF_NEW, values)
-            artifact_id = str(conn.scalar(_SELECT_ARTIFACT_ID, {"name": name}))
-        new_artifacts[name] = artifact_id
-        return artifact_id
-
-    @staticmethod
-    def _next_version(
-        conn: Connection, artifact_id: str, explicit: str | None
-    ) -> tuple[str, int | None]:
-        if explicit is not None:
-            if explicit.isdigit():
+        """Insert versions (and their artifacts if new) in the caller's transaction, in a
+        few statements whatever their number: one lookup of the unknown artifact names,
+        one insert of the new artifacts, one count update of the others, one insert of
+        the versions. Numbers are assigned in the order given. ``new_artifacts`` gets the
+        artifact ids learned, for ``remember`` once the transaction committed.
+        """
+        if not versions:
+            return
+        for version in versions:
+            explicit = version.request.version
+            if explicit is not None and explicit.isdigit():
                 raise StoreError(
                     f"Artifact version name {explicit!r} is a number; numbers are assigned "
                     "automatically, use a name such as 'v1'."
                 )
-            return explicit, None
-        number = conn.scalar(_NEXT_VERSION, {"_id": artifact_id})
-        if number is None:
-            raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
-        return str(number), int(number)
+        ids, counted = self._artifact_ids_of(conn, versions, new_artifacts)
+        numbers = _numbers(conn, versions, ids, counted)
+        rows = []
+        tagged = []
+        for version, number in zip(versions, numbers, strict=True):
+            req = version.request
+            metadata, metadata_types = encode_metadata(req.metadata) if req.metadata else ({}, {})
+            tags = clean_tags(req.tags) if req.tags else []
+            if tags:
+                tagged.append((req.id, tags, version.at))
+            rows.append(
+                (
+                    req.id,
+                    ids[req.artifact_name],
+                    str(number) if number is not None else req.version,
+                    number,
+                    req.uri,
+                    req.materializer,
+                    req.data_type,
+                    req.content_hash,
+                    req.size,
+                    req.python_version,
+                    req.type.value,
+                    req.artifact_store_id,
+                    version.producer_step_run_id,
+                    metadata,
+                    tags,
+                    version.at,
+                    metadata_types,
+                    [v.model_dump(mode="json") for v in req.visualizations] or None,
+                    req.inline_content,
+                )
+            )
+        conn.run_rows(_INSERT_VERSION, rows)
+        for version_id, tags, at in tagged:
+            attach_tags(conn, TaggableResourceType.ARTIFACT_VERSION, [version_id], tags, at)
+
+    def _artifact_ids_of(
+        self, conn: Connection, versions: Sequence[NewVersion], new_artifacts: dict[str, str]
+    ) -> tuple[dict[str, str], set[str]]:
+        """The artifact id of every name in ``versions``: remembered, found by one lookup,
+        or new (inserted here); and the names of the new artifacts inserted with their
+        version count already set (on SQLite, see ``_numbers``)."""
+        ids: dict[str, str] = {}
+        first_of: dict[str, NewVersion] = {}
+        for version in versions:
+            name = version.request.artifact_name
+            if name in ids or name in first_of:
+                continue
+            known = self._artifact_ids.get(name) or new_artifacts.get(name)
+            if known is not None:
+                ids[name] = known
+            else:
+                first_of[name] = version
+        if not first_of:
+            return ids, set()
+        found = _ids_by_name(conn, list(first_of))
+        ids.update(found)
+        new_artifacts.update(found)
+        created = [name for name in first_of if name not in found]
+        if not created:
+            return ids, set()
+        counts = _auto_numbered(versions) if self.sql.sqlite else {}
+        rows = []
+        for name in created:
+            artifact_id = random_id()
+            first = first_of[name]
+            rows.append(
+                (
+                    artifact_id,
+                    name,
+                    first.request.has_custom_name,
+                    counts.get(name, 0),
+                    first.at,
+                )
+            )
+            ids[name] = artifact_id
+        if self.sql.sqlite:  # BEGIN IMMEDIATE already serialises writers
+            conn.run_rows(_INSERT_ARTIFACT, rows)
+            counted = set(created)
+        else:  # concurrent transactions may create the same artifact: first one wins
+            conn.run_rows(_INSERT_ARTIFACT_IF_NEW, rows)
+            ids.update(_ids_by_name(conn, created))
+            counted = set()
+        new_artifacts.update({name: ids[name] for name in created})
+        return ids, counted
+
+
+class NewVersion(NamedTuple):
+    """A version to insert: the request, the step run that produced it, its time."""
+
+    request: ArtifactVersionRequest
+    producer_step_run_id: str | None
+    at: datetime
+
+
+def _numbers(
+    conn: Connection,
+    versions: Sequence[NewVersion],
+    ids: dict[str, str],
+    counted: set[str],
+) -> list[int | None]:
+    """The number of each version (``None`` for an explicitly named one).
+
+    Artifacts inserted with their count set (``counted``) need nothing more; the others
+    get one count update for all (``+ n`` each) and one read of the new counts, so
+    numbers stay unique whatever other processes numbered meanwhile.
+    """
+    counts = _auto_numbered(versions)
+    grown = {ids[name]: n for name, n in counts.items() if name not in counted}
+    found: dict[str, int] = {}
+    if grown:
+        conn.run_rows(_GROW_COUNT, [(n, artifact_id) for artifact_id, n in grown.items()])
+        found = _counts_by_id(conn, list(grown))
+        for artifact_id in grown:
+            if artifact_id not in found:
+                raise EntityNotFoundError(f"No artifact has the id {artifact_id!r}.")
+    # Each artifact's versions of this batch take its last ``n`` numbers, in order.
+    next_number = {
+        name: (n if name in counted else found[ids[name]]) - n + 1 for name, n in counts.items()
+    }
+    numbers: list[int | None] = []
+    for version in versions:
+        if version.request.version is not None:
+            numbers.append(None)
+            continue
+        name = version.request.artifact_name
+        numbers.append(next_number[name])
+        next_number[name] += 1
+    return numbers
+
+
+def _auto_numbered(versions: Sequence[NewVersion]) -> dict[str, int]:
+    """How many versions of each artifact name take the next number."""
+    counts: dict[str, int] = {}
+    for version in versions:
+        if version.request.version is None:
+            name = version.request.artifact_name
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
+
+
+def _ids_by_name(conn: Connection, names: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(names):
+        params: dict[str, Any] = {}
+        sql = f"SELECT id, name FROM artifacts WHERE name IN {in_list('n', chunk, params)}"
+        found.update((row.name, str(row.id)) for row in conn.execute(sql, params))
+    return found
+
+
+def _counts_by_id(conn: Connection, artifact_ids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(artifact_ids):
+        params: dict[str, Any] = {}
+        sql = f"SELECT id, version_count FROM artifacts WHERE id IN {in_list('a', chunk, params)}"
+        found.update((str(row.id), int(row.version_count)) for row in conn.execute(sql, params))
+    return found
 
 
 def _inline(value: Any) -> bytes | None:

@@ -24,6 +24,7 @@ _SELECT = (
     "SELECT pipeline_runs.*, pipelines.name AS pipeline_name FROM pipeline_runs "
     "LEFT OUTER JOIN pipelines ON pipelines.id = pipeline_runs.pipeline_id"
 )
+_STOP_REQUESTED = "SELECT stop_requested FROM pipeline_runs WHERE id = :_id"
 
 
 class RunRepository(Repository):
@@ -134,6 +135,15 @@ class RunRepository(Repository):
             row = self.find(conn, name_or_id)
             full = conn.one(f"{_SELECT} WHERE pipeline_runs.id = :_id", {"_id": row.id})
             return self.to_model(full)
+
+    def stop_request(self, run_id: str) -> str | None:
+        """The run's ``stop_requested`` alone, read without committing deferred step
+        records first: they never change it, and the driver polls it every second."""
+        with self.sql.read(flush=False) as conn:
+            row = conn.first(_STOP_REQUESTED, {"_id": run_id})
+        if row is None:
+            raise EntityNotFoundError(f"No pipeline run has the id {run_id!r}.")
+        return row.stop_requested
 
     def list(self, filter_model: PipelineRunFilter) -> Page[PipelineRunResponse]:
         """Runs matching the filter."""

@@ -1,16 +1,17 @@
 """Step runs: their records, input and output links, completion, and cache lookups.
 
-The per-step verbs are a handful of statements built once at import.
+Writes go through ``step_writes.StepWrites`` (rows collected per statement, written in
+bulk), whether one step's or a group commit's thousands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from headrace.enums import ExecutionStatus, MetadataResourceType
-from headrace.exceptions import EntityExistsError, HeadraceError, StoreConflictError
+from headrace.enums import ExecutionStatus
+from headrace.exceptions import HeadraceError
 from headrace.models import (
     ArtifactVersionList,
     ArtifactVersionRequest,
@@ -20,24 +21,16 @@ from headrace.models import (
 )
 from headrace.models.step_run import CachedOutput, CacheHit, StepRunError, StepRunOverview
 from headrace.models.wire import StepRecord, StepRunsCreated, StepRunUpdated
-from headrace.store.sql.columns import columns
 from headrace.store.sql.database import Connection, Record, in_list
-from headrace.store.sql.model_registry import link as link_model_version
-from headrace.store.sql.query import insert_sql, update_sql
 from headrace.store.sql.repositories.artifacts import ArtifactRepository
-from headrace.store.sql.repositories.base import Repository, now
-from headrace.store.sql.run_metadata import merge_metadata
+from headrace.store.sql.repositories.base import Repository
+from headrace.store.sql.step_writes import StepWrites
 from headrace.store.step_records import record_error
 
 if TYPE_CHECKING:
     from headrace.store.sql.write_behind import WriteBehind
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_STEP_RUN_COLUMNS = columns("step_runs")
-_INSERT_STEP_RUN = insert_sql("step_runs", _STEP_RUN_COLUMNS)
-_LINK_COLUMNS = ("step_run_id", "name", "position", "artifact_version_id")
-_INSERT_STEP_INPUT = insert_sql("step_run_inputs", _LINK_COLUMNS)
-_INSERT_STEP_OUTPUT = insert_sql("step_run_outputs", _LINK_COLUMNS)
 _NEWEST_CACHED = (
     "FROM step_runs WHERE cache_key = :key AND status = :status AND created > :after "
     "ORDER BY created DESC LIMIT 1"
@@ -97,77 +90,15 @@ class StepRunRepository(Repository):
         """Record step runs in one transaction (all or none)."""
         if not requests:
             return
-        with self.sql.write() as conn:
-            self._insert_new(conn, requests)
-
-    def _insert_new(self, conn: Connection, requests: Sequence[StepRunRequest]) -> None:
-        try:
-            self._insert(conn, requests)
-        except StoreConflictError as exc:
-            if not exc.unique:
-                raise
-            names = ", ".join(repr(r.name) for r in requests)
-            raise EntityExistsError(
-                f"Step(s) {names} already have a step run in run {requests[0].pipeline_run_id}."
-            ) from exc
-
-    @staticmethod
-    def _insert(
-        conn: Connection,
-        requests: Sequence[StepRunRequest],
-        final_values: dict[str, dict[str, Any]] | None = None,
-    ) -> None:
-        """Insert step runs; ``final_values`` (by id) lays a completion onto a row so a
-        step that starts and ends within one write is one INSERT, not INSERT + UPDATE."""
-        at = now()
-        rows: list[dict[str, Any]] = []
-        links_in: list[dict[str, Any]] = []
-        links_out: list[dict[str, Any]] = []
-        for request in requests:
-            values = dict.fromkeys(_STEP_RUN_COLUMNS)
-            values.update(request.model_dump(exclude={"inputs", "outputs"}))
-            values.update(created=request.start_time or at, attempts=0)
-            if request.error is not None:
-                values["error"] = request.error.model_dump()
-            if final_values and request.id in final_values:
-                values.update(final_values[request.id])
-            rows.append(values)
-            for links, source in ((links_in, request.inputs), (links_out, request.outputs)):
-                links.extend(
-                    {
-                        "step_run_id": request.id,
-                        "name": name,
-                        "position": i,
-                        "artifact_version_id": av,
-                    }
-                    for name, ids in source.items()
-                    for i, av in enumerate(ids)
-                )
-        conn.run_many(_INSERT_STEP_RUN, rows)
-        conn.run_many(_INSERT_STEP_INPUT, links_in)
-        conn.run_many(_INSERT_STEP_OUTPUT, links_out)
-        for request in requests:
-            if request.model_version_id is not None and request.outputs:
-                # A cache hit's outputs belong to this run's model version too.
-                ids = [av for versions in request.outputs.values() for av in versions]
-                link_model_version(conn, request.model_version_id, (), ids, at)
-
-    @staticmethod
-    def _set(conn: Connection, step_run_id: str, values: dict[str, Any]) -> None:
-        if values:
-            conn.run(update_sql("step_runs", tuple(values)), {**values, "_id": step_run_id})
+        writes = StepWrites(self.artifacts)
+        writes.started(requests)
+        self._write(writes)
 
     def update(self, step_run_id: str, update_model: StepRunUpdate) -> None:
         """Change a step run's status, end time or error; merge its metadata."""
-        with self.sql.write() as conn:
-            self._update(conn, step_run_id, update_model)
-
-    def _update(self, conn: Connection, step_run_id: str, update_model: StepRunUpdate) -> None:
-        self._set(conn, step_run_id, _update_values(update_model))
-        if update_model.run_metadata:
-            merge_metadata(
-                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-            )
+        writes = StepWrites(self.artifacts)
+        writes.updated(step_run_id, update_model)
+        self._write(writes)
 
     def complete(
         self,
@@ -178,12 +109,15 @@ class StepRunRepository(Repository):
         model_version_id: str | None = None,
     ) -> dict[str, list[str]]:
         """End a step in one transaction (see ``Store.complete_step_run``)."""
-        with self.sql.write() as conn:
-            remember = self.complete_in(
-                conn, step_run_id, update_model, outputs, create, model_version_id
-            )
-        remember()  # only after the commit succeeded
+        writes = StepWrites(self.artifacts)
+        writes.completed(step_run_id, update_model, outputs, create, model_version_id)
+        self._write(writes)
         return _created_ids(outputs)
+
+    def _write(self, writes: StepWrites) -> None:
+        with self.sql.write() as conn:
+            remember = writes.write(conn)
+        remember()  # only after the commit succeeded
 
     def complete_later(
         self,
@@ -199,87 +133,47 @@ class StepRunRepository(Repository):
         # for it; unknown when the step's own row was written before (it has a key).
         own_row_pending = any(request.id == step_run_id for request in create)
         keys = [r.cache_key for r in create if r.cache_key] if own_row_pending else None
-
-        def write(conn: Connection) -> Callable[[], None]:
-            return self.complete_in(
-                conn, step_run_id, update_model, outputs, create, model_version_id
-            )
-
-        def probe(conn: Connection) -> bool:
-            """Whether this completion is in the database (its row has its end)."""
-            row = conn.first(_COMPLETED_PROBE, {"_id": step_run_id})
-            return row is not None and (
-                update_model.status is None or row.status == update_model.status.value
-            )
-
-        write.probe = probe  # type: ignore[attr-defined]
-        behind.defer(write, keys)
+        behind.defer(Completion(step_run_id, update_model, outputs, create, model_version_id), keys)
         return _created_ids(outputs)
 
-    def complete_in(
-        self,
-        conn: Connection,
-        step_run_id: str,
-        update_model: StepRunUpdate,
-        outputs: dict[str, list[ArtifactVersionRequest]],
-        create: Sequence[StepRunRequest] = (),
-        model_version_id: str | None = None,
-    ) -> Callable[[], None]:
-        """A step's end in the caller's transaction; returns what to do once committed."""
-        values = _update_values(update_model)
-        new_artifacts: dict[str, str] = {}
-        at = now()
-        own_row_pending = any(request.id == step_run_id for request in create)
-        if create:
-            final = {step_run_id: values} if own_row_pending else None
-            self._insert(conn, create, final)
-        links: list[dict[str, Any]] = []
-        produced: list[str] = []
-        for output_name, requests in outputs.items():
-            for position, req in enumerate(requests):
-                self.artifacts.insert_version(conn, req, step_run_id, new_artifacts, at)
-                links.append(
-                    {
-                        "step_run_id": step_run_id,
-                        "name": output_name,
-                        "position": position,
-                        "artifact_version_id": req.id,
-                    }
-                )
-                produced.append(req.id)
-        conn.run_many(_INSERT_STEP_OUTPUT, links)
-        if not own_row_pending:
-            self._set(conn, step_run_id, values)
-        if update_model.run_metadata:
-            merge_metadata(
-                conn, MetadataResourceType.STEP_RUN, step_run_id, update_model.run_metadata
-            )
-        if model_version_id is not None:
-            link_model_version(conn, model_version_id, (), produced, at)
-        return lambda: self.artifacts.remember(new_artifacts)
+    # -- the write-behind's batches (``write_behind.BatchWriter``) ----------------------
+    def write_batch(self, conn: Connection, batch: Sequence[Completion]) -> Callable[[], None]:
+        """Write deferred completions in the batch's transaction, in bulk."""
+        writes = StepWrites(self.artifacts)
+        for completion in batch:
+            writes.completed(*completion)
+        return writes.write(conn)
+
+    @staticmethod
+    def committed(conn: Connection, completion: Completion) -> bool:
+        """Whether ``completion`` is in the database (its row has its end)."""
+        row = conn.first(_COMPLETED_PROBE, {"_id": completion.step_run_id})
+        status = completion.update_model.status
+        return row is not None and (status is None or row.status == status.value)
 
     def apply(self, records: Sequence[StepRecord]) -> None:
         """Apply a client's queued step records in order, in one transaction (all or
-        none); an error names the record that caused it."""
+        none); an error names the record that caused it.
+
+        Written in bulk; a batch that fails is applied again one record after the other
+        (still all or none) to find the record to name.
+        """
+        writes = StepWrites(self.artifacts)
+        for record in records:
+            _collect(writes, record)
+        try:
+            self._write(writes)
+        except HeadraceError:
+            pass
+        else:
+            return
         remembers: list[Callable[[], None]] = []
         with self.sql.write() as conn:
             for index, record in enumerate(records):
+                single = StepWrites(self.artifacts)
+                _collect(single, record)
                 try:
-                    if isinstance(record, StepRunsCreated):
-                        self._insert_new(conn, record.step_runs)
-                    elif isinstance(record, StepRunUpdated):
-                        self._update(conn, record.step_run_id, record.update)
-                    else:
-                        remembers.append(
-                            self.complete_in(
-                                conn,
-                                record.step_run_id,
-                                record.update,
-                                record.outputs,
-                                record.create,
-                                record.model_version_id,
-                            )
-                        )
+                    remembers.append(single.write(conn))
                 except HeadraceError as exc:
                     raise record_error(exc, index, record) from exc
         for remember in remembers:  # only after the commit succeeded
@@ -464,11 +358,26 @@ def _cache_params(cache_key: str, created_after: datetime | None) -> dict[str, A
     }
 
 
-def _update_values(update_model: StepRunUpdate) -> dict[str, Any]:
-    """Column values of a step-run update; metadata is merged separately, with types."""
-    values = update_model.model_dump(
-        exclude_unset=True, exclude={"run_metadata", "run_metadata_types"}, mode="json"
-    )
-    if "end_time" in values:  # JSON dumping made a string of it; keep the real object
-        values["end_time"] = update_model.end_time
-    return values
+class Completion(NamedTuple):
+    """A step's end, deferred to the write-behind's next batch."""
+
+    step_run_id: str
+    update_model: StepRunUpdate
+    outputs: dict[str, list[ArtifactVersionRequest]]
+    create: Sequence[StepRunRequest]
+    model_version_id: str | None
+
+
+def _collect(writes: StepWrites, record: StepRecord) -> None:
+    if isinstance(record, StepRunsCreated):
+        writes.started(record.step_runs)
+    elif isinstance(record, StepRunUpdated):
+        writes.updated(record.step_run_id, record.update)
+    else:
+        writes.completed(
+            record.step_run_id,
+            record.update,
+            record.outputs,
+            record.create,
+            record.model_version_id,
+        )
