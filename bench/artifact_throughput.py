@@ -92,6 +92,7 @@ def _artifact_round_trip(
         python_version_written=saved.python_version,
         artifact_store=store,
         content_hash=saved.content_hash,  # checked on every load, as for a recorded version
+        inline=saved.inline,  # the small warm-up values are kept in their record
     )
     read = time.perf_counter() - start
     return write, read, loaded

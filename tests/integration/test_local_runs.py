@@ -49,7 +49,7 @@ def test_run_records_steps_outputs_and_artifacts(repo: Path) -> None:
     assert run.parameters == {"n": 4}
     version = run.steps["total"].output
     assert Path(version.uri).is_dir()
-    assert version.size > 0 and len(version.content_hash) == 64
+    assert version.size > 0 and version.content_hash.startswith("blake3:")
     assert version.producer_step_run_id == run.steps["total"].id
 
 

@@ -85,15 +85,16 @@ def test_a_fan_out_on_ray_with_artifacts_logs_and_code_on_s3(
         array, _ = make_array(n)
         total([array_sum(array, i, id=f"sum_{i}") for i in range(4)])
 
-    run = fan(n=10)
+    n = 4096  # 32 KiB: above the size kept inline in the record, so it goes to S3
+    run = fan(n=n)
     assert run.status is ExecutionStatus.COMPLETED
     steps = Client().get_pipeline_run(run.id).steps
     assert steps["pid"].output.load() != os.getpid()  # the steps ran on Ray workers
-    assert steps["total"].output.load() == 4 * 45.0 + 6
+    assert steps["total"].output.load() == 4 * float(sum(range(n))) + 6
     array = steps["make_array"].outputs["array"][0]
     assert array.uri.startswith(f"{ray_on_s3}/runs/{run.id}/")
-    assert array.load().tolist() == list(range(10))
-    assert "array of 10 made on a Ray worker" in steps["make_array"].logs
+    assert array.load().tolist() == list(range(n))
+    assert f"array of {n} made on a Ray worker" in steps["make_array"].logs
     assert (steps["make_array"].logs_uri or "").startswith(f"{ray_on_s3}/logs/")
     keys = _keys(s3_endpoint, ray_on_s3)
     assert any(k.endswith("data.npy") for k in keys)
@@ -101,7 +102,7 @@ def test_a_fan_out_on_ray_with_artifacts_logs_and_code_on_s3(
     # The workers imported the steps from the code archive in the bucket.
     assert any("/code/" in k and k.endswith(".tar.gz") for k in keys), keys
 
-    again = fan(n=10)
+    again = fan(n=n)
     statuses = {name: s.status for name, s in Client().get_pipeline_run(again.id).steps.items()}
     assert statuses.pop("pid") is ExecutionStatus.COMPLETED  # caching is off for it
     assert set(statuses.values()) == {ExecutionStatus.CACHED}

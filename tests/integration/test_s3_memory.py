@@ -4,13 +4,14 @@ A child process (a fresh interpreter, so its high-water mark is its own) saves a
 loads a file artifact through the S3 store on the moto server the tests start, with
 the integrity check of a recorded version, and reports how far its resident memory
 rose above what it held before the transfer. Uploads go in parts and downloads
-stream each ranged part to disk, so that rise is a constant (parts in flight), not a
-fraction of the artifact. Objects above a part also check their hash while streaming:
-a changed byte in a multi-part object is still refused.
+stream to disk (one GET, or each ranged part to its offset), so that rise is a
+constant (parts in flight), not a fraction of the artifact. Objects above a part also
+check their hash while streaming: a changed byte in a multi-part object is still refused.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -125,6 +126,7 @@ def test_file_artifact_memory_does_not_grow_with_its_size(
     assert rises[192] - rises[96] < 32 * MIB, figures
 
 
+@pytest.mark.parametrize("download_concurrency", [1, 3])
 @pytest.mark.parametrize("change", ["flip", "truncate"])
 def test_changed_multi_part_objects_are_refused(
     s3_endpoint: str,  # noqa: F811
@@ -132,9 +134,12 @@ def test_changed_multi_part_objects_are_refused(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     change: str,
+    download_concurrency: int,
 ) -> None:
-    """Objects of several parts are downloaded by parallel streamed ranges and hashed
-    on the way: a byte changed in a middle part, or a cut, is refused on load."""
+    """Objects of several parts (a file uploaded by s3fs's ``put_file``, an array sent
+    in parts straight from its memory) are downloaded by one streamed GET or by
+    parallel streamed ranges and hashed on the way: a byte changed in a middle part, or
+    a cut, is refused on load."""
     np = pytest.importorskip("numpy")
     import s3fs
 
@@ -149,9 +154,13 @@ def test_changed_multi_part_objects_are_refused(
     root = f"s3://{s3_bucket}/parts"
     store = S3ArtifactStore.from_config(
         S3ArtifactStoreConfig(
-            path=root, client_kwargs={"endpoint_url": s3_endpoint}, chunk_size_mb=5
+            path=root,
+            client_kwargs={"endpoint_url": s3_endpoint},
+            chunk_size_mb=5,
+            download_concurrency=download_concurrency,
         )
     )
+    assert store.download_concurrency == download_concurrency
     source = tmp_path / "big.bin"
     _write_random(source, 17 * MIB)  # four parts of 5 MiB, the last one short
     array = np.frombuffer(os.urandom(13 * MIB), dtype=np.uint8)
@@ -168,9 +177,11 @@ def test_changed_multi_part_objects_are_refused(
         loaded = load()
         if materializer is PathMaterializer:
             assert loaded.read_bytes() == source.read_bytes()
-        else:
-            assert (loaded == array).all()
         key = f"{saved.uri.removeprefix('s3://')}/{file}"
+        if materializer is NumpyMaterializer:
+            assert (loaded == array).all()
+            stored = np.load(io.BytesIO(fs.cat_file(key)), allow_pickle=False)
+            assert stored.dtype == array.dtype and (stored == array).all()  # np.save's bytes
         data = bytearray(fs.cat_file(key))
         if change == "flip":
             data[len(data) // 2] ^= 1

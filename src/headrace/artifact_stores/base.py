@@ -10,17 +10,25 @@ artifact written on one machine reads the same on another whatever its locale.
 from __future__ import annotations
 
 import glob as _glob
-import hashlib
 import io
 import os
 import posixpath
 import shutil
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from headrace.artifact_stores.hashing import StreamCheck, copy_hashing
+from headrace.artifact_stores.hashing import (
+    CURRENT,
+    ContentHash,
+    StreamCheck,
+    copy_hashing,
+    file_hash,
+    hash_beside,
+    hash_bytes,
+    hash_local_file,
+)
 from headrace.exceptions import ArtifactError
 
 _HASH_CHUNK = 1 << 20
@@ -37,20 +45,24 @@ def _signature(status: os.stat_result) -> tuple[int, ...]:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
-def bytes_digest(data: bytes) -> tuple[str, int]:
+def bytes_digest(data: bytes, algorithm: str = CURRENT) -> tuple[str, int]:
     """The inner hash and size of one file's bytes, as every store's ``write_bytes`` records
     it (and ``digest`` computes it from a file)."""
-    return hashlib.sha256(data).hexdigest(), len(data)
+    return hash_bytes(data, algorithm), len(data)
 
 
-def files_digest(files: Mapping[str, bytes]) -> tuple[str, int]:
+def files_digest(files: Mapping[str, bytes], algorithm: str = CURRENT) -> tuple[str, int]:
     """The content hash and size of an artifact held in memory (relative name -> bytes):
     exactly what ``ArtifactStore.digest`` computes once the same files are on disk, so an
-    artifact kept inline in its record hashes equal to the same value written as files."""
-    record = WriteRecord("")
-    for name, data in files.items():
-        record.files[name] = bytes_digest(data)
-    return record.digest()
+    artifact kept inline in its record hashes equal to the same value written as files.
+    ``algorithm`` as for ``ArtifactStore.digest``."""
+    outer = ContentHash(algorithm)
+    total = 0
+    for name in sorted(files):
+        inner, size = bytes_digest(files[name], algorithm)
+        outer.add(name.lstrip("/"), inner)
+        total += size
+    return outer.value(), total
 
 
 class WriteRecord:
@@ -72,14 +84,14 @@ class WriteRecord:
 
     def digest(self) -> tuple[str, int]:
         """The same value ``ArtifactStore.digest`` computes from a listing."""
-        outer = hashlib.sha256()
+        outer = ContentHash()
         total = 0
         cut = len(self.prefix)
         for key in sorted(self.files):
-            sha, size = self.files[key]
-            outer.update(f"{key[cut:].lstrip('/')}\0{sha}\n".encode())
+            inner, size = self.files[key]
+            outer.add(key[cut:].lstrip("/"), inner)
             total += size
-        return outer.hexdigest(), total
+        return outer.value(), total
 
 
 class ArtifactStore(ABC):
@@ -92,7 +104,7 @@ class ArtifactStore(ABC):
     def __init__(self, path: str, id: str | None = None) -> None:
         self.path = path
         self.id = id
-        # Hashes taken while large files were written (path -> (sha256, size)), used once
+        # Hashes taken while large files were written (path -> (inner hash, size)), used once
         # by ``digest`` instead of reading the file again.
         self._written: dict[str, tuple[str, int]] = {}
         # During a load (``headrace.artifacts.integrity.LoadCheck``): the bytes of small
@@ -194,36 +206,39 @@ class ArtifactStore(ABC):
             files.extend(self.join(dirpath, n) for n in names)
         return files
 
-    def digest(self, path: str) -> tuple[str, int]:
-        """SHA-256 over every file below ``path`` (relative names and bytes) and their size.
+    def digest(self, path: str, algorithm: str = CURRENT) -> tuple[str, int]:
+        """The content hash of every file below ``path`` (relative names and bytes) and
+        their total size (see ``headrace.artifact_stores.hashing``).
 
         Names are relative to ``path``, so equal content stored at two URIs (two runs)
-        has the same hash.
+        has the same hash. ``algorithm`` is that of new records unless a version
+        recorded with another one is being checked (``hashing.algorithm_of``).
         """
         total = 0
-        outer = hashlib.sha256()
+        outer = ContentHash(algorithm)
         path = self.canonical(path)
+        reuse = bool(self._written) and algorithm == CURRENT
         for file in sorted(self.files_below(path)):
-            known = self._written.pop(self._key(file), None) if self._written else None
+            known = self._written.pop(self._key(file), None) if reuse else None
             if known is None:
-                known = self._hash_file(file)
-            relative = file[len(path) :].lstrip("/")
-            outer.update(f"{relative}\0{known[0]}\n".encode())
+                known = self._hash_file(file, algorithm)
+            outer.add(file[len(path) :].lstrip("/"), known[0])
             total += known[1]
-        return outer.hexdigest(), total
+        return outer.value(), total
 
     def _key(self, path: str) -> str:
         """``path`` as a key of the hashes remembered while writing."""
         return path
 
-    def remember_written(self, path: str, sha256: str, size: int) -> None:
-        """A writer that hashed the bytes it wrote to the file ``path`` tells the store, so
-        ``digest`` uses that hash once instead of reading the file again. Only for bytes
-        the caller hashed itself as it handed them to the file."""
+    def remember_written(self, path: str, inner: str, size: int) -> None:
+        """A writer that hashed the bytes it wrote to the file ``path`` (with
+        ``hashing.file_hash()``) tells the store, so ``digest`` uses that hash once
+        instead of reading the file again. Only for bytes the caller hashed itself as it
+        handed them to the file."""
         key = self._key(path)
-        self._written[key] = (sha256, size)
+        self._written[key] = (inner, size)
         if self._records:
-            self._record(key, (sha256, size))
+            self._record(key, (inner, size))
 
     def write_bytes(self, path: str, data: bytes) -> None:
         """Write the file ``path`` (replacing it) with ``data``, hashed as it is written,
@@ -237,6 +252,32 @@ class ArtifactStore(ABC):
         """Open the file ``path`` to write bytes that the caller hashes itself and then
         reports with ``remember_written`` (so the write does not spoil a record)."""
         return self._open_unchecked(path, "wb")
+
+    def write_buffers(self, path: str, buffers: Sequence[Any]) -> int:
+        """Write the file ``path`` (replacing it) as the concatenation of ``buffers``
+        (bytes-like objects, e.g. a large array's memory) and return its size.
+
+        The bytes are hashed on a second thread while they are written (the caller's
+        buffers must stay unchanged until this returns), and neither joined into one
+        copy nor read again to hash them: what large-array materializers use.
+
+        Raises:
+            OSError: a write failed (a full disk included), or was short.
+        """
+        views = [memoryview(buffer).cast("B") for buffer in buffers]
+        hashed, hasher = hash_beside(views)
+        written = 0
+        try:
+            with self.open_hashed(path) as handle:
+                for view in views:
+                    written += handle.write(view)
+        finally:
+            hasher.join()
+        expected = sum(len(view) for view in views)
+        if written != expected:
+            raise OSError(f"Only {written} of {expected} bytes were written to {path!r}.")
+        self.remember_written(path, hashed.hexdigest(), written)
+        return written
 
     # -- what an artifact's save wrote (used by headrace.artifacts.saving) -------------
     def begin_record(self, path: str) -> WriteRecord:
@@ -300,9 +341,9 @@ class ArtifactStore(ABC):
         ``end_check``."""
         self._verified[self._key(file)] = data
 
-    def expect_stream(self, file: str, size: int) -> StreamCheck:
+    def expect_stream(self, file: str, size: int, algorithm: str = CURRENT) -> StreamCheck:
         """Hash ``file`` while the materializer reads it (see ``stream_check``)."""
-        check = StreamCheck(file, size)
+        check = StreamCheck(file, size, algorithm)
         self._checks[self._key(file)] = check
         return check
 
@@ -329,12 +370,12 @@ class ArtifactStore(ABC):
             return io.BytesIO(data)
         return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
 
-    def hash_file(self, file: str) -> tuple[str, int]:
-        """SHA-256 and size of one file's bytes, read from the store."""
-        return self._hash_file(file)
+    def hash_file(self, file: str, algorithm: str = CURRENT) -> tuple[str, int]:
+        """The inner hash and size of one file's bytes, read from the store."""
+        return self._hash_file(file, algorithm)
 
-    def _hash_file(self, file: str) -> tuple[str, int]:
-        inner = hashlib.sha256()
+    def _hash_file(self, file: str, algorithm: str = CURRENT) -> tuple[str, int]:
+        inner = file_hash(algorithm)
         size = 0
         with self._open_unchecked(file, "rb") as handle:
             while chunk := handle.read(_HASH_CHUNK):
@@ -344,23 +385,31 @@ class ArtifactStore(ABC):
 
 
 class FileHasher(threading.Thread):
-    """SHA-256 and size of a local file, computed beside a copy or upload of it."""
+    """The inner hash and size of a local file, computed beside a copy or upload of it."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, algorithm: str = CURRENT) -> None:
         super().__init__(daemon=True)
         self._path = path
-        self._hash = hashlib.sha256()
-        self._size = 0
+        self._algorithm = algorithm
+        self._result: tuple[str, int] | None = None
+        self.error: OSError | None = None
 
     def run(self) -> None:
-        with open(self._path, "rb") as handle:
-            while chunk := handle.read(_HASH_CHUNK):
-                self._hash.update(chunk)
-                self._size += len(chunk)
+        try:
+            self._result = hash_local_file(self._path, self._algorithm)
+        except OSError as exc:
+            self.error = exc
 
     def result(self) -> tuple[str, int]:
-        """``(hex digest, size)``; call after ``join``."""
-        return self._hash.hexdigest(), self._size
+        """``(hex digest, size)``; call after ``join``.
+
+        Raises:
+            OSError: the file could not be read.
+        """
+        if self.error is not None:
+            raise self.error
+        assert self._result is not None, "FileHasher.result() before the thread ran"
+        return self._result
 
 
 class LocalArtifactStore(ArtifactStore):
@@ -493,25 +542,26 @@ class LocalArtifactStore(ArtifactStore):
                 files.append(entry.path)
         return files
 
-    def digest(self, path: str) -> tuple[str, int]:
+    def digest(self, path: str, algorithm: str = CURRENT) -> tuple[str, int]:
         # The same hash as ArtifactStore.digest, with plain file descriptors: it runs for
         # every output written and every artifact loaded, and most are one small file.
         path = self.inside(path)
         total = 0
-        outer = hashlib.sha256()
+        outer = ContentHash(algorithm)
         cut = len(path)
         signatures: dict[str, tuple[int, ...]] | None = {}
+        reuse = algorithm == CURRENT
         for file in sorted(self._files_below(path)):
             relative = file[cut:].lstrip("/")
-            if self._written:  # a large file hashed while it was copied in
+            if self._written and reuse:  # a large file hashed while it was copied in
                 known = self._written.pop(self._key(file), None)
                 if known is not None:
                     total += known[1]
-                    outer.update(f"{relative}\0{known[0]}\n".encode())
+                    outer.add(relative, known[0])
                     if signatures is not None:
                         signatures[relative] = _signature(os.stat(file))
                     continue
-            inner = hashlib.sha256()
+            inner = file_hash(algorithm)
             descriptor = os.open(file, os.O_RDONLY)
             try:
                 before = os.fstat(descriptor)
@@ -528,8 +578,8 @@ class LocalArtifactStore(ArtifactStore):
                         signatures = None
             finally:
                 os.close(descriptor)
-            outer.update(f"{relative}\0{inner.hexdigest()}\n".encode())
-        digest = outer.hexdigest()
+            outer.add(relative, inner.hexdigest())
+        digest = outer.value()
         if signatures and total >= TRUST_UNCHANGED_FROM:
             self._remember(path, (digest, total, signatures))
         return digest, total
@@ -621,17 +671,17 @@ class LocalArtifactStore(ArtifactStore):
             return
         # A load's check is pending: the copy's own bytes are hashed as they are written.
         check.outputs.append(local_path)
-        check.set_result(*_copy_file_hashing(path, local_path))
+        check.set_result(*_copy_file_hashing(path, local_path, check.algorithm))
 
 
-def _copy_file_hashing(source: str, target: str) -> tuple[str, int]:
-    """Copy a file (replacing ``target``) and return the SHA-256 and size written."""
+def _copy_file_hashing(source: str, target: str, algorithm: str = CURRENT) -> tuple[str, int]:
+    """Copy a file (replacing ``target``) and return the inner hash and size written."""
     reader = os.open(source, os.O_RDONLY)
     try:
         size = os.fstat(reader).st_size
         writer = os.open(target, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
-            return copy_hashing(reader, writer, size)
+            return copy_hashing(reader, writer, size, algorithm)
         finally:
             os.close(writer)
     finally:

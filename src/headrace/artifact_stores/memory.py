@@ -20,11 +20,11 @@ import fnmatch
 import io
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 from headrace.artifact_stores.base import ArtifactStore, files_digest
-from headrace.artifact_stores.hashing import StreamCheck
+from headrace.artifact_stores.hashing import CURRENT, StreamCheck
 from headrace.exceptions import ArtifactError
 
 _WRITE_FLAGS = "wax+"
@@ -127,9 +127,13 @@ class CapturingStore(ArtifactStore):
         self.spill()
         return self.real.open_hashed(path)
 
-    def remember_written(self, path: str, sha256: str, size: int) -> None:
+    def remember_written(self, path: str, inner: str, size: int) -> None:
         self.spill()
-        self.real.remember_written(path, sha256, size)
+        self.real.remember_written(path, inner, size)
+
+    def write_buffers(self, path: str, buffers: Sequence[Any]) -> int:
+        self.spill()  # large by design (an array's memory): the real store's own path
+        return self.real.write_buffers(path, buffers)
 
     def unrecorded_write(self, path: str) -> None:
         self.spill()
@@ -187,13 +191,13 @@ class CapturingStore(ArtifactStore):
         self.spill()
         return self.real.files_below(path)
 
-    def digest(self, path: str) -> tuple[str, int]:
+    def digest(self, path: str, algorithm: str = CURRENT) -> tuple[str, int]:
         self.spill()
-        return self.real.digest(path)
+        return self.real.digest(path, algorithm)
 
-    def hash_file(self, file: str) -> tuple[str, int]:
+    def hash_file(self, file: str, algorithm: str = CURRENT) -> tuple[str, int]:
         self.spill()
-        return self.real.hash_file(file)
+        return self.real.hash_file(file, algorithm)
 
     def stream_check(self, path: str) -> StreamCheck | None:
         return self.real.stream_check(path)
@@ -306,12 +310,13 @@ class InlineFilesStore(ArtifactStore):
             return [self._full(top)]
         return [self._full(n) for n in self.files if _below(n, top)]
 
-    def digest(self, path: str) -> tuple[str, int]:
+    def digest(self, path: str, algorithm: str = CURRENT) -> tuple[str, int]:
         top = self._name(path)
         if top in self.files:
-            return files_digest({"": self.files[top]})
+            return files_digest({"": self.files[top]}, algorithm)
         cut = len(top) + 1 if top else 0
-        return files_digest({n[cut:]: d for n, d in self.files.items() if _below(n, top)})
+        files = {n[cut:]: d for n, d in self.files.items() if _below(n, top)}
+        return files_digest(files, algorithm)
 
     def copy_out(self, path: str, local_path: str) -> None:
         top = self._name(path)

@@ -12,9 +12,10 @@ of that flavor is first used). What differs from a local directory:
 * **Streaming in parts.** A file written through :meth:`RemoteArtifactStore.open` is
   hashed as it is written and kept in memory only while it is small; a large one spills
   to a local temporary file that is uploaded in parallel parts (``max_concurrency`` parts
-  of ``chunk_size_mb`` each) when it is closed. Large reads are downloaded the same way
-  into an unlinked temporary file (on S3 each ranged part streams to its offset), so
-  memory stays bounded by the parts in flight whatever the artifact's size.
+  of ``chunk_size_mb`` each) when it is closed. Large reads stream into an unlinked
+  temporary file: on S3 one GET by default, or ranged parts that each stream to their
+  offset (``download_concurrency``), so memory stays bounded by the parts in flight
+  whatever the artifact's size.
 * **No second pass to hash.** ``digest`` reuses the hashes taken while writing (a
   second thread hashes a local file while it is uploaded) instead of downloading what
   was just uploaded.
@@ -25,7 +26,7 @@ of that flavor is first used). What differs from a local directory:
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import io
 import json
 import os
@@ -33,7 +34,7 @@ import posixpath
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, Any, ClassVar
 
@@ -42,6 +43,7 @@ from headrace.artifact_stores.base import (
     FsspecArtifactStore,
     register_remote_store,
 )
+from headrace.artifact_stores.hashing import CURRENT, file_hash, hash_beside, hash_local_file
 from headrace.exceptions import StackComponentError
 from headrace.stacks.configs import (
     AzureArtifactStoreConfig,
@@ -131,8 +133,13 @@ class RemoteArtifactStore(FsspecArtifactStore):
             chunk_size=config.chunk_size_mb * _MIB,
             max_concurrency=config.max_concurrency,
         )
+        store.configure(config)
         register_remote_store(store)
         return store
+
+    def configure(self, config: RemoteArtifactStoreConfig) -> None:
+        """Take the flavor's own settings from its configuration (none by default)."""
+        return None
 
     @classmethod
     def storage_options(
@@ -168,7 +175,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         size = self.size(path)
         if size < 2 * self.chunk_size:
             return self.fs.open(path, "rb", block_size=max(self.chunk_size, size or 1))
-        # Large: parallel ranged downloads into a local file that is unlinked at once
+        # Large: downloaded (streamed) into a local file that is unlinked at once
         # (the handle keeps it readable; nothing is left behind however it is closed).
         descriptor, local = tempfile.mkstemp(prefix="headrace-download-")
         os.close(descriptor)
@@ -185,6 +192,13 @@ class RemoteArtifactStore(FsspecArtifactStore):
     def write_bytes(self, path: str, data: bytes) -> None:
         with self.open(path, "wb") as handle:  # hashed and recorded as it is sent
             handle.write(data)
+
+    def write_buffers(self, path: str, buffers: Sequence[Any]) -> int:
+        written = 0
+        with self.open(path, "wb") as handle:  # hashed and recorded as it is sent
+            for buffer in buffers:
+                written += handle.write(memoryview(buffer).cast("B"))
+        return written
 
     def _finish_upload(
         self, path: str, digest: str, size: int, local: str | None, data: bytes
@@ -246,7 +260,7 @@ class RemoteArtifactStore(FsspecArtifactStore):
         if check is not None:
             # A load's check is pending: hash the downloaded copy (a local read) instead
             # of downloading the object a second time to hash it.
-            check.set_result(*_hash_local_file(local_path))
+            check.set_result(*hash_local_file(local_path, check.algorithm))
 
     def _get_file(self, path: str, local_path: str, size: int) -> None:
         with _progress(f"download {path.rsplit('/', 1)[-1]}", size) as callback:
@@ -265,8 +279,8 @@ class RemoteArtifactStore(FsspecArtifactStore):
             for key in [k for k in self._written if k.startswith(prefix)]:
                 del self._written[key]
 
-    def _hash_file(self, file: str) -> tuple[str, int]:
-        inner = hashlib.sha256()
+    def _hash_file(self, file: str, algorithm: str = CURRENT) -> tuple[str, int]:
+        inner = file_hash(algorithm)
         size = 0
         with self.fs.open(file, "rb", block_size=self.chunk_size) as handle:
             while chunk := handle.read(_HASH_CHUNK):
@@ -281,6 +295,8 @@ class S3ArtifactStore(RemoteArtifactStore):
     PROTOCOL = "s3"
     PACKAGE = "s3fs"
     EXTRA = "s3"
+    download_concurrency = 1
+    """Ranged GETs of one object at once (``S3ArtifactStoreConfig.download_concurrency``)."""
 
     @classmethod
     def storage_options(
@@ -311,14 +327,86 @@ class S3ArtifactStore(RemoteArtifactStore):
             )
         return options
 
+    def configure(self, config: RemoteArtifactStoreConfig) -> None:
+        assert isinstance(config, S3ArtifactStoreConfig)
+        self.download_concurrency = config.download_concurrency
+
     def transfer_options(self, download: bool = False) -> dict[str, Any]:
         # An uploaded part in flight is held twice (read, and the HTTP client's copy of
-        # the body), so chunk size times concurrency bounds an upload's memory; large
-        # downloads do not come here (``_download_parts`` streams them).
+        # the body), so chunk size times concurrency bounds an upload's memory.
+        # Downloads that come here are one streamed GET (s3fs's sequential path, reading
+        # 64 KiB at a time); ranged parts go through ``_download_parts``.
+        if download:
+            return {"max_concurrency": 1}
         return {"chunksize": self.chunk_size, "max_concurrency": self.max_concurrency}
 
+    def write_buffers(self, path: str, buffers: Sequence[Any]) -> int:
+        """Large buffers (an array's memory) go up as a multipart upload straight from
+        memory, ``max_concurrency`` parts of ``chunk_size`` at a time, hashed beside the
+        upload: no local temporary file is written and read back, and only the parts in
+        flight are copied (botocore sends bytes)."""
+        path = self.inside(path)
+        views = [memoryview(buffer).cast("B") for buffer in buffers]
+        size = sum(len(view) for view in views)
+        if size < 2 * self.chunk_size:
+            return super().write_buffers(path, views)
+        from fsspec.asyn import sync
+
+        hashed, hasher = hash_beside(views)
+        try:
+            with _progress(f"upload {path.rsplit('/', 1)[-1]}", size) as callback:
+                callback.set_size(size)
+                sync(self.fs.loop, self._upload_parts, path, _Concatenation(views), callback)
+        finally:
+            hasher.join()
+        self.fs.invalidate_cache(path)
+        self._remember(path, hashed.hexdigest(), size)
+        return size
+
+    async def _upload_parts(self, path: str, source: _Concatenation, callback: Any) -> None:
+        """A multipart upload of ``source``: each of ``max_concurrency`` workers takes the
+        next ``chunk_size`` part, copies it out of memory and sends it; the upload is
+        aborted if any part fails."""
+        bucket, key, _version = self.fs.split_path(path)
+        upload = await self.fs._call_s3("create_multipart_upload", Bucket=bucket, Key=key)
+        upload_id = upload["UploadId"]
+        starts = iter(enumerate(range(0, source.size, self.chunk_size), 1))
+        etags: dict[int, str] = {}
+
+        async def worker() -> None:
+            for number, start in starts:
+                body = source.read(start, self.chunk_size)
+                sent = await self.fs._call_s3(
+                    "upload_part",
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=body,
+                )
+                etags[number] = sent["ETag"]
+                callback.relative_update(len(body))
+
+        try:
+            workers = min(self.max_concurrency, -(-source.size // self.chunk_size))
+            await asyncio.gather(*(worker() for _ in range(workers)))
+            parts = [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]
+            await self.fs._call_s3(
+                "complete_multipart_upload",
+                Bucket=bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):  # the part's own error is the one to see
+                await self.fs._call_s3(
+                    "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload_id
+                )
+            raise
+
     def _get_file(self, path: str, local_path: str, size: int) -> None:
-        if size <= self.chunk_size or self.max_concurrency <= 1:
+        if size <= self.chunk_size or self.download_concurrency <= 1:
             super()._get_file(path, local_path, size)  # one streamed GET
             return
         from fsspec.asyn import sync
@@ -328,12 +416,12 @@ class S3ArtifactStore(RemoteArtifactStore):
             sync(self.fs.loop, self._download_parts, path, local_path, size, callback)
 
     async def _download_parts(self, path: str, local_path: str, size: int, callback: Any) -> None:
-        """Ranged GETs of ``chunk_size`` parts, ``max_concurrency`` at a time, each
+        """Ranged GETs of ``chunk_size`` parts, ``download_concurrency`` at a time, each
         streamed to its offset in ``local_path`` as it arrives.
 
         s3fs's own parallel download reads every part of a batch whole into memory
         before writing it (parts times concurrency, twice over while a body is
-        joined); streaming keeps a download's memory at about ``max_concurrency``
+        joined); streaming keeps a download's memory at about ``download_concurrency``
         times ``_STREAM_CHUNK`` whatever the part size or the object's size.
         """
         bucket, key, version = self.fs.split_path(path)
@@ -366,7 +454,7 @@ class S3ArtifactStore(RemoteArtifactStore):
         descriptor = os.open(local_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             os.ftruncate(descriptor, size)
-            workers = min(self.max_concurrency, -(-size // self.chunk_size))
+            workers = min(self.download_concurrency, -(-size // self.chunk_size))
             await asyncio.gather(*(worker(descriptor) for _ in range(workers)))
         finally:
             os.close(descriptor)
@@ -441,7 +529,7 @@ class _Upload(io.RawIOBase):
         super().__init__()
         self._store = store
         self._path = path
-        self._hash = hashlib.sha256()
+        self._hash = file_hash()
         self._size = 0
         self._memory: bytearray | None = bytearray()
         self._spill: IO[bytes] | None = None
@@ -489,6 +577,26 @@ class _Upload(io.RawIOBase):
             super().close()
 
 
+class _Concatenation:
+    """Buffers read as one run of bytes, part by part (what a multipart upload sends)."""
+
+    def __init__(self, views: Sequence[memoryview]) -> None:
+        self.views = views
+        self.size = sum(len(view) for view in views)
+
+    def read(self, start: int, length: int) -> bytes:
+        """``length`` bytes from offset ``start`` (fewer at the end), as one copy."""
+        pieces: list[memoryview] = []
+        offset = 0
+        end = min(start + length, self.size)
+        for view in self.views:
+            lo, hi = max(start, offset), min(end, offset + len(view))
+            if lo < hi:
+                pieces.append(view[lo - offset : hi - offset])
+            offset += len(view)
+        return pieces[0].tobytes() if len(pieces) == 1 else b"".join(pieces)
+
+
 def _write_at(descriptor: int, data: bytes, offset: int) -> None:
     """Write all of ``data`` at ``offset`` of an open file (``pwrite`` may write less)."""
     view = memoryview(data)
@@ -496,12 +604,6 @@ def _write_at(descriptor: int, data: bytes, offset: int) -> None:
         written = os.pwrite(descriptor, view, offset)
         view = view[written:]
         offset += written
-
-
-def _hash_local_file(path: str) -> tuple[str, int]:
-    hasher = FileHasher(path)
-    hasher.run()
-    return hasher.result()
 
 
 def _progress(description: str, size: int) -> AbstractContextManager[Any]:

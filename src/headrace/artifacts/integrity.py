@@ -4,18 +4,18 @@ Every artifact version records the content hash of its directory (``ArtifactStor
 relative names and bytes of every file). Loading checks it, and a cache hit is only used
 when its outputs pass it, so bytes changed, added, removed or truncated after the write are
 never used silently. The check hashes with the very function that computed the recorded
-hash, so both always agree on what "the artifact" is.
+hash, so both always agree on what "the artifact" is, and with the algorithm the record
+names (BLAKE3 now, SHA-256 for versions recorded before: ``hashing.algorithm_of``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from typing import Any
 
 from headrace.artifact_stores.base import ArtifactStore, files_digest
-from headrace.artifact_stores.hashing import StreamCheck
+from headrace.artifact_stores.hashing import ContentHash, StreamCheck, algorithm_of, hash_bytes
 from headrace.artifacts.inline import decode_files
 from headrace.exceptions import ArtifactError, ArtifactIntegrityError
 
@@ -56,8 +56,9 @@ def verify_artifact(
     known = artifact_store.unchanged_digest(uri) if mode == "auto" else None
     if known is not None and known[0] == content_hash:
         return
+    algorithm = algorithm_of(content_hash)
     try:
-        found, _size = artifact_store.digest(uri)
+        found, _size = artifact_store.digest(uri, algorithm)
     except FileNotFoundError as exc:
         raise _missing(name, uri) from exc
     except OSError as exc:
@@ -86,6 +87,7 @@ class LoadCheck:
         self.store = artifact_store
         self.uri = uri
         self.content_hash = content_hash
+        self.algorithm = algorithm_of(content_hash)
         self.name = name
         self._entries: list[tuple[str, str, tuple[str, int] | StreamCheck]] = []
 
@@ -97,6 +99,7 @@ class LoadCheck:
             ArtifactIntegrityError: they cannot be read.
         """
         store = self.store
+        algorithm = self.algorithm
         try:
             files = store.files_for_check(self.uri)
             kept = 0
@@ -105,14 +108,14 @@ class LoadCheck:
                 found: tuple[str, int] | StreamCheck
                 if size <= SMALL_FILE:
                     data = store.read_for_check(file)
-                    found = (hashlib.sha256(data).hexdigest(), len(data))
+                    found = (hash_bytes(data, algorithm), len(data))
                     if kept + len(data) <= KEEP_BUDGET:
                         store.keep_verified(file, data)
                         kept += len(data)
                 elif streaming:
-                    found = store.expect_stream(file, size)
+                    found = store.expect_stream(file, size, algorithm)
                 else:
-                    found = store.hash_file(file)
+                    found = store.hash_file(file, algorithm)
                 self._entries.append((file, relative, found))
         except FileNotFoundError as exc:
             raise _missing(self.name, self.uri) from exc
@@ -131,18 +134,18 @@ class LoadCheck:
         Raises:
             ArtifactIntegrityError: the bytes differ from the recorded content hash.
         """
-        outer = hashlib.sha256()
+        outer = ContentHash(self.algorithm)
         for file, relative, found in self._entries:
             if isinstance(found, StreamCheck):
                 whole = found.result()
                 if whole is None:
                     try:
-                        whole = self.store.hash_file(file)
+                        whole = self.store.hash_file(file, self.algorithm)
                     except OSError as exc:
                         raise _unreadable(self.name, self.uri, exc) from exc
                 found = whole
-            outer.update(f"{relative}\0{found[0]}\n".encode())
-        digest = outer.hexdigest()
+            outer.add(relative, found[0])
+        digest = outer.value()
         if digest != self.content_hash:
             raise _changed(self.name, self.uri, digest, self.content_hash)
 
@@ -215,7 +218,7 @@ def check_inline(inline: bytes, content_hash: str | None, name: str, uri: str) -
     """
     files = decode_files(inline, name)
     if content_hash and verify_mode() != "never":
-        found, _size = files_digest(files)
+        found, _size = files_digest(files, algorithm_of(content_hash))
         if found != content_hash:
             raise _changed(name, f"{uri} (kept inline in its record)", found, content_hash)
     return files

@@ -143,6 +143,13 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
             "http://127.0.0.1:9000", "region_name": "eu-west-1"}``.
         config_kwargs: passed to ``botocore.config.Config``.
         s3_additional_kwargs: added to every S3 request (e.g. ``ServerSideEncryption``).
+        download_concurrency: how many ranged GETs of one large object run at once. The
+            default, 1, streams the object in one GET, as ``s3fs``'s sequential
+            ``get_file`` does: servers that read the whole object again for every range
+            request (moto, some S3-compatible servers) serve that several times faster
+            than parts. On AWS S3 a few parts (``chunk_size_mb`` each) in parallel can
+            beat one connection for objects of hundreds of MiB; each part streams to its
+            place in the local file, so memory stays small either way.
     """
 
     SCHEMES: ClassVar[tuple[str, ...]] = ("s3", "s3a")
@@ -150,6 +157,7 @@ class S3ArtifactStoreConfig(RemoteArtifactStoreConfig):
     client_kwargs: dict[str, Any] = Field(default_factory=new_dict)
     config_kwargs: dict[str, Any] = Field(default_factory=new_dict)
     s3_additional_kwargs: dict[str, Any] = Field(default_factory=new_dict)
+    download_concurrency: int = Field(default=1, ge=1, le=64)
 
     @field_validator("client_kwargs")
     @classmethod

@@ -64,6 +64,9 @@ def test_misspelled_keys_and_bad_values_are_refused() -> None:
         validate(s3, {"path": "s3://b", "client_kwargs": {"endpoint_url": "127.0.0.1:9000"}})
     with pytest.raises(StackComponentError, match="chunk_size_mb"):
         validate(s3, {"path": "s3://b", "chunk_size_mb": 1})
+    with pytest.raises(StackComponentError, match="download_concurrency"):
+        validate(s3, {"path": "s3://b", "download_concurrency": 0})
+    assert parse_value(s3, "download_concurrency", "4") == 4
     with pytest.raises(StackComponentError, match="did you mean 'account_name'"):
         validate(get_flavor(ARTIFACT_STORE, "azure"), {"path": "az://c", "acount_name": "x"})
     # As typed on a command line: the JSON object is parsed, the secret name stays text.
@@ -174,3 +177,14 @@ def test_progress_only_on_a_terminal_for_long_transfers(monkeypatch: pytest.Monk
     with _progress("upload x", 1 << 30) as callback:
         callback.relative_update(1 << 29)
         assert callback.value == 1 << 29 and callback.size == 1 << 30
+
+
+def test_parts_of_several_buffers_are_cut_across_their_boundaries() -> None:
+    from headrace.artifact_stores.remote import _Concatenation
+
+    buffers = [b"head", bytes(range(256)) * 3, b"", b"tail"]
+    whole = b"".join(buffers)
+    source = _Concatenation([memoryview(b) for b in buffers])
+    assert source.size == len(whole)
+    for part in (1, 5, 7, 100, len(whole), len(whole) + 9):
+        assert b"".join(source.read(s, part) for s in range(0, len(whole), part)) == whole

@@ -10,7 +10,6 @@ out only if the hash matches. Tampered, truncated and extended files are refused
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -23,7 +22,7 @@ import pytest
 
 from artifact_round_trip import load_saved
 from headrace.artifact_stores.base import LocalArtifactStore
-from headrace.artifact_stores.hashing import copy_hashing
+from headrace.artifact_stores.hashing import SHA256, copy_hashing, hash_bytes
 from headrace.artifacts.saving import SavedArtifact, save_value
 from headrace.exceptions import ArtifactIntegrityError
 from headrace.materializers.base_materializer import (
@@ -144,15 +143,6 @@ def test_the_declarations_are_not_inherited_by_an_overriding_subclass() -> None:
     assert not loads_plain_data(BuiltInMaterializer)
 
 
-def test_the_content_hash_format_is_unchanged(tmp_path: Path) -> None:
-    """Versions recorded before (SHA-256 over 'name NUL sha256(bytes) LF' lines) still load."""
-    store = LocalArtifactStore(str(tmp_path / "store"))
-    saved = _save(store, "int", 42, BuiltInMaterializer)
-    inner = hashlib.sha256(b"42").hexdigest()
-    assert saved.content_hash == hashlib.sha256(f"data.json\0{inner}\n".encode()).hexdigest()
-    assert load_saved(saved, store) == 42
-
-
 def _flip_last_byte(file: Path) -> None:
     data = bytearray(file.read_bytes())
     data[-1] ^= 1
@@ -220,8 +210,11 @@ def test_copy_hashing_hashes_what_it_writes(tmp_path: Path) -> None:
     reader = os.open(tmp_path / "in", os.O_RDONLY)
     writer = os.open(tmp_path / "out", os.O_RDWR | os.O_CREAT)
     try:
-        assert copy_hashing(reader, writer, len(data)) == (
-            hashlib.sha256(data).hexdigest(),
+        assert copy_hashing(reader, writer, len(data)) == (hash_bytes(data), len(data))
+        os.lseek(reader, 0, os.SEEK_SET)  # again, hashed as records before BLAKE3 were
+        os.lseek(writer, 0, os.SEEK_SET)
+        assert copy_hashing(reader, writer, len(data), SHA256) == (
+            hash_bytes(data, SHA256),
             len(data),
         )
     finally:
