@@ -82,6 +82,7 @@ def _run(p) -> str:  # type: ignore[no-untyped-def]
     return str(info.value.run_name)
 
 
+@pytest.mark.usefixtures("artifacts_as_files")  # asserts on the files left behind
 def test_fail_fast_stops_running_steps_and_launches_nothing(repo: Path) -> None:
     started = time.monotonic()
     run_name = _run(eight_steps(ExecutionMode.FAIL_FAST, seconds=20.0))
