@@ -11,6 +11,7 @@ from headrace.artifact_stores.components import (
 )
 from headrace.artifact_stores.memory import InlineFilesStore
 from headrace.artifacts.integrity import check_inline, check_load, verify_artifact
+from headrace.artifacts.saving import temporary_path
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer, loads_plain_data
 from headrace.materializers.cloudpickle_materializer import (
@@ -18,7 +19,6 @@ from headrace.materializers.cloudpickle_materializer import (
     check_python_version,
 )
 from headrace.materializers.registry import resolve_source
-from headrace.utils.ids import random_id
 
 if TYPE_CHECKING:
     from headrace.models import ArtifactVersionResponse
@@ -153,8 +153,8 @@ def write_out_inline(version: ArtifactVersionResponse, store: Store) -> None:
     if artifact_store.exists(uri):
         verify_artifact(artifact_store, uri, version.content_hash, name)
         return
-    direct = not artifact_store.atomic_rename
-    target = uri if direct else f"{uri}.tmp-{random_id().replace('-', '')[:12]}"
+    target = temporary_path(artifact_store, uri)
+    direct = target == uri
     try:
         artifact_store.makedirs(target)
         for relative, data in files.items():

@@ -157,6 +157,16 @@ def _visualizations(
     ]
 
 
+def temporary_path(artifact_store: ArtifactStore, uri: str) -> str:
+    """Where files meant for ``uri`` are written before they are renamed into place: a
+    fresh sibling of ``uri``, or ``uri`` itself on a store that cannot rename (object
+    stores write there directly, see ``remote.py``)."""
+    if not artifact_store.atomic_rename:
+        return uri
+    # The name from the batched ids: uuid4 costs a system call per output.
+    return f"{uri}.tmp-{random_id().replace('-', '')[:12]}"
+
+
 def save_value(
     value: Any,
     *,
@@ -175,10 +185,8 @@ def save_value(
     ``HEADRACE_ARTIFACT_INLINE_MAX_BYTES`` in total come back as ``inline`` and nothing
     is written; anything else is written out and saved as above.
     """
-    # Object stores cannot rename: they write at ``uri`` directly (see remote.py).
-    direct = not artifact_store.atomic_rename
-    # The temporary's name from the batched ids: uuid4 costs a system call per output.
-    temporary = uri if direct else f"{uri}.tmp-{random_id().replace('-', '')[:12]}"
+    temporary = temporary_path(artifact_store, uri)
+    direct = temporary == uri
     # A materializer that writes only through the store's hashing calls lets the store
     # know every file and its hash: no listing and no second read to hash the artifact.
     through_store = writes_through_store(materializer_class)
