@@ -50,6 +50,10 @@ _HASH_CHUNK = 1 << 20
 COPY_CHUNK = 8 << 20
 """Bytes per read and write of a hashed copy (two such buffers are in use at once)."""
 _PARALLEL_FROM = 1 << 20  # below this a second thread costs more than it saves
+_HASH_BEHIND_READ = 1 << 20
+"""Bytes per read of the thread hashing behind a copy: small enough to stay in the
+core's cache between the read and the hash (with 8 MiB reads, each byte went through
+main memory twice, and a 1 GiB hashed copy took 0.40 s against 0.33 s; a plain copy 0.30 s)."""
 
 
 class FileHash(Protocol):
@@ -262,6 +266,7 @@ class _Progress:
             self._changed.notify()
 
     def hash_behind(self, target: int, chunk_size: int) -> None:
+        chunk_size = min(chunk_size, _HASH_BEHIND_READ)
         buffer = memoryview(bytearray(chunk_size))
         offset = 0
         try:

@@ -18,6 +18,7 @@ import numpy as np
 from headrace.artifact_stores.hashing import StreamCheck
 from headrace.exceptions import MaterializerError
 from headrace.materializers.base_materializer import BaseMaterializer
+from headrace.utils.huge_pages import huge_pages_at_hand
 
 DATA_FILE = "data.npy"
 
@@ -65,6 +66,7 @@ class NumpyMaterializer(BaseMaterializer):
 
 
 _DIRECT_FROM = 1 << 20  # arrays from this size are read and written with plain system calls
+_HUGE_PAGES_FROM = 4 << 20  # numpy asks for huge pages from this size
 _DIRECT_CHUNK = 1 << 30  # one system call per GiB
 _CHECKED_CHUNK = 32 << 20  # while hashed: small enough for reading and hashing to overlap
 
@@ -97,21 +99,23 @@ def _npy_parts(array: Any) -> tuple[bytes, memoryview]:
 
 
 def _new_array(shape: Any, dtype: Any, fortran: bool) -> Any:
-    """An uninitialised array for a loaded ``.npy``, large ones in ordinary pages.
+    """An uninitialised array for a loaded ``.npy``: a large one in huge pages when the
+    kernel has them free, in ordinary pages otherwise (``headrace.utils.huge_pages``).
 
-    numpy asks the kernel for transparent huge pages for large arrays. Where the
-    kernel's setting makes such a request compact memory on the spot (``defrag`` at
-    ``madvise``, the usual default) and memory is fragmented (a busy page cache), filling
-    1 GiB stalled for 2-14 s here, against 0.7-1.4 s in ordinary pages; with free huge
-    pages at hand they are faster (0.3 s), but a load cannot know which it will get.
-    The switch is numpy's own (private, hence looked up defensively) and is put back at
-    once; an array allocated meanwhile by another thread merely gets ordinary pages.
+    numpy asks the kernel for transparent huge pages for every array of 4 MiB or more.
+    With free 2 MiB blocks at hand that is the fastest way to fill one (a 1 GiB load:
+    0.28-0.45 s against 0.64-0.92 s in ordinary pages); without them, a kernel that
+    compacts memory on such a fault (``defrag`` at ``madvise``, the usual default)
+    stalled the same load for 2-14 s. The switch is numpy's own (private, hence looked
+    up defensively) and is put back at once; an array allocated meanwhile by another
+    thread merely gets the same choice.
     """
     order: Literal["C", "F"] = "F" if fortran else "C"
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     toggle = _huge_page_switch()
-    if toggle is None or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize < _DIRECT_FROM:
+    if toggle is None or nbytes < _HUGE_PAGES_FROM:
         return np.empty(shape, dtype=dtype, order=order)
-    previous = toggle(False)
+    previous = toggle(huge_pages_at_hand(nbytes))
     try:
         return np.empty(shape, dtype=dtype, order=order)
     finally:

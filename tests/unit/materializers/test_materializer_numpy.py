@@ -103,3 +103,22 @@ def test_object_arrays_are_refused_with_advice(
 def test_masked_arrays_are_refused_instead_of_losing_the_mask(roundtrip: RoundTrip) -> None:
     with pytest.raises(MaterializerError, match="mask"):
         roundtrip(np.ma.masked_array([1, 2], mask=[True, False]))
+
+
+def test_large_arrays_load_whole_and_leave_numpys_huge_page_switch_as_it_was(
+    roundtrip: RoundTrip,
+) -> None:
+    """Arrays from 4 MiB are allocated with huge pages switched on or off for the load
+    (whichever the kernel can serve without stalling); the value is the same either way
+    and the process-wide switch is put back."""
+    from headrace.materializers.numpy_materializer import _huge_page_switch
+
+    toggle = _huge_page_switch()
+    assert toggle is not None, "numpy's huge-page switch moved: update _huge_page_switch"
+    before = toggle(True)
+    toggle(before)
+    array = np.arange(3 << 20, dtype=np.float32).reshape(3, 1 << 20)  # 12 MiB
+    loaded, _saved = roundtrip(array)
+    np.testing.assert_array_equal(loaded, array)
+    assert loaded.dtype == array.dtype and loaded.flags.c_contiguous
+    assert toggle(before) == before
