@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from headrace.exceptions import StoreVersionError
+from headrace.store.base import Store
 from headrace.store.sql.migrate import HEAD_REVISION, ensure_schema, known_revisions, upgrade
 from headrace.store.sql.schema import metadata
 from headrace.store.sql.store import SqlStore
@@ -180,3 +181,41 @@ def test_stacks_of_0003_become_stacks_of_named_components(
         assert stack.artifact_store.configuration == {"path": str(tmp_path / "old-artifacts")}
     finally:
         store.close()
+
+
+def test_downgrading_past_inline_artifacts_refuses_while_versions_hold_bytes(
+    store: Store, repo: Path
+) -> None:
+    """The downgrade of 0014 would drop the only copy of every inline artifact: it
+    refuses, naming how many, until none is left; then it runs."""
+    from alembic import command
+    from alembic.config import Config
+
+    from headrace import save_artifact
+    from headrace.store.sql.migrate import MIGRATIONS_DIR
+
+    save_artifact({"small": True}, name="kept-inline")
+    engine = create_engine(f"sqlite:///{repo / '.headrace' / 'headrace.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    try:
+        with engine.begin() as connection:
+            held = connection.execute(
+                text("SELECT COUNT(*) FROM artifact_versions WHERE inline_content IS NOT NULL")
+            ).scalar()
+            assert held == 1
+            config.attributes["connection"] = connection
+            with pytest.raises(RuntimeError, match=r"1 artifact version\(s\) keep their bytes"):
+                command.downgrade(config, "0013_runner_log_chunks")
+        with engine.begin() as connection:
+            assert "inline_content" in {
+                c["name"] for c in inspect(connection).get_columns("artifact_versions")
+            }
+            connection.execute(text("UPDATE artifact_versions SET inline_content = NULL"))
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0013_runner_log_chunks")
+            assert "inline_content" not in {
+                c["name"] for c in inspect(connection).get_columns("artifact_versions")
+            }
+    finally:
+        engine.dispose()

@@ -8,6 +8,9 @@ artifact small enough to be kept in the database (``headrace.artifacts.inline`` 
 the encoding); for those versions nothing is written to the artifact store and ``uri`` is
 the directory the files would have had. Existing rows keep ``NULL``: their files stay in
 the artifact store, read as before.
+
+Downgrading drops the column, and with it the only copy of every inline artifact, so it
+refuses while any version holds bytes there.
 """
 
 from __future__ import annotations
@@ -27,5 +30,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    held = (
+        op.get_bind()
+        .execute(sa.text("SELECT COUNT(*) FROM artifact_versions WHERE inline_content IS NOT NULL"))
+        .scalar()
+    )
+    if held:
+        raise RuntimeError(
+            f"Refusing to downgrade below 0014_inline_artifacts: {held} artifact version(s) "
+            "keep their bytes only in artifact_versions.inline_content, which the downgrade "
+            "would drop. The way back to an older headrace is the backup taken before the "
+            "upgrade (docs: how-to/backup-and-upgrade)."
+        )
     with op.batch_alter_table("artifact_versions") as batch:
         batch.drop_column("inline_content")
