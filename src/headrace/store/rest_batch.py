@@ -182,12 +182,18 @@ class WriteBehind:
                     if left <= 0:
                         break
                     self._ready.wait(left)
-            self._send_queued(in_background=True)
+                due = stop.is_set() or self._first_at + self.linger <= time.monotonic()
+            # Woken by a full batch: send full batches only, and let the rest wait for
+            # others to join it (records queued while the thread woke up are not sent
+            # as a part-batch of their own); once the oldest has waited its linger, all.
+            self._send_queued(in_background=True, full_only=not due)
 
-    def _send_queued(self, *, in_background: bool) -> None:
+    def _send_queued(self, *, in_background: bool, full_only: bool = False) -> None:
         with self._sending:
             while True:
                 with self._ready:
+                    if full_only and len(self._queue) < self._max:
+                        return
                     batch, self._queue = self._queue[: self._max], self._queue[self._max :]
                     if self._queue:
                         self._first_at = time.monotonic()

@@ -57,6 +57,39 @@ def test_a_full_batch_leaves_at_once_and_flush_sends_the_rest_in_order() -> None
     behind.close()
 
 
+def test_records_queued_while_a_full_batch_is_sent_wait_for_the_next_full_one() -> None:
+    """Woken by a full batch, the thread sends full batches only: records that arrived
+    while it was busy are not sent as a part-batch of their own (under load this split
+    450 records into 200, 44, 2, 49 and 155 instead of 200, 200 and 50)."""
+    release = threading.Event()
+    sender = Recorder()
+
+    def slow_first(body: bytes) -> None:
+        if not sender.batches:
+            release.wait(10)
+        sender(body)
+
+    behind = WriteBehind(slow_first, "http://server", linger=60, max_records=10)
+    for n in range(10):
+        behind.add(_record(n))  # full: the thread takes it and is held in the sender
+    deadline = time.monotonic() + 10
+    while behind.pending and time.monotonic() < deadline:
+        time.sleep(0.005)
+    for n in range(10, 23):
+        behind.add(_record(n))  # 13 more while the first batch is on its way
+    release.set()
+    while len(sender.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.2)  # the thread had every chance to send the 3 left over
+    assert [len(batch) for batch in sender.batches] == [10, 10]
+    for n in range(23, 30):
+        behind.add(_record(n))
+    behind.flush()
+    assert [len(batch) for batch in sender.batches] == [10, 10, 10]
+    assert [n for batch in sender.batches for n in batch] == list(range(30))
+    behind.close()
+
+
 def test_linger_zero_sends_each_record_in_the_callers_thread() -> None:
     sender = Recorder()
     behind = WriteBehind(sender, "http://server", linger=0)
