@@ -134,7 +134,7 @@ def measure(
     kind: str, size: int, scratch: Path, endpoint: str | None, rounds: int = 1
 ) -> dict[str, list[float]]:
     """Seconds for the baseline copy and for each artifact write and read, one sample
-    per round; rounds alternate which of the two goes first."""
+    per round; rounds vary the order of the steps (``ROUND_ORDERS``)."""
     import numpy as np
 
     from headrace.materializers.numpy_materializer import NumpyMaterializer
@@ -212,11 +212,21 @@ def measure(
         store.rmtree(f"{root}/array")
 
     array = np.fromfile(source, dtype=np.uint8)
+    steps = {"b": baseline, "f": file_artifact, "n": lambda: array_artifact(array)}
     for number in range(rounds):
-        steps = [baseline, file_artifact, lambda: array_artifact(array)]
-        for step in steps if number % 2 == 0 else steps[::-1]:
-            step()
+        for key in ROUND_ORDERS[number % len(ROUND_ORDERS)]:
+            steps[key]()
     return samples
+
+
+ROUND_ORDERS = ("bfn", "bnf", "nfb", "fbn", "fnb", "nbf")
+"""The order of the baseline (b), the file (f) and the numpy (n) steps in successive
+rounds: over six rounds each step follows each of the other two about equally often,
+and never itself. A step's speed here depends on the one before it (a plain copy right
+after the numpy step, which frees a 1 GiB array and deletes its 1 GiB file, took
+0.60-1.13 s in 6 of 8 tries; right after other copies, 0.34-0.50 s in 8 of 8), and
+reversing the order every other round, as this bench used to, put the file step after
+the numpy step every second round and the baseline never."""
 
 
 def peak_memory_child(kind: str, size: int, scratch: str, endpoint: str | None) -> None:
@@ -343,8 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=5,
-        help="rounds per store (the median and the best are reported; order alternates)",
+        default=6,
+        help="rounds per store (medians and best reported; six rounds vary the steps' order)",
     )
     parser.add_argument(
         "--verify",
