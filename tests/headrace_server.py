@@ -29,6 +29,43 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+_PORT_ATTEMPTS = 3
+
+
+class _PortTaken(RuntimeError):
+    """The port chosen for a test server was taken by another process before it bound."""
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on 127.0.0.1:``port`` (Linux's
+    ``/proc``), or ``None`` where that cannot be read: ``free_port`` only finds a port
+    free at that moment, and with tests in parallel another test's server may bind it
+    first, answering this server's health checks."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            return None
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
 class HeadraceServer:
     """``headrace server start`` in a subprocess, until :meth:`stop`."""
 
@@ -74,24 +111,40 @@ class HeadraceServer:
             "warning",
             *(extra_args or []),
         ]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=directory,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_ready()
+        for attempt in range(_PORT_ATTEMPTS):
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    command,
+                    cwd=directory,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            try:
+                self._wait_until_ready()
+                return
+            except _PortTaken:
+                if attempt == _PORT_ATTEMPTS - 1:
+                    raise
+                # Another test's server took the port between ``free_port`` and the bind.
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+                command[command.index("--port") + 1] = str(self.port)
 
     def _wait_until_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.log().lower():
+                    raise _PortTaken(self.port)
                 raise RuntimeError(f"headrace server exited early:\n{self.log()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                    if _listens(self.process.pid, self.port) is False:
+                        # Another server answers on this port (ours will fail to bind).
+                        self.stop()
+                        raise _PortTaken(self.port)
                     return
             except httpx.HTTPError:
                 pass
