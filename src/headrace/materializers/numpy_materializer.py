@@ -100,15 +100,12 @@ def _npy_parts(array: Any) -> tuple[bytes, memoryview]:
 
 def _new_array(shape: Any, dtype: Any, fortran: bool) -> Any:
     """An uninitialised array for a loaded ``.npy``: a large one in huge pages when the
-    kernel has them free, in ordinary pages otherwise (``headrace.utils.huge_pages``).
+    kernel has them free, in ordinary pages otherwise (``headrace.utils.huge_pages`` says
+    why and what each costs).
 
-    numpy asks the kernel for transparent huge pages for every array of 4 MiB or more.
-    With free 2 MiB blocks at hand that is the fastest way to fill one (a 1 GiB load:
-    0.28-0.45 s against 0.64-0.92 s in ordinary pages); without them, a kernel that
-    compacts memory on such a fault (``defrag`` at ``madvise``, the usual default)
-    stalled the same load for 2-14 s. The switch is numpy's own (private, hence looked
-    up defensively) and is put back at once; an array allocated meanwhile by another
-    thread merely gets the same choice.
+    numpy asks for huge pages for every array of 4 MiB or more; the switch is numpy's
+    own (private, hence looked up defensively) and is put back at once, so an array
+    allocated meanwhile by another thread merely gets the same choice.
     """
     order: Literal["C", "F"] = "F" if fortran else "C"
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize

@@ -37,7 +37,7 @@ def huge_pages_at_hand(nbytes: int) -> bool:
     settings = _settings()
     if settings is None:
         return False
-    huge_page_order, defrag = settings
+    huge_page_order, huge_page_bytes, defrag = settings
     if defrag in _NO_STALL_DEFRAG:
         return True
     try:
@@ -45,7 +45,6 @@ def huge_pages_at_hand(nbytes: int) -> bool:
             text = handle.read()
     except OSError:
         return False
-    huge_page_bytes = os.sysconf("SC_PAGE_SIZE") << huge_page_order
     return free_blocks(text, huge_page_order) * huge_page_bytes >= nbytes * _MARGIN
 
 
@@ -69,8 +68,9 @@ def selected(setting: str) -> str:
 
 
 @functools.cache
-def _settings() -> tuple[int, str] | None:
-    """The huge page's order (in base pages) and the ``defrag`` choice, or ``None`` when
+def _settings() -> tuple[int, int, str] | None:
+    """The huge page's order (in base pages), its size in bytes and the ``defrag``
+    choice, or ``None`` when
     the kernel gives no transparent huge pages (read once: administrators rarely change
     these, and a stale answer costs speed, never correctness)."""
     try:
@@ -86,4 +86,4 @@ def _settings() -> tuple[int, str] | None:
     base = os.sysconf("SC_PAGE_SIZE")
     if huge_page_bytes <= base or huge_page_bytes % base:
         return None
-    return (huge_page_bytes // base).bit_length() - 1, defrag
+    return (huge_page_bytes // base).bit_length() - 1, huge_page_bytes, defrag

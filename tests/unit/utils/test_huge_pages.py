@@ -55,12 +55,12 @@ def test_the_answer_follows_this_kernels_state() -> None:
     if settings is None:  # no transparent huge pages: never asked for
         assert not huge_pages_at_hand(1)
         return
-    order, defrag = settings
+    order, block_bytes, defrag = settings
+    assert block_bytes == os.sysconf("SC_PAGE_SIZE") << order
     assert order > 0
     if defrag in ("defer", "never"):  # a fault never compacts: always worth asking
         assert huge_pages_at_hand(1 << 40)
         return
     with open("/proc/buddyinfo", encoding="ascii") as handle:
         blocks = free_blocks(handle.read(), order)
-    block_bytes = os.sysconf("SC_PAGE_SIZE") << order
     assert not huge_pages_at_hand(blocks * block_bytes * 4 + block_bytes)
